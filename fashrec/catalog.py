@@ -1,0 +1,319 @@
+"""The catalog: a JSONL file of products, parsed and validated line by line.
+
+Every problem becomes a :class:`CatalogError` naming the file, the line and the field. By default bad
+lines are skipped and reported, so one broken product never stops (or corrupts) the indexing of the
+other ten thousand; ``strict=True`` turns the first problem into a failure instead.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterable
+
+from .errors import CatalogError
+from .images import check_image_file, is_remote
+from .errors import ImageError
+
+# One product per line; a line longer than this is not a product, it is an accident (or an attack).
+MAX_LINE_BYTES = 1_000_000
+MAX_PRICE = 1e9
+KNOWN_KEYS = {
+    "id", "image", "title", "attributes", "brand", "price", "currency", "in_stock", "sizes",
+    "description", "sponsored",
+}
+
+
+def normalize_value(value: str) -> str:
+    """Attribute values are compared case- and whitespace-insensitively everywhere in fashrec."""
+    return " ".join(str(value).split()).casefold()
+
+
+def normalize_key(key: str) -> str:
+    return "_".join(str(key).split()).casefold()
+
+
+@dataclass
+class Product:
+    id: str
+    image: str
+    image_path: Path
+    title: str = ""
+    attributes: dict[str, list[str]] = field(default_factory=dict)
+    brand: str | None = None
+    price: float | None = None
+    currency: str | None = None
+    in_stock: bool | None = None
+    sizes: list[str] = field(default_factory=list)
+    description: str = ""
+    sponsored: float = 0.0
+    extra: dict[str, Any] = field(default_factory=dict)
+    line: int = 0
+
+    def values(self, attribute: str) -> list[str]:
+        return self.attributes.get(normalize_key(attribute), [])
+
+    def first(self, attribute: str) -> str | None:
+        vals = self.values(attribute)
+        return vals[0] if vals else None
+
+    def text(self) -> str:
+        """The words that describe the product, embedded next to its image."""
+        parts = [self.title] if self.title else []
+        attrs = " ".join(v for vals in self.attributes.values() for v in vals)
+        if attrs:
+            parts.append(attrs)
+        if self.brand:
+            parts.append(self.brand)
+        return ". ".join(p for p in parts if p)
+
+    def text_digest(self) -> str:
+        payload = json.dumps(
+            {"t": self.title, "a": self.attributes, "b": self.brand, "d": self.description},
+            sort_keys=True,
+        )
+        return hashlib.sha256(payload.encode()).hexdigest()
+
+    def metadata(self) -> dict[str, Any]:
+        """Everything but the image, as stored next to the vectors (and shown in results)."""
+        return {
+            "id": self.id,
+            "image": str(self.image_path),
+            "title": self.title,
+            "attributes": {k: (v[0] if len(v) == 1 else v) for k, v in self.attributes.items()},
+            "brand": self.brand,
+            "price": self.price,
+            "currency": self.currency,
+            "in_stock": self.in_stock,
+            "sizes": self.sizes,
+            "description": self.description,
+            "sponsored": self.sponsored,
+            **({"extra": self.extra} if self.extra else {}),
+        }
+
+    @classmethod
+    def from_metadata(cls, meta: dict[str, Any]) -> "Product":
+        attrs = {k: (v if isinstance(v, list) else [v]) for k, v in (meta.get("attributes") or {}).items()}
+        return cls(
+            id=meta["id"],
+            image=meta["image"],
+            image_path=Path(meta["image"]),
+            title=meta.get("title") or "",
+            attributes=attrs,
+            brand=meta.get("brand"),
+            price=meta.get("price"),
+            currency=meta.get("currency"),
+            in_stock=meta.get("in_stock"),
+            sizes=list(meta.get("sizes") or []),
+            description=meta.get("description") or "",
+            sponsored=float(meta.get("sponsored") or 0.0),
+            extra=dict(meta.get("extra") or {}),
+        )
+
+
+@dataclass
+class Vocabulary:
+    """Values seen per attribute, with counts: what the planner may ground a request in."""
+
+    counts: dict[str, dict[str, int]] = field(default_factory=dict)
+
+    @classmethod
+    def from_products(cls, products: Iterable[Product]) -> "Vocabulary":
+        counters: dict[str, Counter] = {}
+        for p in products:
+            for attr, vals in p.attributes.items():
+                counters.setdefault(attr, Counter()).update(vals)
+        return cls({a: dict(c.most_common()) for a, c in sorted(counters.items())})
+
+    def attributes(self) -> list[str]:
+        return list(self.counts)
+
+    def values(self, attribute: str) -> list[str]:
+        return list(self.counts.get(normalize_key(attribute), {}))
+
+    def has(self, attribute: str, value: str) -> bool:
+        return normalize_value(value) in self.counts.get(normalize_key(attribute), {})
+
+    def attributes_with(self, value: str) -> list[str]:
+        """Which attributes contain ``value`` (most frequent first)."""
+        v = normalize_value(value)
+        hits = [(c[v], a) for a, c in self.counts.items() if v in c]
+        return [a for _, a in sorted(hits, reverse=True)]
+
+    def count(self, attribute: str, value: str) -> int:
+        return self.counts.get(normalize_key(attribute), {}).get(normalize_value(value), 0)
+
+    def to_dict(self) -> dict[str, dict[str, int]]:
+        return self.counts
+
+
+@dataclass
+class CatalogLoad:
+    """The valid products of a catalog plus every problem found on the way."""
+
+    path: Path
+    products: list[Product]
+    problems: list[CatalogError]
+
+    @property
+    def vocabulary(self) -> Vocabulary:
+        return Vocabulary.from_products(self.products)
+
+
+def _fail(path: Path, line: int, message: str, field_name: str | None = None) -> CatalogError:
+    return CatalogError(message, path=str(path), line=line, field=field_name)
+
+
+def _expect_str(obj: dict, key: str, path: Path, line: int, *, allow_int: bool = False) -> str | None:
+    if key not in obj or obj[key] is None:
+        return None
+    value = obj[key]
+    if allow_int and isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
+    if not isinstance(value, str):
+        raise _fail(path, line, f"must be a string, got {type(value).__name__}", key)
+    return value
+
+
+def parse_product(obj: Any, *, path: Path, line: int, base_dir: Path, check_images: bool = True) -> Product:
+    """Validate one decoded JSON line and turn it into a :class:`Product`."""
+    if not isinstance(obj, dict):
+        raise _fail(path, line, f"a product must be a JSON object, got {type(obj).__name__}")
+    pid = _expect_str(obj, "id", path, line, allow_int=True)
+    if pid is None or not pid.strip():
+        raise _fail(path, line, "missing required field", "id")
+    pid = pid.strip()
+    if len(pid) > 512:
+        raise _fail(path, line, "is longer than 512 characters", "id")
+    image = _expect_str(obj, "image", path, line)
+    if image is None or not image.strip():
+        raise _fail(path, line, "missing required field", "image")
+    if is_remote(image):
+        raise _fail(path, line, f"remote image URLs are not supported (fashrec works offline): {image}", "image")
+    image_path = Path(image).expanduser()
+    if not image_path.is_absolute():
+        image_path = base_dir / image_path
+    if check_images:
+        try:
+            check_image_file(image_path)
+        except ImageError as exc:
+            raise _fail(path, line, exc.message, "image") from None
+
+    attrs_raw = obj.get("attributes")
+    attributes: dict[str, list[str]] = {}
+    if attrs_raw is not None:
+        if not isinstance(attrs_raw, dict):
+            raise _fail(path, line, f"must be an object of attribute -> value, got {type(attrs_raw).__name__}", "attributes")
+        for key, value in attrs_raw.items():
+            where = f"attributes.{key}"
+            if value is None or value == "":
+                continue
+            if isinstance(value, str):
+                values = [value]
+            elif isinstance(value, list) and all(isinstance(v, str) for v in value):
+                values = value
+            else:
+                raise _fail(path, line, "must be a string or a list of strings", where)
+            norm = [normalize_value(v) for v in values if v.strip()]
+            if norm:
+                attributes[normalize_key(key)] = list(dict.fromkeys(norm))
+
+    price = obj.get("price")
+    if price is not None:
+        if isinstance(price, bool) or not isinstance(price, (int, float)):
+            raise _fail(path, line, f"must be a number, got {type(price).__name__}", "price")
+        if not math.isfinite(price) or price < 0 or price > MAX_PRICE:
+            raise _fail(path, line, f"must be a finite number between 0 and {MAX_PRICE:g}, got {price!r}", "price")
+        price = float(price)
+    in_stock = obj.get("in_stock")
+    if in_stock is not None and not isinstance(in_stock, bool):
+        raise _fail(path, line, f"must be true or false, got {type(in_stock).__name__}", "in_stock")
+    sizes = obj.get("sizes") or []
+    if not isinstance(sizes, list) or not all(isinstance(s, (str, int)) and not isinstance(s, bool) for s in sizes):
+        raise _fail(path, line, "must be a list of strings", "sizes")
+    sponsored = obj.get("sponsored", 0.0)
+    if sponsored is None:
+        sponsored = 0.0
+    if isinstance(sponsored, bool) or not isinstance(sponsored, (int, float)) or not math.isfinite(sponsored) or not 0 <= sponsored <= 1:
+        raise _fail(path, line, "must be a number between 0 and 1 (sponsored boost)", "sponsored")
+
+    return Product(
+        id=pid,
+        image=image,
+        image_path=image_path.resolve() if image_path.exists() else image_path,
+        title=(_expect_str(obj, "title", path, line) or "").strip(),
+        attributes=attributes,
+        brand=_expect_str(obj, "brand", path, line),
+        price=price,
+        currency=_expect_str(obj, "currency", path, line),
+        in_stock=in_stock,
+        sizes=[str(s) for s in sizes],
+        description=(_expect_str(obj, "description", path, line) or "").strip(),
+        sponsored=float(sponsored),
+        extra={k: v for k, v in obj.items() if k not in KNOWN_KEYS},
+        line=line,
+    )
+
+
+def iter_lines(path: Path) -> Iterable[tuple[int, bytes]]:
+    """Yield (line number, raw bytes) pairs, one physical line at a time (no whole-file read)."""
+    with open(path, "rb") as fh:
+        for number, raw in enumerate(fh, start=1):
+            yield number, raw
+
+
+def load_catalog(path: str | Path, *, strict: bool = False, check_images: bool = True) -> CatalogLoad:
+    """Parse a JSONL catalog. Bad lines are collected in ``problems`` (or raised with ``strict``)."""
+    path = Path(path).expanduser()
+    if not path.exists():
+        raise CatalogError(f"catalog not found: {path}")
+    if not path.is_file():
+        raise CatalogError(f"catalog is not a file: {path}")
+    base_dir = path.resolve().parent
+    products: list[Product] = []
+    problems: list[CatalogError] = []
+    seen: dict[str, int] = {}
+
+    def problem(err: CatalogError) -> None:
+        if strict:
+            raise err
+        problems.append(err)
+
+    for number, raw in iter_lines(path):
+        if len(raw) > MAX_LINE_BYTES:
+            problem(_fail(path, number, f"line is {len(raw)} bytes, more than the {MAX_LINE_BYTES} allowed"))
+            continue
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            problem(_fail(path, number, f"invalid UTF-8 at byte {exc.start}"))
+            continue
+        text = text.strip().lstrip("\ufeff")
+        if not text or text.startswith("//"):
+            continue
+        try:
+            obj = json.loads(text)
+        except json.JSONDecodeError as exc:
+            problem(_fail(path, number, f"malformed JSON: {exc.msg} at column {exc.colno}"))
+            continue
+        except RecursionError:
+            problem(_fail(path, number, "JSON is nested too deeply"))
+            continue
+        try:
+            product = parse_product(obj, path=path, line=number, base_dir=base_dir, check_images=check_images)
+        except CatalogError as err:
+            problem(err)
+            continue
+        except RecursionError:
+            problem(_fail(path, number, "JSON is nested too deeply"))
+            continue
+        if product.id in seen:
+            problem(_fail(path, number, f"duplicate id '{product.id}' (first seen on line {seen[product.id]})", "id"))
+            continue
+        seen[product.id] = number
+        products.append(product)
+    return CatalogLoad(path=path, products=products, problems=problems)

@@ -1,0 +1,16 @@
+"""fashrec's command line: thin wrappers that parse options, call the library and render results.
+
+Each command group lives in its own module and attaches itself to ``app`` when imported below.
+"""
+
+from __future__ import annotations
+
+from .app import app
+
+# Importing a command module registers its commands on ``app`` (order = order in --help).
+from . import index_cmd as _index_cmd  # noqa: E402,F401
+from . import search_cmd as _search_cmd  # noqa: E402,F401
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,120 @@
+"""One exception hierarchy for everything fashrec raises on purpose.
+
+The CLI catches :class:`FashrecError` and maps each subclass to a documented exit code, so scripts can
+tell "your input was bad" from "the index is broken" without parsing messages.
+"""
+
+from __future__ import annotations
+
+
+class FashrecError(Exception):
+    """Base class of every error fashrec raises deliberately."""
+
+    exit_code = 1
+    kind = "error"
+
+    def __init__(self, message: str, *, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+    def to_dict(self) -> dict:
+        payload = {"error": self.kind, "message": self.message}
+        if self.hint:
+            payload["hint"] = self.hint
+        return payload
+
+
+class UsageError(FashrecError):
+    """The command was called in a way that cannot work (bad option values, missing arguments)."""
+
+    exit_code = 2
+    kind = "usage"
+
+
+class CatalogError(FashrecError):
+    """A catalog file (or one line of it) is invalid."""
+
+    exit_code = 3
+    kind = "catalog"
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        path: str | None = None,
+        line: int | None = None,
+        field: str | None = None,
+        hint: str | None = None,
+    ) -> None:
+        self.path = path
+        self.line = line
+        self.field = field
+        where = ":".join(str(p) for p in (path, line) if p is not None)
+        prefix = f"{where}: " if where else ""
+        suffix = f" (field '{field}')" if field else ""
+        super().__init__(f"{prefix}{message}{suffix}", hint=hint)
+        self.reason = message
+
+    def to_dict(self) -> dict:
+        payload = super().to_dict()
+        payload.update({"path": self.path, "line": self.line, "field": self.field})
+        return payload
+
+
+class ImageError(FashrecError):
+    """An image is missing, unreadable, corrupt, too large or not an image at all."""
+
+    exit_code = 3
+    kind = "image"
+
+
+class FashrecIndexError(FashrecError):
+    """The index is missing, corrupt, locked, from another schema version or another encoder."""
+
+    exit_code = 4
+    kind = "index"
+
+
+class IndexLockedError(FashrecIndexError):
+    kind = "index-locked"
+
+
+class EncoderMismatchError(FashrecIndexError):
+    kind = "encoder-mismatch"
+
+
+class ModelError(FashrecError):
+    """An encoder or LLM model could not be found or loaded."""
+
+    exit_code = 5
+    kind = "model"
+
+
+class PlannerError(FashrecError):
+    """A planner produced nothing usable (callers fall back rather than crash)."""
+
+    exit_code = 6
+    kind = "planner"
+
+
+class SessionError(FashrecError):
+    """A dialogue session is missing or unusable."""
+
+    exit_code = 7
+    kind = "session"
+
+
+
+__all__ = [
+    "FashrecError",
+    "UsageError",
+    "CatalogError",
+    "ImageError",
+    "FashrecIndexError",
+    "IndexLockedError",
+    "EncoderMismatchError",
+    "ModelError",
+    "PlannerError",
+    "SessionError",
+]

@@ -1,0 +1,125 @@
+"""The structured plan every planner produces: what the shopper asked for, in catalog vocabulary.
+
+A plan is data, not prose. It is validated against the catalog's vocabulary before anything uses it,
+so a planner (an LLM in particular) cannot smuggle in attributes or values the catalog does not have.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..catalog import Vocabulary, normalize_key, normalize_value
+
+# Relative wishes a plan may carry. They steer ranking; they are never hard filters.
+RELATIVE_WISHES = (
+    "cheaper", "pricier", "darker", "lighter", "longer", "shorter", "more formal", "more casual",
+    "looser", "tighter", "warmer", "cooler", "simpler", "bolder",
+)
+
+
+@dataclass
+class Plan:
+    """What the request means, grounded in the catalog.
+
+    - ``set``: attribute -> value the results must have (a change from the anchor, or a new wish).
+    - ``exclude``: attribute -> values the results must not have ("not black").
+    - ``price_min`` / ``price_max``: a budget in the catalog's currency.
+    - ``relative``: soft directions (see RELATIVE_WISHES).
+    - ``keep``: anchor attributes the shopper wants kept (everything not mentioned is kept softly).
+    - ``drop``: attributes the shopper released ("any colour is fine"): neither kept nor filtered.
+    - ``include_out_of_stock``: the shopper explicitly accepts items that are not in stock.
+    - ``query``: words of the request not captured above, embedded as text.
+    """
+
+    set: dict[str, str] = field(default_factory=dict)
+    exclude: dict[str, list[str]] = field(default_factory=dict)
+    price_min: float | None = None
+    price_max: float | None = None
+    relative: list[str] = field(default_factory=list)
+    keep: list[str] = field(default_factory=list)
+    drop: list[str] = field(default_factory=list)
+    include_out_of_stock: bool = False
+    query: str = ""
+    source: str = ""
+    notes: list[str] = field(default_factory=list)
+
+    def is_empty(self) -> bool:
+        return not (self.set or self.exclude or self.price_min is not None or self.price_max is not None
+                    or self.relative or self.drop)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "set": dict(self.set),
+            "exclude": {k: list(v) for k, v in self.exclude.items()},
+            "price": {"min": self.price_min, "max": self.price_max},
+            "relative": list(self.relative),
+            "keep": list(self.keep),
+            "drop": list(self.drop),
+            "include_out_of_stock": self.include_out_of_stock,
+            "query": self.query,
+            "source": self.source,
+            "notes": list(self.notes),
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "Plan":
+        price = data.get("price") or {}
+        return cls(
+            set={normalize_key(k): normalize_value(v) for k, v in (data.get("set") or {}).items()},
+            exclude={normalize_key(k): [normalize_value(x) for x in (v if isinstance(v, list) else [v])]
+                     for k, v in (data.get("exclude") or {}).items()},
+            price_min=price.get("min", data.get("price_min")),
+            price_max=price.get("max", data.get("price_max")),
+            relative=list(data.get("relative") or []),
+            keep=[normalize_key(k) for k in data.get("keep") or []],
+            drop=[normalize_key(k) for k in data.get("drop") or []],
+            include_out_of_stock=bool(data.get("include_out_of_stock", False)),
+            query=str(data.get("query") or ""),
+            source=str(data.get("source") or ""),
+            notes=list(data.get("notes") or []),
+        )
+
+    def validated(self, vocabulary: Vocabulary) -> "Plan":
+        """A copy with everything the catalog cannot satisfy removed (and noted)."""
+        notes = list(self.notes)
+        set_: dict[str, str] = {}
+        for attr, value in self.set.items():
+            if vocabulary.has(attr, value):
+                set_[normalize_key(attr)] = normalize_value(value)
+            else:
+                notes.append(f"ignored unknown {attr}={value}")
+        exclude: dict[str, list[str]] = {}
+        for attr, values in self.exclude.items():
+            ok = [normalize_value(v) for v in values if vocabulary.has(attr, v)]
+            ok = [v for v in ok if set_.get(normalize_key(attr)) != v]
+            if ok:
+                exclude[normalize_key(attr)] = list(dict.fromkeys(ok))
+            dropped = [v for v in values if not vocabulary.has(attr, v)]
+            if dropped:
+                notes.append(f"ignored unknown exclusion {attr}={','.join(dropped)}")
+        attrs = set(vocabulary.attributes())
+        price_min, price_max = self.price_min, self.price_max
+        for name, val in (("price_min", price_min), ("price_max", price_max)):
+            if val is not None and (not isinstance(val, (int, float)) or isinstance(val, bool) or val < 0):
+                notes.append(f"ignored invalid {name}={val!r}")
+                if name == "price_min":
+                    price_min = None
+                else:
+                    price_max = None
+        if price_min is not None and price_max is not None and price_min > price_max:
+            notes.append("swapped price min and max")
+            price_min, price_max = price_max, price_min
+        return Plan(
+            set=set_,
+            exclude=exclude,
+            price_min=float(price_min) if price_min is not None else None,
+            price_max=float(price_max) if price_max is not None else None,
+            relative=[r for r in dict.fromkeys(self.relative) if r in RELATIVE_WISHES],
+            keep=[k for k in dict.fromkeys(self.keep) if k in attrs and k not in set_],
+            drop=[k for k in dict.fromkeys(self.drop) if k in attrs],
+            include_out_of_stock=self.include_out_of_stock,
+            query=self.query,
+            source=self.source,
+            notes=notes,
+        )
