@@ -15,9 +15,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable
 
-from .errors import CatalogError
+from .errors import CatalogError, ImageError
 from .images import check_image_file, is_remote
-from .errors import ImageError
 
 # One product per line; a line longer than this is not a product, it is an accident (or an attack).
 MAX_LINE_BYTES = 1_000_000
@@ -306,13 +305,17 @@ def load_catalog(path: str | Path, *, strict: bool = False, check_images: bool =
         try:
             product = parse_product(obj, path=path, line=number, base_dir=base_dir, check_images=check_images)
         except CatalogError as err:
+            if isinstance(obj, dict) and isinstance(obj.get("id"), (str, int)) and not isinstance(obj.get("id"), bool):
+                err.item_id = str(obj["id"]).strip()
             problem(err)
             continue
         except RecursionError:
             problem(_fail(path, number, "JSON is nested too deeply"))
             continue
         if product.id in seen:
-            problem(_fail(path, number, f"duplicate id '{product.id}' (first seen on line {seen[product.id]})", "id"))
+            dup = _fail(path, number, f"duplicate id '{product.id}' (first seen on line {seen[product.id]})", "id")
+            dup.item_id = product.id
+            problem(dup)
             continue
         seen[product.id] = number
         products.append(product)

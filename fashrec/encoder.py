@@ -90,6 +90,18 @@ def _digest_dir(path: Path) -> str:
     return h.hexdigest()[:12]
 
 
+def identify(spec: str | ModelSpec | None) -> str:
+    """The stable identifier an index records for its encoder, computed without loading the model.
+
+    Local model folders are identified by a hash of their files, so retraining the embedded model
+    (same name, new weights) is noticed and never mixed into an existing index.
+    """
+    spec = spec if isinstance(spec, ModelSpec) else resolve_spec(spec)
+    if spec.local_dir:
+        return f"{spec.name}@{_digest_dir(spec.local_dir)}"
+    return spec.raw
+
+
 class Encoder(Protocol):
     """What the rest of fashrec needs from an encoder."""
 
@@ -145,10 +157,7 @@ class OpenClipEncoder:
         with torch.inference_mode():
             probe = model.encode_text(self.tokenizer(["probe"]).to(device))
         self.dimension = int(probe.shape[-1])
-        if self.spec.local_dir:
-            self.identifier = f"{self.spec.name}@{_digest_dir(self.spec.local_dir)}"
-        else:
-            self.identifier = self.spec.raw
+        self.identifier = identify(self.spec)
 
     # -- images -----------------------------------------------------------------------------------
     def _load(self, item):

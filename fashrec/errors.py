@@ -50,6 +50,9 @@ class CatalogError(FashrecError):
         self.path = path
         self.line = line
         self.field = field
+        # The product id of the bad line, when it could be read: lets the indexer keep that item's
+        # previous version instead of treating it as deleted.
+        self.item_id: str | None = None
         where = ":".join(str(p) for p in (path, line) if p is not None)
         prefix = f"{where}: " if where else ""
         suffix = f" (field '{field}')" if field else ""
@@ -58,7 +61,7 @@ class CatalogError(FashrecError):
 
     def to_dict(self) -> dict:
         payload = super().to_dict()
-        payload.update({"path": self.path, "line": self.line, "field": self.field})
+        payload.update({"path": self.path, "line": self.line, "field": self.field, "id": self.item_id})
         return payload
 
 

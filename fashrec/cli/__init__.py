@@ -10,6 +10,9 @@ from .app import app
 # Importing a command module registers its commands on ``app`` (order = order in --help).
 from . import index_cmd as _index_cmd  # noqa: E402,F401
 from . import search_cmd as _search_cmd  # noqa: E402,F401
+from . import refine_cmd as _refine_cmd  # noqa: E402,F401
+from . import plan_cmd as _plan_cmd  # noqa: E402,F401
+from . import train_cmd as _train_cmd  # noqa: E402,F401
 
 
 def main() -> None:

@@ -1,0 +1,73 @@
+"""`fashrec index` (build/update) and `fashrec info` (describe an index)."""
+
+from __future__ import annotations
+
+from contextlib import ExitStack
+from pathlib import Path
+from typing import Optional
+
+import typer
+from rich.table import Table
+
+from .app import app
+from .common import IndexOpt, JsonOpt, open_index_for
+from .output import emit, handled, note, progress_bar, stdout
+
+
+@app.command()
+def index(
+    catalog: Path = typer.Argument(..., help="Catalog JSONL (one product per line)."),
+    index_dir: Optional[Path] = typer.Option(None, "--index", help="Index folder (default: next to the catalog)."),
+    model: Optional[str] = typer.Option(None, "--model", help="Encoder: fashrec-mini (default), a model "
+                                        "folder, ARCH:PRETRAINED or hf-hub:ID."),
+    rebuild: bool = typer.Option(False, "--rebuild", help="Start from scratch (needed to change encoder)."),
+    strict: bool = typer.Option(False, "--strict", help="Fail on the first bad line instead of skipping it."),
+    batch_size: int = typer.Option(64, "--batch-size", min=1, max=4096),
+    json_mode: bool = JsonOpt,
+) -> None:
+    """Embed a catalog into an index (incremental: only new or changed items are encoded)."""
+    from ..index.build import build_index
+
+    with handled(json_mode):
+        with ExitStack() as bars:
+            report = build_index(
+                catalog, index_dir, model=model, rebuild=rebuild, strict=strict, batch_size=batch_size,
+                progress=lambda desc, total: bars.enter_context(progress_bar(desc, total, enabled=not json_mode)),
+            )
+
+        def render() -> None:
+            stdout.print(
+                f"[bold]Indexed[/] {report.catalog} -> {report.index}\n"
+                f"  added {report.added}, updated {report.updated}, metadata {report.metadata_updated}, "
+                f"removed {report.removed}, unchanged {report.unchanged}; {report.total} items "
+                f"({report.seconds:.1f}s, encoder {report.encoder})")
+            for n in report.notes:
+                note(f"[dim]{n}[/]")
+        emit(report, json_mode=json_mode, render=render)
+        if report.skipped and not json_mode:
+            note(f"[yellow]Skipped {len(report.skipped)} bad line(s):[/]")
+            for err in report.skipped[:20]:
+                note(f"  {err.message}")
+            if len(report.skipped) > 20:
+                note(f"  ... and {len(report.skipped) - 20} more (see --json)")
+            if report.kept_previous:
+                note(f"  {report.kept_previous} of them kept their previously indexed version")
+
+
+@app.command()
+def info(index: Optional[Path] = IndexOpt, json_mode: bool = JsonOpt) -> None:
+    """Describe an index: items, encoder, attribute vocabulary, size on disk."""
+    with handled(json_mode):
+        idx = open_index_for(index)
+        data = idx.info()
+
+        def render() -> None:
+            stdout.print(f"[bold]{data['path']}[/]: {data['items']} items, {data['disk_bytes'] / 1e6:.1f} MB, "
+                         f"encoder {data['encoder']['identifier']} (dim {data['encoder']['dimension']}), "
+                         f"schema v{data['schema_version']}, updated {data['updated_at']}")
+            table = Table("attribute", "values", "most common", header_style="bold")
+            vocab = idx.vocabulary
+            for attr, n in data["attributes"].items():
+                table.add_row(attr, str(n), ", ".join(vocab.values(attr)[:6]))
+            stdout.print(table)
+        emit(data, json_mode=json_mode, render=render)

@@ -1,0 +1,100 @@
+"""Nearest-neighbour search: an hnswlib graph, with exact search when a filter is very selective.
+
+hnswlib's filtered search walks the graph and skips rejected labels; when only a small share of the
+catalog passes the filter that walk degrades (it must visit most of the graph to find k survivors),
+so below ``EXACT_SHARE`` we score the survivors directly, which is both exact and faster.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import FashrecIndexError
+
+# Documented defaults (see bench/ann_bench.py for the recall/latency trade-off behind them).
+HNSW_M = 16
+HNSW_EF_CONSTRUCTION = 200
+HNSW_EF_SEARCH = 64
+EXACT_SHARE = 0.05      # filters letting through less than 5 % of items use exact search
+EXACT_MAX_ITEMS = 20_000  # ... or fewer than this many items in absolute terms
+
+
+@dataclass
+class Neighbours:
+    positions: np.ndarray  # row positions into the vectors matrix
+    scores: np.ndarray     # cosine similarity, descending
+    method: str            # "hnsw", "hnsw-filtered" or "exact"
+
+
+def build_hnsw(vectors: np.ndarray, *, m: int = HNSW_M, ef_construction: int = HNSW_EF_CONSTRUCTION,
+               threads: int = -1):
+    import hnswlib
+
+    n, dim = vectors.shape
+    graph = hnswlib.Index(space="cosine", dim=dim)
+    graph.init_index(max_elements=max(n, 1), M=m, ef_construction=ef_construction, random_seed=100)
+    if n:
+        graph.add_items(vectors, np.arange(n), num_threads=threads)
+    graph.set_ef(HNSW_EF_SEARCH)
+    return graph
+
+
+def load_hnsw(path: Path, dim: int, count: int):
+    import hnswlib
+
+    graph = hnswlib.Index(space="cosine", dim=dim)
+    try:
+        graph.load_index(str(path), max_elements=max(count, 1))
+    except Exception as exc:  # hnswlib raises RuntimeError / others on damaged files
+        raise FashrecIndexError(f"vector index is corrupt or unreadable: {path} ({exc})",
+                                hint="rebuild it with: fashrec index CATALOG.jsonl --rebuild") from exc
+    if graph.get_current_count() != count:
+        raise FashrecIndexError(
+            f"vector index {path} holds {graph.get_current_count()} items, the item store {count}",
+            hint="rebuild it with: fashrec index CATALOG.jsonl --rebuild")
+    graph.set_ef(HNSW_EF_SEARCH)
+    return graph
+
+
+def exact_search(vectors: np.ndarray, query: np.ndarray, k: int,
+                 allowed: np.ndarray | None = None) -> Neighbours:
+    if allowed is not None:
+        candidates = np.flatnonzero(allowed)
+        scores = vectors[candidates] @ query
+    else:
+        candidates = None
+        scores = vectors @ query
+    k = min(k, scores.shape[0])
+    if k <= 0:
+        return Neighbours(np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32), "exact")
+    top = np.argpartition(-scores, k - 1)[:k]
+    top = top[np.argsort(-scores[top], kind="stable")]
+    positions = candidates[top] if candidates is not None else top
+    return Neighbours(positions.astype(np.int64), scores[top].astype(np.float32), "exact")
+
+
+def search(graph, vectors: np.ndarray, query: np.ndarray, k: int, *,
+           allowed: np.ndarray | None = None, ef: int | None = None) -> Neighbours:
+    """Top-k by cosine similarity, among ``allowed`` rows when a mask is given."""
+    n = vectors.shape[0]
+    query = np.asarray(query, dtype=np.float32).reshape(-1)
+    if n == 0 or k <= 0:
+        return Neighbours(np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32), "exact")
+    n_allowed = int(allowed.sum()) if allowed is not None else n
+    if n_allowed == 0:
+        return Neighbours(np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32), "exact")
+    small = n <= EXACT_MAX_ITEMS or n_allowed <= EXACT_MAX_ITEMS
+    if graph is None or small or (allowed is not None and n_allowed < EXACT_SHARE * n) or k >= n_allowed:
+        return exact_search(vectors, query, k, allowed)
+    k = min(k, n_allowed)
+    graph.set_ef(max(ef or HNSW_EF_SEARCH, k))
+    if allowed is not None:
+        labels, dists = graph.knn_query(query, k=k, filter=lambda label: bool(allowed[label]))
+        method = "hnsw-filtered"
+    else:
+        labels, dists = graph.knn_query(query, k=k)
+        method = "hnsw"
+    return Neighbours(labels[0].astype(np.int64), (1.0 - dists[0]).astype(np.float32), method)

@@ -1,0 +1,117 @@
+"""Item storage: product metadata, content digests and both embeddings, in one SQLite file.
+
+Keeping the vectors next to the metadata means the ANN graph can always be rebuilt from this file
+alone, and an incremental update only encodes what changed.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterable
+
+import numpy as np
+
+from ..errors import FashrecIndexError
+
+# Named, ordered migrations; the applied ones are recorded in the `migrations` table.
+MIGRATIONS: list[tuple[str, str]] = [
+    ("001_items", """
+        CREATE TABLE items (
+            label INTEGER PRIMARY KEY,
+            id TEXT NOT NULL UNIQUE,
+            image_digest TEXT NOT NULL,
+            text_digest TEXT NOT NULL,
+            meta TEXT NOT NULL,
+            image_vec BLOB NOT NULL,
+            text_vec BLOB NOT NULL
+        );
+    """),
+]
+
+
+@dataclass
+class StoredItem:
+    label: int
+    id: str
+    image_digest: str
+    text_digest: str
+
+
+def connect(path: Path, *, readonly: bool = False) -> sqlite3.Connection:
+    try:
+        if readonly:
+            conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+        else:
+            conn = sqlite3.connect(path)
+        conn.execute("PRAGMA schema_version").fetchone()  # fails fast on a file that is not SQLite
+    except sqlite3.DatabaseError as exc:
+        raise FashrecIndexError(f"index item store is corrupt: {path} ({exc})",
+                                hint="rebuild it with: fashrec index CATALOG.jsonl --rebuild") from exc
+    return conn
+
+
+def migrate(conn: sqlite3.Connection) -> None:
+    conn.execute("CREATE TABLE IF NOT EXISTS migrations (name TEXT PRIMARY KEY, applied_at TEXT)")
+    done = {row[0] for row in conn.execute("SELECT name FROM migrations")}
+    for name, sql in MIGRATIONS:
+        if name not in done:
+            conn.executescript(sql)
+            conn.execute("INSERT INTO migrations VALUES (?, datetime('now'))", (name,))
+    conn.commit()
+
+
+def read_digests(conn: sqlite3.Connection) -> dict[str, StoredItem]:
+    rows = conn.execute("SELECT label, id, image_digest, text_digest FROM items")
+    return {r[1]: StoredItem(r[0], r[1], r[2], r[3]) for r in rows}
+
+
+def delete_ids(conn: sqlite3.Connection, ids: Iterable[str]) -> None:
+    conn.executemany("DELETE FROM items WHERE id = ?", [(i,) for i in ids])
+
+
+def upsert(conn: sqlite3.Connection, rows: Iterable[tuple[str, str, str, dict, np.ndarray, np.ndarray]]) -> None:
+    conn.executemany(
+        """INSERT INTO items (id, image_digest, text_digest, meta, image_vec, text_vec)
+           VALUES (?, ?, ?, ?, ?, ?)
+           ON CONFLICT(id) DO UPDATE SET image_digest=excluded.image_digest,
+               text_digest=excluded.text_digest, meta=excluded.meta,
+               image_vec=excluded.image_vec, text_vec=excluded.text_vec""",
+        [(i, idg, tdg, json.dumps(meta, ensure_ascii=False),
+          np.asarray(iv, dtype=np.float32).tobytes(), np.asarray(tv, dtype=np.float32).tobytes())
+         for i, idg, tdg, meta, iv, tv in rows],
+    )
+
+
+def update_meta(conn: sqlite3.Connection, rows: Iterable[tuple[str, dict]]) -> None:
+    conn.executemany("UPDATE items SET meta = ? WHERE id = ?",
+                     [(json.dumps(meta, ensure_ascii=False), i) for i, meta in rows])
+
+
+@dataclass
+class LoadedItems:
+    labels: np.ndarray
+    metas: list[dict]
+    image_vecs: np.ndarray
+    text_vecs: np.ndarray
+
+
+def load_all(conn: sqlite3.Connection, dimension: int) -> LoadedItems:
+    rows = conn.execute("SELECT label, meta, image_vec, text_vec FROM items ORDER BY label").fetchall()
+    n = len(rows)
+    labels = np.zeros(n, dtype=np.int64)
+    image_vecs = np.zeros((n, dimension), dtype=np.float32)
+    text_vecs = np.zeros((n, dimension), dtype=np.float32)
+    metas: list[dict] = []
+    for i, (label, meta, iv, tv) in enumerate(rows):
+        labels[i] = label
+        try:
+            image_vecs[i] = np.frombuffer(iv, dtype=np.float32)
+            text_vecs[i] = np.frombuffer(tv, dtype=np.float32)
+            metas.append(json.loads(meta))
+        except (ValueError, json.JSONDecodeError) as exc:
+            raise FashrecIndexError(f"index item {label} is corrupt ({exc})",
+                                    hint="rebuild it with: fashrec index CATALOG.jsonl --rebuild") from exc
+    return LoadedItems(labels, metas, image_vecs, text_vecs)

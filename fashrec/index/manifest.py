@@ -1,0 +1,97 @@
+"""The index manifest: the one small file that says which generation of the index is current.
+
+Every other index file is written under a new generation name first; replacing the manifest (write to
+a temp file, fsync, rename) is the single atomic step that publishes it. A crash before that step
+leaves the previous manifest, and so the previous index, untouched.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ..errors import FashrecIndexError
+
+SCHEMA_VERSION = 1
+MANIFEST_NAME = "manifest.json"
+
+
+@dataclass
+class Manifest:
+    schema_version: int
+    encoder: dict[str, Any]  # spec, identifier, dimension
+    generation: int
+    items_file: str
+    vectors_file: str
+    count: int
+    catalog: str | None = None
+    hnsw: dict[str, int] = field(default_factory=dict)
+    created_at: str = ""
+    updated_at: str = ""
+    fashrec_version: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def atomic_write_bytes(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` so that readers see either the old or the new file, never half."""
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+        fsync_dir(path.parent)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def fsync_dir(folder: Path) -> None:
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def write_manifest(folder: Path, manifest: Manifest) -> None:
+    atomic_write_bytes(folder / MANIFEST_NAME, json.dumps(manifest.to_dict(), indent=2).encode())
+
+
+def read_manifest(folder: Path) -> Manifest:
+    path = folder / MANIFEST_NAME
+    if not path.exists():
+        raise FashrecIndexError(f"no fashrec index at {folder}",
+                                hint="build one with: fashrec index CATALOG.jsonl")
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise FashrecIndexError(f"index manifest is corrupt: {path} ({exc})",
+                                hint="rebuild it with: fashrec index CATALOG.jsonl --rebuild") from exc
+    version = data.get("schema_version") if isinstance(data, dict) else None
+    if not isinstance(version, int):
+        raise FashrecIndexError(f"index manifest has no schema version: {path}",
+                                hint="rebuild it with: fashrec index CATALOG.jsonl --rebuild")
+    if version > SCHEMA_VERSION:
+        raise FashrecIndexError(
+            f"index at {folder} was written by a newer fashrec (schema {version}, this fashrec reads "
+            f"up to {SCHEMA_VERSION})",
+            hint="upgrade fashrec, or rebuild the index with this version: fashrec index CATALOG --rebuild",
+        )
+    try:
+        return Manifest(**{k: v for k, v in data.items() if k in Manifest.__dataclass_fields__})
+    except TypeError as exc:
+        raise FashrecIndexError(f"index manifest is incomplete: {path} ({exc})",
+                                hint="rebuild it with: fashrec index CATALOG.jsonl --rebuild") from exc
