@@ -1,0 +1,90 @@
+"""Stage 5, the attribute guard: verify every candidate against every constraint.
+
+Catalog metadata is the evidence where the product has the attribute; otherwise the product image is
+checked zero-shot against the attribute's prompts. Each check records what was verified and how, and
+only verified facts ever reach an explanation.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .catalog import Product
+from .planner.plan import Plan
+from .prompts import AttributePrompts
+
+# A zero-shot check passes when the wanted value is the most likely one and at least this likely.
+ZERO_SHOT_MIN = 0.3
+
+
+@dataclass
+class Check:
+    kind: str          # "set", "exclude", "price", "keep"
+    attribute: str
+    expected: str      # "linen", "not black", "<= 40"
+    ok: bool
+    evidence: str      # "catalog", "image p=0.71", "no price"
+    hard: bool = True
+
+    @property
+    def label(self) -> str:
+        if self.kind == "price":
+            return f"price {self.expected}"
+        return f"{self.attribute}={self.expected}" if self.kind != "exclude" else f"{self.attribute} {self.expected}"
+
+    def to_dict(self) -> dict:
+        return {"constraint": self.label, "kind": self.kind, "ok": self.ok, "evidence": self.evidence,
+                "hard": self.hard}
+
+
+def _value_check(product: Product, vector: np.ndarray, attr: str, value: str,
+                 prompts: AttributePrompts | None) -> tuple[bool | None, str]:
+    values = product.attributes.get(attr)
+    if values:
+        return value in values, "catalog"
+    probs = prompts.probabilities(attr, vector) if prompts else {}
+    if not probs:
+        return None, "unknown"
+    best = max(probs, key=probs.get)
+    p = probs.get(value, 0.0)
+    return (best == value and p >= ZERO_SHOT_MIN), f"image p={p:.2f}"
+
+
+def check_product(product: Product, vector: np.ndarray, plan: Plan, keeps: dict[str, str],
+                  soft_keeps: dict[str, str], prompts: AttributePrompts | None) -> list[Check]:
+    checks: list[Check] = []
+    for attr, value in plan.set.items():
+        ok, evidence = _value_check(product, vector, attr, value, prompts)
+        checks.append(Check("set", attr, value, bool(ok), evidence))
+    for attr, banned in plan.exclude.items():
+        values = product.attributes.get(attr)
+        if values:
+            ok, evidence = not set(banned) & set(values), "catalog"
+        else:
+            probs = prompts.probabilities(attr, vector) if prompts else {}
+            top = max(probs, key=probs.get) if probs else None
+            ok, evidence = top not in banned, (f"image looks {top}" if top else "unknown")
+        checks.append(Check("exclude", attr, "not " + "/".join(banned), ok, evidence))
+    if plan.price_min is not None or plan.price_max is not None:
+        expected = " ".join(s for s in (f">= {plan.price_min:g}" if plan.price_min is not None else "",
+                                         f"<= {plan.price_max:g}" if plan.price_max is not None else "") if s)
+        if product.price is None:
+            checks.append(Check("price", "price", expected, False, "no price"))
+        else:
+            ok = ((plan.price_min is None or product.price >= plan.price_min)
+                  and (plan.price_max is None or product.price <= plan.price_max))
+            checks.append(Check("price", "price", expected, ok, f"{product.price:g}"))
+    for attr, value in keeps.items():
+        ok, evidence = _value_check(product, vector, attr, value, prompts)
+        checks.append(Check("keep", attr, value, bool(ok), evidence))
+    for attr, value in soft_keeps.items():
+        ok, evidence = _value_check(product, vector, attr, value, None)
+        if ok is not None:
+            checks.append(Check("keep", attr, value, bool(ok), evidence, hard=False))
+    return checks
+
+
+def passes(checks: list[Check]) -> bool:
+    return all(c.ok for c in checks if c.hard)

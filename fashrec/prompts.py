@@ -1,0 +1,71 @@
+"""Zero-shot attribute recognition: one averaged text embedding per attribute value.
+
+Used twice in the pipeline: to infer the anchor's attributes, and by the attribute guard to check
+products whose metadata lacks an attribute. Prompt embeddings are computed once per index+encoder.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .concepts import role_of
+from .encoder import Encoder
+from .index import Index
+
+# Softmax temperature over cosine similarities (CLIP's learned scale is ~100).
+LOGIT_SCALE = 50.0
+MAX_VALUES = 400  # attributes with more values than this (free text, ids) are not zero-shot checked
+
+
+def prompt_texts(attribute: str, value: str) -> list[str]:
+    from .train.captions import ATTRIBUTE_TEMPLATES, attribute_prompt
+
+    role = role_of(attribute) or attribute
+    templates = ATTRIBUTE_TEMPLATES.get(role, ("{v}", "a photo of {v}"))
+    return [attribute_prompt(role, value, t) for t in templates]
+
+
+@dataclass
+class AttributePrompts:
+    index: Index
+    encoder: Encoder
+    _cache: dict[str, tuple[list[str], np.ndarray]] = field(default_factory=dict)
+
+    def table(self, attribute: str) -> tuple[list[str], np.ndarray] | None:
+        """(values, matrix of unit prompt embeddings) for an attribute, or None if not checkable."""
+        if attribute not in self._cache:
+            values = self.index.vocabulary.values(attribute)
+            if not values or len(values) > MAX_VALUES:
+                self._cache[attribute] = ([], np.zeros((0, self.encoder.dimension), np.float32))
+            else:
+                texts = [prompt_texts(attribute, v) for v in values]
+                flat = [t for group in texts for t in group]
+                emb = self.encoder.encode_texts(flat)
+                out = np.zeros((len(values), emb.shape[1]), np.float32)
+                start = 0
+                for i, group in enumerate(texts):
+                    mean = emb[start:start + len(group)].mean(axis=0)
+                    out[i] = mean / max(np.linalg.norm(mean), 1e-12)
+                    start += len(group)
+                self._cache[attribute] = (values, out)
+        values, matrix = self._cache[attribute]
+        return (values, matrix) if values else None
+
+    def probabilities(self, attribute: str, vector: np.ndarray) -> dict[str, float]:
+        table = self.table(attribute)
+        if table is None:
+            return {}
+        values, matrix = table
+        logits = LOGIT_SCALE * (matrix @ vector)
+        logits -= logits.max()
+        p = np.exp(logits)
+        p /= p.sum()
+        return {v: float(x) for v, x in zip(values, p)}
+
+    def value_vector(self, attribute: str, value: str) -> np.ndarray | None:
+        table = self.table(attribute)
+        if table is None or value not in table[0]:
+            return None
+        return table[1][table[0].index(value)]

@@ -1,0 +1,62 @@
+"""Stage 4, dynamic retrieval: filtered nearest-neighbour search that widens when it must.
+
+Hard constraints become index filters only for attributes (almost) every product has; for sparse
+attributes a filter would silently drop products that simply lack the metadata, so those are left to
+the attribute guard's image check instead.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .catalog import Product
+from .filters import Filter
+from .guard import Check
+from .index import Index
+from .planner.plan import Plan
+
+# An attribute is filtered at retrieval time only if at least this share of products carry it.
+FILTERABLE_COVERAGE = 0.95
+
+
+@dataclass
+class Candidate:
+    product: Product
+    position: int
+    similarity: float
+    score: float = 0.0
+    checks: list[Check] = field(default_factory=list)
+    boosts: dict[str, float] = field(default_factory=dict)
+
+
+def coverage(index: Index, attribute: str) -> float:
+    if not len(index):
+        return 0.0
+    return sum(1 for p in index.products if p.attributes.get(attribute)) / len(index)
+
+
+def plan_filter(index: Index, plan: Plan, keeps: dict[str, str], *, in_stock_only: bool,
+                coverage_of=None) -> Filter:
+    coverage_of = coverage_of or (lambda a: coverage(index, a))
+    flt = Filter(price_min=plan.price_min, price_max=plan.price_max, in_stock_only=in_stock_only)
+    for attr, value in {**keeps, **plan.set}.items():
+        if coverage_of(attr) >= FILTERABLE_COVERAGE:
+            flt.include[attr] = {value}
+    for attr, banned in plan.exclude.items():
+        flt.exclude[attr] = set(banned)  # missing metadata never matches an exclusion: safe to filter
+    return flt
+
+
+def retrieve(index: Index, query: np.ndarray, pool: int, flt: Filter, *, ef: int | None = None,
+             exclude_ids: set[str] | None = None) -> tuple[list[Candidate], int]:
+    """Top ``pool`` candidates under ``flt``; also returns how many products the filter allows."""
+    if exclude_ids:
+        flt = Filter(flt.include, flt.exclude, flt.price_min, flt.price_max, flt.in_stock_only,
+                     flt.exclude_ids | exclude_ids)
+    mask = index.mask(flt)
+    allowed = int(mask.sum()) if mask is not None else len(index)
+    found = index.nearest(query, pool, flt=flt, ef=ef)
+    return [Candidate(index.products[int(p)], int(p), float(s))
+            for p, s in zip(found.positions, found.scores)], allowed
