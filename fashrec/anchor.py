@@ -18,7 +18,6 @@ from .prompts import AttributePrompts
 NEIGHBOURS = 15
 VOTE_TEMPERATURE = 0.05
 VOTE_WEIGHT = 0.65        # the rest goes to zero-shot prompts
-SAME_IMAGE_SIMILARITY = 0.995
 MIN_COVERAGE = 0.5        # infer an attribute only if most neighbours have it at all
 
 
@@ -82,11 +81,17 @@ def infer_attributes(index: Index, vector: np.ndarray, prompts: AttributePrompts
 
 def understand_anchor(index: Index, vector: np.ndarray, prompts: AttributePrompts | None,
                       *, image: str | Path | None = None) -> Anchor:
-    found = index.nearest(vector, 1)
-    if found.positions.size and found.scores[0] >= SAME_IMAGE_SIMILARITY:
-        product = index.products[int(found.positions[0])]
-        attrs = {a: AttributeGuess(v[0], 1.0, "catalog") for a, v in product.attributes.items() if v}
-        return Anchor(vector, attrs, str(image) if image else None, product.id, product.price)
+    if image is not None:
+        from .images import file_digest
+
+        try:
+            position = index.position_of_image(file_digest(Path(image)))
+        except OSError:
+            position = None
+        if position is not None:  # the very same photo as a catalog product: trust its metadata
+            anchor = anchor_from_product(index, index.products[position].id)
+            anchor.vector, anchor.image = vector, str(image)
+            return anchor
     return Anchor(vector, infer_attributes(index, vector, prompts), str(image) if image else None)
 
 

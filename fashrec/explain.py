@@ -22,7 +22,7 @@ def explain(candidate: Candidate, rank: int) -> str:
         parts.append("matches " + ", ".join(asked))
     if kept:
         parts.append("keeps the anchor's " + ", ".join(kept))
-    missed = [c.label for c in candidate.checks if not c.ok]
+    missed = [c.label for c in candidate.checks if not c.ok and c.hard]
     if missed:
         parts.append("differs in " + ", ".join(missed))
     parts.append(f"look similarity {candidate.similarity:.2f}")

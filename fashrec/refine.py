@@ -77,8 +77,8 @@ class ResultItem:
             "image": str(p.image_path),
             "attributes": {k: (v[0] if len(v) == 1 else v) for k, v in p.attributes.items()},
             "brand": p.brand, "price": p.price, "currency": p.currency, "in_stock": p.in_stock,
-            "satisfied": [ch.label for ch in c.checks if ch.ok],
-            "violated": [ch.label for ch in c.checks if not ch.ok],
+            "satisfied": [ch.label for ch in c.checks if ch.ok and ch.hard],
+            "violated": [ch.label for ch in c.checks if not ch.ok and ch.hard],
             "checks": [ch.to_dict() for ch in c.checks],
             "why": self.why,
         }

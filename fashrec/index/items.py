@@ -96,16 +96,18 @@ class LoadedItems:
     metas: list[dict]
     image_vecs: np.ndarray
     text_vecs: np.ndarray
+    image_digests: list[str]
 
 
 def load_all(conn: sqlite3.Connection, dimension: int) -> LoadedItems:
-    rows = conn.execute("SELECT label, meta, image_vec, text_vec FROM items ORDER BY label").fetchall()
+    rows = conn.execute("SELECT label, meta, image_vec, text_vec, image_digest FROM items ORDER BY label").fetchall()
     n = len(rows)
     labels = np.zeros(n, dtype=np.int64)
     image_vecs = np.zeros((n, dimension), dtype=np.float32)
     text_vecs = np.zeros((n, dimension), dtype=np.float32)
     metas: list[dict] = []
-    for i, (label, meta, iv, tv) in enumerate(rows):
+    digests = [r[4] for r in rows]
+    for i, (label, meta, iv, tv, _) in enumerate(rows):
         labels[i] = label
         try:
             image_vecs[i] = np.frombuffer(iv, dtype=np.float32)
@@ -114,4 +116,4 @@ def load_all(conn: sqlite3.Connection, dimension: int) -> LoadedItems:
         except (ValueError, json.JSONDecodeError) as exc:
             raise FashrecIndexError(f"index item {label} is corrupt ({exc})",
                                     hint="rebuild it with: fashrec index CATALOG.jsonl --rebuild") from exc
-    return LoadedItems(labels, metas, image_vecs, text_vecs)
+    return LoadedItems(labels, metas, image_vecs, text_vecs, digests)

@@ -25,6 +25,7 @@ class Index:
     text_vectors: np.ndarray
     graph: object | None = None
     _positions: dict[str, int] = field(default_factory=dict, repr=False)
+    _by_digest: dict[str, int] = field(default_factory=dict, repr=False)
     _masks: dict[tuple, np.ndarray] = field(default_factory=dict, repr=False)
     _vocabulary: Vocabulary | None = field(default=None, repr=False)
 
@@ -57,6 +58,7 @@ class Index:
         products = [Product.from_metadata(m) for m in loaded.metas]
         index = cls(folder, manifest, products, loaded.image_vecs, loaded.text_vecs, graph)
         index._positions = {p.id: i for i, p in enumerate(products)}
+        index._by_digest = {d: i for i, d in enumerate(loaded.image_digests)}
         return index
 
     # -- facts ------------------------------------------------------------------------------------
@@ -88,6 +90,10 @@ class Index:
 
     def position(self, product_id: str) -> int | None:
         return self._positions.get(product_id)
+
+    def position_of_image(self, digest: str) -> int | None:
+        """The product whose image has exactly these bytes (an anchor taken from the catalog)."""
+        return self._by_digest.get(digest)
 
     def get(self, product_id: str) -> Product | None:
         pos = self._positions.get(product_id)
