@@ -1,0 +1,322 @@
+"""`fashrec eval refine`: a refinement benchmark built from a catalog's own attributes.
+
+Anchors are products held out of training *and* of the evaluation index (the agent only sees their
+image). Each anchor gets a templated request that changes one or two of its attributes, negates its
+colour, switches its category within its family, asks for another gender, or caps the price. The
+targets are the indexed products that have the anchor's identity attributes with the requested changes
+applied. Every strategy answers the same requests in the same run.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import time
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+from ..catalog import Product, load_catalog
+from ..concepts import attribute_for_role
+from ..train.captions import possessive, singular
+from ..train.split import is_evaluation_item
+
+TOP = 10
+
+
+@dataclass
+class Request:
+    anchor: Product
+    text: str
+    kind: str
+    target: dict[str, str]                       # attribute -> required value
+    target_not: dict[str, str] = field(default_factory=dict)  # attribute -> forbidden value
+    price_max: float | None = None
+
+    def matches(self, p: Product) -> bool:
+        if any(v not in p.attributes.get(a, ()) for a, v in self.target.items()):
+            return False
+        if any(v in p.attributes.get(a, ()) for a, v in self.target_not.items()):
+            return False
+        if self.price_max is not None and (p.price is None or p.price > self.price_max):
+            return False
+        return True
+
+    def to_dict(self) -> dict:
+        return {"anchor": self.anchor.id, "image": str(self.anchor.image_path), "text": self.text, "kind": self.kind,
+                "target": self.target, "target_not": self.target_not, "price_max": self.price_max}
+
+
+@dataclass
+class StrategyScore:
+    strategy: str
+    precision_at_10: float
+    hit_at_10: float
+    anchor_preservation: float
+    latency_p50_ms: float
+    latency_p95_ms: float
+    by_kind: dict[str, float]
+
+    def to_dict(self) -> dict:
+        return {k: (round(v, 4) if isinstance(v, float) else v) for k, v in self.__dict__.items()}
+
+
+@dataclass
+class RefineEvalReport:
+    catalog: str
+    requests: int
+    indexed: int
+    kinds: dict[str, int]
+    strategies: list[StrategyScore]
+    load_ms: dict[str, float]
+    planner: str
+
+    def to_dict(self) -> dict:
+        return {"catalog": self.catalog, "requests": self.requests, "indexed": self.indexed, "kinds": self.kinds,
+                "planner": self.planner, "load_ms": {k: round(v, 1) for k, v in self.load_ms.items()},
+                "strategies": [s.to_dict() for s in self.strategies]}
+
+
+# --- request generation --------------------------------------------------------------------------
+
+COLOR_TEMPLATES = ("same in {v}", "but in {v}", "can I get this in {v}?", "{v} instead", "the {v} one")
+NOT_TEMPLATES = ("not {v}", "anything but {v}", "no {v} please")
+CATEGORY_TEMPLATES = ("as {a} {s}", "make it {a} {s}", "I want {a} {s} instead")
+GENDER_TEMPLATES = ("the {p} version", "same thing for {v}", "do you have it for {v}?")
+USAGE_TEMPLATES = ("something for {v} wear", "a {v} one")
+DOUBLE_TEMPLATES = ("in {c}, for {g}", "{c} and for {g}")
+PRICE_TEMPLATES = ("under {p:g} {cur}", "below {p:g}", "max {p:g} {cur}")
+
+
+def _article(word: str) -> str:
+    return "an" if word[:1] in "aeiou" else "a"
+
+
+class RequestMaker:
+    def __init__(self, indexed: list[Product], rng: random.Random) -> None:
+        self.rng = rng
+        attrs = sorted({a for p in indexed for a in p.attributes})
+        self.cat = attribute_for_role(attrs, "category")
+        self.col = attribute_for_role(attrs, "color")
+        self.gen = attribute_for_role(attrs, "gender")
+        self.use = attribute_for_role(attrs, "usage")
+        self.family = attribute_for_role(attrs, "subcategory") or ("subcategory" if "subcategory" in attrs else None)
+        self.identity = [a for a in (self.cat, self.gen, self.col) if a]
+        # Count products per (identity values) so only answerable requests are asked.
+        self.counts: Counter = Counter()
+        self.values: dict[str, Counter] = defaultdict(Counter)
+        for p in indexed:
+            key = tuple(p.first(a) for a in self.identity)
+            self.counts[key] += 1
+            for a in (self.cat, self.col, self.gen, self.use, self.family):
+                if a and p.first(a):
+                    self.values[a][p.first(a)] += 1
+        self.family_of = {p.first(self.cat): p.first(self.family) for p in indexed if self.family and self.cat}
+        self.indexed = indexed
+
+    def _count(self, target: dict[str, str]) -> int:
+        return self.counts[tuple(target.get(a) for a in self.identity)]
+
+    def make(self, anchor: Product) -> Request | None:
+        base = {a: anchor.first(a) for a in self.identity}
+        if any(v is None for v in base.values()):
+            return None
+        kinds = ["color", "color", "not", "category", "gender", "double", "usage"]
+        if any(p.price for p in self.indexed[:50]) and anchor.price:
+            kinds.append("price")
+        self.rng.shuffle(kinds)
+        for kind in kinds:
+            req = getattr(self, f"_{kind}")(anchor, base)
+            if req is not None:
+                return req
+        return None
+
+    def _pick(self, attr: str, exclude: str, target: dict[str, str]) -> str | None:
+        options = [v for v in self.values[attr] if v != exclude and self._count({**target, attr: v}) >= TOP]
+        return self.rng.choice(sorted(options)) if options else None
+
+    def _color(self, anchor, base):
+        v = self._pick(self.col, base[self.col], base) if self.col else None
+        if v:
+            return Request(anchor, self.rng.choice(COLOR_TEMPLATES).format(v=v), "color", {**base, self.col: v})
+
+    def _not(self, anchor, base):
+        if not self.col:
+            return None
+        target = {a: v for a, v in base.items() if a != self.col}
+        others = sum(n for key, n in self.counts.items()
+                     if all(key[self.identity.index(a)] == v for a, v in target.items())
+                     and key[self.identity.index(self.col)] != base[self.col])
+        if others < TOP:
+            return None
+        v = base[self.col]
+        return Request(anchor, self.rng.choice(NOT_TEMPLATES).format(v=v), "not", target, {self.col: v})
+
+    def _category(self, anchor, base):
+        if not self.cat:
+            return None
+        fam = self.family_of.get(base[self.cat])
+        options = [c for c in self.values[self.cat] if c != base[self.cat] and (not fam or self.family_of.get(c) == fam)
+                   and self._count({**base, self.cat: c}) >= TOP]
+        if not options:
+            return None
+        c = self.rng.choice(sorted(options))
+        s = singular(c)
+        return Request(anchor, self.rng.choice(CATEGORY_TEMPLATES).format(a=_article(s), s=s), "category",
+                       {**base, self.cat: c})
+
+    def _gender(self, anchor, base):
+        v = self._pick(self.gen, base[self.gen], base) if self.gen else None
+        if v and {v, base[self.gen]} <= {"men", "women"}:
+            return Request(anchor, self.rng.choice(GENDER_TEMPLATES).format(v=v, p=possessive(v)), "gender",
+                           {**base, self.gen: v})
+
+    def _double(self, anchor, base):
+        if not (self.col and self.gen):
+            return None
+        g = "women" if base[self.gen] == "men" else "men" if base[self.gen] == "women" else None
+        if not g:
+            return None
+        c = self._pick(self.col, base[self.col], {**base, self.gen: g})
+        if c:
+            return Request(anchor, self.rng.choice(DOUBLE_TEMPLATES).format(c=c, g=g), "double",
+                           {**base, self.col: c, self.gen: g})
+
+    def _usage(self, anchor, base):
+        if not self.use or not anchor.first(self.use):
+            return None
+        target_base = dict(base)
+        options = [u for u in self.values[self.use] if u != anchor.first(self.use)
+                   and sum(1 for p in self.indexed if p.first(self.use) == u
+                           and all(p.first(a) == v for a, v in target_base.items())) >= TOP]
+        if not options:
+            return None
+        u = self.rng.choice(sorted(options))
+        return Request(anchor, self.rng.choice(USAGE_TEMPLATES).format(v=u), "usage", {**base, self.use: u})
+
+    def _price(self, anchor, base):
+        same = [p.price for p in self.indexed if p.price and all(p.first(a) == v for a, v in base.items())]
+        if len(same) < 2 * TOP:
+            return None
+        cap = float(np.percentile(same, 50))
+        cur = anchor.currency or ""
+        return Request(anchor, self.rng.choice(PRICE_TEMPLATES).format(p=round(cap), cur=cur).strip(), "price",
+                       dict(base), price_max=float(round(cap)))
+
+
+def make_requests(indexed: list[Product], anchors: list[Product], n: int, seed: int) -> list[Request]:
+    rng = random.Random(seed)
+    maker = RequestMaker(indexed, rng)
+    pool = anchors[:]
+    rng.shuffle(pool)
+    out: list[Request] = []
+    for anchor in pool:
+        req = maker.make(anchor)
+        if req:
+            out.append(req)
+        if len(out) >= n:
+            break
+    return out
+
+
+# --- running -------------------------------------------------------------------------------------
+
+def split_catalog(catalog: Path, workdir: Path) -> tuple[Path, list[Product], list[Product]]:
+    """Write the non-evaluation products to their own catalog (the index the agent searches)."""
+    load = load_catalog(catalog)
+    indexed = [p for p in load.products if not is_evaluation_item(p.id)]
+    anchors = [p for p in load.products if is_evaluation_item(p.id)]
+    workdir.mkdir(parents=True, exist_ok=True)
+    out = workdir / "indexed.jsonl"
+    lines = []
+    for p in indexed:
+        row = {"id": p.id, "image": str(p.image_path), "title": p.title,
+               "attributes": {a: (v[0] if len(v) == 1 else v) for a, v in p.attributes.items()},
+               "brand": p.brand, "price": p.price, "currency": p.currency, "in_stock": p.in_stock,
+               "sizes": p.sizes, "description": p.description, "sponsored": p.sponsored}
+        lines.append(json.dumps({k: v for k, v in row.items() if v not in (None, [], "")}))
+    text = "\n".join(lines) + "\n"
+    if not out.exists() or out.read_text() != text:
+        out.write_text(text)
+    return out, indexed, anchors
+
+
+def identity_preservation(req: Request, ids_products: list[Product], identity: list[str]) -> float:
+    """Share of the anchor's identity attributes the request did not change that results kept."""
+    unchanged = [a for a in identity if req.target.get(a) == req.anchor.first(a)]
+    if not unchanged or not ids_products:
+        return 0.0
+    kept = [sum(1 for a in unchanged if p.first(a) == req.anchor.first(a)) / len(unchanged) for p in ids_products]
+    return float(np.mean(kept))
+
+
+def evaluate_refine(
+    catalog: Path, *, n: int = 200, seed: int = 0, strategies: tuple[str, ...] = ("ammr", "image", "text", "fusion"),
+    planner: str = "hybrid", llm_path: str | None = None, workdir: Path | None = None, model: str | None = None,
+    progress: Callable[[int], None] | None = None, k: int = TOP,
+) -> RefineEvalReport:
+    from ..encoder import load_encoder
+    from ..index import open_index
+    from ..index.build import build_index
+    from ..planner import create_planner
+    from ..refine import Refiner, RefineOptions
+
+    catalog = Path(catalog)
+    workdir = workdir or catalog.parent / f"{catalog.stem}.eval-refine"
+    load_ms: dict[str, float] = {}
+    t = time.perf_counter()
+    indexed_catalog, indexed, anchors = split_catalog(catalog, workdir)
+    build_index(indexed_catalog, workdir / "index", model=model)
+    load_ms["index_build"] = (time.perf_counter() - t) * 1000
+    t = time.perf_counter()
+    index = open_index(workdir / "index")
+    load_ms["index_open"] = (time.perf_counter() - t) * 1000
+    t = time.perf_counter()
+    encoder = load_encoder(index.encoder_spec)
+    load_ms["encoder_load"] = (time.perf_counter() - t) * 1000
+    t = time.perf_counter()
+    main_planner = create_planner(planner, **({"llm_path": llm_path} if llm_path else {}))
+    refiner = Refiner(index, encoder, main_planner,
+                      fallback_planner=create_planner("rules") if planner != "rules" else None)
+    load_ms["planner_load"] = (time.perf_counter() - t) * 1000
+    requests = make_requests(indexed, anchors, n, seed)
+    maker_identity = RequestMaker(indexed[:1], random.Random(0)).identity if indexed else []
+
+    per: dict[str, dict[str, list]] = {s: defaultdict(list) for s in strategies}
+    for req in requests:
+        t0 = time.perf_counter()
+        anchor = refiner.anchor_from_image(req.anchor.image_path)
+        anchor_ms = (time.perf_counter() - t0) * 1000
+        plan = None
+        for strategy in strategies:
+            t1 = time.perf_counter()
+            if plan is None:
+                plan = refiner.plan(req.text, anchor)
+                plan_ms = (time.perf_counter() - t1) * 1000
+                t1 = time.perf_counter()
+            result = refiner.refine(anchor, req.text, RefineOptions(k=k, strategy=strategy), plan=plan)
+            elapsed = (time.perf_counter() - t1) * 1000 + anchor_ms + plan_ms
+            products = [r.candidate.product for r in result.results][:TOP]
+            good = [req.matches(p) for p in products]
+            stats = per[strategy]
+            stats["precision"].append(sum(good) / TOP)
+            stats["hit"].append(float(any(good)))
+            stats["preservation"].append(identity_preservation(req, products, maker_identity))
+            stats["latency"].append(elapsed)
+            stats[f"kind:{req.kind}"].append(sum(good) / TOP)
+        if progress:
+            progress(1)
+
+    scores = []
+    for strategy in strategies:
+        s = per[strategy]
+        lat = np.array(s["latency"] or [0.0])
+        scores.append(StrategyScore(
+            strategy, float(np.mean(s["precision"] or [0])), float(np.mean(s["hit"] or [0])),
+            float(np.mean(s["preservation"] or [0])), float(np.percentile(lat, 50)), float(np.percentile(lat, 95)),
+            {key[5:]: round(float(np.mean(v)), 4) for key, v in sorted(s.items()) if key.startswith("kind:")}))
+    return RefineEvalReport(str(catalog), len(requests), len(indexed), dict(Counter(r.kind for r in requests)),
+                            scores, load_ms, planner)

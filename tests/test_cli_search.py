@@ -1,0 +1,84 @@
+"""End to end through the real `fashrec` command: index, info, search, similar, errors, batch, sheet."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+
+@pytest.fixture()
+def indexed(fashrec, small_catalog, tiny_model):
+    run = fashrec("index", small_catalog, "--model", tiny_model, "--json")
+    assert run.returncode == 0, run.stderr
+    report = run.json()
+    assert report["added"] == 24 and report["total"] == 24 and not report["skipped"]
+    return small_catalog.parent / "catalog.fashrec-index"
+
+
+def test_search_json_schema_and_filters(fashrec, indexed):
+    run = fashrec("search", "navy linen shirt", "--index", indexed, "-k", "5", "--where", "category=shirt", "--json")
+    assert run.returncode == 0, run.stderr
+    data = run.json()  # stdout is exactly one JSON document
+    assert set(data) == {"query", "results", "timing_ms"}
+    assert 1 <= len(data["results"]) <= 5
+    for r in data["results"]:
+        assert {"id", "score", "title", "image", "attributes", "brand", "price", "currency", "in_stock"} <= set(r)
+        assert r["attributes"]["category"] == "shirt"
+    scores = [r["score"] for r in data["results"]]
+    assert scores == sorted(scores, reverse=True)
+
+
+def test_similar_and_sheet(fashrec, indexed, small_catalog, tmp_path):
+    image = next((small_catalog.parent / "images").iterdir())
+    sheet = tmp_path / "sheet.png"
+    run = fashrec("similar", image, "--index", indexed, "-k", "3", "--json", "--sheet", sheet)
+    assert run.returncode == 0, run.stderr
+    data = run.json()
+    assert len(data["results"]) == 3 and data["results"][0]["score"] > 0.99  # the image itself
+    assert sheet.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_human_output_and_info(fashrec, indexed):
+    run = fashrec("search", "red dress", "--index", indexed, "-k", "3")
+    assert run.returncode == 0 and "score" in run.stdout and run.stdout.count("\n") > 3
+    info = fashrec("info", "--index", indexed, "--json").json()
+    assert info["items"] == 24 and info["encoder"]["dimension"] == 32 and info["attributes"]["category"] >= 8
+
+
+def test_index_is_found_without_flag(fashrec, indexed):
+    # The last index built is remembered in FASHREC_HOME.
+    run = fashrec("search", "shoes", "-k", "2", "--json")
+    assert run.returncode == 0, run.stderr
+    assert len(run.json()["results"]) == 2
+
+
+def test_batch_answers_each_line_in_order(fashrec, indexed):
+    lines = "\n".join([json.dumps({"text": "red dress", "k": 2}), "{broken",
+                       json.dumps({"text": "shoes", "k": 1, "where": {"category": "shoes"}})]) + "\n"
+    run = fashrec("search", "--batch", "-", "--index", indexed, input=lines)
+    out = [json.loads(l) for l in run.stdout.splitlines()]
+    assert [o["line"] for o in out] == [1, 2, 3]
+    assert len(out[0]["results"]) == 2 and out[1]["error"] == "usage"
+    assert out[2]["results"][0]["attributes"]["category"] == "shoes"
+    assert run.returncode == 1  # one line failed
+
+
+def test_errors_are_json_on_stderr_with_exit_codes(fashrec, tmp_path):
+    run = fashrec("search", "x", "--index", tmp_path / "nowhere", "--json")
+    assert run.returncode == 4 and run.stdout == ""
+    err = json.loads(run.stderr)
+    assert err["error"] == "index" and "no fashrec index" in err["message"]
+    run = fashrec("index", tmp_path / "missing.jsonl", "--json")
+    assert run.returncode == 3 and json.loads(run.stderr)["error"] == "catalog"
+    run = fashrec("search", "x", "--index", tmp_path / "nowhere")
+    assert run.returncode == 4 and "Error:" in run.stderr and "fashrec index" in run.stderr
+
+
+def test_skipped_lines_summary_and_strict(fashrec, small_catalog, tiny_model):
+    with small_catalog.open("a") as fh:
+        fh.write('{"id": "bad", "image": "https://x.example/a.jpg"}\n')
+    run = fashrec("index", small_catalog, "--model", tiny_model)
+    assert run.returncode == 0 and "Skipped 1 bad line" in run.stderr and ":25:" in run.stderr
+    run = fashrec("index", small_catalog, "--strict", "--json")
+    assert run.returncode == 3 and json.loads(run.stderr)["line"] == 25
