@@ -1,0 +1,350 @@
+"""Complete the look: build several distinct outfits around an anchor garment.
+
+1. The anchor's garment group (from its category) picks the slots to fill (``outfit_slots.json``).
+2. Each slot's candidates are the in-stock products of that group whose gender, usage/occasion and
+   season fit the anchor's (a 0 in a fit table excludes a product); they are ranked by consistency,
+   colour harmony with the anchor, style agreement of their images with the anchor's and, with an
+   encoder, agreement with a text prompt for the occasion. The best few per slot form the pool.
+3. Beam search fills the slots in order, scoring each partial outfit as a whole (``outfit.scoring``):
+   pairwise colour harmony and style, at most one loud colour, pieces consistent with each other
+   (one gender when the anchor is unisex, no summer piece with a winter one).
+4. Outfits are found one after another; pieces already used cost a penalty and an identical set of
+   pieces is never repeated, so the n outfits differ.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from itertools import combinations
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from ..anchor import Anchor
+from ..catalog import Product
+from ..errors import UsageError
+from ..index import Index
+from .colors import harmony
+from .scoring import OutfitScorer, PoolScores, Reason, cue_weights
+from .slots import Slot, SlotDefinition, load_definition
+from .wardrobe import Traits, Wardrobe, traits_of
+
+if TYPE_CHECKING:
+    from ..encoder import Encoder
+
+MIN_CONFIDENCE = 0.3          # anchor attributes guessed less surely than this count as unknown
+CANDIDATES_PER_SLOT = 24
+BEAM_WIDTH = 16
+DIVERSITY_PENALTY = 0.1       # per piece already used by an earlier outfit
+OCCASION_PROMPTS = ("a {o} outfit", "{o} wear", "{o} clothes", "clothes for {o}")
+MAX_OUTFITS = 20
+
+
+@dataclass
+class OutfitContext:
+    """What the outfit is built around: the anchor's traits and the slots they call for."""
+
+    anchor: Anchor
+    traits: Traits
+    slots: list[Slot]
+    occasion: str | None
+    occasion_source: str          # requested | anchor | none
+    notes: list[str] = field(default_factory=list)
+
+    def wanted(self) -> dict[str, str | None]:
+        return {"gender": self.traits.gender, "occasion": self.occasion, "season": self.traits.season}
+
+    def to_dict(self) -> dict:
+        return {**self.anchor.to_dict(), "group": self.traits.group, "category": self.traits.category,
+                "traits": self.traits.to_dict(), "occasion": self.occasion,
+                "occasion_source": self.occasion_source,
+                "slots": [{"slot": s.name, "group": s.group, "optional": s.optional} for s in self.slots],
+                "notes": self.notes}
+
+
+@dataclass
+class OutfitPiece:
+    slot: str
+    product: Product
+    reasons: list[str]
+    optional: bool = False
+
+    @property
+    def why(self) -> str:
+        return "; ".join(self.reasons)
+
+    def to_dict(self) -> dict:
+        p = self.product
+        return {"slot": self.slot, "id": p.id, "title": p.title, "image": str(p.image_path),
+                "attributes": {k: (v[0] if len(v) == 1 else v) for k, v in p.attributes.items()},
+                "price": p.price, "currency": p.currency, "in_stock": p.in_stock, "optional": self.optional,
+                "why": self.why}
+
+
+@dataclass
+class Outfit:
+    pieces: list[OutfitPiece]
+    score: float
+    reasons: list[Reason]
+    missing: list[str] = field(default_factory=list)
+
+    @property
+    def ids(self) -> list[str]:
+        return [piece.product.id for piece in self.pieces]
+
+    def to_dict(self) -> dict:
+        return {"score": round(self.score, 4), "pieces": [p.to_dict() for p in self.pieces],
+                "reasons": [r.to_dict() for r in self.reasons], "missing": self.missing}
+
+
+@dataclass
+class OutfitResult:
+    context: OutfitContext
+    outfits: list[Outfit]
+    timing_ms: dict[str, float] = field(default_factory=dict)
+
+    def to_dict(self) -> dict:
+        return {"anchor": self.context.to_dict(), "outfits": [o.to_dict() for o in self.outfits],
+                "timing_ms": {k: round(v, 2) for k, v in self.timing_ms.items()}}
+
+
+@dataclass
+class _Pool:
+    """The candidates of one request across all slots; pool index 0 is the anchor."""
+
+    positions: list[int]                 # product position per pool index (anchor: -1)
+    options: list[list[int]]             # pool indices per slot, best first
+    scores: PoolScores
+    compatible: np.ndarray               # pieces that may be worn together
+
+
+class OutfitComposer:
+    """Holds an index seen through the slot definition; composes outfits for many anchors."""
+
+    def __init__(self, index: Index, encoder: "Encoder | None" = None, *,
+                 definition: SlotDefinition | None = None) -> None:
+        self.index = index
+        self.encoder = encoder
+        self.definition = definition or load_definition()
+        self.wardrobe = Wardrobe.build(index, self.definition)
+        self._occasion: dict[str, tuple[np.ndarray, float, float]] = {}
+
+    # -- the anchor -------------------------------------------------------------------------------
+    def context(self, anchor: Anchor, occasion: str | None = None) -> OutfitContext:
+        roles = self.wardrobe.roles
+        values = {a: g.value for a, g in anchor.attributes.items() if g.confidence >= MIN_CONFIDENCE}
+        if roles.category and roles.category in anchor.attributes:   # the category is needed even if unsure
+            values[roles.category] = anchor.attributes[roles.category].value
+        traits = traits_of(values, roles, self.definition)
+        if traits.group is None:
+            what = f"a '{traits.category}'" if traits.category else "an anchor of unknown category"
+            raise UsageError(f"cannot build an outfit around {what}: it is in no garment group of the "
+                             f"slot definition ({self.definition.source})",
+                             hint="add its category to a group in the slot definition (--slots FILE)")
+        slots = self.definition.slots_for(traits.group)
+        if not slots:
+            raise UsageError(f"the slot definition lists no slots for the '{traits.group}' group")
+        notes = []
+        table = self.definition.tables["occasion"]
+        if occasion and occasion.strip():
+            wanted, source = table.canonical(occasion), "requested"
+            if not table.known(wanted):
+                notes.append(f"occasion '{wanted}' is not in the fit table: only exact usage matches count"
+                             + (", plus image-text similarity" if self.encoder else ""))
+        elif traits.usage:
+            wanted, source = traits.usage, "anchor"
+        else:
+            wanted, source = None, "none"
+        return OutfitContext(anchor, traits, slots, wanted, source, notes)
+
+    # -- occasion prompt --------------------------------------------------------------------------
+    def _occasion_prompt(self, occasion: str | None) -> tuple[np.ndarray, float, float] | None:
+        """(unit text vector, mean, spread of its similarity to catalog images) for the occasion."""
+        if self.encoder is None or not occasion:
+            return None
+        if occasion not in self._occasion:
+            texts = [t.format(o=occasion) for t in OCCASION_PROMPTS]
+            vec = self.encoder.encode_texts(texts).mean(axis=0)
+            vec = (vec / max(float(np.linalg.norm(vec)), 1e-12)).astype(np.float32)
+            sims = self.index.image_vectors @ vec if len(self.index) else np.zeros(1)
+            self._occasion[occasion] = (vec, float(sims.mean()), max(float(sims.std()), 1e-3))
+        return self._occasion[occasion]
+
+    # -- candidates -------------------------------------------------------------------------------
+    def _slot_candidates(self, slot: Slot, ctx: OutfitContext, occ: tuple[np.ndarray, float, float] | None,
+                         include_out_of_stock: bool,
+                         weights: dict[str, float]) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+        """(positions, consistency fit, occasion agreement) of a slot's best candidates."""
+        w = self.wardrobe
+        pos = w.groups.get(slot.group, np.zeros(0, dtype=np.int64))
+        if not include_out_of_stock:
+            pos = pos[w.in_stock[pos]]
+        own = self.index.position(ctx.anchor.catalog_id) if ctx.anchor.catalog_id else None
+        if own is not None:
+            pos = pos[pos != own]
+        wanted = ctx.wanted()
+        fits = [w.fit_vector(trait, wanted[trait], pos) for trait in ("gender", "occasion", "season")]
+        allowed = np.logical_and.reduce([f > 0 for f in fits]) if len(pos) else np.zeros(0, dtype=bool)
+        pos = pos[allowed]
+        fit = np.mean([f[allowed] for f in fits], axis=0) if len(pos) else np.zeros(0)
+        if not len(pos):
+            return pos, fit, None
+        vecs = self.index.image_vectors[pos]
+        unary = weights["consistency"] * fit
+        unary += weights["colour"] * w.harmony_vector(ctx.traits.color, pos)
+        unary += weights["style"] * w.style_score(vecs @ ctx.anchor.vector)
+        occ_score = None
+        if occ is not None:
+            vec, mean, std = occ
+            occ_score = 1.0 / (1.0 + np.exp(-np.clip((vecs @ vec - mean) / std, -30, 30)))
+            unary += weights["occasion"] * occ_score
+        order = np.lexsort((pos, -unary))[:CANDIDATES_PER_SLOT]   # ties: catalog order, deterministic
+        return pos[order], fit[order], (occ_score[order] if occ_score is not None else None)
+
+    def _pool(self, ctx: OutfitContext, include_out_of_stock: bool) -> _Pool:
+        w = self.wardrobe
+        occ = self._occasion_prompt(ctx.occasion)
+        weights = cue_weights(occ is not None)
+        positions, fits, occs, options = [-1], [1.0], [0.5], []
+        for slot in ctx.slots:
+            pos, fit, occ_score = self._slot_candidates(slot, ctx, occ, include_out_of_stock, weights)
+            options.append(list(range(len(positions), len(positions) + len(pos))))
+            positions += [int(p) for p in pos]
+            fits += list(fit)
+            occs += list(occ_score) if occ_score is not None else [0.5] * len(pos)
+        size = len(positions)
+        vecs = np.vstack([ctx.anchor.vector[None, :]] + ([self.index.image_vectors[positions[1:]]] if size > 1 else []))
+        style = np.asarray(w.style_score(vecs @ vecs.T))
+        colors = [ctx.traits.color] + [w.traits[p].color for p in positions[1:]]
+        names = [ctx.traits.color.name if ctx.traits.color else (ctx.traits.color_name or "?")]
+        names += [w.traits[p].color.name if w.traits[p].color else (w.traits[p].color_name or "?")
+                  for p in positions[1:]]
+        harm = np.ones((size, size))
+        compatible = np.ones((size, size), dtype=bool)
+        season = self.definition.tables["season"]
+        seasons_clash: dict[tuple[str, str], bool] = {}
+        for i, j in combinations(range(size), 2):
+            harm[i, j] = harm[j, i] = harmony(colors[i], colors[j]).score
+            if i == 0:
+                continue
+            a, b = w.traits[positions[i]], w.traits[positions[j]]
+            # Pieces must agree with each other too, which matters when the anchor is unisex or unknown.
+            clash = bool(a.gender and b.gender and a.gender != b.gender and "unisex" not in (a.gender, b.gender))
+            if not clash and a.season and b.season:
+                key = (a.season, b.season)
+                if key not in seasons_clash:
+                    seasons_clash[key] = season.score(a.season, b.season) == 0
+                clash = seasons_clash[key]
+            compatible[i, j] = compatible[j, i] = not clash
+        scores = PoolScores(np.array(fits), np.array(occs) if occ else None, harm, style, colors, names)
+        return _Pool(positions, options, scores, compatible)
+
+    # -- search -----------------------------------------------------------------------------------
+    def _beam(self, pool: _Pool, scorer: OutfitScorer, slots: list[Slot], used: Counter,
+              seen: set[frozenset]) -> tuple[int | None, ...] | None:
+        beams: list[tuple[tuple[int | None, ...], float]] = [((), 0.0)]
+        for depth, slot in enumerate(slots):
+            grown = []
+            for state, _ in beams:
+                chosen = [i for i in state if i is not None]
+                fitting = [i for i in pool.options[depth] if all(pool.compatible[i, j] for j in chosen)]
+                choices: list[int | None] = list(fitting)
+                if slot.optional or not fitting:
+                    choices.append(None)
+                for choice in choices:
+                    new = state + (choice,)
+                    grown.append((new, self._objective(new, slots, scorer, pool, used)))
+            grown.sort(key=lambda s: (-s[1], [-1 if i is None else i for i in s[0]]))
+            beams = grown[:BEAM_WIDTH]
+        for state, _ in beams:
+            key = frozenset(pool.positions[i] for i in state if i is not None)
+            if key and key not in seen:
+                return state
+        return None
+
+    @staticmethod
+    def _objective(state, slots, scorer: OutfitScorer, pool: _Pool, used: Counter) -> float:
+        pieces = [i for i in state if i is not None]
+        required = sum(1 for i, s in zip(state, slots) if i is not None and not s.optional)
+        optional = sum(1 for i, s in zip(state, slots) if i is not None and s.optional)
+        reuse = sum(used[pool.positions[i]] for i in pieces)
+        return scorer.score(pieces, required, optional) - DIVERSITY_PENALTY * reuse
+
+    def _outfit(self, state, ctx: OutfitContext, pool: _Pool, scorer: OutfitScorer) -> Outfit:
+        pieces, optional_names, missing = [], [], []
+        required = 0
+        for i, slot in zip(state, ctx.slots):
+            if i is None:
+                if not slot.optional:
+                    missing.append(slot.name)
+                continue
+            if slot.optional:
+                optional_names.append(slot.name)
+            else:
+                required += 1
+            pos = pool.positions[i]
+            pieces.append(OutfitPiece(slot.name, self.index.products[pos], self._why(i, pos, ctx, pool),
+                                      slot.optional))
+        chosen = [i for i in state if i is not None]
+        breakdown = scorer.explain(chosen, required, optional_names, ctx.wanted(), missing)
+        return Outfit(pieces, breakdown.score, breakdown.reasons, missing)
+
+    def _why(self, i: int, pos: int, ctx: OutfitContext, pool: _Pool) -> list[str]:
+        t = self.wardrobe.traits[pos]
+        wanted = ctx.wanted()
+        out = []
+        for trait, value in (("gender", t.gender), ("occasion", t.usage), ("season", t.season)):
+            if value is None:
+                continue
+            fit = self.definition.tables[trait].score(wanted[trait], value)
+            out.append(value if fit >= 1 or not wanted[trait] else f"{value} (fit {fit:.1f} for {wanted[trait]})")
+        out.append(harmony(ctx.traits.color, t.color).detail if ctx.traits.color and t.color
+                   else f"colour {t.color_name or 'unknown'}")
+        out.append(f"style {pool.scores.style[0, i]:.2f}")
+        if pool.scores.occasion is not None:
+            out.append(f"{ctx.occasion} prompt {pool.scores.occasion[i]:.2f}")
+        return out
+
+    def compose(self, anchor: Anchor, *, occasion: str | None = None, n: int = 3,
+                include_out_of_stock: bool = False) -> OutfitResult:
+        if not 1 <= n <= MAX_OUTFITS:
+            raise UsageError(f"the number of outfits must be between 1 and {MAX_OUTFITS}, got {n}")
+        timing: dict[str, float] = {}
+        t = time.perf_counter()
+        ctx = self.context(anchor, occasion)
+        pool = self._pool(ctx, include_out_of_stock)
+        timing["candidates"] = (time.perf_counter() - t) * 1000
+        t = time.perf_counter()
+        scorer = OutfitScorer(pool.scores, sum(1 for s in ctx.slots if not s.optional))
+        used: Counter = Counter()
+        seen: set[frozenset] = set()
+        outfits = []
+        for _ in range(n):
+            state = self._beam(pool, scorer, ctx.slots, used, seen)
+            if state is None:
+                break
+            chosen = [pool.positions[i] for i in state if i is not None]
+            seen.add(frozenset(chosen))
+            used.update(chosen)
+            outfits.append(self._outfit(state, ctx, pool, scorer))
+        if len(outfits) < n:
+            ctx.notes.append(f"only {len(outfits)} distinct outfit(s) could be built from the catalog")
+        outfits.sort(key=lambda o: -o.score)
+        timing["search"] = (time.perf_counter() - t) * 1000
+        return OutfitResult(ctx, outfits, timing)
+
+
+def compose_outfits(index: Index, anchor: Anchor, *, occasion: str | None = None, n: int = 3,
+                    encoder: "Encoder | None" = None, include_out_of_stock: bool = False,
+                    definition: SlotDefinition | None = None) -> list[Outfit]:
+    """Up to ``n`` distinct outfits that complete the look of ``anchor`` (best first).
+
+    For many anchors on one index, keep an :class:`OutfitComposer` instead: it prepares the index once.
+    """
+    composer = OutfitComposer(index, encoder, definition=definition)
+    return composer.compose(anchor, occasion=occasion, n=n, include_out_of_stock=include_out_of_stock).outfits
+
+
+__all__ = ["Outfit", "OutfitComposer", "OutfitContext", "OutfitPiece", "OutfitResult", "compose_outfits"]
