@@ -31,6 +31,27 @@ def _request_filter(request: dict[str, Any]) -> Filter:
     return parse_where(exprs)
 
 
+def _run(kind: str, query, k: int, where, index, batch, sheet, json_mode: bool) -> None:
+    """The shared body of `search` (kind "text") and `similar` (kind "image")."""
+    from ..errors import UsageError
+
+    with handled(json_mode or batch is not None):
+        searcher = _searcher(index)
+        ask = searcher.text if kind == "text" else searcher.image
+        if batch is not None:
+            def handle(r: dict[str, Any]):
+                return ask(str(r[kind]) if kind == "text" else Path(r[kind]), k=int(r.get("k", k)),
+                           flt=_request_filter(r))
+            raise typer.Exit(1 if run_batch(batch, handle) else 0)
+        if query is None or query == "":
+            raise UsageError(f"give a query {kind} (or --batch FILE)")
+        data = ask(query, k=k, flt=parse_where(where)).to_dict()
+        label = f'"{query}"' if kind == "text" else f"like {Path(query).name}"
+        if sheet:
+            note(f"sheet: {write_sheet(sheet, Path(query) if kind == 'image' else None, data['results'], label)}")
+        emit(data, json_mode=json_mode, render=lambda: print_results(data["results"], title=label))
+
+
 @app.command()
 def search(
     text: Optional[str] = typer.Argument(None, help="What you are looking for, in words."),
@@ -42,21 +63,7 @@ def search(
     json_mode: bool = JsonOpt,
 ) -> None:
     """Find items matching a text query ("red floral summer dress")."""
-    with handled(json_mode or batch is not None):
-        from ..errors import UsageError
-
-        searcher = _searcher(index)
-        if batch is not None:
-            failures = run_batch(batch, lambda r: searcher.text(str(r["text"]), k=int(r.get("k", k)),
-                                                                flt=_request_filter(r)))
-            raise typer.Exit(1 if failures else 0)
-        if not text:
-            raise UsageError("give a query text (or --batch FILE)")
-        result = searcher.text(text, k=k, flt=parse_where(where))
-        data = result.to_dict()
-        if sheet:
-            note(f"sheet: {write_sheet(sheet, None, data['results'], f'search: {text}')}")
-        emit(data, json_mode=json_mode, render=lambda: print_results(data["results"], title=f'"{text}"'))
+    _run("text", text, k, where, index, batch, sheet, json_mode)
 
 
 @app.command()
@@ -70,18 +77,4 @@ def similar(
     json_mode: bool = JsonOpt,
 ) -> None:
     """Find items that look like an image."""
-    with handled(json_mode or batch is not None):
-        from ..errors import UsageError
-
-        searcher = _searcher(index)
-        if batch is not None:
-            failures = run_batch(batch, lambda r: searcher.image(Path(r["image"]), k=int(r.get("k", k)),
-                                                                 flt=_request_filter(r)))
-            raise typer.Exit(1 if failures else 0)
-        if image is None:
-            raise UsageError("give an image (or --batch FILE)")
-        result = searcher.image(image, k=k, flt=parse_where(where))
-        data = result.to_dict()
-        if sheet:
-            note(f"sheet: {write_sheet(sheet, image, data['results'], f'similar to {image.name}')}")
-        emit(data, json_mode=json_mode, render=lambda: print_results(data["results"], title=f"like {image.name}"))
+    _run("image", image, k, where, index, batch, sheet, json_mode)
