@@ -21,7 +21,7 @@ FASHREC_MINI = {
         "image_size": 64,
     },
     "text_cfg": {
-        "context_length": 32,
+        "context_length": 24,
         "vocab_size": 49408,
         "width": 128,
         "heads": 4,
