@@ -1,0 +1,191 @@
+"""`fashrec train` (train or fine-tune an encoder) and `fashrec eval encoder` (measure one)."""
+
+from __future__ import annotations
+
+import sys
+import time
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, Callable, Iterator, Optional
+
+import typer
+from rich.table import Table
+
+from .app import app, eval_app
+from .output import emit, handled, note, progress_bar, stderr, stdout
+
+
+@contextmanager
+def _train_progress(enabled: bool) -> Iterator[Callable[[Any], None]]:
+    """Live bar with loss and images/s on a terminal; a log line every ~10 s when stderr is a file."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    if not enabled:
+        yield lambda event: None
+        return
+    if not stderr.is_terminal:
+        last = [0.0]
+
+        def log(event: Any) -> None:
+            now = time.monotonic()
+            if now - last[0] < 10 and event.done != event.total:
+                return
+            last[0] = now
+            extra = f" epoch {event.epoch} loss {event.loss:.4f} {event.images_per_second or 0:.0f} img/s" \
+                if event.phase == "train" else ""
+            sys.stderr.write(f"[{event.phase}] {event.done}/{event.total}{extra}\n")
+            sys.stderr.flush()
+
+        yield log
+        return
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+               TextColumn("{task.fields[info]}"), TimeRemainingColumn())
+    with Progress(*columns, console=stderr, transient=True) as progress:
+        tasks: dict[str, Any] = {}
+
+        def update(event: Any) -> None:
+            if event.phase not in tasks:
+                labels = {"decode": "decoding images", "train": "training", "validate": "validating"}
+                tasks[event.phase] = progress.add_task(labels.get(event.phase, event.phase),
+                                                       total=event.total, info="")
+            info = ""
+            if event.phase == "train" and event.loss is not None:
+                speed = f"{event.images_per_second:.0f} img/s" if event.images_per_second else "…"
+                info = f"epoch {event.epoch}  loss {event.loss:.3f}  {speed}"
+            progress.update(tasks[event.phase], completed=event.done, total=event.total, info=info)
+
+        yield update
+
+
+def _interrupt_on_termination() -> None:
+    """SIGTERM (and SIGINT, which background jobs start with ignored) checkpoint before exiting."""
+    import signal
+
+    def interrupt(signum: int, frame: Any) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, interrupt)
+    signal.signal(signal.SIGINT, interrupt)
+
+
+def _render_validation(validation: dict[str, Any] | None, baseline: dict[str, Any] | None = None,
+                       targets: dict[str, Any] | None = None) -> None:
+    if not validation:
+        return
+    table = Table(title=f"evaluation items (held out from training): {validation['items']}")
+    table.add_column("metric")
+    table.add_column("model", justify="right")
+    if baseline:
+        table.add_column("random init", justify="right")
+    if targets:
+        table.add_column("target", justify="right")
+
+    def row(name: str, key: str, value: Any, base: Any) -> None:
+        cells = [name, "-" if value is None else f"{value:.3f}"]
+        if baseline:
+            cells.append("-" if base is None else f"{base:.3f}")
+        if targets:
+            t = targets.get(key)
+            cells.append("" if t is None else f"{t['target']:.2f} {'ok' if t['met'] else 'MISSED'}")
+        table.add_row(*cells)
+
+    for attr, acc in validation["zero_shot"].items():
+        base = baseline["zero_shot"].get(attr, {}).get("accuracy") if baseline else None
+        row(f"zero-shot {attr} top-1 ({acc['classes']} classes)", attr, acc["accuracy"], base)
+    row(f"text->image P@10 ({validation['text_queries']} queries)", "text_to_image_p10",
+        validation["text_to_image_p10"], baseline and baseline["text_to_image_p10"])
+    row(f"image->image P@10 ({validation['image_queries']} queries)", "image_to_image_p10",
+        validation["image_to_image_p10"], baseline and baseline["image_to_image_p10"])
+    stdout.print(table)
+
+
+@app.command()
+def train(
+    catalog: Path = typer.Argument(..., help="Catalog (JSONL) to train on; its evaluation "
+                              "items (held-out and validation slices, ~20 %) are never used."),
+    out: Path = typer.Option(..., "--out", help="Output folder: an open_clip model usable as --model DIR."),
+    init: Optional[str] = typer.Option(None, "--init", help="Fine-tune this model spec instead of training "
+                                       "fashrec-mini from scratch."),
+    epochs: int = typer.Option(14, "--epochs", help="Passes over the training items."),
+    batch_size: int = typer.Option(256, "--batch-size", help="Items per step (contrastive batch)."),
+    lr: Optional[float] = typer.Option(None, "--lr", help="Peak learning rate (default: 1e-3 from scratch, "
+                                       "1e-5 with --init)."),
+    seed: int = typer.Option(0, "--seed", help="Seed for init, batch order, captions and augmentation."),
+    resume: bool = typer.Option(False, "--resume", help="Continue from OUT/checkpoint.pt."),
+    max_steps: Optional[int] = typer.Option(None, "--max-steps", help="Pause after this many steps in total "
+                                            "(the schedule still spans --epochs; --resume continues)."),
+    minutes: Optional[float] = typer.Option(None, "--minutes", help="Training-time budget: the learning rate "
+                                            "decays to zero and training stops when it is spent, even before "
+                                            "--epochs (useful on a shared CPU)."),
+    precision: str = typer.Option("auto", "--precision", help="auto, bf16 or fp32."),
+    threads: Optional[int] = typer.Option(None, "--threads", help="CPU threads for torch (default: auto, "
+                                          "re-measured while training)."),
+    no_validate: bool = typer.Option(False, "--no-validate", help="Skip the held-out report at the end."),
+    json_mode: bool = typer.Option(False, "--json", help="Print the result as JSON."),
+) -> None:
+    """Train an encoder on a catalog (contrastive image<->text; resumable)."""
+    with handled(json_mode):
+        from ..train import TrainConfig, train as run_training
+
+        config = TrainConfig(catalog=catalog, out_dir=out, init=init, epochs=epochs, batch_size=batch_size,
+                             lr=lr, seed=seed, resume=resume, max_steps=max_steps, minutes=minutes,
+                             precision=precision,
+                             threads=threads, validate=not no_validate)
+        _interrupt_on_termination()
+        with _train_progress(enabled=True) as progress:
+            result = run_training(config, progress=progress)
+        data = result.to_dict()
+
+        def render() -> None:
+            stdout.print(f"model written to [bold]{result.out_dir}[/] ({result.model_bytes / 1e6:.1f} MB); "
+                         f"{result.steps} steps, {result.epochs} epochs, {result.wall_seconds / 60:.1f} min, "
+                         f"{result.images_per_second:.0f} img/s, loss {result.first_loss} -> {result.last_loss}")
+            _render_validation(result.validation)
+
+        emit(data, json_mode=json_mode, render=render)
+
+
+@eval_app.command("encoder")
+def eval_encoder(
+    catalog: Path = typer.Argument(..., help="Catalog (JSONL); only its evaluation items "
+                              "(held-out and validation slices) are used."),
+    model: Optional[str] = typer.Option(None, "--model", help="Encoder spec (default: fashrec-mini)."),
+    no_baseline: bool = typer.Option(False, "--no-baseline", help="Skip the random-init comparison."),
+    json_mode: bool = typer.Option(False, "--json", help="Print the report as JSON."),
+) -> None:
+    """Zero-shot attribute accuracy and retrieval precision of an encoder on held-out items."""
+    with handled(json_mode):
+        from ..evaluation.encoder import evaluate_catalog
+
+        with _phase_progress() as (on_phase, advance):
+            evaluation = evaluate_catalog(catalog, model, baseline=not no_baseline, progress=advance,
+                                          on_phase=on_phase)
+        data = evaluation.to_dict()
+
+        def render() -> None:
+            _render_validation(data["model"], data["random_init"], data["targets"])
+            missed = [k for k, t in data["targets"].items() if not t["met"]]
+            if missed:
+                note(f"below target: {', '.join(missed)}")
+
+        emit(data, json_mode=json_mode, render=render)
+
+
+@contextmanager
+def _phase_progress() -> Iterator[tuple[Callable[[str, int], None], Callable[[int], None]]]:
+    """One progress bar per encoded image set ("model", then "random init")."""
+    stack: list[Any] = []
+    current: list[Callable[[int], None]] = [lambda n=1: None]
+
+    def on_phase(name: str, total: int) -> None:
+        while stack:
+            stack.pop().__exit__(None, None, None)
+        bar = progress_bar(f"encoding held-out images ({name})", total)
+        current[0] = bar.__enter__()
+        stack.append(bar)
+
+    try:
+        yield on_phase, lambda n=1: current[0](n)
+    finally:
+        while stack:
+            stack.pop().__exit__(None, None, None)
