@@ -117,7 +117,8 @@ class Plan:
             price_max=float(price_max) if price_max is not None else None,
             relative=[r for r in dict.fromkeys(self.relative) if r in RELATIVE_WISHES],
             keep=[k for k in dict.fromkeys(self.keep) if k in attrs and k not in set_],
-            drop=[k for k in dict.fromkeys(self.drop) if k in attrs],
+            # "price" is droppable too ("forget the budget"), although it is not a vocabulary attribute.
+            drop=[k for k in dict.fromkeys(self.drop) if k in attrs or k == "price"],
             include_out_of_stock=self.include_out_of_stock,
             query=self.query,
             source=self.source,

@@ -1,0 +1,166 @@
+"""Budgets in shopper text: "under 40 euros", "less than $50", "between 20 and 50", "£25 max".
+
+A number only becomes a price when a budget word or a currency sits next to it, so "size 40" or "set
+price to 0" never turn into a filter. Amounts are kept as written: fashrec does not convert currencies
+(rates change; a stale rate would pretend a precision nobody asked for), it notes the mismatch instead.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from .tokens import normalize, normalize_keep_hyphens
+
+CURRENCY_WORDS = {
+    "€": "EUR", "eur": "EUR", "euro": "EUR", "euros": "EUR",
+    "$": "USD", "us$": "USD", "usd": "USD", "dollar": "USD", "dollars": "USD", "bucks": "USD",
+    "£": "GBP", "gbp": "GBP", "pound": "GBP", "pounds": "GBP", "quid": "GBP",
+    "₹": "INR", "rs": "INR", "rs.": "INR", "inr": "INR", "rupee": "INR", "rupees": "INR", "/-": "INR",
+}
+
+_NUMBER_WORDS = {
+    "ten": 10, "eleven": 11, "twelve": 12, "thirteen": 13, "fourteen": 14, "fifteen": 15,
+    "sixteen": 16, "seventeen": 17, "eighteen": 18, "nineteen": 19, "twenty": 20, "thirty": 30,
+    "forty": 40, "fourty": 40, "fifty": 50, "sixty": 60, "seventy": 70, "eighty": 80, "ninety": 90,
+}
+_UNITS = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8, "nine": 9}
+
+_CUR_BEFORE = r"(?:us\$|\$|€|£|₹|rs\.?|inr|usd|eur|gbp)"
+_CUR_AFTER = r"(?:€|\$|£|₹|/-|euros?|eur|dollars?|usd|bucks|quid|pounds?|gbp|rupees?|rs\.?|inr)"
+_NUM = r"\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?"
+# One amount: optional currency before, the number (1k = 1000), optional currency after.
+AMOUNT = (
+    rf"(?P<{{p}}cb>{_CUR_BEFORE})?\s*(?P<{{p}}n>{_NUM})\s*(?P<{{p}}k>k\b)?"
+    rf"(?:\s*(?P<{{p}}ca>{_CUR_AFTER})(?![a-z]))?"
+)
+
+
+def _amount(prefix: str) -> str:
+    return AMOUNT.replace("{p}", prefix)
+
+
+_MAX_CUES = (
+    r"under|below|beneath|less\s+th[ae]n|lower\s+th[ae]n|cheaper\s+th[ae]n|no\s+more\s+th[ae]n|"
+    r"not\s+more\s+th[ae]n|not\s+over|not\s+above|nothing\s+(?:over|above|more\s+th[ae]n)|"
+    r"no(?:thing)?\s+(?:higher|pricier)\s+th[ae]n|max(?:imum)?|at\s+most|up\s*to|within|"
+    r"budget(?:\s+(?:is|of))?|around|about|approx(?:imately)?|roughly|<=?|≤"
+)
+_MIN_CUES = r"over|above|more\s+th[ae]n|at\s+least|min(?:imum)?|starting\s+(?:at|from)|no\s+less\s+th[ae]n|>=?|≥"
+_MAX_SUFFIX = r"max(?:imum)?|tops|or\s+less|or\s+under|at\s+most|limit|budget"
+_WB = r"(?<![a-z0-9])"
+
+_PATTERNS: list[tuple[str, re.Pattern[str]]] = [
+    ("range", re.compile(rf"{_WB}(?:between|from)\s+{_amount('a')}\s*(?:and|to|-)\s*{_amount('b')}")),
+    ("range", re.compile(rf"{_WB}{_amount('a')}\s*(?:-|to)\s*{_amount('b')}(?=\s|$|[,.;!?])")),
+    ("max", re.compile(rf"{_WB}(?:{_MAX_CUES})\s*(?:the\s+)?{_amount('a')}")),
+    ("max", re.compile(rf"{_WB}{_amount('a')}\s*(?:{_MAX_SUFFIX})(?![a-z])")),
+    ("min", re.compile(rf"{_WB}(?:{_MIN_CUES})\s*{_amount('a')}")),
+    ("min", re.compile(rf"{_WB}from\s+{_amount('a')}(?!\s*(?:to|-))")),
+    ("bare", re.compile(rf"{_WB}{_amount('a')}")),
+]
+
+
+@dataclass
+class PriceFinding:
+    """The budget a request states, and where in the normalized text it was found."""
+
+    price_min: float | None = None
+    price_max: float | None = None
+    currency: str | None = None
+    spans: list[tuple[int, int]] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def found(self) -> bool:
+        return self.price_min is not None or self.price_max is not None
+
+
+def words_to_numbers(text: str) -> str:
+    """'under fifty euros' -> 'under 50 euros' (tens, teens and 'a hundred'; never plain 'one')."""
+    def tens(m: re.Match[str]) -> str:
+        value = _NUMBER_WORDS[m.group(1)]
+        if m.group(2):
+            value += _UNITS[m.group(2)]
+        return str(value)
+
+    units = "|".join(_UNITS)
+    text = re.sub(rf"\b({'|'.join(_NUMBER_WORDS)})(?:[\s-]({units}))?\b", tens, text)
+    text = re.sub(rf"\b(a|{units})\s+hundred\b",
+                  lambda m: str(100 * _UNITS.get(m.group(1), 1)), text)
+    text = re.sub(rf"\b(a|{units})\s+thousand\b",
+                  lambda m: str(1000 * _UNITS.get(m.group(1), 1)), text)
+    return text
+
+
+def _value(m: re.Match[str], prefix: str) -> float:
+    number = float(m.group(f"{prefix}n").replace(",", ""))
+    if m.group(f"{prefix}k"):
+        number *= 1000
+    return number
+
+
+def _currency(m: re.Match[str], *prefixes: str) -> str | None:
+    for prefix in prefixes:
+        for part in ("cb", "ca"):
+            mark = m.group(f"{prefix}{part}")
+            if mark:
+                return CURRENCY_WORDS.get(mark.strip())
+    return None
+
+
+def _overlaps(span: tuple[int, int], taken: list[tuple[int, int]]) -> bool:
+    return any(span[0] < b and a < span[1] for a, b in taken)
+
+
+def find_prices(text: str, catalog_currency: str | None = None) -> tuple[PriceFinding, str]:
+    """The budget in ``text`` and the normalized text with the budget phrases blanked out.
+
+    The returned text is what the rest of the planner reads, so "35 euros tops" is never read as the
+    category "tops" and "less than 40" never as a negation.
+    """
+    # Hyphens still matter here ("20-40€"); they are flattened after the budget is blanked out.
+    norm = words_to_numbers(normalize_keep_hyphens(text))
+    finding = PriceFinding()
+    for kind, pattern in _PATTERNS:
+        for m in pattern.finditer(norm):
+            span = m.span()
+            if _overlaps(span, finding.spans):
+                continue
+            if kind == "range":
+                low, high = _value(m, "a"), _value(m, "b")
+                has_cue = m.group(0).lstrip().startswith(("between", "from"))
+                if not (has_cue or _currency(m, "a", "b") or "-" in m.group(0)):
+                    continue
+                if low > high:
+                    low, high = high, low
+                finding.price_min, finding.price_max = low, high
+                finding.currency = finding.currency or _currency(m, "a", "b")
+            elif kind == "bare":
+                # A lone number is a budget only with a currency ("a 40 euro one", "€35").
+                currency = _currency(m, "a")
+                if currency is None or finding.price_max is not None:
+                    continue
+                finding.price_max = _value(m, "a")
+                finding.currency = finding.currency or currency
+            else:
+                value = _value(m, "a")
+                if kind == "max":
+                    if value <= 0:
+                        finding.notes.append(f"ignored a price cap of {value:g}")
+                        finding.spans.append(span)
+                        continue
+                    finding.price_max = value
+                else:
+                    finding.price_min = value
+                finding.currency = finding.currency or _currency(m, "a")
+            finding.spans.append(span)
+    if finding.found and finding.currency and catalog_currency and finding.currency != catalog_currency.upper():
+        finding.notes.append(
+            f"the budget is in {finding.currency} but the catalog prices are in {catalog_currency.upper()}; "
+            "used the amount as written"
+        )
+    blanked = list(norm)
+    for a, b in finding.spans:
+        blanked[a:b] = " . " + " " * max(0, b - a - 3) if b - a >= 3 else " " * (b - a)
+    return finding, normalize("".join(blanked))
