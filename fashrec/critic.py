@@ -60,7 +60,7 @@ def select(candidates: list[Candidate], k: int, vectors: np.ndarray, config: Cri
             c.boosts["sponsored"] = boost
             c.score += boost
         pool.append(c)
-    pool.sort(key=lambda c: -c.score)
+    pool.sort(key=lambda c: (c.tier, -c.score))
 
     chosen: list[Candidate] = []
     brands: Counter = Counter()
@@ -68,7 +68,10 @@ def select(candidates: list[Candidate], k: int, vectors: np.ndarray, config: Cri
     remaining = pool[:]
     while remaining and len(chosen) < k:
         best_i, best_value = None, -np.inf
+        tier = min(c.tier for c in remaining)  # a stricter tier is used up before a looser one
         for i, c in enumerate(remaining):
+            if c.tier != tier:
+                continue
             vec = vectors[c.position]
             max_sim = max((float(vec @ v) for v in chosen_vecs), default=0.0)
             value = (config.mmr_lambda * c.score - (1 - config.mmr_lambda) * max_sim

@@ -73,7 +73,8 @@ class ResultItem:
         c = self.candidate
         p = c.product
         return {
-            "id": p.id, "score": round(c.score, 4), "similarity": round(c.similarity, 4), "title": p.title,
+            "id": p.id, "score": round(c.score, 4), "similarity": round(c.similarity, 4), "tier": c.tier,
+            "title": p.title,
             "image": str(p.image_path),
             "attributes": {k: (v[0] if len(v) == 1 else v) for k, v in p.attributes.items()},
             "brand": p.brand, "price": p.price, "currency": p.currency, "in_stock": p.in_stock,
@@ -205,6 +206,9 @@ class Refiner:
         selected: list[Candidate] = []
         retrieve_ms = guard_ms = critic_ms = 0.0
         action = ("search", "composed query with hard filters")
+        # Products that passed at a stricter step (before a keep was relaxed) rank above those that
+        # only pass after relaxing: the step at which a product first passed is its tier.
+        first_passed: dict[str, int] = {}
         for number in range(1, options.max_steps + 1):
             flt = plan_filter(self.index, plan, hard, in_stock_only=critic.in_stock_only,
                               coverage_of=self.coverage)
@@ -217,6 +221,7 @@ class Refiner:
                 c.checks = check_product(c.product, self.index.image_vectors[c.position], plan, hard, soft,
                                          self.prompts)
                 if passes(c.checks):
+                    c.tier = first_passed.setdefault(c.product.id, number)
                     c.score = self._score(c, composed.vector, soft, plan, anchor)
                     for name, bonus in (options.boost(c.product) if options.boost else {}).items():
                         c.boosts[name] = bonus

@@ -27,6 +27,7 @@ class Candidate:
     position: int
     similarity: float
     score: float = 0.0
+    tier: int = 1  # 1 = passed with every anchor keep; higher = only after relaxing some
     checks: list[Check] = field(default_factory=list)
     boosts: dict[str, float] = field(default_factory=dict)
 

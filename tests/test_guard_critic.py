@@ -109,3 +109,10 @@ def test_explanations_only_state_verified_facts():
     why = explain(c, 1)
     assert "matches linen" in why and "price 30 within 40" in why
     assert "differs in color=navy" in why and "keeps" not in why
+
+
+def test_stricter_tier_ranks_first_whatever_the_score():
+    cands, vecs = _cands([("relaxed", 0.95, [1, 0, 0], {}), ("strict", 0.40, [0, 1, 0], {})])
+    cands[0].tier = 2
+    chosen = select(cands, 2, vecs, CriticConfig()).selected
+    assert [c.product.id for c in chosen] == ["strict", "relaxed"]

@@ -278,7 +278,7 @@ def evaluate_refine(
     encoder = load_encoder(index.encoder_spec)
     load_ms["encoder_load"] = (time.perf_counter() - t) * 1000
     t = time.perf_counter()
-    main_planner = create_planner(planner, **({"llm_path": llm_path} if llm_path else {}))
+    main_planner = create_planner(planner, **({"model_path": llm_path} if llm_path else {}))
     refiner = Refiner(index, encoder, main_planner,
                       fallback_planner=create_planner("rules") if planner != "rules" else None)
     load_ms["planner_load"] = (time.perf_counter() - t) * 1000
