@@ -11,8 +11,13 @@ from .app import app
 from . import index_cmd as _index_cmd  # noqa: E402,F401
 from . import search_cmd as _search_cmd  # noqa: E402,F401
 from . import refine_cmd as _refine_cmd  # noqa: E402,F401
+from . import chat_cmd as _chat_cmd  # noqa: E402,F401
+from . import session_cmd as _session_cmd  # noqa: E402,F401
+from . import profile_cmd as _profile_cmd  # noqa: E402,F401
 from . import plan_cmd as _plan_cmd  # noqa: E402,F401
 from . import train_cmd as _train_cmd  # noqa: E402,F401
+from . import eval_cmd as _eval_cmd  # noqa: E402,F401
+from . import outfit_cmd as _outfit_cmd  # noqa: E402,F401
 
 
 def main() -> None:

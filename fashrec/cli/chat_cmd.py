@@ -1,0 +1,209 @@
+"""`fashrec chat [IMAGE]`: a conversation at a prompt, models loaded once, every turn saved as a session.
+
+Reads one request per line. At a terminal it prompts; otherwise it reads stdin line by line, so it can be
+scripted (with --json, one JSON object per line of input that produced output, errors included, each
+tagged with its input line number; the exit code is 1 when any line failed).
+"""
+
+from __future__ import annotations
+
+import shlex
+import sys
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Iterator, Optional
+
+import typer
+
+from .app import app
+from .common import IndexOpt, KOpt, write_sheet
+from .output import dumps, handled, note, report_error, stderr, stdout
+from .profile_cmd import NoProfileOpt, load_profile_unless
+from .refine_cmd import LlmOpt, PlannerOpt, build_refiner
+from .session_cmd import render_turn
+
+COMMANDS = {
+    "/pick N [TEXT]": "continue from result N of the last turn (constraints stay)",
+    "/undo": "forget the last turn",
+    "/plan": "show the accumulated constraints",
+    "/sheet FILE": "write a contact sheet PNG of the last results",
+    "/image PATH [TEXT]": "continue from another picture (constraints stay)",
+    "/new PATH [TEXT]": "start over from a picture (constraints cleared)",
+    "/help": "this list",
+    "/quit": "leave (the session is saved; continue it with --session)",
+}
+
+
+class Chat:
+    """The state of one chat: the dialogue, a pending anchor image and the last results shown."""
+
+    def __init__(self, dialogue, *, image: Optional[Path], explain: bool, json_mode: bool) -> None:
+        self.dialogue = dialogue
+        self.pending_image = image
+        self.explain = explain
+        self.json_mode = json_mode
+        self.last: Optional[dict[str, Any]] = None
+
+    def handle(self, line: str) -> Optional[dict[str, Any]]:
+        """Answer one line; returns what to print (None: nothing), raises FashrecError on a bad request."""
+        from ..errors import UsageError
+
+        if not line.startswith("/"):
+            return self._turn("refine", self._say(line))
+        command, _, rest = line.partition(" ")
+        command, rest = command.lower(), rest.strip()
+        if command in ("/quit", "/exit", "/q"):
+            return {"command": "quit"}
+        if command == "/help":
+            return {"command": "help", "commands": COMMANDS}
+        if command == "/pick":
+            number, _, text = rest.partition(" ")
+            if not number.isdigit():
+                raise UsageError("/pick needs a result number: /pick 3")
+            return self._turn("pick", self.dialogue.pick(int(number), text.strip()))
+        if command in ("/image", "/new"):
+            path, text = _path_and_text(rest, command)
+            if command == "/new":
+                return self._turn("new", self.dialogue.start(path, text))
+            return self._turn("image", self.dialogue.new_image(path, text))
+        if command == "/undo":
+            removed = self.dialogue.undo()
+            session = self.dialogue.session
+            self.last = None
+            return {"command": "undo", "undone": removed.number if removed else None, "turns": len(session.turns),
+                    "constraints": session.summary()["constraints"]}
+        if command == "/plan":
+            session = self.dialogue.session
+            return {"command": "plan", "session": session.name, "turns": len(session.turns),
+                    "plan": session.plan.to_dict(), "constraints": session.summary()["constraints"]}
+        if command == "/sheet":
+            if not rest:
+                raise UsageError("/sheet needs a file name: /sheet looks.png")
+            if not self.last:
+                raise UsageError("no results in this chat yet")
+            anchor = (self.last.get("anchor") or {}).get("image")
+            path = write_sheet(Path(rest), Path(anchor) if anchor else None, self.last["results"],
+                               f"{self.dialogue.name}, turn {self.last['session']['turn']}")
+            return {"command": "sheet", "path": str(path)}
+        raise UsageError(f"unknown command {command} (try /help)")
+
+    def _say(self, text: str):
+        if self.pending_image is not None:
+            image, self.pending_image = self.pending_image, None
+            return self.dialogue.start(image, text)
+        return self.dialogue.say(text)
+
+    def _turn(self, command: str, outcome) -> dict[str, Any]:
+        self.last = outcome.to_dict()
+        return {"command": command, **self.last}
+
+    def render(self, data: dict[str, Any]) -> None:
+        command = data["command"]
+        if "results" in data:
+            render_turn(data, explain=self.explain)
+        elif command == "help":
+            for usage, meaning in COMMANDS.items():
+                stdout.print(f"  [bold]{usage}[/]  {meaning}", highlight=False)
+            stdout.print("  anything else is a request that refines the last turn", highlight=False)
+        elif command == "undo":
+            stdout.print(f"Undid turn {data['undone']}; {data['turns']} turn(s) left." if data["undone"]
+                         else "[dim]Nothing to undo.[/]")
+            stdout.print("[bold]Constraints:[/] " + (", ".join(data["constraints"]) or "[dim](none)[/]"),
+                         highlight=False)
+        elif command == "plan":
+            stdout.print("[bold]Constraints:[/] " + (", ".join(data["constraints"]) or "[dim](none)[/]"),
+                         highlight=False)
+        elif command == "sheet":
+            stdout.print(f"sheet: {data['path']}")
+
+
+def _path_and_text(rest: str, command: str) -> tuple[Path, str]:
+    from ..errors import UsageError
+
+    try:
+        parts = shlex.split(rest)
+    except ValueError as exc:
+        raise UsageError(f"{command}: {exc}") from None
+    if not parts:
+        raise UsageError(f"{command} needs an image path: {command} photo.jpg")
+    return Path(parts[0]).expanduser(), " ".join(parts[1:])
+
+
+def _lines(interactive: bool) -> Iterator[str]:
+    if not interactive:
+        yield from sys.stdin
+        return
+    while True:
+        try:
+            yield stderr.input("[bold magenta]you>[/] ")
+        except EOFError:
+            stderr.print()
+            return
+
+
+@app.command()
+def chat(
+    image: Optional[Path] = typer.Argument(None, help="Anchor image for the first request (optional when "
+                                           "continuing a session)."),
+    index: Optional[Path] = IndexOpt,
+    session: Optional[str] = typer.Option(None, "--session", help="Session to continue or create "
+                                          "(default: a new one named chat-<time>)."),
+    k: int = KOpt,
+    planner: str = PlannerOpt,
+    llm: Optional[Path] = LlmOpt,
+    max_steps: int = typer.Option(5, "--max-steps", min=1, max=50, help="Bound on re-planning steps."),
+    explain: bool = typer.Option(False, "--explain", help="Show the agent's steps and full reasons."),
+    no_profile: bool = NoProfileOpt,
+    json_mode: bool = typer.Option(False, "--json", help="One JSON object per answered line on stdout."),
+) -> None:
+    """Refine step by step at a prompt: each line refines the last turn; /help lists the commands."""
+    from ..dialogue import Dialogue, SessionStore
+    from ..dialogue.store import check_name
+    from ..errors import FashrecError
+    from ..refine import RefineOptions
+
+    with handled(json_mode):
+        name = check_name(session or datetime.now().strftime("chat-%Y%m%d-%H%M%S"))
+        profile = load_profile_unless(no_profile)
+        store = SessionStore()
+        existing = store.get(name)
+        if index is None and image is None and existing and existing.index and Path(existing.index).exists():
+            index = Path(existing.index)
+        refiner = build_refiner(index, planner, llm)
+        dialogue = Dialogue(refiner, store, name, options=RefineOptions(k=k, max_steps=max_steps), profile=profile,
+                            index_path=str(refiner.index.folder))
+        chat_state = Chat(dialogue, image=image, explain=explain, json_mode=json_mode)
+        interactive = sys.stdin.isatty() and not json_mode
+        if interactive:
+            turns = len(existing.turns) if existing else 0
+            note(f"[bold]fashrec chat[/] · session [cyan]{name}[/]" + (f" ({turns} earlier turns)" if turns else "")
+                 + " · /help for commands, /quit to leave")
+            if existing and existing.turns and image is None:
+                note("constraints so far: " + (", ".join(existing.summary()["constraints"]) or "(none)"))
+        failures = 0
+        for number, raw in enumerate(_lines(interactive), start=1):
+            line = raw.strip()
+            if not line or line.startswith("#"):
+                continue
+            try:
+                data = chat_state.handle(line)
+            except FashrecError as err:
+                failures += 1
+                if json_mode:
+                    sys.stdout.write(dumps({"line": number, **err.to_dict()}, indent=None) + "\n")
+                    sys.stdout.flush()
+                else:
+                    report_error(err, json_mode=False)
+                continue
+            if data is None:
+                continue
+            if data["command"] == "quit":
+                break
+            if json_mode:
+                sys.stdout.write(dumps({"line": number, **data}, indent=None) + "\n")
+                sys.stdout.flush()
+            else:
+                chat_state.render(data)
+        store.close()
+        if failures and not interactive:
+            raise typer.Exit(1)

@@ -1,0 +1,86 @@
+"""`fashrec profile set|show|clear`: the personal profile every recommendation command applies."""
+
+from __future__ import annotations
+
+from typing import Any, List, Optional
+
+import typer
+
+from .app import app
+from .common import JsonOpt
+from .output import emit, handled, stdout
+
+profile_app = typer.Typer(help="Your standing wishes (size, budget, avoid, prefer, brands), applied to every "
+                               "recommendation.", no_args_is_help=True)
+app.add_typer(profile_app, name="profile")
+
+NoProfileOpt = typer.Option(False, "--no-profile", help="Ignore the personal profile for this command.")
+
+
+def load_profile_unless(disabled: bool):
+    """The saved profile, or None when disabled or empty (callers then skip profile rules entirely)."""
+    if disabled:
+        return None
+    from ..profile import load_profile
+
+    profile = load_profile()
+    return None if profile.is_empty() else profile
+
+
+def render_profile_note(note: Optional[dict[str, Any]]) -> None:
+    """One line naming the profile rules that shaped a result (nothing when no profile applied)."""
+    if not note:
+        return
+    applied = [r["detail"] for r in note["rules"] if r["applied"]]
+    waived = [r["detail"] for r in note["rules"] if not r["applied"]]
+    if applied:
+        stdout.print("[bold]Profile:[/] " + "; ".join(applied), highlight=False)
+    for detail in waived:
+        stdout.print(f"  [dim]{detail}[/]", highlight=False)
+
+
+def _render(data: dict[str, Any], path: str) -> None:
+    shown = {k: v for k, v in data.items() if k != "version" and v not in (None, [])}
+    if not shown:
+        stdout.print(f"[dim]No profile set ({path}).[/]")
+        return
+    for key, value in shown.items():
+        stdout.print(f"[bold]{key}[/]: {', '.join(value) if isinstance(value, list) else value}", highlight=False)
+    stdout.print("[dim]hard limits: budget, size · soft preferences: avoid, prefer, brands[/]")
+
+
+@profile_app.command("set")
+def profile_set(
+    assignments: List[str] = typer.Argument(..., help="key=value pairs: size=M budget=60 avoid=black,polyester "
+                                            "prefer=linen brands=Acme,Zed (an empty value clears the key)."),
+    json_mode: bool = JsonOpt,
+) -> None:
+    """Set (or change) profile rules; keys not named keep their value."""
+    from ..profile import load_profile, parse_assignments, profile_path, save_profile
+
+    with handled(json_mode):
+        profile = load_profile().with_values(parse_assignments(assignments))
+        save_profile(profile)
+        data = profile.to_dict()
+        emit(data, json_mode=json_mode, render=lambda: _render(data, str(profile_path())))
+
+
+@profile_app.command("show")
+def profile_show(json_mode: bool = JsonOpt) -> None:
+    """Show the profile and where it is stored."""
+    from ..profile import load_profile, profile_path
+
+    with handled(json_mode):
+        data = load_profile().to_dict()
+        emit(data, json_mode=json_mode, render=lambda: _render(data, str(profile_path())))
+
+
+@profile_app.command("clear")
+def profile_clear(json_mode: bool = JsonOpt) -> None:
+    """Delete the profile (recommendations are no longer personalised)."""
+    from ..profile import clear_profile
+
+    with handled(json_mode):
+        existed = clear_profile()
+        emit({"cleared": existed}, json_mode=json_mode,
+             render=lambda: stdout.print("Profile cleared." if existed else "[dim]No profile was set.[/]"))

@@ -1,0 +1,228 @@
+"""A conversation: turns that each refine the one before, recorded so it survives restarts.
+
+The state of a session is entirely its last turn: which anchor it searched from, the accumulated plan,
+and the results it showed. That makes undo exact (forget the last turn) and lets a later process carry on
+where an earlier one stopped. :class:`Dialogue` runs turns against a loaded :class:`Refiner`.
+
+Turn kinds:
+
+- ``start``: a new anchor image and a first request; earlier turns of the session are discarded.
+- ``refine``: new words, read with the accumulated plan as ``previous`` and merged into it.
+- ``pick``: result N of the last turn becomes the anchor ("more like the third one"); constraints stay.
+- ``image``: another picture becomes the anchor; constraints stay.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from ..errors import SessionError, UsageError
+from ..planner.plan import Plan
+from .merge import Change, describe_plan, merge_plans
+
+if TYPE_CHECKING:
+    from ..anchor import Anchor
+    from ..profile import AppliedProfile, Profile
+    from ..refine import RefineOptions, RefineResult, Refiner
+    from .store import SessionStore
+
+ORDINALS = {"first": 1, "second": 2, "third": 3, "fourth": 4, "fifth": 5, "sixth": 6, "seventh": 7, "eighth": 8,
+            "ninth": 9, "tenth": 10}
+_PICK = re.compile(r"^\s*(?:show me\s+)?(?:more like|similar to|something like)\s+(?:the\s+)?(?:number\s+|no\.?\s*|#)?"
+                   r"(\d+|[a-z]+)(?:st|nd|rd|th)?(?:\s+one)?\b[\s,.;!]*(.*)$", re.IGNORECASE)
+
+
+def pick_reference(text: str) -> tuple[int, str] | None:
+    """"more like the third one, but in red" -> (3, "but in red"); None when the text picks nothing."""
+    match = _PICK.match(text)
+    if not match:
+        return None
+    word = match.group(1).lower()
+    rank = int(word) if word.isdigit() else ORDINALS.get(word)
+    return (rank, match.group(2).strip()) if rank else None
+
+
+def now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+@dataclass(frozen=True)
+class AnchorRef:
+    """Where a turn's anchor came from: an image file, or a catalog product (a picked result)."""
+
+    kind: str   # "image" or "product"
+    value: str  # the image path, or the product id
+
+    def label(self) -> str:
+        return self.value if self.kind == "image" else f"product {self.value}"
+
+    def to_dict(self) -> dict:
+        return {"kind": self.kind, "value": self.value}
+
+
+@dataclass
+class Turn:
+    number: int
+    action: str
+    text: str
+    anchor: AnchorRef
+    request: Plan                # what this turn's words meant
+    plan: Plan                   # the accumulated plan this turn searched with
+    changes: list[Change] = field(default_factory=list)
+    result_ids: list[str] = field(default_factory=list)
+    stop_reason: str = ""
+    created_at: str = field(default_factory=now)
+
+    def to_dict(self) -> dict:
+        return {"turn": self.number, "action": self.action, "text": self.text, "anchor": self.anchor.to_dict(),
+                "request": self.request.to_dict(), "plan": self.plan.to_dict(),
+                "constraints": describe_plan(self.plan), "changes": [c.to_dict() for c in self.changes],
+                "results": list(self.result_ids), "stop_reason": self.stop_reason, "time": self.created_at}
+
+
+@dataclass
+class Session:
+    name: str
+    created_at: str
+    updated_at: str
+    index: str | None = None
+    turns: list[Turn] = field(default_factory=list)
+
+    @property
+    def last(self) -> Turn | None:
+        return self.turns[-1] if self.turns else None
+
+    @property
+    def plan(self) -> Plan:
+        """The accumulated plan so far (empty before the first turn)."""
+        return self.last.plan if self.last else Plan()
+
+    def summary(self) -> dict:
+        last = self.last
+        return {"name": self.name, "turns": len(self.turns), "created": self.created_at,
+                "updated": self.updated_at, "index": self.index,
+                "anchor": last.anchor.to_dict() if last else None,
+                "last_text": last.text if last else None,
+                "constraints": describe_plan(last.plan) if last else []}
+
+    def to_dict(self) -> dict:
+        return {**self.summary(), "turns": [t.to_dict() for t in self.turns]}
+
+
+@dataclass
+class TurnOutcome:
+    """A finished turn: the record kept in the session plus the full refinement it ran."""
+
+    session: str
+    turn: Turn
+    result: "RefineResult"
+    profile: "AppliedProfile | None" = None
+
+    def to_dict(self) -> dict:
+        data: dict[str, Any] = self.result.to_dict()
+        data["session"] = {"name": self.session, "turn": self.turn.number, "action": self.turn.action,
+                           "anchor": self.turn.anchor.to_dict(), "request": self.turn.request.to_dict(),
+                           "constraints": describe_plan(self.turn.plan),
+                           "changes": [c.to_dict() for c in self.turn.changes]}
+        data["profile"] = self.profile.to_dict() if self.profile else None
+        return data
+
+
+class Dialogue:
+    """Runs the turns of one named session with a loaded refiner, recording each in the store."""
+
+    def __init__(self, refiner: "Refiner", store: "SessionStore", name: str, *,
+                 options: "RefineOptions | None" = None, profile: "Profile | None" = None,
+                 index_path: str | None = None) -> None:
+        from ..refine import RefineOptions
+
+        self.refiner = refiner
+        self.store = store
+        self.name = name
+        self.options = options or RefineOptions()
+        self.profile = profile
+        self.index_path = index_path
+        self._anchors: dict[AnchorRef, "Anchor"] = {}
+
+    @property
+    def session(self) -> Session:
+        """Read fresh each time: another process may have added or undone turns meanwhile."""
+        return self.store.get(self.name) or Session(self.name, now(), now(), self.index_path)
+
+    # -- turns ------------------------------------------------------------------------------------
+    def start(self, image: str | Path, text: str = "") -> TurnOutcome:
+        """Begin the conversation again from ``image`` (earlier turns are discarded)."""
+        return self._run("start", AnchorRef("image", str(Path(image).expanduser().resolve())), text, None)
+
+    def say(self, text: str) -> TurnOutcome:
+        """Refine the last turn with new words ("more like the third one ..." picks result 3 first)."""
+        last = self._last_turn("say what to change")
+        if not text.strip():
+            raise UsageError("say what to change, or pick a result to continue from")
+        picked = pick_reference(text)
+        if picked is not None:
+            return self.pick(*picked)
+        return self._run("refine", last.anchor, text, last.plan)
+
+    def pick(self, rank: int, text: str = "") -> TurnOutcome:
+        """Make result ``rank`` (1 = first) of the last turn the new anchor, keeping the constraints."""
+        last = self._last_turn("pick a result")
+        if not 1 <= rank <= len(last.result_ids):
+            raise UsageError(f"there is no result {rank} to pick (the last turn showed {len(last.result_ids)})")
+        return self._run("pick", AnchorRef("product", last.result_ids[rank - 1]), text, last.plan)
+
+    def new_image(self, image: str | Path, text: str = "") -> TurnOutcome:
+        """Continue from another picture, keeping the constraints gathered so far."""
+        last = self.session.last
+        ref = AnchorRef("image", str(Path(image).expanduser().resolve()))
+        return self._run("image" if last else "start", ref, text, last.plan if last else None)
+
+    def undo(self) -> Turn | None:
+        """Forget the last turn; the session is back where the turn before left it."""
+        return self.store.pop_turn(self.name)
+
+    # -- internals --------------------------------------------------------------------------------
+    def _last_turn(self, doing: str) -> Turn:
+        last = self.session.last
+        if last is None:
+            raise SessionError(f"session '{self.name}' has no turns yet: cannot {doing}",
+                               hint=f'start it with an image: fashrec refine IMAGE "TEXT" --session {self.name}')
+        return last
+
+    def anchor_for(self, ref: AnchorRef) -> "Anchor":
+        if ref not in self._anchors:
+            if ref.kind == "image":
+                if not Path(ref.value).exists():
+                    raise SessionError(f"the session's anchor image is gone: {ref.value}",
+                                       hint="continue from a result (--pick N) or start again with an image")
+                self._anchors[ref] = self.refiner.anchor_from_image(ref.value)
+            else:
+                from ..anchor import anchor_from_product
+
+                if self.refiner.index.position(ref.value) is None:
+                    raise SessionError(f"product '{ref.value}' is not in this index",
+                                       hint="use the index the session was started with (--index DIR)")
+                self._anchors[ref] = anchor_from_product(self.refiner.index, ref.value)
+        return self._anchors[ref]
+
+    def _run(self, action: str, ref: AnchorRef, text: str, previous: Plan | None) -> TurnOutcome:
+        from ..profile import refine_with_profile
+
+        anchor = self.anchor_for(ref)
+        t = time.perf_counter()
+        request = self.refiner.plan(text, anchor, previous=previous) if text.strip() else Plan(source="session")
+        plan_ms = (time.perf_counter() - t) * 1000
+        plan, changes = merge_plans(previous, request)
+        result, applied = refine_with_profile(self.refiner, anchor, text, self.options, self.profile,
+                                              plan=plan, previous=previous)
+        result.timing_ms["plan"] = plan_ms
+        if result.plan is not plan:  # the loop re-planned: record what was actually searched with
+            plan = result.plan
+        turn = Turn(0, action, text, ref, request, plan, changes, result.ids, result.stop_reason)
+        turn.number = self.store.append_turn(self.name, turn, index=self.index_path, restart=action == "start")
+        return TurnOutcome(self.name, turn, result, applied)

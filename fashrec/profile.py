@@ -1,0 +1,332 @@
+"""The shopper's personal profile: standing wishes applied to every recommendation.
+
+Stored as ``$FASHREC_HOME/profile.json`` (versioned, written atomically). The rules and how strong each is:
+
+Hard limits -- never relaxed by the agent's re-plan loop:
+
+- ``budget``: products priced above it are dropped by the critic (``CriticConfig.budget``). Products with
+  no price are kept (there is nothing to hold against them). A request that names its own price ("under
+  100") or releases it ("forget the budget") overrides the profile for that request.
+- ``size``: products that list their sizes must offer this one; products that list none are kept.
+
+Soft preferences -- they give way to what the shopper explicitly asks for:
+
+- ``avoid``: values (any attribute: "black", "polyester") whose products are left out, *unless* the request
+  asks for that value or the anchor the shopper chose has it (choosing a black dress is asking for black).
+- ``prefer`` / ``brands``: a small ranking boost (never a filter) for products with a preferred value or
+  from a preferred brand.
+
+Every rule that shaped a result is reported: a ``profile`` section in the JSON and a ``profile:`` clause in
+the reason text of each result it touched.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Callable
+
+from .catalog import Product, normalize_value
+from .errors import FashrecError, UsageError
+
+if TYPE_CHECKING:  # heavy or circular at import time; only needed for annotations
+    from .anchor import Anchor
+    from .critic import CriticConfig
+    from .filters import Filter
+    from .index import Index
+    from .planner.plan import Plan
+    from .refine import RefineOptions, RefineResult, Refiner
+
+PROFILE_VERSION = 1
+PROFILE_FILE = "profile.json"
+LIST_KEYS = ("avoid", "prefer", "brands")
+KEYS = ("size", "budget", *LIST_KEYS)
+PREFER_BOOST = 0.04   # per preferred value, at most MAX_PREFER_BOOST in all (similarities are ~0.2-0.9)
+MAX_PREFER_BOOST = 0.08
+BRAND_BOOST = 0.04
+ANCHOR_CONFIDENCE = 0.5  # an anchor attribute this confident counts as "the shopper chose it"
+
+
+@dataclass
+class Profile:
+    size: str | None = None
+    budget: float | None = None
+    avoid: list[str] = field(default_factory=list)
+    prefer: list[str] = field(default_factory=list)
+    brands: list[str] = field(default_factory=list)
+
+    def is_empty(self) -> bool:
+        return self.size is None and self.budget is None and not (self.avoid or self.prefer or self.brands)
+
+    def to_dict(self) -> dict:
+        return {"version": PROFILE_VERSION, "size": self.size, "budget": self.budget, "avoid": list(self.avoid),
+                "prefer": list(self.prefer), "brands": list(self.brands)}
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "Profile":
+        """Rebuild a saved profile; anything malformed is an error rather than silently ignored."""
+        profile = cls()
+        for key in KEYS:
+            value = data.get(key)
+            if value is None or value == []:
+                continue
+            raw = ",".join(map(str, value)) if isinstance(value, list) else str(value)
+            profile = profile.with_values({key: raw})
+        return profile
+
+    def with_values(self, values: dict[str, str]) -> "Profile":
+        """A copy with ``key -> raw text`` assignments applied; an empty value clears that key."""
+        data = {"size": self.size, "budget": self.budget, "avoid": list(self.avoid), "prefer": list(self.prefer),
+                "brands": list(self.brands)}
+        for key, raw in values.items():
+            key = key.strip().casefold()
+            if key not in KEYS:
+                raise UsageError(f"unknown profile key '{key}' (known: {', '.join(KEYS)})")
+            raw = raw.strip()
+            if key == "budget":
+                data[key] = _parse_budget(raw) if raw else None
+            elif key == "size":
+                data[key] = raw or None
+            else:
+                items = [" ".join(x.split()) for x in raw.split(",")]
+                items = [x for x in items if x]
+                if key != "brands":
+                    items = [normalize_value(x) for x in items]
+                data[key] = list(dict.fromkeys(items))
+        return Profile(**data)
+
+
+def parse_assignments(pairs: list[str]) -> dict[str, str]:
+    """``["size=M", "brands=Acme,Zed"]`` -> ``{"size": "M", "brands": "Acme,Zed"}`` (later wins)."""
+    out: dict[str, str] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key.strip():
+            raise UsageError(f"expected key=value, got '{pair}'",
+                             hint="e.g. fashrec profile set size=M budget=60 avoid=black prefer=linen")
+        out[key.strip().casefold()] = value
+    return out
+
+
+def _parse_budget(raw: str) -> float:
+    try:
+        value = float(raw.strip().lstrip("$€£").strip())
+    except ValueError:
+        raise UsageError(f"budget must be a number, got '{raw}'") from None
+    if not value > 0 or value == float("inf"):
+        raise UsageError(f"budget must be a positive number, got '{raw}'")
+    return value
+
+
+# --- storage -------------------------------------------------------------------------------------
+
+def profile_path() -> Path:
+    from .home import home_dir
+
+    return home_dir() / PROFILE_FILE
+
+
+def load_profile(path: Path | None = None) -> Profile:
+    """The saved profile, or an empty one when none was saved."""
+    path = path or profile_path()
+    if not path.exists():
+        return Profile()
+    hint = f"fix or delete it: fashrec profile clear (file: {path})"
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise FashrecError(f"profile file is unreadable: {exc}", hint=hint) from exc
+    if not isinstance(data, dict) or not isinstance(data.get("version"), int):
+        raise FashrecError("profile file has no version", hint=hint)
+    if data["version"] > PROFILE_VERSION:
+        raise FashrecError(f"profile was written by a newer fashrec (version {data['version']}, this one reads "
+                           f"up to {PROFILE_VERSION})", hint="upgrade fashrec, or: fashrec profile clear")
+    try:
+        return Profile.from_dict(data)
+    except UsageError as exc:
+        raise FashrecError(f"profile file is invalid: {exc.message}", hint=hint) from exc
+
+
+def save_profile(profile: Profile, path: Path | None = None) -> Path:
+    from .index.manifest import atomic_write_bytes
+
+    path = path or profile_path()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write_bytes(path, (json.dumps(profile.to_dict(), indent=2, ensure_ascii=False) + "\n").encode())
+    return path
+
+
+def clear_profile(path: Path | None = None) -> bool:
+    path = path or profile_path()
+    existed = path.exists()
+    path.unlink(missing_ok=True)
+    return existed
+
+
+# --- applying the rules --------------------------------------------------------------------------
+
+@dataclass
+class ProfileEffect:
+    """One rule as applied to one request (applied or deliberately not, and why)."""
+
+    rule: str       # "budget", "size", "avoid", "prefer", "brands"
+    strength: str   # "hard" or "soft"
+    applied: bool
+    detail: str
+
+    def to_dict(self) -> dict:
+        return dict(self.__dict__)
+
+
+@dataclass
+class AppliedProfile:
+    """What the profile changes for one request: the critic, ids left out, and a ranking boost."""
+
+    profile: Profile
+    critic: "CriticConfig"
+    exclude_ids: set[str]
+    boost: Callable[[Product], dict[str, float]] | None
+    effects: list[ProfileEffect]
+
+    def to_dict(self) -> dict:
+        return {"rules": [e.to_dict() for e in self.effects], "excluded": len(self.exclude_ids)}
+
+
+def apply_profile(profile: Profile, index: "Index", anchor: "Anchor", plan: "Plan",
+                  critic: "CriticConfig") -> AppliedProfile:
+    """Turn the profile into concrete limits for a request (see the module docstring for the rules)."""
+    from .critic import CriticConfig
+
+    effects: list[ProfileEffect] = []
+    exclude: set[str] = set()
+    critic = CriticConfig(**critic.__dict__)
+
+    if profile.budget is not None:
+        if "price" in plan.drop:
+            effects.append(ProfileEffect("budget", "hard", False,
+                                         f"budget {profile.budget:g} not applied: the request releases the price"))
+        elif plan.price_max is not None:
+            effects.append(ProfileEffect("budget", "hard", False, f"budget {profile.budget:g} not applied: the "
+                                         f"request sets its own price (<= {plan.price_max:g})"))
+        else:
+            critic.budget = profile.budget if critic.budget is None else min(critic.budget, profile.budget)
+            effects.append(ProfileEffect("budget", "hard", True, f"price capped at {critic.budget:g}"))
+
+    if profile.size:
+        size = normalize_value(profile.size)
+        unsized = {p.id for p in index.products if p.sizes and size not in {normalize_value(s) for s in p.sizes}}
+        exclude |= unsized
+        effects.append(ProfileEffect("size", "hard", True, f"size {profile.size}: {len(unsized)} products that do "
+                                     "not offer it left out (products listing no sizes are kept)"))
+
+    chosen = anchor.values(ANCHOR_CONFIDENCE)
+    for value in profile.avoid:
+        attrs = index.vocabulary.attributes_with(value)
+        if not attrs:
+            effects.append(ProfileEffect("avoid", "soft", False, f"avoid {value}: not a value in this catalog"))
+            continue
+        for attr in attrs:
+            if plan.set.get(attr) == value:
+                effects.append(ProfileEffect("avoid", "soft", False, f"avoid {attr}={value}: the request asks for it"))
+            elif chosen.get(attr) == value:
+                effects.append(ProfileEffect("avoid", "soft", False,
+                                             f"avoid {attr}={value}: the anchor you chose is {value}"))
+            else:
+                ids = {p.id for p in index.products if value in p.attributes.get(attr, ())}
+                exclude |= ids
+                effects.append(ProfileEffect("avoid", "soft", True, f"{attr}={value} left out ({len(ids)} products)"))
+
+    boost = _booster(profile)
+    if profile.prefer:
+        effects.append(ProfileEffect("prefer", "soft", True, f"ranking boost for {', '.join(profile.prefer)}"))
+    if profile.brands:
+        effects.append(ProfileEffect("brands", "soft", True, f"ranking boost for {', '.join(profile.brands)}"))
+    return AppliedProfile(profile, critic, exclude, boost, effects)
+
+
+def profile_filter(profile: Profile, index: "Index") -> tuple["Filter", list[ProfileEffect]]:
+    """The profile's limits as a search filter, for commands without an anchor or plan (search, similar).
+
+    Same rules as :func:`apply_profile`, with nothing to override them: over-budget products (those with a
+    price), products without the profile's size (those listing sizes) and avoided values are left out.
+    """
+    from .filters import Filter
+
+    applied = apply_profile(profile, index, _NO_ANCHOR, _empty_plan(), _default_critic())
+    ids = set(applied.exclude_ids)
+    if applied.critic.budget is not None:
+        ids |= {p.id for p in index.products if p.price is not None and p.price > applied.critic.budget}
+    return Filter(exclude_ids=ids), applied.effects
+
+
+def _empty_plan() -> "Plan":
+    from .planner.plan import Plan
+
+    return Plan()
+
+
+def _default_critic() -> "CriticConfig":
+    from .critic import CriticConfig
+
+    return CriticConfig()
+
+
+class _NoAnchor:
+    """Stands in for an anchor when there is none: it has no attributes to honour."""
+
+    def values(self, min_confidence: float = 0.0) -> dict[str, str]:
+        return {}
+
+
+_NO_ANCHOR = _NoAnchor()
+
+
+def _booster(profile: Profile) -> Callable[[Product], dict[str, float]] | None:
+    prefer = set(profile.prefer)
+    brands = {b.casefold() for b in profile.brands}
+    if not prefer and not brands:
+        return None
+
+    def boost(product: Product) -> dict[str, float]:
+        out: dict[str, float] = {}
+        matched = sorted(prefer.intersection(v for vals in product.attributes.values() for v in vals))
+        if matched:
+            out[f"profile: prefers {', '.join(matched)}"] = min(PREFER_BOOST * len(matched), MAX_PREFER_BOOST)
+        if product.brand and product.brand.casefold() in brands:
+            out[f"profile: likes {product.brand}"] = BRAND_BOOST
+        return out
+
+    return boost
+
+
+def annotate(result: "RefineResult", applied: AppliedProfile) -> None:
+    """Say in each result's reason which profile rule shaped it (boosts and the budget check)."""
+    budget = applied.critic.budget if any(e.rule == "budget" and e.applied for e in applied.effects) else None
+    for item in result.results:
+        notes = [f"{name} (+{value:.2f})" for name, value in item.candidate.boosts.items()
+                 if name.startswith("profile:")]
+        price = item.candidate.product.price
+        if budget is not None and price is not None:
+            notes.append(f"profile: within your budget {budget:g}")
+        if notes:
+            item.why = "; ".join([item.why, *notes]) if item.why else "; ".join(notes)
+
+
+def refine_with_profile(refiner: "Refiner", anchor: "Anchor", text: str, options: "RefineOptions",
+                        profile: Profile | None, *, plan: "Plan | None" = None, previous: "Plan | None" = None,
+                        exclude_ids: set[str] | None = None) -> tuple["RefineResult", AppliedProfile | None]:
+    """One refinement with the profile's rules applied (the entry point every command uses)."""
+    from dataclasses import replace
+
+    if plan is None:
+        plan = refiner.plan(text, anchor, previous=previous)
+    if profile is None or profile.is_empty():
+        result = refiner.refine(anchor, text, options, plan=plan, exclude_ids=exclude_ids, previous=previous)
+        return result, None
+    applied = apply_profile(profile, refiner.index, anchor, plan, options.critic)
+    options = replace(options, critic=applied.critic, boost=applied.boost)
+    result = refiner.refine(anchor, text, options, plan=plan, exclude_ids=set(exclude_ids or ()) | applied.exclude_ids,
+                            previous=previous)
+    annotate(result, applied)
+    return result, applied
