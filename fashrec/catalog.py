@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import math
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -225,8 +224,11 @@ def parse_product(obj: Any, *, path: Path, line: int, base_dir: Path, check_imag
     if price is not None:
         if isinstance(price, bool) or not isinstance(price, (int, float)):
             raise _fail(path, line, f"must be a number, got {type(price).__name__}", "price")
-        if not math.isfinite(price) or price < 0 or price > MAX_PRICE:
-            raise _fail(path, line, f"must be a finite number between 0 and {MAX_PRICE:g}, got {price!r}", "price")
+        # A range test rejects NaN and infinities too, and (unlike math.isfinite) cannot overflow
+        # on an integer too big for a float.
+        if not 0 <= price <= MAX_PRICE:
+            shown = repr(price) if len(repr(price)) <= 40 else repr(price)[:20] + "..."
+            raise _fail(path, line, f"must be a finite number between 0 and {MAX_PRICE:g}, got {shown}", "price")
         price = float(price)
     in_stock = obj.get("in_stock")
     if in_stock is not None and not isinstance(in_stock, bool):
@@ -237,7 +239,7 @@ def parse_product(obj: Any, *, path: Path, line: int, base_dir: Path, check_imag
     sponsored = obj.get("sponsored", 0.0)
     if sponsored is None:
         sponsored = 0.0
-    if isinstance(sponsored, bool) or not isinstance(sponsored, (int, float)) or not math.isfinite(sponsored) or not 0 <= sponsored <= 1:
+    if isinstance(sponsored, bool) or not isinstance(sponsored, (int, float)) or not 0 <= sponsored <= 1:
         raise _fail(path, line, "must be a number between 0 and 1 (sponsored boost)", "sponsored")
 
     return Product(
@@ -258,11 +260,35 @@ def parse_product(obj: Any, *, path: Path, line: int, base_dir: Path, check_imag
     )
 
 
-def iter_lines(path: Path) -> Iterable[tuple[int, bytes]]:
-    """Yield (line number, raw bytes) pairs, one physical line at a time (no whole-file read)."""
+def _has_lone_surrogate(obj: Any) -> bool:
+    """Whether a decoded JSON value holds a string that cannot be encoded as UTF-8 again."""
+    try:
+        json.dumps(obj, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    except (ValueError, RecursionError):  # not this check's concern: parse_product reports those
+        pass
+    return False
+
+
+def iter_lines(path: Path) -> Iterable[tuple[int, bytes, int]]:
+    """Yield (line number, raw bytes, line length) one physical line at a time (no whole-file read).
+
+    Of a line longer than MAX_LINE_BYTES only the first MAX_LINE_BYTES + 1 bytes are kept (enough to
+    refuse it) and the rest is skipped in chunks, so a huge file without newlines (a tarball passed
+    by mistake) never has to fit in memory.
+    """
     with open(path, "rb") as fh:
-        for number, raw in enumerate(fh, start=1):
-            yield number, raw
+        number = 0
+        while raw := fh.readline(MAX_LINE_BYTES + 1):
+            number += 1
+            size = len(raw)
+            if size > MAX_LINE_BYTES and not raw.endswith(b"\n"):
+                while (rest := fh.readline(1 << 20)):
+                    size += len(rest)
+                    if rest.endswith(b"\n"):
+                        break
+            yield number, raw, size
 
 
 def load_catalog(path: str | Path, *, strict: bool = False, check_images: bool = True) -> CatalogLoad:
@@ -282,9 +308,9 @@ def load_catalog(path: str | Path, *, strict: bool = False, check_images: bool =
             raise err
         problems.append(err)
 
-    for number, raw in iter_lines(path):
-        if len(raw) > MAX_LINE_BYTES:
-            problem(_fail(path, number, f"line is {len(raw)} bytes, more than the {MAX_LINE_BYTES} allowed"))
+    for number, raw, size in iter_lines(path):
+        if size > MAX_LINE_BYTES:
+            problem(_fail(path, number, f"line is {size} bytes, more than the {MAX_LINE_BYTES} allowed"))
             continue
         try:
             text = raw.decode("utf-8")
@@ -299,8 +325,17 @@ def load_catalog(path: str | Path, *, strict: bool = False, check_images: bool =
         except json.JSONDecodeError as exc:
             problem(_fail(path, number, f"malformed JSON: {exc.msg} at column {exc.colno}"))
             continue
+        except ValueError as exc:  # valid JSON Python refuses: an integer of over 4300 digits
+            problem(_fail(path, number, f"unreadable JSON value: {exc}"))
+            continue
         except RecursionError:
             problem(_fail(path, number, "JSON is nested too deeply"))
+            continue
+        if "\\ud" in text.lower() and _has_lone_surrogate(obj):
+            # JSON may escape half of a UTF-16 pair ("\ud800"); Python decodes it to a string that
+            # cannot be encoded again, which would crash storing the product much later.
+            problem(_fail(path, number, "contains an unpaired UTF-16 surrogate escape (\\udXXX), which is "
+                                        "not valid Unicode"))
             continue
         try:
             product = parse_product(obj, path=path, line=number, base_dir=base_dir, check_images=check_images)

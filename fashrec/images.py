@@ -8,6 +8,7 @@ bombs, CMYK/palette/alpha modes and files that are not images at all become one 
 from __future__ import annotations
 
 import hashlib
+import os
 import warnings
 from pathlib import Path
 
@@ -43,6 +44,8 @@ def file_digest(path: Path) -> str:
 def check_image_file(path: Path) -> None:
     """Cheap validation without a full decode: exists, regular file, sane size, recognisable header."""
     if not path.exists():
+        if path.is_symlink():  # "not found" would send people looking for a file that is right there
+            raise ImageError(f"image is a broken symbolic link: {path} -> {os.readlink(path)} (target missing)")
         raise ImageError(f"image not found: {path}")
     if not path.is_file():
         raise ImageError(f"image is not a regular file: {path}")

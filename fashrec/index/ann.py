@@ -7,6 +7,7 @@ so below ``EXACT_SHARE`` we score the survivors directly, which is both exact an
 
 from __future__ import annotations
 
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -42,9 +43,28 @@ def build_hnsw(vectors: np.ndarray, *, m: int = HNSW_M, ef_construction: int = H
     return graph
 
 
-def load_hnsw(path: Path, dim: int, count: int):
+def file_crc32(path: Path) -> int:
+    """CRC-32 of a file (about 1 GB/s).
+
+    hnswlib trusts its files blindly: a damaged link list of the right size loads fine and then
+    crashes the whole process (segfault) on the first search. The manifest records this checksum so
+    such a file is refused with a message instead.
+    """
+    crc = 0
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 22), b""):
+            crc = zlib.crc32(chunk, crc)
+    return crc
+
+
+def load_hnsw(path: Path, dim: int, count: int, *, crc32: int | None = None):
+    """Load a saved graph; ``crc32`` (from the manifest; None for indexes built before it existed)
+    is checked first."""
     import hnswlib
 
+    if crc32 is not None and file_crc32(path) != crc32:
+        raise FashrecIndexError(f"vector index is corrupt (checksum mismatch): {path}",
+                                hint="rebuild it with: fashrec index CATALOG.jsonl --rebuild")
     graph = hnswlib.Index(space="cosine", dim=dim)
     try:
         graph.load_index(str(path), max_elements=max(count, 1))

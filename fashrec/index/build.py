@@ -108,7 +108,8 @@ def build_index(
         old = None if rebuild else current
         _clean_strays(folder, current)
 
-        spec = model or (old.encoder["spec"] if old else DEFAULT_MODEL)
+        # --rebuild without --model keeps the index's encoder (it repairs, it does not switch).
+        spec = model or (current.encoder["spec"] if current else DEFAULT_MODEL)
         identifier = identify(spec)
         if old and old.encoder.get("identifier") != identifier:
             raise EncoderMismatchError(
@@ -136,6 +137,7 @@ def build_index(
         # What changed since the last generation?
         to_encode: list[tuple[Product, str, str]] = []
         meta_only: list[Product] = []
+        up_to_date: set[str] = set()
         for product in load.products:
             try:
                 image_digest = file_digest(product.image_path)
@@ -149,6 +151,7 @@ def build_index(
             if previous and previous[0] == image_digest and previous[1] == text_digest:
                 if previous[2] == json.dumps(product.metadata(), ensure_ascii=False):
                     report.unchanged += 1
+                    up_to_date.add(product.id)
                 else:
                     meta_only.append(product)
             else:
@@ -181,8 +184,10 @@ def build_index(
         valid_ids = {p.id for p in load.products}
         bad_ids = {e.item_id for e in report.skipped if e.item_id}
         unknown_bad_lines = sum(1 for e in report.skipped if not e.item_id)
-        encoded_ids = {r[0] for r in encoded_rows}
-        report.kept_previous = sum(1 for i in bad_ids if i in old_rows and i not in encoded_ids)
+        # An id is "kept" only if its current line was unusable: a duplicate line of a product whose
+        # first line is fine (unchanged, metadata-updated or re-encoded) is not a kept previous version.
+        current_ids = {r[0] for r in encoded_rows} | up_to_date | {p.id for p in meta_only}
+        report.kept_previous = sum(1 for i in bad_ids if i in old_rows and i not in current_ids)
         removals = [i for i in old_rows if i not in valid_ids and i not in bad_ids]
         if removals and unknown_bad_lines:
             report.notes.append(
@@ -220,6 +225,7 @@ def build_index(
             # Labels in the graph are row positions, so rebuild it over the final row order.
             graph = ann.build_hnsw(loaded.image_vecs)
             graph.save_index(str(partial_vectors))
+            vectors_crc32 = ann.file_crc32(partial_vectors)
             partial_items.replace(new_items)
             partial_vectors.replace(new_vectors)
             now = _now()
@@ -231,7 +237,8 @@ def build_index(
                 vectors_file=new_vectors.name,
                 count=len(loaded.metas),
                 catalog=str(catalog.resolve()),
-                hnsw={"M": ann.HNSW_M, "ef_construction": ann.HNSW_EF_CONSTRUCTION, "ef": ann.HNSW_EF_SEARCH},
+                hnsw={"M": ann.HNSW_M, "ef_construction": ann.HNSW_EF_CONSTRUCTION, "ef": ann.HNSW_EF_SEARCH,
+                      "crc32": vectors_crc32},
                 created_at=old.created_at if old else now,
                 updated_at=now,
                 fashrec_version=__version__,

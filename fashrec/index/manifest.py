@@ -91,7 +91,35 @@ def read_manifest(folder: Path) -> Manifest:
             hint="upgrade fashrec, or rebuild the index with this version: fashrec index CATALOG --rebuild",
         )
     try:
-        return Manifest(**{k: v for k, v in data.items() if k in Manifest.__dataclass_fields__})
+        manifest = Manifest(**{k: v for k, v in data.items() if k in Manifest.__dataclass_fields__})
     except TypeError as exc:
         raise FashrecIndexError(f"index manifest is incomplete: {path} ({exc})",
                                 hint="rebuild it with: fashrec index CATALOG.jsonl --rebuild") from exc
+    invalid = _invalid_fields(manifest)
+    if invalid:
+        raise FashrecIndexError(f"index manifest is invalid (bad {', '.join(invalid)}): {path}",
+                                hint="rebuild it with: fashrec index CATALOG.jsonl --rebuild")
+    return manifest
+
+
+def _invalid_fields(manifest: Manifest) -> list[str]:
+    """Check types and file names, so a damaged or hand-edited manifest is refused here rather than
+    crashing a reader later, or sending a writer to delete files outside the index folder."""
+
+    def count(value: object) -> bool:
+        return isinstance(value, int) and not isinstance(value, bool) and value >= 0
+
+    def plain_name(value: object) -> bool:
+        return isinstance(value, str) and value not in ("", ".", "..") and Path(value).name == value
+
+    enc = manifest.encoder
+    checks = {
+        "encoder": isinstance(enc, dict) and isinstance(enc.get("spec"), str)
+        and isinstance(enc.get("identifier"), str) and count(enc.get("dimension")) and enc["dimension"] > 0,
+        "generation": count(manifest.generation),
+        "count": count(manifest.count),
+        "items_file": plain_name(manifest.items_file),
+        "vectors_file": plain_name(manifest.vectors_file),
+        "hnsw": isinstance(manifest.hnsw, dict),
+    }
+    return [name for name, ok in checks.items() if not ok]

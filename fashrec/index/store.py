@@ -54,7 +54,8 @@ class Index:
             raise FashrecIndexError(
                 f"index at {folder} is inconsistent ({len(loaded.metas)} items stored, manifest says "
                 f"{manifest.count})", hint="rebuild it with: fashrec index CATALOG.jsonl --rebuild")
-        graph = ann.load_hnsw(vectors_path, dim, manifest.count) if manifest.count else None
+        graph = (ann.load_hnsw(vectors_path, dim, manifest.count, crc32=manifest.hnsw.get("crc32"))
+                 if manifest.count else None)
         products = [Product.from_metadata(m) for m in loaded.metas]
         index = cls(folder, manifest, products, loaded.image_vecs, loaded.text_vecs, graph)
         index._positions = {p.id: i for i, p in enumerate(products)}
