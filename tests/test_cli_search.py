@@ -82,3 +82,12 @@ def test_skipped_lines_summary_and_strict(fashrec, small_catalog, tiny_model):
     assert run.returncode == 0 and "Skipped 1 bad line" in run.stderr and ":25:" in run.stderr
     run = fashrec("index", small_catalog, "--strict", "--json")
     assert run.returncode == 3 and json.loads(run.stderr)["line"] == 25
+
+
+def test_profile_budget_limits_search(fashrec, indexed):
+    assert fashrec("profile", "set", "budget=30").returncode == 0
+    data = fashrec("search", "shirt", "--index", indexed, "-k", "10", "--json").json()
+    assert data["results"] and all(r["price"] is None or r["price"] <= 30 for r in data["results"])
+    assert any(e["rule"] == "budget" for e in data["profile"])
+    free = fashrec("search", "shirt", "--index", indexed, "-k", "24", "--json", "--no-profile").json()
+    assert any(r["price"] > 30 for r in free["results"]) and "profile" not in free

@@ -38,11 +38,12 @@ def eval_refine(
             stdout.print(f"[bold]{report.requests}[/] requests over {report.indexed} indexed products "
                          f"({', '.join(f'{k} {v}' for k, v in report.kinds.items())}); planner {report.planner}")
             table = Table("strategy", "P@10", "hit@10", "anchor kept", "p50 ms", "p95 ms", "P@10 by kind",
-                          header_style="bold")
+                          "brands (Gini)", header_style="bold")
             for s in report.strategies:
                 table.add_row(s.strategy, f"{s.precision_at_10:.3f}", f"{s.hit_at_10:.3f}",
                               f"{s.anchor_preservation:.3f}", f"{s.latency_p50_ms:.0f}", f"{s.latency_p95_ms:.0f}",
-                              " ".join(f"{k}={v:.2f}" for k, v in s.by_kind.items()))
+                              " ".join(f"{k}={v:.2f}" for k, v in s.by_kind.items()),
+                              f"{s.brand_exposure.get('brands', 0)} ({s.brand_exposure.get('gini', 0):.2f})")
             stdout.print(table)
             stdout.print("[dim]load (ms, excluded from latency): "
                          + ", ".join(f"{k} {v:.0f}" for k, v in report.load_ms.items()) + "[/]")

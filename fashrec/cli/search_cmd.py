@@ -13,6 +13,8 @@ from .common import (BatchOpt, IndexOpt, JsonOpt, KOpt, SheetOpt, WhereOpt, open
                      run_batch, write_sheet)
 from .output import emit, handled, note
 
+NoProfileOpt = typer.Option(False, "--no-profile", help="Ignore the personal profile for this search.")
+
 
 def _searcher(index: Optional[Path]):
     from ..encoder import load_encoder
@@ -31,21 +33,37 @@ def _request_filter(request: dict[str, Any]) -> Filter:
     return parse_where(exprs)
 
 
-def _run(kind: str, query, k: int, where, index, batch, sheet, json_mode: bool) -> None:
+def _profile_limits(index, use_profile: bool) -> tuple[Filter, list[dict]]:
+    """The personal profile's hard limits (budget, size, avoided values) as a filter, and what they did."""
+    from ..profile import load_profile, profile_filter
+
+    profile = load_profile() if use_profile else None
+    if profile is None or profile.is_empty():
+        return Filter(), []
+    flt, effects = profile_filter(profile, index)
+    return flt, [e.to_dict() for e in effects if e.applied]
+
+
+def _run(kind: str, query, k: int, where, index, batch, sheet, json_mode: bool, use_profile: bool = True) -> None:
     """The shared body of `search` (kind "text") and `similar` (kind "image")."""
     from ..errors import UsageError
 
     with handled(json_mode or batch is not None):
         searcher = _searcher(index)
+        limits, effects = _profile_limits(searcher.index, use_profile)
         ask = searcher.text if kind == "text" else searcher.image
         if batch is not None:
             def handle(r: dict[str, Any]):
                 return ask(str(r[kind]) if kind == "text" else Path(r[kind]), k=int(r.get("k", k)),
-                           flt=_request_filter(r))
+                           flt=_request_filter(r).merged(limits))
             raise typer.Exit(1 if run_batch(batch, handle) else 0)
         if query is None or query == "":
             raise UsageError(f"give a query {kind} (or --batch FILE)")
-        data = ask(query, k=k, flt=parse_where(where)).to_dict()
+        data = ask(query, k=k, flt=parse_where(where).merged(limits)).to_dict()
+        if effects:
+            data["profile"] = effects
+            if not json_mode:
+                note("profile: " + "; ".join(e["detail"] for e in effects))
         label = f'"{query}"' if kind == "text" else f"like {Path(query).name}"
         if sheet:
             note(f"sheet: {write_sheet(sheet, Path(query) if kind == 'image' else None, data['results'], label)}")
@@ -60,10 +78,11 @@ def search(
     index: Optional[Path] = IndexOpt,
     batch: Optional[Path] = BatchOpt,
     sheet: Optional[Path] = SheetOpt,
+    no_profile: bool = NoProfileOpt,
     json_mode: bool = JsonOpt,
 ) -> None:
     """Find items matching a text query ("red floral summer dress")."""
-    _run("text", text, k, where, index, batch, sheet, json_mode)
+    _run("text", text, k, where, index, batch, sheet, json_mode, not no_profile)
 
 
 @app.command()
@@ -74,7 +93,8 @@ def similar(
     index: Optional[Path] = IndexOpt,
     batch: Optional[Path] = BatchOpt,
     sheet: Optional[Path] = SheetOpt,
+    no_profile: bool = NoProfileOpt,
     json_mode: bool = JsonOpt,
 ) -> None:
     """Find items that look like an image."""
-    _run("image", image, k, where, index, batch, sheet, json_mode)
+    _run("image", image, k, where, index, batch, sheet, json_mode, not no_profile)

@@ -21,6 +21,7 @@ import numpy as np
 
 from ..catalog import Product, load_catalog
 from ..concepts import attribute_for_role
+from ..critic import brand_exposure
 from ..train.captions import possessive, singular
 from ..train.split import is_evaluation_item
 
@@ -59,6 +60,7 @@ class StrategyScore:
     latency_p50_ms: float
     latency_p95_ms: float
     by_kind: dict[str, float]
+    brand_exposure: dict = field(default_factory=dict)  # share of result slots per brand, and its Gini
 
     def to_dict(self) -> dict:
         return {k: (round(v, 4) if isinstance(v, float) else v) for k, v in self.__dict__.items()}
@@ -307,6 +309,7 @@ def evaluate_refine(
             stats["preservation"].append(identity_preservation(req, products, maker_identity))
             stats["latency"].append(elapsed)
             stats[f"kind:{req.kind}"].append(sum(good) / TOP)
+            stats["brands"].append([p.brand for p in products])
         if progress:
             progress(1)
 
@@ -317,6 +320,7 @@ def evaluate_refine(
         scores.append(StrategyScore(
             strategy, float(np.mean(s["precision"] or [0])), float(np.mean(s["hit"] or [0])),
             float(np.mean(s["preservation"] or [0])), float(np.percentile(lat, 50)), float(np.percentile(lat, 95)),
-            {key[5:]: round(float(np.mean(v)), 4) for key, v in sorted(s.items()) if key.startswith("kind:")}))
+            {key[5:]: round(float(np.mean(v)), 4) for key, v in sorted(s.items()) if key.startswith("kind:")},
+            brand_exposure(s["brands"])))
     return RefineEvalReport(str(catalog), len(requests), len(indexed), dict(Counter(r.kind for r in requests)),
                             scores, load_ms, planner)
