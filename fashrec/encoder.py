@@ -114,10 +114,18 @@ class Encoder(Protocol):
     def encode_texts(self, texts: Sequence[str], *, batch_size: int = 256) -> np.ndarray: ...
 
 
-def default_threads() -> int:
+def default_threads(*, interactive: bool = False) -> int:
+    """torch intra-op threads: $FASHREC_THREADS, else 1 for interactive queries, else the cores (<= 8).
+
+    One 64 px image or a few short texts are too small to split between threads; on a 2-core machine
+    with anything else running, a second thread mostly waits for a time slice, and single-threaded
+    queries measured 8x faster (bench/RESULTS.md, 3.2). Batch encoding (indexing) uses every core.
+    """
     env = os.environ.get("FASHREC_THREADS")
     if env and env.isdigit() and int(env) > 0:
         return int(env)
+    if interactive:
+        return 1
     return max(1, min(os.cpu_count() or 1, 8))
 
 
@@ -226,9 +234,14 @@ class OpenClipEncoder:
 _ENCODERS: dict[tuple[str, str], OpenClipEncoder] = {}
 
 
-def load_encoder(spec: str | None = None, *, device: str = "cpu") -> OpenClipEncoder:
-    """Build (once per process) the encoder for ``spec``."""
+def load_encoder(spec: str | None = None, *, device: str = "cpu", interactive: bool = False) -> OpenClipEncoder:
+    """Build (once per process) the encoder for ``spec``; ``interactive`` picks the thread count for
+    one-query-at-a-time use (see default_threads)."""
     key = (spec or DEFAULT_MODEL, device)
     if key not in _ENCODERS:
-        _ENCODERS[key] = OpenClipEncoder(spec, device=device)
+        _ENCODERS[key] = OpenClipEncoder(spec, device=device, threads=default_threads(interactive=interactive))
+    else:
+        import torch
+
+        torch.set_num_threads(default_threads(interactive=interactive))
     return _ENCODERS[key]

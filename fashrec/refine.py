@@ -24,7 +24,7 @@ from .encoder import Encoder
 from .errors import UsageError
 from .explain import explain
 from .guard import check_product, passes
-from .index import Index
+from .index import Index, ann
 from .planner.plan import Plan
 from .prompts import AttributePrompts
 from .retrieve import Candidate, plan_filter, retrieve
@@ -239,7 +239,7 @@ class Refiner:
                 break
             # Re-plan: widen first (cheap, changes nothing the shopper said), then relax anchor keeps.
             if len(candidates) < allowed and pool < allowed:
-                pool, ef = pool * 4, (ef or 64) * 4
+                pool, ef = pool * 4, (ef or ann.HNSW_EF_SEARCH) * 4
                 action = ("widen", f"pool {pool}, ef {ef}")
             elif hard:
                 victim = max(hard, key=lambda a: (keep_rank(a), -anchor.attributes[a].confidence))

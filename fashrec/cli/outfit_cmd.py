@@ -106,7 +106,7 @@ def outfit(
         idx = open_index_for(index)
         from ..encoder import load_encoder
 
-        encoder = load_encoder(idx.encoder_spec)
+        encoder = load_encoder(idx.encoder_spec, interactive=True)
         anchor = build_anchor(idx, encoder, image, product_id)
         composer = OutfitComposer(idx, encoder, definition=definition)
         result = composer.compose(anchor, occasion=occasion, n=n, include_out_of_stock=include_out_of_stock)

@@ -26,7 +26,7 @@ def build_refiner(index: Optional[Path], planner: str, llm: Optional[Path]):
     from ..refine import Refiner
 
     idx = open_index_for(index)
-    encoder = load_encoder(idx.encoder_spec)
+    encoder = load_encoder(idx.encoder_spec, interactive=True)
     # A missing or broken LLM never stops a refinement: the planners fall back to rules and say so in
     # the plan's notes, which every output shows.
     chosen = create_planner(planner, **({"model_path": str(llm)} if llm else {}))

@@ -21,7 +21,7 @@ def _searcher(index: Optional[Path]):
     from ..search import Searcher
 
     idx = open_index_for(index)
-    return Searcher(idx, load_encoder(idx.encoder_spec))
+    return Searcher(idx, load_encoder(idx.encoder_spec, interactive=True))
 
 
 def _request_filter(request: dict[str, Any]) -> Filter:

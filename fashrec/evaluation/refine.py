@@ -277,7 +277,7 @@ def evaluate_refine(
     index = open_index(workdir / "index")
     load_ms["index_open"] = (time.perf_counter() - t) * 1000
     t = time.perf_counter()
-    encoder = load_encoder(index.encoder_spec)
+    encoder = load_encoder(index.encoder_spec, interactive=True)
     load_ms["encoder_load"] = (time.perf_counter() - t) * 1000
     t = time.perf_counter()
     main_planner = create_planner(planner, **({"model_path": llm_path} if llm_path else {}))
