@@ -44,7 +44,7 @@ def load_stages(index_dir: str, planner_name: str) -> tuple[object, dict[str, fl
     index = open_index(index_dir)
     stages["open index"] = (time.perf_counter() - t) * 1000
     t = time.perf_counter()
-    encoder = load_encoder(index.encoder_spec)
+    encoder = load_encoder(index.encoder_spec, interactive=True)  # as `fashrec refine` loads it
     stages["load encoder (torch + open_clip + weights)"] = (time.perf_counter() - t) * 1000
     t = time.perf_counter()
     planner = create_planner(planner_name)
