@@ -245,19 +245,24 @@ def apply_profile(profile: Profile, index: "Index", anchor: "Anchor", plan: "Pla
     return AppliedProfile(profile, critic, exclude, boost, effects)
 
 
-def profile_filter(profile: Profile, index: "Index") -> tuple["Filter", list[ProfileEffect]]:
-    """The profile's limits as a search filter, for commands without an anchor or plan (search, similar).
+def profile_limits(profile: Profile, index: "Index", anchor: "Anchor | None" = None) -> AppliedProfile:
+    """The profile as per-product limits, for commands that pick products without a plan or critic.
 
-    Same rules as :func:`apply_profile`, with nothing to override them: over-budget products (those with a
-    price), products without the profile's size (those listing sizes) and avoided values are left out.
+    Same rules as :func:`apply_profile` with no request to override them: over-budget products (those with
+    a price), products without the profile's size (those listing sizes) and avoided values are all in
+    ``exclude_ids`` -- except a value the ``anchor`` itself has (the shopper chose it). The budget is a limit
+    per product, as everywhere else. ``boost`` still ranks preferred values and brands first.
     """
-    from .filters import Filter
-
-    applied = apply_profile(profile, index, _NO_ANCHOR, _empty_plan(), _default_critic())
-    ids = set(applied.exclude_ids)
+    applied = apply_profile(profile, index, anchor if anchor is not None else _NO_ANCHOR, _empty_plan(),
+                            _default_critic())
     if applied.critic.budget is not None:
-        ids |= {p.id for p in index.products if p.price is not None and p.price > applied.critic.budget}
-    return Filter(exclude_ids=ids), applied.effects
+        budget = applied.critic.budget
+        over = {p.id for p in index.products if p.price is not None and p.price > budget}
+        applied.exclude_ids |= over
+        for effect in applied.effects:
+            if effect.rule == "budget" and effect.applied:
+                effect.detail = f"price capped at {budget:g}: {len(over)} products over it left out"
+    return applied
 
 
 def _empty_plan() -> "Plan":

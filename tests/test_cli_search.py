@@ -91,3 +91,21 @@ def test_profile_budget_limits_search(fashrec, indexed):
     assert any(e["rule"] == "budget" for e in data["profile"])
     free = fashrec("search", "shirt", "--index", indexed, "-k", "24", "--json", "--no-profile").json()
     assert any(r["price"] > 30 for r in free["results"]) and "profile" not in free
+
+
+def test_profile_brand_preference_reranks_search(fashrec, indexed):
+    free = fashrec("search", "shirt", "--index", indexed, "-k", "24", "--json", "--no-profile").json()["results"]
+    brand = next(r["brand"] for r in free[5:] if r["brand"])
+    first_free = next(i for i, r in enumerate(free) if r["brand"] == brand)
+    assert fashrec("profile", "set", f"brands={brand}").returncode == 0
+    liked = fashrec("search", "shirt", "--index", indexed, "-k", "24", "--json").json()["results"]
+    before = {r["id"]: r["score"] for r in free}
+    assert set(before) == {r["id"] for r in liked}
+    for r in liked:
+        lifted = r["brand"] == brand
+        assert r["score"] == pytest.approx(before[r["id"]] + (0.04 if lifted else 0.0), abs=2e-4)
+        assert (f"profile: likes {brand}" in r.get("why", "")) == lifted
+    assert [r["score"] for r in liked] == sorted((r["score"] for r in liked), reverse=True)
+    assert next(i for i, r in enumerate(liked) if r["brand"] == brand) <= first_free
+    human = fashrec("search", "shirt", "--index", indexed, "-k", "5")
+    assert human.returncode == 0 and "profile:" in human.stderr

@@ -383,3 +383,57 @@ def test_evaluate_outfits_builds_the_catalog_index(small_catalog, tiny_model, fa
     report = evaluate_outfits(small_catalog, n_anchors=5, model=str(tiny_model))
     assert (index_dir_for(small_catalog) / "manifest.json").exists()
     assert report.anchors == 5 and report.composer.gender_agreement == 1.0
+
+
+# --- personal profile ----------------------------------------------------------------------------
+
+def _limits(composer, anchor, **values):
+    from fashrec.profile import Profile, profile_limits
+
+    return profile_limits(Profile().with_values(values), composer.index, anchor)
+
+
+def test_profile_budget_and_avoid_limit_every_piece(composer):
+    anchor = anchor_from_product(composer.index, "w1")          # light blue linen men's shirt
+    free = composer.compose(anchor, n=3)
+    assert any(p.product.price > 30 for o in free.outfits for p in o.pieces)
+    assert any(p.product.id == "w6" for o in free.outfits for p in o.pieces)   # the beige trousers
+
+    limited = composer.compose(anchor, n=3, profile=_limits(composer, anchor, budget="30", avoid="beige"))
+    pieces = [p.product for o in limited.outfits for p in o.pieces]
+    assert pieces, "the budget leaves trousers to wear"
+    assert all(p.price <= 30 for p in pieces)                  # the budget holds for every piece
+    assert all(p.first("color") != "beige" for p in pieces)
+    assert all("footwear" in o.missing for o in limited.outfits)   # every pair of shoes costs more than 30
+    rules = {r["rule"]: r for r in limited.to_dict()["profile"]["rules"]}
+    assert rules["budget"]["applied"] and "left out" in rules["budget"]["detail"]
+    assert rules["avoid"]["applied"]
+
+
+def test_profile_avoid_gives_way_to_the_anchor_and_prefer_lifts_pieces(composer):
+    anchor = anchor_from_product(composer.index, "w1")
+    applied = _limits(composer, anchor, avoid="light blue", prefer="denim")
+    waived = [e for e in applied.effects if e.rule == "avoid"]
+    assert waived and not waived[0].applied and "anchor" in waived[0].detail   # the shopper chose light blue
+
+    plain = composer.compose(anchor, n=1).outfits[0]
+    liked = composer.compose(anchor, n=1, profile=applied).outfits[0]
+    bottom = next(p for p in liked.pieces if p.slot == "bottom")
+    assert bottom.product.id == "w7" and "profile: prefers denim" in bottom.why
+    assert next(p for p in plain.pieces if p.slot == "bottom").product.id != "w7"
+    assert any(r.rule == "profile" and r.points > 0 for r in liked.reasons)
+
+
+def test_cli_outfit_applies_the_profile_unless_told_not_to(fashrec, shop):
+    assert fashrec("profile", "set", "budget=30").returncode == 0
+    run = fashrec("outfit", "--id", "w1", "--index", shop / "idx", "--json")
+    assert run.returncode == 0, run.stderr
+    data = run.json()
+    assert data["profile"]["rules"][0]["rule"] == "budget"
+    assert all(p["price"] <= 30 for o in data["outfits"] for p in o["pieces"])
+    human = fashrec("outfit", "--id", "w1", "--index", shop / "idx")
+    assert "Profile:" in human.stdout and "price capped at 30" in human.stdout
+
+    run = fashrec("outfit", "--id", "w1", "--index", shop / "idx", "--json", "--no-profile")
+    assert run.json()["profile"] is None
+    assert any(p["price"] > 30 for o in run.json()["outfits"] for p in o["pieces"])

@@ -147,11 +147,14 @@ def test_profile_commands_and_their_effect_on_refine(fashrec, small_catalog, tin
     assert fashrec("profile", "show", "--json").json()["budget"] is None
 
 
-def test_profile_as_a_search_filter():
-    from fashrec.profile import profile_filter
+def test_profile_limits_without_a_request():
+    from fashrec.filters import Filter
+    from fashrec.profile import profile_limits
 
-    flt, effects = profile_filter(full_profile(), INDEX)
+    applied = profile_limits(full_profile(), INDEX)
     # navy-cotton: over budget and no size M; black-linen: avoided; navy-wool has no price: kept.
-    assert flt.exclude_ids == {"navy-cotton", "black-linen"}
+    assert applied.exclude_ids == {"navy-cotton", "black-linen"}
+    flt = Filter(exclude_ids=applied.exclude_ids)
     assert [p.id for p in PRODUCTS if flt.matches(p)] == ["red-linen", "navy-wool"]
-    assert {e.rule for e in effects} == {"budget", "size", "avoid", "prefer", "brands"}
+    assert {e.rule for e in applied.effects} == {"budget", "size", "avoid", "prefer", "brands"}
+    assert applied.boost is not None

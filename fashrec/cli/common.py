@@ -113,7 +113,8 @@ def print_results(results: list[dict[str, Any]], *, title: str = "") -> None:
     if not results:
         stdout.print("[yellow]No results.[/]")
         return
-    stdout.print(results_table(results, title=title))
+    # A "why" column only when something (a profile preference) re-ranked the results.
+    stdout.print(results_table(results, title=title, extra="Why" if any(r.get("why") for r in results) else None))
 
 
 def write_sheet(path: Path, anchor: Path | None, results: list[dict[str, Any]], title: str) -> Path:

@@ -11,6 +11,7 @@ from rich.table import Table
 from .app import app, eval_app
 from .common import IndexOpt, JsonOpt, SheetOpt, open_index_for, short_attributes
 from .output import emit, handled, note, progress_bar, stdout
+from .profile_cmd import NoProfileOpt, load_profile_unless, render_profile_note
 
 OccasionOpt = typer.Option(None, "--occasion", "-o", help="casual, formal, sports, party, ethnic, smart casual, "
                            "travel (or any word: matched by image-text similarity). Default: the anchor's usage.")
@@ -44,6 +45,7 @@ def render_outfits(data: dict[str, Any]) -> None:
         stdout.print(f"[bold]Occasion:[/] {a['occasion']} [dim]({a['occasion_source']})[/]")
     for n in a.get("notes") or []:
         stdout.print(f"  [yellow]{n}[/]")
+    render_profile_note(data.get("profile"))
     if not data["outfits"]:
         stdout.print("[yellow]No outfit could be built from this catalog.[/]")
         return
@@ -96,20 +98,29 @@ def outfit(
                                               help="Also use pieces the catalog marks out of stock."),
     slots: Optional[Path] = SlotsOpt,
     sheet: Optional[Path] = SheetOpt,
+    no_profile: bool = NoProfileOpt,
     json_mode: bool = JsonOpt,
 ) -> None:
-    """Complete the look: build outfits from other garment groups around an anchor piece."""
+    """Complete the look: build outfits from other garment groups around an anchor piece.
+
+    The personal profile applies to every piece: budget (per piece) and size are hard limits, avoided
+    values are left out unless the anchor has them, preferred values and brands rank first.
+    """
     from ..outfit import OutfitComposer, load_definition
+    from ..profile import profile_limits
 
     with handled(json_mode):
         definition = load_definition(slots) if slots else None
+        profile = load_profile_unless(no_profile)
         idx = open_index_for(index)
         from ..encoder import load_encoder
 
         encoder = load_encoder(idx.encoder_spec, interactive=True)
         anchor = build_anchor(idx, encoder, image, product_id)
         composer = OutfitComposer(idx, encoder, definition=definition)
-        result = composer.compose(anchor, occasion=occasion, n=n, include_out_of_stock=include_out_of_stock)
+        limits = profile_limits(profile, idx, anchor) if profile else None
+        result = composer.compose(anchor, occasion=occasion, n=n, include_out_of_stock=include_out_of_stock,
+                                  profile=limits)
         data = result.to_dict()
         if sheet:
             note(f"sheet: {write_outfit_sheet(sheet, data, image)}")

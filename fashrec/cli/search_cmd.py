@@ -12,8 +12,7 @@ from .app import app
 from .common import (BatchOpt, IndexOpt, JsonOpt, KOpt, SheetOpt, WhereOpt, open_index_for, print_results,
                      run_batch, write_sheet)
 from .output import emit, handled, note
-
-NoProfileOpt = typer.Option(False, "--no-profile", help="Ignore the personal profile for this search.")
+from .profile_cmd import NoProfileOpt, load_profile_unless
 
 
 def _searcher(index: Optional[Path]):
@@ -33,15 +32,16 @@ def _request_filter(request: dict[str, Any]) -> Filter:
     return parse_where(exprs)
 
 
-def _profile_limits(index, use_profile: bool) -> tuple[Filter, list[dict]]:
-    """The personal profile's hard limits (budget, size, avoided values) as a filter, and what they did."""
-    from ..profile import load_profile, profile_filter
+def _profile_limits(index, use_profile: bool):
+    """The personal profile as (filter of what it leaves out, ranking boost, what each rule did)."""
+    from ..profile import profile_limits
 
-    profile = load_profile() if use_profile else None
-    if profile is None or profile.is_empty():
-        return Filter(), []
-    flt, effects = profile_filter(profile, index)
-    return flt, [e.to_dict() for e in effects if e.applied]
+    profile = load_profile_unless(not use_profile)
+    if profile is None:
+        return Filter(), None, []
+    applied = profile_limits(profile, index)
+    return Filter(exclude_ids=set(applied.exclude_ids)), applied.boost, [e.to_dict() for e in applied.effects
+                                                                         if e.applied]
 
 
 def _run(kind: str, query, k: int, where, index, batch, sheet, json_mode: bool, use_profile: bool = True) -> None:
@@ -50,16 +50,16 @@ def _run(kind: str, query, k: int, where, index, batch, sheet, json_mode: bool, 
 
     with handled(json_mode or batch is not None):
         searcher = _searcher(index)
-        limits, effects = _profile_limits(searcher.index, use_profile)
+        limits, boost, effects = _profile_limits(searcher.index, use_profile)
         ask = searcher.text if kind == "text" else searcher.image
         if batch is not None:
             def handle(r: dict[str, Any]):
                 return ask(str(r[kind]) if kind == "text" else Path(r[kind]), k=int(r.get("k", k)),
-                           flt=_request_filter(r).merged(limits))
+                           flt=_request_filter(r).merged(limits), boost=boost)
             raise typer.Exit(1 if run_batch(batch, handle) else 0)
         if query is None or query == "":
             raise UsageError(f"give a query {kind} (or --batch FILE)")
-        data = ask(query, k=k, flt=parse_where(where).merged(limits)).to_dict()
+        data = ask(query, k=k, flt=parse_where(where).merged(limits), boost=boost).to_dict()
         if effects:
             data["profile"] = effects
             if not json_mode:

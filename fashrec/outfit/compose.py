@@ -10,6 +10,10 @@
    (one gender when the anchor is unisex, no summer piece with a winter one).
 4. Outfits are found one after another; pieces already used cost a penalty and an identical set of
    pieces is never repeated, so the n outfits differ.
+
+With a personal profile (:func:`fashrec.profile.profile_limits`), its hard limits (budget per piece, size)
+and avoided values remove candidates before step 2, and preferred values and brands add their boost to
+the pieces' rank and to the outfit score; each piece says which profile rule lifted it.
 """
 
 from __future__ import annotations
@@ -33,6 +37,7 @@ from .wardrobe import Traits, Wardrobe, traits_of
 
 if TYPE_CHECKING:
     from ..encoder import Encoder
+    from ..profile import AppliedProfile
 
 MIN_CONFIDENCE = 0.3          # anchor attributes guessed less surely than this count as unknown
 CANDIDATES_PER_SLOT = 24
@@ -104,9 +109,11 @@ class OutfitResult:
     context: OutfitContext
     outfits: list[Outfit]
     timing_ms: dict[str, float] = field(default_factory=dict)
+    profile: "AppliedProfile | None" = None
 
     def to_dict(self) -> dict:
         return {"anchor": self.context.to_dict(), "outfits": [o.to_dict() for o in self.outfits],
+                "profile": self.profile.to_dict() if self.profile else None,
                 "timing_ms": {k: round(v, 2) for k, v in self.timing_ms.items()}}
 
 
@@ -118,6 +125,31 @@ class _Pool:
     options: list[list[int]]             # pool indices per slot, best first
     scores: PoolScores
     compatible: np.ndarray               # pieces that may be worn together
+    boosts: list[dict[str, float]]       # profile boosts per pool index, by rule text
+
+
+@dataclass
+class _Limits:
+    """The profile as this request applies it to candidate pieces."""
+
+    excluded: np.ndarray                 # per product position: left out by the profile
+    applied: "AppliedProfile | None"
+
+    @classmethod
+    def of(cls, index: Index, applied: "AppliedProfile | None") -> "_Limits":
+        excluded = np.zeros(len(index), dtype=bool)
+        if applied is not None:
+            for pid in applied.exclude_ids:
+                pos = index.position(pid)
+                if pos is not None:
+                    excluded[pos] = True
+        return cls(excluded, applied)
+
+    def boosts(self, product: Product) -> dict[str, float]:
+        """Profile boosts by rule text ("profile: prefers linen"); empty without preferences."""
+        if self.applied is None or self.applied.boost is None:
+            return {}
+        return self.applied.boost(product)
 
 
 class OutfitComposer:
@@ -174,13 +206,14 @@ class OutfitComposer:
 
     # -- candidates -------------------------------------------------------------------------------
     def _slot_candidates(self, slot: Slot, ctx: OutfitContext, occ: tuple[np.ndarray, float, float] | None,
-                         include_out_of_stock: bool,
-                         weights: dict[str, float]) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
-        """(positions, consistency fit, occasion agreement) of a slot's best candidates."""
+                         include_out_of_stock: bool, weights: dict[str, float],
+                         limits: _Limits) -> tuple[np.ndarray, np.ndarray, np.ndarray | None, list[dict[str, float]]]:
+        """(positions, consistency fit, occasion agreement, profile boosts) of a slot's best candidates."""
         w = self.wardrobe
         pos = w.groups.get(slot.group, np.zeros(0, dtype=np.int64))
         if not include_out_of_stock:
             pos = pos[w.in_stock[pos]]
+        pos = pos[~limits.excluded[pos]]
         own = self.index.position(ctx.anchor.catalog_id) if ctx.anchor.catalog_id else None
         if own is not None:
             pos = pos[pos != own]
@@ -190,7 +223,7 @@ class OutfitComposer:
         pos = pos[allowed]
         fit = np.mean([f[allowed] for f in fits], axis=0) if len(pos) else np.zeros(0)
         if not len(pos):
-            return pos, fit, None
+            return pos, fit, None, []
         vecs = self.index.image_vectors[pos]
         unary = weights["consistency"] * fit
         unary += weights["colour"] * w.harmony_vector(ctx.traits.color, pos)
@@ -200,20 +233,27 @@ class OutfitComposer:
             vec, mean, std = occ
             occ_score = 1.0 / (1.0 + np.exp(-np.clip((vecs @ vec - mean) / std, -30, 30)))
             unary += weights["occasion"] * occ_score
+        boosts = [limits.boosts(self.index.products[int(p)]) for p in pos]
+        if any(boosts):
+            unary += np.array([sum(b.values()) for b in boosts])
         order = np.lexsort((pos, -unary))[:CANDIDATES_PER_SLOT]   # ties: catalog order, deterministic
-        return pos[order], fit[order], (occ_score[order] if occ_score is not None else None)
+        return (pos[order], fit[order], (occ_score[order] if occ_score is not None else None),
+                [boosts[i] for i in order])
 
-    def _pool(self, ctx: OutfitContext, include_out_of_stock: bool) -> _Pool:
+    def _pool(self, ctx: OutfitContext, include_out_of_stock: bool, limits: _Limits) -> _Pool:
         w = self.wardrobe
         occ = self._occasion_prompt(ctx.occasion)
         weights = cue_weights(occ is not None)
         positions, fits, occs, options = [-1], [1.0], [0.5], []
+        boosts: list[dict[str, float]] = [{}]
         for slot in ctx.slots:
-            pos, fit, occ_score = self._slot_candidates(slot, ctx, occ, include_out_of_stock, weights)
+            pos, fit, occ_score, slot_boosts = self._slot_candidates(slot, ctx, occ, include_out_of_stock, weights,
+                                                                     limits)
             options.append(list(range(len(positions), len(positions) + len(pos))))
             positions += [int(p) for p in pos]
             fits += list(fit)
             occs += list(occ_score) if occ_score is not None else [0.5] * len(pos)
+            boosts += slot_boosts
         size = len(positions)
         vecs = np.vstack([ctx.anchor.vector[None, :]] + ([self.index.image_vectors[positions[1:]]] if size > 1 else []))
         style = np.asarray(w.style_score(vecs @ vecs.T))
@@ -238,8 +278,9 @@ class OutfitComposer:
                     seasons_clash[key] = season.score(a.season, b.season) == 0
                 clash = seasons_clash[key]
             compatible[i, j] = compatible[j, i] = not clash
-        scores = PoolScores(np.array(fits), np.array(occs) if occ else None, harm, style, colors, names)
-        return _Pool(positions, options, scores, compatible)
+        bonus = [sum(b.values()) for b in boosts] if limits.applied is not None else None
+        scores = PoolScores(np.array(fits), np.array(occs) if occ else None, harm, style, colors, names, bonus)
+        return _Pool(positions, options, scores, compatible, boosts)
 
     # -- search -----------------------------------------------------------------------------------
     def _beam(self, pool: _Pool, scorer: OutfitScorer, slots: list[Slot], used: Counter,
@@ -305,16 +346,18 @@ class OutfitComposer:
         out.append(f"style {pool.scores.style[0, i]:.2f}")
         if pool.scores.occasion is not None:
             out.append(f"{ctx.occasion} prompt {pool.scores.occasion[i]:.2f}")
+        out += [f"{rule} (+{value:.2f})" for rule, value in pool.boosts[i].items()]
         return out
 
     def compose(self, anchor: Anchor, *, occasion: str | None = None, n: int = 3,
-                include_out_of_stock: bool = False) -> OutfitResult:
+                include_out_of_stock: bool = False, profile: "AppliedProfile | None" = None) -> OutfitResult:
+        """Up to ``n`` distinct outfits, best first; ``profile`` from :func:`fashrec.profile.profile_limits`."""
         if not 1 <= n <= MAX_OUTFITS:
             raise UsageError(f"the number of outfits must be between 1 and {MAX_OUTFITS}, got {n}")
         timing: dict[str, float] = {}
         t = time.perf_counter()
         ctx = self.context(anchor, occasion)
-        pool = self._pool(ctx, include_out_of_stock)
+        pool = self._pool(ctx, include_out_of_stock, _Limits.of(self.index, profile))
         timing["candidates"] = (time.perf_counter() - t) * 1000
         t = time.perf_counter()
         scorer = OutfitScorer(pool.scores, sum(1 for s in ctx.slots if not s.optional))
@@ -333,18 +376,20 @@ class OutfitComposer:
             ctx.notes.append(f"only {len(outfits)} distinct outfit(s) could be built from the catalog")
         outfits.sort(key=lambda o: -o.score)
         timing["search"] = (time.perf_counter() - t) * 1000
-        return OutfitResult(ctx, outfits, timing)
+        return OutfitResult(ctx, outfits, timing, profile)
 
 
 def compose_outfits(index: Index, anchor: Anchor, *, occasion: str | None = None, n: int = 3,
                     encoder: "Encoder | None" = None, include_out_of_stock: bool = False,
-                    definition: SlotDefinition | None = None) -> list[Outfit]:
+                    definition: SlotDefinition | None = None,
+                    profile: "AppliedProfile | None" = None) -> list[Outfit]:
     """Up to ``n`` distinct outfits that complete the look of ``anchor`` (best first).
 
     For many anchors on one index, keep an :class:`OutfitComposer` instead: it prepares the index once.
     """
     composer = OutfitComposer(index, encoder, definition=definition)
-    return composer.compose(anchor, occasion=occasion, n=n, include_out_of_stock=include_out_of_stock).outfits
+    return composer.compose(anchor, occasion=occasion, n=n, include_out_of_stock=include_out_of_stock,
+                            profile=profile).outfits
 
 
 __all__ = ["Outfit", "OutfitComposer", "OutfitContext", "OutfitPiece", "OutfitResult", "compose_outfits"]

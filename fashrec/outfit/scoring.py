@@ -11,6 +11,7 @@ four cues, each in 0..1, multiplied by the share of required slots filled:
 - ``occasion``: how well the pieces' images match a text prompt for the occasion (only with an encoder).
 
 Optional slots add a small bonus when filled, so they are filled unless the piece would hurt the look.
+Pieces the shopper's profile prefers (a preferred value or brand) add their profile boost on top.
 Every evaluation works on small precomputed pair matrices, so beam search can call it thousands of times.
 """
 
@@ -50,6 +51,7 @@ class PoolScores:
     style: np.ndarray               # pairwise style agreement
     colors: list[ColorInfo | None]
     names: list[str] = field(default_factory=list)   # colour names as shown to people
+    bonus: list[float] | None = None                 # profile boost per garment (anchor: 0)
 
 
 @dataclass
@@ -77,6 +79,7 @@ class OutfitScorer:
         self._harmony = pool.harmony.tolist()
         self._style = pool.style.tolist()
         self._loud = [c.name if c is not None and c.is_loud else None for c in pool.colors]
+        self._bonus = list(pool.bonus) if pool.bonus is not None else None
 
     def cues(self, pieces: list[int]) -> dict[str, float]:
         """The cue values of anchor + ``pieces`` (pool indices)."""
@@ -103,7 +106,11 @@ class OutfitScorer:
     def score(self, pieces: list[int], required_filled: int, optional_filled: int) -> float:
         cues = self.cues(pieces)
         base = sum(self.weights[k] * v for k, v in cues.items())
-        return base * min(1.0, required_filled / self.required) + OPTIONAL_BONUS * optional_filled
+        return (base * min(1.0, required_filled / self.required) + OPTIONAL_BONUS * optional_filled
+                + self.profile_bonus(pieces))
+
+    def profile_bonus(self, pieces: list[int]) -> float:
+        return sum(self._bonus[i] for i in pieces) if self._bonus is not None else 0.0
 
     def explain(self, pieces: list[int], required_filled: int, optional: list[str],
                 context: dict[str, str | None], missing: list[str]) -> Breakdown:
@@ -130,6 +137,10 @@ class OutfitScorer:
         if optional:
             reasons.append(Reason("complete look", 1.0, OPTIONAL_BONUS, OPTIONAL_BONUS * len(optional),
                                   f"optional {', '.join(optional)} added"))
+        bonus = self.profile_bonus(pieces)
+        if bonus:
+            liked = sum(1 for i in pieces if self._bonus is not None and self._bonus[i] > 0)
+            reasons.append(Reason("profile", 1.0, 0.0, bonus, f"{liked} piece(s) your profile prefers"))
         total = sum(r.points for r in reasons)
         return Breakdown(total, reasons)
 
