@@ -237,6 +237,22 @@ def test_damaged_index_through_the_cli(built, fashrec):
     assert run.returncode == 4 and run.stdout == "" and json.loads(run.stderr)["error"] == "index"
 
 
+@pytest.mark.parametrize("how", ["flipped", "deleted"])
+def test_plain_update_repairs_a_damaged_graph_from_the_stored_vectors(built, fashrec, how):
+    catalog, index_dir = built
+    generation = read_manifest(index_dir).generation
+    _damage(index_dir, "vectors_file", how)
+    run = fashrec("index", catalog, "--json")          # nothing in the catalog changed
+    assert run.returncode == 0, run.stderr
+    report = run.json()
+    assert any("rebuilt from the stored vectors" in n for n in report["notes"])
+    assert report["added"] == 0 and report["updated"] == 0 and report["total"] == 12
+    assert read_manifest(index_dir).generation == generation + 1
+    assert_usable(index_dir, 12)
+    again = fashrec("index", catalog, "--json").json()  # and now it really is up to date
+    assert again["notes"] == ["index already up to date"]
+
+
 @pytest.mark.parametrize("edit", [
     {"encoder": "fashrec-mini"}, {"count": "12"}, {"count": -1}, {"generation": None},
     {"items_file": "../../elsewhere.sqlite"},  # a writer would later delete this "old generation"

@@ -45,6 +45,9 @@ def test_singular_forms():
     assert singular("watches") == "watch"
     assert singular("jeans") == "jeans"
     assert singular("dress") == "dress"
+    assert singular("ties") == "tie" and singular("bow ties") == "bow tie"
+    assert singular("hoodies") == "hoodie" and singular("beanies") == "beanie"
+    assert singular("panties") == "panty" and singular("nighties") == "nightie"
     assert possessive("women") == "women's" and possessive("boys") == "boys'"
 
 

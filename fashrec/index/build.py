@@ -72,6 +72,16 @@ def _clean_strays(folder: Path, manifest: Manifest | None) -> None:
             f.unlink(missing_ok=True)
 
 
+def _graph_intact(folder: Path, manifest: Manifest) -> bool:
+    """Whether the published graph file exists and matches its checksum (vectors live in SQLite too,
+    so a damaged graph is repaired by rebuilding it, not by re-encoding anything)."""
+    path = folder / manifest.vectors_file
+    if not path.is_file():
+        return False
+    expected = manifest.hnsw.get("crc32")
+    return expected is None or ann.file_crc32(path) == expected
+
+
 def build_index(
     catalog: str | Path,
     index_dir: str | Path | None = None,
@@ -197,7 +207,10 @@ def build_index(
         report.removed = len(removals)
         report.metadata_updated = len(meta_only)
 
-        if old and not (encoded_rows or removals or meta_only):
+        graph_damaged = bool(old) and not _graph_intact(folder, old)
+        if graph_damaged:
+            report.notes.append("the vector graph was missing or damaged: rebuilt from the stored vectors")
+        if old and not (encoded_rows or removals or meta_only or graph_damaged):
             report.total = old.count
             report.seconds = time.perf_counter() - started
             report.notes.append("index already up to date")

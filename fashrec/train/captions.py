@@ -23,6 +23,10 @@ _INVARIANT = {
 }
 
 
+# Plurals in -ies whose singular keeps the "ie" ("hoodies", "beanies"), unlike "panties" -> "panty".
+_IE_STEMS = ("hood", "bean", "boot", "cook", "night")
+
+
 def singular(phrase: str) -> str:
     """Singular form of a catalogue noun phrase: "tshirts" -> "tshirt", "watches" -> "watch"."""
     if phrase in _INVARIANT:
@@ -30,8 +34,8 @@ def singular(phrase: str) -> str:
     head, _, last = phrase.rpartition(" ")
     if last in _INVARIANT or len(last) < 4 or not last.endswith("s") or last.endswith(("ss", "us", "is")):
         return phrase
-    if last.endswith("ies"):
-        last = last[:-3] + "y"
+    if last.endswith("ies") and len(last) > 4:      # "ties" -> "tie" below
+        last = last[:-3] + ("ie" if last[:-3].endswith(_IE_STEMS) else "y")
     elif last.endswith(("ches", "shes", "sses", "xes")):
         last = last[:-2]
     else:
