@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from itertools import combinations
 from pathlib import Path
 
 import numpy as np
@@ -14,7 +15,7 @@ from fashrec.errors import UsageError
 from fashrec.index import open_index
 from fashrec.index.build import build_index
 from fashrec.outfit import OutfitComposer, color_info, compose_outfits, harmony, load_definition
-from fashrec.outfit.colors import loud_colors, loud_penalty
+from fashrec.outfit.colors import DENIM_PENALTY, LOUD_PENALTY, loud_colors, outfit_penalty
 from fashrec.outfit.slots import category_key, parse_definition
 from fashrec.outfit.wardrobe import RoleNames, traits_of
 
@@ -169,8 +170,34 @@ def test_hue_relations_and_clashes():
 def test_at_most_one_loud_colour():
     infos = [color_info(c) for c in ("red", "white", "yellow", "fluorescent green")]
     assert loud_colors(infos) == ["fluorescent green", "red", "yellow"]
-    assert loud_penalty(infos) > 0
-    assert loud_penalty([color_info("red"), color_info("navy blue"), color_info("pink")]) == 0
+    assert outfit_penalty(infos) == pytest.approx(2 * LOUD_PENALTY)
+    assert outfit_penalty([color_info("red"), color_info("navy blue"), color_info("pink")]) == 0
+
+
+def test_at_most_one_blue_denim_piece():
+    denim, black, white = color_info("denim"), color_info("black"), color_info("white")
+    assert outfit_penalty([denim, white, black]) == 0
+    assert outfit_penalty([denim, denim, white]) == pytest.approx(DENIM_PENALTY)
+    assert outfit_penalty([denim, denim, denim]) == pytest.approx(2 * DENIM_PENALTY)
+
+
+def test_double_denim_is_explained_and_costs_the_outfit(composer):
+    index = composer.index
+    traits = {"category": "jacket", "color": "blue", "material": "denim", "gender": "men", "usage": "casual",
+              "season": "summer"}
+    anchor = Anchor(index.image_vectors[index.position("w14")].copy(),
+                    {a: AttributeGuess(v, 0.9, "test") for a, v in traits.items()})
+    outfits = composer.compose(anchor, n=20).outfits
+    with_jeans = [o for o in outfits if "w7" in o.ids]        # the blue denim trousers
+    assert with_jeans
+    colour = next(r for r in with_jeans[0].reasons if r.rule == "colour")
+    assert "double denim" in colour.detail
+    colors = [color_info("denim")] + [composer.wardrobe.traits[index.position(i)].color for i in with_jeans[0].ids]
+    assert sum(c.name == "denim" for c in colors) == 2
+    plain = sum(harmony(a, b).score for a, b in combinations(colors, 2)) / (len(colors) * (len(colors) - 1) / 2)
+    others = outfit_penalty([c for c in colors if c.name != "denim"])
+    assert plain - others - colour.score == pytest.approx(0.15, abs=1e-3)   # the double-denim penalty
+    assert "w7" not in outfits[0].ids           # the best outfit avoids double denim
 
 
 def test_blue_denim_counts_as_neutral_but_black_denim_stays_black():

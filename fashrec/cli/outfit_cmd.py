@@ -138,6 +138,7 @@ def render_outfit_eval(data: dict[str, Any]) -> None:
         ("slot coverage", "slot_coverage"), ("optional slots filled", "optional_filled"),
         ("colour harmony mean", "colour_mean"), ("colour harmony p10", "colour_p10"),
         ("clash rate", "clash_rate"), ("> 1 loud colour", "loud_violation_rate"),
+        ("double denim", "double_denim_rate"),
         ("distinct pieces", "distinct_piece_share"), ("Jaccard distance", "jaccard_distance"),
         ("embedding dissimilarity", "embedding_dissimilarity"),
         ("latency p50 ms", "latency_p50_ms"), ("latency p95 ms", "latency_p95_ms"),

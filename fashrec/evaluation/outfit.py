@@ -9,7 +9,8 @@ with a random in-stock product of the right group, so the numbers have a floor t
 - usage / season agreement: share of pieces with exactly the anchor's usage (or the requested occasion)
   / season, and share that are at least compatible (fit table >= 0.5 for usage, > 0 for season);
 - slot coverage: share of required slots filled (an anchor with no outfit counts as 0);
-- colour harmony: the colour cue of ``outfit.colors`` per outfit, clash and loud-colour rates;
+- colour harmony: the colour cue of ``outfit.colors`` per outfit, clash, loud-colour and double-denim
+  rates;
 - diversity across one anchor's outfits: share of distinct pieces, mean pairwise Jaccard distance of
   their piece sets, mean image-embedding dissimilarity (1 - cosine) of same-slot pieces;
 - latency per anchor (composition only; the index is loaded once).
@@ -27,7 +28,7 @@ from typing import Callable
 
 import numpy as np
 
-from ..outfit.colors import harmony, loud_colors, loud_penalty
+from ..outfit.colors import denim_pieces, harmony, loud_colors, outfit_penalty
 from ..outfit.compose import OutfitComposer
 
 CLASH_SCORE = 0.25
@@ -51,6 +52,7 @@ class OutfitMetrics:
     colour_p50: float = 0.0
     clash_rate: float = 0.0
     loud_violation_rate: float = 0.0
+    double_denim_rate: float = 0.0
     distinct_piece_share: float = 0.0
     jaccard_distance: float = 0.0
     embedding_dissimilarity: float = 0.0
@@ -129,9 +131,10 @@ class _Collector:
                 self.add("optional", sum(1 for s in o.optional if s in o.pieces) / len(o.optional))
             colors = [a.color] + [t.color for t in traits]
             pairs = [harmony(x, y).score for x, y in combinations(colors, 2)]
-            self.add("colour", max(0.0, float(np.mean(pairs)) - loud_penalty(colors)) if pairs else 0.0)
+            self.add("colour", max(0.0, float(np.mean(pairs)) - outfit_penalty(colors)) if pairs else 0.0)
             self.add("clash", any(s <= CLASH_SCORE for s in pairs))
             self.add("loud", len(loud_colors(colors)) > 1)
+            self.add("denim", denim_pieces(colors) > 1)
         if len(outfits) > 1:
             ids = [set(o.pieces.values()) for o in outfits]
             total = sum(len(s) for s in ids)
@@ -157,7 +160,8 @@ class _Collector:
             season_compatible=mean("season_compatible"), slot_coverage=mean("coverage"),
             optional_filled=mean("optional"), colour_mean=float(colour.mean()),
             colour_p10=float(np.percentile(colour, 10)), colour_p50=float(np.percentile(colour, 50)),
-            clash_rate=mean("clash"), loud_violation_rate=mean("loud"), distinct_piece_share=mean("distinct"),
+            clash_rate=mean("clash"), loud_violation_rate=mean("loud"), double_denim_rate=mean("denim"),
+            distinct_piece_share=mean("distinct"),
             jaccard_distance=mean("jaccard"), embedding_dissimilarity=mean("embedding"),
             latency_p50_ms=float(np.percentile(latency, 50)) if latency else None,
             latency_p95_ms=float(np.percentile(latency, 95)) if latency else None)

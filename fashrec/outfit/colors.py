@@ -19,6 +19,9 @@ photo RGB value from :data:`COLOR_TABLE` and judges a pair of colours with rules
 4. **At most one loud colour** per outfit: a colour is loud when its CIELAB chroma is at least
    :data:`LOUD_CHROMA` (saturated red, yellow, royal blue, fluorescent green ...). Every distinct loud
    colour beyond the first costs :data:`LOUD_PENALTY` at outfit level (see ``outfit.scoring``).
+5. **One blue-denim piece.** Blue denim is a neutral, but a denim jacket over blue jeans ("double
+   denim") reads as a uniform: every blue-denim piece beyond the first costs :data:`DENIM_PENALTY`.
+   Black or white denim keeps its own colour and is not counted.
 
 Unknown names fall back to their last word ("dark green" -> green), otherwise to "unknown" (0.5: no
 evidence either way). Lightness and chroma come from CIELAB (perceptual); hue relations from RYB.
@@ -114,6 +117,7 @@ LOUD_CHROMA = 55.0        # CIELAB chroma from which a colour draws the eye on i
 PASTEL_CHROMA = 35.0      # soft colours: light and low chroma
 PASTEL_LIGHTNESS = 70.0
 LOUD_PENALTY = 0.15       # per distinct loud colour beyond the first (outfit level)
+DENIM_PENALTY = 0.15      # per blue-denim piece beyond the first (outfit level)
 UNKNOWN_SCORE = 0.5
 
 
@@ -259,5 +263,12 @@ def loud_colors(colors: list[ColorInfo | None]) -> list[str]:
     return sorted({c.name for c in colors if c is not None and c.is_loud})
 
 
-def loud_penalty(colors: list[ColorInfo | None]) -> float:
-    return LOUD_PENALTY * max(0, len(loud_colors(colors)) - 1)
+def denim_pieces(colors: list[ColorInfo | None]) -> int:
+    """How many garments are blue denim (rule 5 allows one)."""
+    return sum(1 for c in colors if c is not None and c.name == "denim")
+
+
+def outfit_penalty(colors: list[ColorInfo | None]) -> float:
+    """What rules 4 and 5 take off an outfit's colour score: extra loud colours, extra blue denim."""
+    return (LOUD_PENALTY * max(0, len(loud_colors(colors)) - 1)
+            + DENIM_PENALTY * max(0, denim_pieces(colors) - 1))

@@ -5,8 +5,8 @@ four cues, each in 0..1, multiplied by the share of required slots filled:
 
 - ``consistency``: how well each piece's gender, usage and season fit the outfit's (fit tables of the
   slot definition; 0-fit pieces never get here);
-- ``colour``: mean pairwise colour harmony over all garments (``outfit.colors``) minus the penalty for
-  more than one loud colour;
+- ``colour``: mean pairwise colour harmony over all garments (``outfit.colors``) minus the penalties for
+  more than one loud colour and more than one blue-denim piece;
 - ``style``: mean pairwise image-embedding agreement, calibrated so 0.5 is a typical pair;
 - ``occasion``: how well the pieces' images match a text prompt for the occasion (only with an encoder).
 
@@ -22,7 +22,7 @@ from itertools import combinations
 
 import numpy as np
 
-from .colors import ColorInfo, LOUD_PENALTY, loud_colors
+from .colors import DENIM_PENALTY, LOUD_PENALTY, ColorInfo, denim_pieces, loud_colors
 
 WEIGHTS = {"consistency": 0.35, "colour": 0.35, "style": 0.2, "occasion": 0.1}
 OPTIONAL_BONUS = 0.02
@@ -79,6 +79,7 @@ class OutfitScorer:
         self._harmony = pool.harmony.tolist()
         self._style = pool.style.tolist()
         self._loud = [c.name if c is not None and c.is_loud else None for c in pool.colors]
+        self._denim = [c is not None and c.name == "denim" for c in pool.colors]
         self._bonus = list(pool.bonus) if pool.bonus is not None else None
 
     def cues(self, pieces: list[int]) -> dict[str, float]:
@@ -93,7 +94,8 @@ class OutfitScorer:
             style += self._style[a][b]
         pairs = len(items) * (len(items) - 1) / 2
         loud = {self._loud[i] for i in items} - {None}
-        colour = colour / pairs - LOUD_PENALTY * max(0, len(loud) - 1)
+        denim = sum(1 for i in items if self._denim[i])
+        colour = colour / pairs - LOUD_PENALTY * max(0, len(loud) - 1) - DENIM_PENALTY * max(0, denim - 1)
         cues = {
             "consistency": sum(self._fit[i] for i in pieces) / len(pieces),
             "colour": max(0.0, colour),
@@ -160,4 +162,7 @@ class OutfitScorer:
             notes.append(f"{len(loud)} loud colours ({', '.join(loud)}): -{LOUD_PENALTY * (len(loud) - 1):.2f}")
         elif loud:
             notes.append(f"one loud colour ({loud[0]})")
+        denim = denim_pieces([p.colors[i] for i in items])
+        if denim > 1:
+            notes.append(f"double denim ({denim} blue-denim pieces): -{DENIM_PENALTY * (denim - 1):.2f}")
         return text + (f" ({'; '.join(notes)})" if notes else "")
