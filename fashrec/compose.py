@@ -8,6 +8,7 @@ built from the plan ("navy blue linen shirt for men"). Hard constraints become f
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -16,6 +17,9 @@ from .concepts import role_of
 from .encoder import Encoder
 from .planner.plan import Plan
 from .prompts import AttributePrompts
+
+if TYPE_CHECKING:
+    from .relative import Resolution
 
 EDIT_WEIGHT = 1.0          # how far each attribute edit moves the anchor
 DESCRIPTION_WEIGHT = 0.5   # weight of the target-description embedding
@@ -53,7 +57,9 @@ class ComposedQuery:
     edits: list[str]
 
 
-def compose(anchor: Anchor, plan: Plan, encoder: Encoder, prompts: AttributePrompts) -> ComposedQuery:
+def compose(anchor: Anchor, plan: Plan, encoder: Encoder, prompts: AttributePrompts,
+            relative: "Resolution | None" = None) -> ComposedQuery:
+    """The query vector; ``relative`` (resolved wishes) removes the anchor values they move away from."""
     vector = anchor.vector.astype(np.float32).copy()
     edits: list[str] = []
     for attr, value in plan.set.items():
@@ -68,9 +74,13 @@ def compose(anchor: Anchor, plan: Plan, encoder: Encoder, prompts: AttributeProm
         elif source is None:
             vector += EDIT_WEIGHT * target
             edits.append(f"{attr}: -> {value}")
-    description = describe(target_attributes(anchor, plan))
-    if plan.query:
-        description = f"{description}, {plan.query}"
+    target = target_attributes(anchor, plan)
+    for attr in relative.within if relative else ():
+        target.pop(attr, None)      # "shorter sleeves": the anchor's long sleeves are no longer the target
+    description = describe(target)
+    extra = [w for w in plan.relative] + ([plan.query] if plan.query else [])
+    if extra:
+        description = f"{description}, {', '.join(extra)}"
     vector = _unit(vector) + DESCRIPTION_WEIGHT * encoder.encode_texts([description])[0]
     return ComposedQuery(_unit(vector), description, edits)
 

@@ -15,6 +15,8 @@ ROLE_ALIASES: dict[str, set[str]] = {
     "usage": {"usage", "occasion", "style"},
     "season": {"season"},
     "sleeve": {"sleeve", "sleeves", "sleeve_length"},
+    "length": {"length", "dress_length", "hem_length", "hemline"},
+    "fit": {"fit", "cut", "silhouette"},
 }
 
 # Anchor attributes kept as hard filters (if confidently inferred), most important first. The agent

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from .concepts import KEEP_ORDER, role_of
 from .retrieve import Candidate
 
 
@@ -11,12 +12,24 @@ def _fact(check) -> str:
         return f"price {check.evidence} {check.expected.replace('<=', 'within').replace('>=', 'from')}"
     if check.kind == "exclude":
         return f"{check.attribute} {check.expected}{how}"
+    if check.kind == "within":   # "shorter sleeves": say which value the product has
+        value = check.evidence.removeprefix("catalog: ")
+        return f"{check.attribute} {value}" if value != check.evidence else f"{check.attribute} ({check.evidence})"
     return f"{check.expected}{how}"
 
 
+def _kept(check) -> str:
+    """ "white", "shirt" speak for themselves; "short" needs its attribute: "sleeve short"."""
+    role = role_of(check.attribute)
+    return check.expected if role in SELF_EXPLAINING else f"{check.attribute} {check.expected}"
+
+
+SELF_EXPLAINING = {"category", "color", "material", "pattern", "gender", "usage", "season"}
+
+
 def explain(candidate: Candidate, rank: int) -> str:
-    asked = [_fact(c) for c in candidate.checks if c.ok and c.kind in ("set", "exclude", "price")]
-    kept = [c.expected for c in candidate.checks if c.ok and c.kind == "keep"]
+    asked = [_fact(c) for c in candidate.checks if c.ok and c.kind in ("set", "within", "exclude", "price")]
+    kept = [_kept(c) for c in candidate.checks if c.ok and c.kind == "keep"]
     parts = []
     if asked:
         parts.append("matches " + ", ".join(asked))
@@ -25,6 +38,11 @@ def explain(candidate: Candidate, rank: int) -> str:
     missed = [c.label for c in candidate.checks if not c.ok and c.hard]
     if missed:
         parts.append("differs in " + ", ".join(missed))
+    # A product that only passed after the loop relaxed a kept anchor attribute says which one.
+    relaxed = [c.expected for c in candidate.checks if c.kind == "keep" and not c.hard and c.ok is False
+               and role_of(c.attribute) in KEEP_ORDER]
+    if relaxed and candidate.tier > 1:
+        parts.append("not the anchor's " + ", ".join(relaxed) + " (relaxed: too few matches)")
     parts.append(f"look similarity {candidate.similarity:.2f}")
     if "sponsored" in candidate.boosts:
         parts.append(f"sponsored (+{candidate.boosts['sponsored']:.2f}, capped)")

@@ -8,6 +8,7 @@ only verified facts ever reach an explanation.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -15,13 +16,16 @@ from .catalog import Product
 from .planner.plan import Plan
 from .prompts import AttributePrompts
 
+if TYPE_CHECKING:
+    from .relative import Resolution
+
 # A zero-shot check passes when the wanted value is the most likely one and at least this likely.
 ZERO_SHOT_MIN = 0.3
 
 
 @dataclass
 class Check:
-    kind: str          # "set", "exclude", "price", "keep"
+    kind: str          # "set", "within", "exclude", "price", "keep"
     attribute: str
     expected: str      # "linen", "not black", "<= 40"
     ok: bool
@@ -32,7 +36,9 @@ class Check:
     def label(self) -> str:
         if self.kind == "price":
             return f"price {self.expected}"
-        return f"{self.attribute}={self.expected}" if self.kind != "exclude" else f"{self.attribute} {self.expected}"
+        if self.kind in ("exclude", "within"):
+            return f"{self.attribute} {self.expected}"
+        return f"{self.attribute}={self.expected}"
 
     def to_dict(self) -> dict:
         return {"constraint": self.label, "kind": self.kind, "ok": self.ok, "evidence": self.evidence,
@@ -44,6 +50,8 @@ def _value_check(product: Product, vector: np.ndarray, attr: str, value: str,
     values = product.attributes.get(attr)
     if values:
         return value in values, "catalog"
+    if prompts is not None and not prompts.applies(attr, product):
+        return False, f"no {attr} for this category"
     probs = prompts.probabilities(attr, vector) if prompts else {}
     if not probs:
         return None, "unknown"
@@ -52,12 +60,33 @@ def _value_check(product: Product, vector: np.ndarray, attr: str, value: str,
     return (best == value and p >= ZERO_SHOT_MIN), f"image p={p:.2f}"
 
 
+def _within_check(product: Product, vector: np.ndarray, attr: str, allowed: list[str],
+                  prompts: AttributePrompts | None) -> tuple[bool, str]:
+    values = product.attributes.get(attr)
+    if values:
+        hit = next((v for v in values if v in allowed), None)
+        return hit is not None, "catalog" if hit is None else f"catalog: {hit}"
+    if prompts is not None and not prompts.applies(attr, product):
+        return False, f"no {attr} for this category"
+    probs = prompts.probabilities(attr, vector) if prompts else {}
+    if not probs:
+        return False, "unknown"
+    best = max(probs, key=probs.get)
+    return best in allowed and probs[best] >= ZERO_SHOT_MIN, f"image looks {best} p={probs[best]:.2f}"
+
+
 def check_product(product: Product, vector: np.ndarray, plan: Plan, keeps: dict[str, str],
-                  soft_keeps: dict[str, str], prompts: AttributePrompts | None) -> list[Check]:
+                  soft_keeps: dict[str, str], prompts: AttributePrompts | None,
+                  relative: "Resolution | None" = None) -> list[Check]:
+    from .retrieve import effective_price
+
     checks: list[Check] = []
     for attr, value in plan.set.items():
         ok, evidence = _value_check(product, vector, attr, value, prompts)
         checks.append(Check("set", attr, value, bool(ok), evidence))
+    for attr, allowed in (relative.within if relative else {}).items():
+        ok, evidence = _within_check(product, vector, attr, allowed, prompts)
+        checks.append(Check("within", attr, "in " + "/".join(allowed), ok, evidence))
     for attr, banned in plan.exclude.items():
         values = product.attributes.get(attr)
         if values:
@@ -67,14 +96,15 @@ def check_product(product: Product, vector: np.ndarray, plan: Plan, keeps: dict[
             top = max(probs, key=probs.get) if probs else None
             ok, evidence = top not in banned, (f"image looks {top}" if top else "unknown")
         checks.append(Check("exclude", attr, "not " + "/".join(banned), ok, evidence))
-    if plan.price_min is not None or plan.price_max is not None:
-        expected = " ".join(s for s in (f">= {plan.price_min:g}" if plan.price_min is not None else "",
-                                         f"<= {plan.price_max:g}" if plan.price_max is not None else "") if s)
+    price_min, price_max = effective_price(plan, relative)
+    if price_min is not None or price_max is not None:
+        expected = " ".join(s for s in (f">= {price_min:g}" if price_min is not None else "",
+                                         f"<= {price_max:g}" if price_max is not None else "") if s)
         if product.price is None:
             checks.append(Check("price", "price", expected, False, "no price"))
         else:
-            ok = ((plan.price_min is None or product.price >= plan.price_min)
-                  and (plan.price_max is None or product.price <= plan.price_max))
+            ok = ((price_min is None or product.price >= price_min)
+                  and (price_max is None or product.price <= price_max))
             checks.append(Check("price", "price", expected, ok, f"{product.price:g}"))
     for attr, value in keeps.items():
         ok, evidence = _value_check(product, vector, attr, value, prompts)

@@ -7,16 +7,23 @@ products whose metadata lacks an attribute. Prompt embeddings are computed once 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from .concepts import role_of
+from .concepts import attribute_for_role, role_of
 from .encoder import Encoder
 from .index import Index
+
+if TYPE_CHECKING:
+    from .catalog import Product
 
 # Softmax temperature over cosine similarities (CLIP's learned scale is ~100).
 LOGIT_SCALE = 50.0
 MAX_VALUES = 400  # attributes with more values than this (free text, ids) are not zero-shot checked
+# An attribute applies to a category when at least this share of the catalog's products of that
+# category carry it: trousers have no sleeve, so a trousers photo is never checked for "short sleeve".
+APPLIES_MIN_SHARE = 0.2
 
 
 def prompt_texts(attribute: str, value: str) -> list[str]:
@@ -32,6 +39,36 @@ class AttributePrompts:
     index: Index
     encoder: Encoder
     _cache: dict[str, tuple[list[str], np.ndarray]] = field(default_factory=dict)
+    _applies: dict[str, set[str] | None] = field(default_factory=dict)
+    _category: str | None = None     # the catalog's category attribute, found on first use
+
+    def applies(self, attribute: str, product: "Product") -> bool:
+        """Whether ``attribute`` means anything for this product's category (see APPLIES_MIN_SHARE).
+
+        Products without a category, and catalogs without one, are given the benefit of the doubt.
+        """
+        if attribute not in self._applies:
+            self._applies[attribute] = self._categories_with(attribute)
+        categories = self._applies[attribute]
+        if categories is None:
+            return True
+        category = product.first(self._category) if self._category else None
+        return category is None or category in categories
+
+    def _categories_with(self, attribute: str) -> set[str] | None:
+        self._category = attribute_for_role(self.index.vocabulary.attributes(), "category")
+        if self._category is None or attribute == self._category:
+            return None
+        total: dict[str, int] = {}
+        carrying: dict[str, int] = {}
+        for p in self.index.products:
+            category = p.first(self._category)
+            if category is None:
+                continue
+            total[category] = total.get(category, 0) + 1
+            if p.attributes.get(attribute):
+                carrying[category] = carrying.get(category, 0) + 1
+        return {c for c, n in total.items() if carrying.get(c, 0) >= APPLIES_MIN_SHARE * n}
 
     def table(self, attribute: str) -> tuple[list[str], np.ndarray] | None:
         """(values, matrix of unit prompt embeddings) for an attribute, or None if not checkable."""

@@ -27,6 +27,7 @@ from .guard import check_product, passes
 from .index import Index, ann
 from .planner.plan import Plan
 from .prompts import AttributePrompts
+from .relative import Resolution, resolve_relative
 from .retrieve import Candidate, plan_filter, retrieve
 from .search import blended_text_search
 
@@ -95,12 +96,14 @@ class RefineResult:
     stop_reason: str
     timing_ms: dict[str, float]
     description: str = ""
+    relative: Resolution | None = None
 
     def to_dict(self) -> dict:
         return {
             "query": self.query,
             "anchor": self.anchor.to_dict(),
             "plan": self.plan.to_dict(),
+            "relative": self.relative.to_dict() if self.relative else None,
             "target": self.description,
             "steps": [s.to_dict() for s in self.steps],
             "stop_reason": self.stop_reason,
@@ -146,9 +149,10 @@ class Refiner:
             self._coverage[attribute] = coverage(self.index, attribute)
         return self._coverage[attribute]
 
-    def keeps(self, anchor: Anchor, plan: Plan, min_confidence: float) -> tuple[dict[str, str], dict[str, str]]:
+    def keeps(self, anchor: Anchor, plan: Plan, min_confidence: float,
+              relative: Resolution | None = None) -> tuple[dict[str, str], dict[str, str]]:
         """(hard keeps, soft keeps): anchor attributes the request did not touch."""
-        touched = set(plan.set) | set(plan.exclude) | set(plan.drop)
+        touched = set(plan.set) | set(plan.exclude) | set(plan.drop) | set(relative.within if relative else ())
         hard, soft = {}, {}
         for attr, guess in anchor.attributes.items():
             if attr in touched or guess.confidence < min_confidence:
@@ -164,7 +168,7 @@ class Refiner:
         if soft:
             matched = sum(1 for a, v in soft.items() if v in c.product.attributes.get(a, ()))
             score += SOFT_KEEP_WEIGHT * matched / len(soft)
-        if anchor.price and c.product.price is not None:
+        if anchor.price and c.product.price is not None:  # a tie-breaker; resolve_relative made it a limit
             if "cheaper" in plan.relative:
                 score += RELATIVE_PRICE_WEIGHT * (1 if c.product.price < anchor.price else -1)
             if "pricier" in plan.relative:
@@ -196,9 +200,10 @@ class Refiner:
             return self._single_shot(anchor, text, plan, options, critic, exclude_ids, timing, query_info)
 
         t = time.perf_counter()
-        composed = compose(anchor, plan, self.encoder, self.prompts)
+        relative = resolve_relative(plan, anchor, self.index.vocabulary, min_confidence=options.keep_confidence)
+        composed = compose(anchor, plan, self.encoder, self.prompts, relative)
         timing["compose"] = (time.perf_counter() - t) * 1000
-        hard, soft = self.keeps(anchor, plan, options.keep_confidence)
+        hard, soft = self.keeps(anchor, plan, options.keep_confidence, relative)
         steps: list[Step] = []
         pool = max(50, 5 * options.k)
         ef = None
@@ -211,7 +216,7 @@ class Refiner:
         first_passed: dict[str, int] = {}
         for number in range(1, options.max_steps + 1):
             flt = plan_filter(self.index, plan, hard, in_stock_only=critic.in_stock_only,
-                              coverage_of=self.coverage)
+                              coverage_of=self.coverage, relative=relative)
             t = time.perf_counter()
             candidates, allowed = retrieve(self.index, composed.vector, pool, flt, ef=ef, exclude_ids=exclude_ids)
             retrieve_ms += (time.perf_counter() - t) * 1000
@@ -219,7 +224,7 @@ class Refiner:
             survivors = []
             for c in candidates:
                 c.checks = check_product(c.product, self.index.image_vectors[c.position], plan, hard, soft,
-                                         self.prompts)
+                                         self.prompts, relative)
                 if passes(c.checks):
                     c.tier = first_passed.setdefault(c.product.id, number)
                     c.score = self._score(c, composed.vector, soft, plan, anchor)
@@ -241,8 +246,11 @@ class Refiner:
             if len(candidates) < allowed and pool < allowed:
                 pool, ef = pool * 4, (ef or ann.HNSW_EF_SEARCH) * 4
                 action = ("widen", f"pool {pool}, ef {ef}")
-            elif hard:
-                victim = max(hard, key=lambda a: (keep_rank(a), -anchor.attributes[a].confidence))
+            elif any(a not in plan.keep for a in hard):
+                # Attributes the shopper asked to keep ("same colour", or a pick that settled "shorter
+                # sleeves") are stated constraints: never relaxed.
+                victim = max((a for a in hard if a not in plan.keep),
+                             key=lambda a: (keep_rank(a), -anchor.attributes[a].confidence))
                 value = hard.pop(victim)
                 soft[victim] = value
                 action = ("relax", f"stop requiring the anchor's {victim}={value}")
@@ -256,8 +264,10 @@ class Refiner:
                     stop_reason = f"only {len(selected)} products satisfy every stated constraint"
                     break
                 plan = alternative
-                composed = compose(anchor, plan, self.encoder, self.prompts)
-                hard, soft = self.keeps(anchor, plan, options.keep_confidence)
+                relative = resolve_relative(plan, anchor, self.index.vocabulary,
+                                            min_confidence=options.keep_confidence)
+                composed = compose(anchor, plan, self.encoder, self.prompts, relative)
+                hard, soft = self.keeps(anchor, plan, options.keep_confidence, relative)
                 action = ("re-plan", f"alternative reading by the {plan.source} planner")
             else:
                 stop_reason = f"only {len(selected)} products satisfy every stated constraint"
@@ -268,7 +278,8 @@ class Refiner:
         t = time.perf_counter()
         results = [ResultItem(c, explain(c, i + 1)) for i, c in enumerate(selected)]
         timing["explain"] = (time.perf_counter() - t) * 1000
-        return RefineResult(query_info, anchor, plan, steps, results, stop_reason, timing, composed.description)
+        return RefineResult(query_info, anchor, plan, steps, results, stop_reason, timing, composed.description,
+                            relative)
 
     def _single_shot(self, anchor: Anchor, text: str, plan: Plan, options: RefineOptions,
                      critic: CriticConfig, exclude_ids: set[str], timing: dict, query_info: dict) -> RefineResult:

@@ -16,6 +16,7 @@ from .filters import Filter
 from .guard import Check
 from .index import Index
 from .planner.plan import Plan
+from .relative import Resolution
 
 # An attribute is filtered at retrieval time only if at least this share of products carry it.
 FILTERABLE_COVERAGE = 0.95
@@ -39,15 +40,25 @@ def coverage(index: Index, attribute: str) -> float:
 
 
 def plan_filter(index: Index, plan: Plan, keeps: dict[str, str], *, in_stock_only: bool,
-                coverage_of=None) -> Filter:
+                coverage_of=None, relative: Resolution | None = None) -> Filter:
     coverage_of = coverage_of or (lambda a: coverage(index, a))
-    flt = Filter(price_min=plan.price_min, price_max=plan.price_max, in_stock_only=in_stock_only)
-    for attr, value in {**keeps, **plan.set}.items():
+    price_min, price_max = effective_price(plan, relative)
+    flt = Filter(price_min=price_min, price_max=price_max, in_stock_only=in_stock_only)
+    wanted = {a: {v} for a, v in {**keeps, **plan.set}.items()}
+    wanted.update({a: set(v) for a, v in (relative.within if relative else {}).items()})
+    for attr, values in wanted.items():
         if coverage_of(attr) >= FILTERABLE_COVERAGE:
-            flt.include[attr] = {value}
+            flt.include[attr] = values
     for attr, banned in plan.exclude.items():
         flt.exclude[attr] = set(banned)  # missing metadata never matches an exclusion: safe to filter
     return flt
+
+
+def effective_price(plan: Plan, relative: Resolution | None) -> tuple[float | None, float | None]:
+    """The price range of a request: the plan's own, narrowed by "cheaper"/"pricier" than the anchor."""
+    lo = [p for p in (plan.price_min, relative.price_min if relative else None) if p is not None]
+    hi = [p for p in (plan.price_max, relative.price_max if relative else None) if p is not None]
+    return (max(lo) if lo else None), (min(hi) if hi else None)
 
 
 def retrieve(index: Index, query: np.ndarray, pool: int, flt: Filter, *, ef: int | None = None,

@@ -22,11 +22,15 @@ def product(pid: str, **kw) -> Product:
 class FakePrompts:
     """Zero-shot stand-in: the image 'looks' like whatever value we say (prompts are not under test)."""
 
-    def __init__(self, looks: dict[str, dict[str, float]]):
+    def __init__(self, looks: dict[str, dict[str, float]], categories: dict[str, set[str]] | None = None):
         self.looks = looks
+        self.categories = categories or {}   # attribute -> categories it applies to (default: all)
 
     def probabilities(self, attribute, vector):
         return self.looks.get(attribute, {})
+
+    def applies(self, attribute, product):
+        return attribute not in self.categories or product.first("category") in self.categories[attribute]
 
 
 def test_guard_uses_metadata_then_image_evidence():
@@ -47,6 +51,31 @@ def test_guard_uses_metadata_then_image_evidence():
     assert by["set"].ok and by["set"].evidence == "image p=0.70"
     assert not by["exclude"].ok            # black is in the metadata
     assert not passes(checks)
+
+
+def test_guard_never_reads_an_attribute_the_category_does_not_have():
+    from fashrec.relative import Resolution
+
+    prompts = FakePrompts({"sleeve": {"short": 0.9, "long": 0.1}}, categories={"sleeve": {"shirt", "dress"}})
+    vec = np.zeros(4, np.float32)
+    trousers = product("t", attrs={"category": "trousers"})
+    shirt = product("s", attrs={"category": "shirt"})
+    for item, expected in ((trousers, False), (shirt, True)):
+        checks = check_product(item, vec, Plan(), {"sleeve": "short"}, {}, prompts)
+        assert checks[0].ok is expected
+    assert check_product(trousers, vec, Plan(), {"sleeve": "short"}, {}, prompts)[0].evidence == \
+        "no sleeve for this category"
+
+    # The same holds for a resolved relative wish ("shorter sleeves" -> sleeve in short/sleeveless).
+    wish = Resolution(within={"sleeve": ["short", "sleeveless"]})
+    by_image = check_product(shirt, vec, Plan(), {}, {}, prompts, wish)[0]
+    assert by_image.kind == "within" and by_image.ok and "image looks short" in by_image.evidence
+    assert not check_product(trousers, vec, Plan(), {}, {}, prompts, wish)[0].ok
+    long_shirt = product("l", attrs={"category": "shirt", "sleeve": "long"})
+    assert not check_product(long_shirt, vec, Plan(), {}, {}, prompts, wish)[0].ok
+    short_shirt = product("h", attrs={"category": "shirt", "sleeve": "sleeveless"})
+    check = check_product(short_shirt, vec, Plan(), {}, {}, prompts, wish)[0]
+    assert check.ok and check.evidence == "catalog: sleeveless"
 
 
 def test_guard_price_needs_a_price():

@@ -138,3 +138,28 @@ def test_refine_human_output_batch_and_errors(fashrec, example_index, tmp_path):
     assert out[1]["error"] == "usage" and out[2]["error"] == "image"
     run = fashrec("refine", anchor, "x", "--index", example_index, "--strategy", "magic", "--json")
     assert run.returncode == 2 and json.loads(run.stderr)["error"] == "usage"
+
+
+def test_shorter_sleeves_in_a_session_then_pick_keeps_the_sleeve(fashrec, example_index):
+    """The issue's own example: a conversation that asks for shorter sleeves, then "more like the Nth"."""
+    shirt = REPO / "examples/anchors/white-cotton-shirt.jpg"
+    first = fashrec("refine", shirt, "but in linen", "--index", example_index, "--session", "s", "-k", "4",
+                    "--json").json()
+    assert first["anchor"]["attributes"]["sleeve"]["value"] == "long"
+    run = fashrec("refine", "shorter sleeves", "--index", example_index, "--session", "s", "-k", "4", "--json")
+    assert run.returncode == 0, run.stderr
+    data = run.json()
+    assert data["plan"]["relative"] == ["shorter sleeves"] and data["plan"]["set"] == {"material": "linen"}
+    assert data["relative"]["within"]["sleeve"][0] in ("short", "half", "three quarter")
+    assert "long" not in data["relative"]["within"]["sleeve"]
+    assert data["results"]
+    for r in data["results"]:
+        assert r["attributes"]["material"] == "linen" and r["attributes"]["sleeve"] != "long"
+        assert "sleeve " + r["attributes"]["sleeve"] in r["why"]
+    picked = data["results"][0]
+    run = fashrec("refine", "--pick", "1", "--index", example_index, "--session", "s", "-k", "4", "--json")
+    assert run.returncode == 0, run.stderr
+    data = run.json()
+    assert data["plan"]["relative"] == [] and "sleeve" in data["plan"]["keep"]   # settled by the pick
+    assert [c["change"] for c in data["session"]["changes"]] == ["revised"]
+    assert all(r["attributes"].get("sleeve") == picked["attributes"]["sleeve"] for r in data["results"])

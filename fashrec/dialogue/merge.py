@@ -22,7 +22,7 @@ MAX_QUERY_PHRASES = 3
 # Relative wishes that cancel each other: asking for one withdraws the other.
 OPPOSITES = {
     "cheaper": "pricier", "darker": "lighter", "longer": "shorter", "more formal": "more casual",
-    "looser": "tighter", "warmer": "cooler", "simpler": "bolder",
+    "looser": "tighter", "warmer": "cooler", "simpler": "bolder", "shorter sleeves": "longer sleeves",
 }
 OPPOSITES.update({b: a for a, b in list(OPPOSITES.items())})
 

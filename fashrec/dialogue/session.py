@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import re
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -170,11 +170,29 @@ class Dialogue:
         return self._run("refine", last.anchor, text, last.plan)
 
     def pick(self, rank: int, text: str = "") -> TurnOutcome:
-        """Make result ``rank`` (1 = first) of the last turn the new anchor, keeping the constraints."""
+        """Make result ``rank`` (1 = first) of the last turn the new anchor, keeping the constraints.
+
+        Relative wishes ("shorter sleeves", "cheaper") were said about the old anchor and the picked
+        result already answers them; measured again from the pick they would ask for ever shorter,
+        ever cheaper. So they end here: the attribute they moved is kept from the pick instead
+        ("shorter sleeves" -> keep the pick's sleeve), and the turn's changes say so.
+        """
+        from ..relative import wish_attribute
+
         last = self._last_turn("pick a result")
         if not 1 <= rank <= len(last.result_ids):
             raise UsageError(f"there is no result {rank} to pick (the last turn showed {len(last.result_ids)})")
-        return self._run("pick", AnchorRef("product", last.result_ids[rank - 1]), text, last.plan)
+        previous, settled = last.plan, []
+        if previous.relative:
+            keep = list(previous.keep)
+            for wish in previous.relative:
+                attr = wish_attribute(wish, self.refiner.index.vocabulary)
+                if attr and attr not in keep and attr not in previous.set and attr not in previous.drop:
+                    keep.append(attr)
+                settled.append(Change("revised", f"keep the picked result's {attr}", previous=wish) if attr
+                               else Change("removed", f"{wish} (the picked result is the new reference)"))
+            previous = replace(previous, relative=[], keep=keep)
+        return self._run("pick", AnchorRef("product", last.result_ids[rank - 1]), text, previous, settled)
 
     def new_image(self, image: str | Path, text: str = "") -> TurnOutcome:
         """Continue from another picture, keeping the constraints gathered so far."""
@@ -210,7 +228,8 @@ class Dialogue:
                 self._anchors[ref] = anchor_from_product(self.refiner.index, ref.value)
         return self._anchors[ref]
 
-    def _run(self, action: str, ref: AnchorRef, text: str, previous: Plan | None) -> TurnOutcome:
+    def _run(self, action: str, ref: AnchorRef, text: str, previous: Plan | None,
+             settled: list[Change] | None = None) -> TurnOutcome:
         from ..profile import refine_with_profile
 
         anchor = self.anchor_for(ref)
@@ -218,6 +237,7 @@ class Dialogue:
         request = self.refiner.plan(text, anchor, previous=previous) if text.strip() else Plan(source="session")
         plan_ms = (time.perf_counter() - t) * 1000
         plan, changes = merge_plans(previous, request)
+        changes = list(settled or []) + changes
         result, applied = refine_with_profile(self.refiner, anchor, text, self.options, self.profile,
                                               plan=plan, previous=previous)
         result.timing_ms["plan"] = plan_ms

@@ -281,6 +281,9 @@ RELATIVES = {
     "darker|deeper|darker shade|darker colour|darker color|darker tone|darker shades": "darker",
     "lighter|paler|lighter shade|lighter colour|lighter color|lighter tone|pastel|pastels|"
     "softer colours|softer colors": "lighter",
+    "shorter sleeves|shorter sleeve|shorter sleeved|shorter arms|less sleeve|less sleeves":
+        "shorter sleeves",
+    "longer sleeves|longer sleeve|longer sleeved|longer arms|more sleeve|more sleeves": "longer sleeves",
     "longer|longer length|longer one": "longer",
     "shorter|shorter length|shorter one": "shorter",
     "looser|looser fit|baggier|roomier|less tight|less fitted|more room": "looser",
@@ -364,7 +367,8 @@ FILLERS = frozenset(
     "would should will shall may might must have has had show find give get got see want wanted "
     "need needed looking look searching search prefer preferred ideally maybe perhaps possibly "
     "hi hello hey ok okay yes yeah yep sure cool nice great good fine lovely perfect "
-    "what which who how where when why there here then than now instead rather well ".split()
+    "what which who how where when why there here then than now instead rather well "
+    "actually anyway anyways though hmm um umm oh ah honestly basically again".split()
 )
 
 # Plain English that typo correction must leave alone (shared with FILLERS above).

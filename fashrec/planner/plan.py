@@ -11,10 +11,10 @@ from typing import Any
 
 from ..catalog import Vocabulary, normalize_key, normalize_value
 
-# Relative wishes a plan may carry. They steer ranking; they are never hard filters.
+# Relative wishes a plan may carry ("shorter sleeves"): directions, made concrete against the anchor.
 RELATIVE_WISHES = (
     "cheaper", "pricier", "darker", "lighter", "longer", "shorter", "more formal", "more casual",
-    "looser", "tighter", "warmer", "cooler", "simpler", "bolder",
+    "looser", "tighter", "warmer", "cooler", "simpler", "bolder", "shorter sleeves", "longer sleeves",
 )
 
 
@@ -25,7 +25,8 @@ class Plan:
     - ``set``: attribute -> value the results must have (a change from the anchor, or a new wish).
     - ``exclude``: attribute -> values the results must not have ("not black").
     - ``price_min`` / ``price_max``: a budget in the catalog's currency.
-    - ``relative``: soft directions (see RELATIVE_WISHES).
+    - ``relative``: directions relative to the anchor (see RELATIVE_WISHES); the refinement loop resolves
+      them against the anchor for each search (:mod:`fashrec.relative`), so they never go stale.
     - ``keep``: anchor attributes the shopper wants kept (everything not mentioned is kept softly).
     - ``drop``: attributes the shopper released ("any colour is fine"): neither kept nor filtered.
     - ``include_out_of_stock``: the shopper explicitly accepts items that are not in stock.
