@@ -47,32 +47,41 @@ class Check:
 
 def _value_check(product: Product, vector: np.ndarray, attr: str, value: str,
                  prompts: AttributePrompts | None) -> tuple[bool | None, str]:
-    values = product.attributes.get(attr)
-    if values:
-        return value in values, "catalog"
-    if prompts is not None and not prompts.applies(attr, product):
-        return False, f"no {attr} for this category"
-    probs = prompts.probabilities(attr, vector) if prompts else {}
-    if not probs:
-        return None, "unknown"
-    best = max(probs, key=probs.get)
-    p = probs.get(value, 0.0)
-    return (best == value and p >= ZERO_SHOT_MIN), f"image p={p:.2f}"
+    """Does the product have ``value``? (None: no evidence either way)."""
+    ok, evidence, _ = _evidence(product, vector, attr, {value}, prompts)
+    return ok, evidence
 
 
 def _within_check(product: Product, vector: np.ndarray, attr: str, allowed: list[str],
                   prompts: AttributePrompts | None) -> tuple[bool, str]:
+    """Does the product have one of ``allowed`` (a resolved relative wish)? The evidence names which."""
+    ok, evidence, seen = _evidence(product, vector, attr, set(allowed), prompts)
+    if evidence == "catalog" and ok:
+        return True, f"catalog: {seen}"
+    if evidence.startswith("image"):
+        evidence = f"image looks {seen} {evidence.removeprefix('image ')}"
+    return bool(ok), evidence
+
+
+def _evidence(product: Product, vector: np.ndarray, attr: str, wanted: set[str],
+              prompts: AttributePrompts | None) -> tuple[bool | None, str, str | None]:
+    """(verdict, evidence, the value seen): catalog metadata first, else the image, zero-shot.
+
+    The image is only read for attributes the product's category has in this catalog.
+    """
     values = product.attributes.get(attr)
     if values:
-        hit = next((v for v in values if v in allowed), None)
-        return hit is not None, "catalog" if hit is None else f"catalog: {hit}"
+        hit = next((v for v in values if v in wanted), None)
+        return hit is not None, "catalog", hit or values[0]
     if prompts is not None and not prompts.applies(attr, product):
-        return False, f"no {attr} for this category"
+        return False, f"no {attr} for this category", None
     probs = prompts.probabilities(attr, vector) if prompts else {}
     if not probs:
-        return False, "unknown"
+        return None, "unknown", None
     best = max(probs, key=probs.get)
-    return best in allowed and probs[best] >= ZERO_SHOT_MIN, f"image looks {best} p={probs[best]:.2f}"
+    # One wanted value: report its own probability; several: the probability of what the image shows.
+    p = probs.get(next(iter(wanted)), 0.0) if len(wanted) == 1 else probs[best]
+    return best in wanted and probs[best] >= ZERO_SHOT_MIN, f"image p={p:.2f}", best
 
 
 def check_product(product: Product, vector: np.ndarray, plan: Plan, keeps: dict[str, str],
