@@ -30,3 +30,28 @@ def test_every_strategy_is_scored_with_brand_exposure(tmp_path, tiny_model, fash
         assert 0 <= s.precision_at_10 <= 1 and 0 <= s.hit_at_10 <= 1 and s.latency_p50_ms > 0
         assert s.brand_exposure["brands"] >= 1 and 0 <= s.brand_exposure["gini"] <= 1
     assert report.to_dict()["strategies"][0]["brand_exposure"]["shares"]
+
+
+def test_shade_requests_target_clearly_darker_or_lighter_colours(tmp_path):
+    import random
+    from pathlib import Path
+
+    from fashrec.catalog import Product
+    from fashrec.evaluation.refine import RequestMaker
+
+    def item(i, color):
+        return Product(id=f"p{i}", image="x.jpg", image_path=Path("x.jpg"),
+                       attributes={"category": ["shirt"], "gender": ["men"], "color": [color]})
+
+    colours = ["white", "cream", "yellow", "pink", "grey", "navy blue", "black", "maroon", "red", "olive"]
+    indexed = [item(i * 100 + j, c) for i, c in enumerate(colours) for j in range(12)]
+    maker = RequestMaker(indexed, random.Random(0))
+    base = {"category": "shirt", "gender": "men", "color": "brown"}
+    requests = [r for _ in range(30) if (r := maker._shade(item(999, "brown"), base)) is not None]
+    assert requests and all(r.kind == "shade" and r.target == {"category": "shirt", "gender": "men"}
+                            for r in requests)
+    # Darker than brown (L* 32) by at least 12: navy blue and black; maroon (L* 26) is too close.
+    assert all("darker" in r.text and r.target_in == {"color": ["black", "navy blue"]} for r in requests)
+    assert requests[0].matches(item(1, "black")) and not requests[0].matches(item(2, "maroon"))
+    # "lighter than brown" would allow half the colours: too vague to be asked.
+    assert len(requests) < 30

@@ -2,7 +2,8 @@
 
 Anchors are products held out of training *and* of the evaluation index (the agent only sees their
 image). Each anchor gets a templated request that changes one or two of its attributes, negates its
-colour, switches its category within its family, asks for another gender, or caps the price. The
+colour, switches its category within its family, asks for another gender, asks for a darker or lighter
+shade (any colour clearly darker / lighter by the colour model's CIELAB lightness), or caps the price. The
 targets are the indexed products that have the anchor's identity attributes with the requested changes
 applied. Every strategy answers the same requests in the same run.
 """
@@ -36,9 +37,12 @@ class Request:
     target: dict[str, str]                       # attribute -> required value
     target_not: dict[str, str] = field(default_factory=dict)  # attribute -> forbidden value
     price_max: float | None = None
+    target_in: dict[str, list[str]] = field(default_factory=dict)  # attribute -> any of these values
 
     def matches(self, p: Product) -> bool:
         if any(v not in p.attributes.get(a, ()) for a, v in self.target.items()):
+            return False
+        if any(not set(vals) & set(p.attributes.get(a, ())) for a, vals in self.target_in.items()):
             return False
         if any(v in p.attributes.get(a, ()) for a, v in self.target_not.items()):
             return False
@@ -48,7 +52,8 @@ class Request:
 
     def to_dict(self) -> dict:
         return {"anchor": self.anchor.id, "image": str(self.anchor.image_path), "text": self.text, "kind": self.kind,
-                "target": self.target, "target_not": self.target_not, "price_max": self.price_max}
+                "target": self.target, "target_not": self.target_not, "target_in": self.target_in,
+                "price_max": self.price_max}
 
 
 @dataclass
@@ -91,6 +96,7 @@ GENDER_TEMPLATES = ("the {p} version", "same thing for {v}", "do you have it for
 USAGE_TEMPLATES = ("something for {v} wear", "a {v} one")
 DOUBLE_TEMPLATES = ("in {c}, for {g}", "{c} and for {g}")
 PRICE_TEMPLATES = ("under {p:g} {cur}", "below {p:g}", "max {p:g} {cur}")
+SHADE_TEMPLATES = ("a {w} one", "in a {w} shade", "same but {w}", "{w} please")
 
 
 def _article(word: str) -> str:
@@ -126,7 +132,7 @@ class RequestMaker:
         base = {a: anchor.first(a) for a in self.identity}
         if any(v is None for v in base.values()):
             return None
-        kinds = ["color", "color", "not", "category", "gender", "double", "usage"]
+        kinds = ["color", "color", "not", "category", "gender", "double", "usage", "shade"]
         if any(p.price for p in self.indexed[:50]) and anchor.price:
             kinds.append("price")
         self.rng.shuffle(kinds)
@@ -198,6 +204,27 @@ class RequestMaker:
             return None
         u = self.rng.choice(sorted(options))
         return Request(anchor, self.rng.choice(USAGE_TEMPLATES).format(v=u), "usage", {**base, self.use: u})
+
+    def _shade(self, anchor, base):
+        """ "a darker one": same category and gender, any colour clearly darker (or lighter)."""
+        from ..outfit.colors import color_info
+        from ..relative import LIGHTNESS_STEP
+
+        own = color_info(base[self.col]) if self.col else None
+        if own is None or own.kind == "multi":
+            return None
+        word = self.rng.choice(["darker", "lighter"])
+        sign = -1 if word == "darker" else 1
+        shades = sorted(v for v in self.values[self.col]
+                        if (info := color_info(v)) is not None and info.kind != "multi"
+                        and (info.lightness - own.lightness) * sign >= LIGHTNESS_STEP)
+        rest = {a: v for a, v in base.items() if a != self.col}
+        # "lighter than black" allows almost anything: only ask when it rules out most colours.
+        if len(shades) > len(self.values[self.col]) / 3 or sum(self._count({**rest, self.col: v})
+                                                                  for v in shades) < TOP:
+            return None
+        return Request(anchor, self.rng.choice(SHADE_TEMPLATES).format(w=word), "shade", rest,
+                       target_in={self.col: shades})
 
     def _price(self, anchor, base):
         same = [p.price for p in self.indexed if p.price and all(p.first(a) == v for a, v in base.items())]
