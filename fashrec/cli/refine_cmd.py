@@ -58,8 +58,8 @@ def render_refine(data: dict[str, Any], *, explain: bool) -> None:
     wanted += plan["relative"]
     stdout.print(f"[bold]Understood:[/] {', '.join(wanted) or '(no explicit change)'}"
                  f"  [dim]({plan['source']} planner)[/]")
-    for n in plan.get("notes") or []:
-        stdout.print(f"  [dim]{n}[/]")
+    for n in (plan.get("notes") or []) + ((data.get("relative") or {}).get("notes") or []):
+        stdout.print(f"  [dim]{n}[/]", highlight=False)
     render_profile_note(data.get("profile"))
     if explain:
         for s in data["steps"]:
