@@ -125,7 +125,6 @@ class Refiner:
         self.planner = planner
         self.fallback_planner = fallback_planner
         self.prompts = AttributePrompts(index, encoder)
-        self._coverage: dict[str, float] = {}
 
     # -- stages -----------------------------------------------------------------------------------
     def anchor_from_image(self, image: str | Path) -> Anchor:
@@ -141,13 +140,6 @@ class Refiner:
         context = PlanContext(vocabulary=self.index.vocabulary, anchor=anchor.values(KEEP_CONFIDENCE),
                               previous=previous, currency=self.index.currency)
         return planner.plan(text or "", context)
-
-    def coverage(self, attribute: str) -> float:
-        if attribute not in self._coverage:
-            from .retrieve import coverage
-
-            self._coverage[attribute] = coverage(self.index, attribute)
-        return self._coverage[attribute]
 
     def keeps(self, anchor: Anchor, plan: Plan, min_confidence: float,
               relative: Resolution | None = None) -> tuple[dict[str, str], dict[str, str]]:
@@ -215,8 +207,7 @@ class Refiner:
         # only pass after relaxing: the step at which a product first passed is its tier.
         first_passed: dict[str, int] = {}
         for number in range(1, options.max_steps + 1):
-            flt = plan_filter(self.index, plan, hard, in_stock_only=critic.in_stock_only,
-                              coverage_of=self.coverage, relative=relative)
+            flt = plan_filter(self.index, plan, hard, in_stock_only=critic.in_stock_only, relative=relative)
             t = time.perf_counter()
             candidates, allowed = retrieve(self.index, composed.vector, pool, flt, ef=ef, exclude_ids=exclude_ids)
             retrieve_ms += (time.perf_counter() - t) * 1000

@@ -33,15 +33,9 @@ class Candidate:
     boosts: dict[str, float] = field(default_factory=dict)
 
 
-def coverage(index: Index, attribute: str) -> float:
-    if not len(index):
-        return 0.0
-    return sum(1 for p in index.products if p.attributes.get(attribute)) / len(index)
-
-
 def plan_filter(index: Index, plan: Plan, keeps: dict[str, str], *, in_stock_only: bool,
-                coverage_of=None, relative: Resolution | None = None) -> Filter:
-    coverage_of = coverage_of or (lambda a: coverage(index, a))
+                relative: Resolution | None = None) -> Filter:
+    coverage_of = index.coverage
     price_min, price_max = effective_price(plan, relative)
     flt = Filter(price_min=price_min, price_max=price_max, in_stock_only=in_stock_only)
     wanted = {a: {v} for a, v in {**keeps, **plan.set}.items()}

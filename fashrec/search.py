@@ -1,6 +1,11 @@
 """Static queries: text -> items and image -> items, with hard filters.
 
 The first of the paper's scenarios, and the building block the refinement loop reuses.
+
+A text query is also *understood* when the searcher has a planner (the CLI uses the rules planner by
+default): "red dresses for women under 50" is grounded in the catalog's vocabulary like a refinement
+request, and what it names becomes filters, so every result is red, a dress and for women. When fewer
+than k products match all of it, the closest others follow, each saying what it lacks.
 """
 
 from __future__ import annotations
@@ -8,7 +13,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 import numpy as np
 
@@ -16,6 +21,10 @@ from .catalog import Product
 from .encoder import Encoder
 from .filters import Filter
 from .index import Index
+
+if TYPE_CHECKING:
+    from .planner import Planner
+    from .planner.plan import Plan
 
 # Text queries are scored against the image vectors (cross-modal) and the item-text vectors; the
 # image side dominates because titles are often terse or missing, while photos never are.
@@ -32,6 +41,8 @@ class Hit:
     product: Product
     score: float
     boosts: dict[str, float] = field(default_factory=dict)   # ranking boosts by rule text, already in score
+    notes: list[str] = field(default_factory=list)           # how it relates to what the query named
+    tier: int = 0          # 0: has everything the query named; n: lacks n of those things (ranked after)
 
     def to_dict(self) -> dict[str, Any]:
         p = self.product
@@ -40,19 +51,18 @@ class Hit:
             "attributes": {k: (v[0] if len(v) == 1 else v) for k, v in p.attributes.items()},
             "brand": p.brand, "price": p.price, "currency": p.currency, "in_stock": p.in_stock,
         }
-        if self.boosts:
-            data["why"] = "; ".join(f"{rule} (+{value:.2f})" for rule, value in self.boosts.items())
+        why = self.notes + [f"{rule} (+{value:.2f})" for rule, value in self.boosts.items()]
+        if why:
+            data["why"] = "; ".join(why)
         return data
 
 
 def apply_boost(hits: list[Hit], boost: Boost | None, k: int) -> list[Hit]:
-    """Add each hit's boosts to its score and keep the best ``k`` (stable for equal scores)."""
-    if boost is None:
-        return hits[:k]
-    for hit in hits:
+    """Add each hit's boosts to its score and keep the best ``k``: full matches first, then by score."""
+    for hit in hits if boost is not None else ():
         hit.boosts = boost(hit.product)
         hit.score += sum(hit.boosts.values())
-    return sorted(hits, key=lambda h: -h.score)[:k]
+    return sorted(hits, key=lambda h: (h.tier, -h.score))[:k]
 
 
 @dataclass
@@ -81,22 +91,63 @@ def blended_text_search(index: Index, qvec: np.ndarray, k: int, flt: Filter | No
 
 
 class Searcher:
-    """Text and image search over one index with one encoder (both loaded once)."""
+    """Text and image search over one index with one encoder (both loaded once).
 
-    def __init__(self, index: Index, encoder: Encoder) -> None:
+    ``planner`` (optional) grounds text queries in the catalog's vocabulary; see the module docstring.
+    """
+
+    def __init__(self, index: Index, encoder: Encoder, planner: "Planner | None" = None) -> None:
         self.index = index
         self.encoder = encoder
+        self.planner = planner
+
+    def understand(self, query: str) -> "Plan | None":
+        """What the query names (attribute values, exclusions, a price), or None without a planner."""
+        if self.planner is None:
+            return None
+        from .planner import PlanContext
+
+        context = PlanContext(vocabulary=self.index.vocabulary, anchor={}, previous=None,
+                              currency=self.index.currency)
+        return self.planner.plan(query, context)
 
     def text(self, query: str, *, k: int = 10, flt: Filter | None = None, boost: Boost | None = None) -> SearchResult:
         """Products matching ``query``; ``boost`` (e.g. profile preferences) re-ranks a wider pool."""
+        from .retrieve import plan_filter
+
         t0 = time.perf_counter()
+        plan = self.understand(query)
+        flt = flt or Filter()
         qvec = self.encoder.encode_texts([query])[0]
         t1 = time.perf_counter()
-        hits = blended_text_search(self.index, qvec, k * BOOST_POOL_FACTOR if boost else k, flt)
+        pool = k * BOOST_POOL_FACTOR if boost else k
+        named = plan_filter(self.index, plan, {}, in_stock_only=False) if plan is not None else Filter()
+        if named.is_empty():
+            hits = blended_text_search(self.index, qvec, pool, flt)
+        else:
+            hits = blended_text_search(self.index, qvec, pool, flt.merged(named))
+            for hit in hits:
+                hit.notes.append("matches " + ", ".join(_named(named)))
+            if len(hits) < k:   # too few match everything named: the closest others follow, after them
+                seen = {h.product.id for h in hits}
+                # From a wide pool: a near miss (one thing lacking) beats a closer look that lacks three.
+                others = [h for h in blended_text_search(self.index, qvec, max(50, 5 * pool), flt)
+                          if h.product.id not in seen]
+                for hit in others:   # closest = lacking the fewest named things, then most similar
+                    lacking = _lacking(named, hit.product)
+                    hit.tier = max(1, len(lacking))
+                    hit.notes.append("closest other; lacks " + ", ".join(lacking))
+                hits += others
         hits = apply_boost(hits, boost, k)
         t2 = time.perf_counter()
-        return SearchResult({"text": query, "k": k, "where": (flt or Filter()).to_dict()}, hits,
-                            {"encode": (t1 - t0) * 1000, "search": (t2 - t1) * 1000})
+        info: dict[str, Any] = {"text": query, "k": k, "where": flt.to_dict()}
+        if plan is not None:
+            notes = list(plan.notes) + [f"{a}={v} only steers ranking: too few products list a {a}"
+                                        for a, v in plan.set.items() if a not in named.include]
+            info["understood"] = {"set": dict(plan.set), "exclude": {a: list(v) for a, v in plan.exclude.items()},
+                                  "price": {"min": plan.price_min, "max": plan.price_max},
+                                  "planner": plan.source, "notes": notes}
+        return SearchResult(info, hits, {"encode": (t1 - t0) * 1000, "search": (t2 - t1) * 1000})
 
     def image(self, image: str | Path, *, k: int = 10, flt: Filter | None = None,
               boost: Boost | None = None) -> SearchResult:
@@ -111,3 +162,27 @@ class Searcher:
         return SearchResult({"image": str(image), "k": k, "where": (flt or Filter()).to_dict(),
                              "method": found.method}, hits,
                             {"encode": (t1 - t0) * 1000, "search": (t2 - t1) * 1000})
+
+
+def _named(named: Filter) -> list[str]:
+    """What the filters built from a query require, as words ("red", "not black", "price <= 50")."""
+    out = [v for values in named.include.values() for v in sorted(values)]
+    out += [f"not {v}" for values in named.exclude.values() for v in sorted(values)]
+    if named.price_min is not None:
+        out.append(f"price >= {named.price_min:g}")
+    if named.price_max is not None:
+        out.append(f"price <= {named.price_max:g}")
+    return out
+
+
+def _lacking(named: Filter, product: Product) -> list[str]:
+    """Which of those requirements ``product`` misses."""
+    out = [" or ".join(sorted(values)) for a, values in named.include.items()
+           if not values & set(product.attributes.get(a, ()))]
+    out += [f"not {v}" for a, values in named.exclude.items() for v in sorted(values & set(product.attributes.get(a, ())))]
+    price = product.price
+    if (named.price_min is not None or named.price_max is not None) and (
+            price is None or (named.price_min is not None and price < named.price_min)
+            or (named.price_max is not None and price > named.price_max)):
+        out.append("the price" if price is not None else "a price")
+    return out

@@ -25,7 +25,11 @@ def test_search_json_schema_and_filters(fashrec, indexed):
     for r in data["results"]:
         assert {"id", "score", "title", "image", "attributes", "brand", "price", "currency", "in_stock"} <= set(r)
         assert r["attributes"]["category"] == "shirt"
-    scores = [r["score"] for r in data["results"]]
+    # Ranked: everything the query names first, then closest others (fewest lacking), by score within.
+    ranks = [(0 if r["why"].startswith("matches") else r["why"].count(",") + 1, -r["score"]) for r in data["results"]]
+    assert ranks == sorted(ranks)
+    plain = fashrec("search", "navy linen shirt", "--index", indexed, "-k", "5", "--planner", "none", "--json")
+    scores = [r["score"] for r in plain.json()["results"]]
     assert scores == sorted(scores, reverse=True)
 
 
@@ -94,11 +98,13 @@ def test_profile_budget_limits_search(fashrec, indexed):
 
 
 def test_profile_brand_preference_reranks_search(fashrec, indexed):
-    free = fashrec("search", "shirt", "--index", indexed, "-k", "24", "--json", "--no-profile").json()["results"]
+    # Similarity alone (--planner none), so the boost is the only thing that re-orders.
+    free = fashrec("search", "shirt", "--index", indexed, "-k", "24", "--json", "--no-profile",
+                   "--planner", "none").json()["results"]
     brand = next(r["brand"] for r in free[5:] if r["brand"])
     first_free = next(i for i, r in enumerate(free) if r["brand"] == brand)
     assert fashrec("profile", "set", f"brands={brand}").returncode == 0
-    liked = fashrec("search", "shirt", "--index", indexed, "-k", "24", "--json").json()["results"]
+    liked = fashrec("search", "shirt", "--index", indexed, "-k", "24", "--json", "--planner", "none").json()["results"]
     before = {r["id"]: r["score"] for r in free}
     assert set(before) == {r["id"] for r in liked}
     for r in liked:
@@ -109,3 +115,25 @@ def test_profile_brand_preference_reranks_search(fashrec, indexed):
     assert next(i for i, r in enumerate(liked) if r["brand"] == brand) <= first_free
     human = fashrec("search", "shirt", "--index", indexed, "-k", "5")
     assert human.returncode == 0 and "profile:" in human.stderr
+
+
+def test_search_understands_the_query_and_every_result_has_what_it_names(fashrec, indexed, small_catalog):
+    products = [json.loads(l) for l in small_catalog.read_text().splitlines()]
+    color, category = products[0]["attributes"]["color"], products[0]["attributes"]["category"]
+    matching = [p for p in products if p["attributes"]["color"] == color and p["attributes"]["category"] == category]
+    run = fashrec("search", f"{color} {category}", "--index", indexed, "-k", "5", "--json")
+    assert run.returncode == 0, run.stderr
+    data = run.json()
+    assert data["query"]["understood"]["set"] == {"color": color, "category": category}
+    results = data["results"]
+    full = [r for r in results if r["why"].startswith("matches")]
+    assert len(full) == min(5, len(matching))
+    assert all(r["attributes"]["color"] == color and r["attributes"]["category"] == category for r in full)
+    assert results[:len(full)] == full                     # full matches first
+    for r in results[len(full):]:
+        assert r["why"].startswith("closest other; lacks")
+        assert r["attributes"]["color"] != color or r["attributes"]["category"] != category
+    plain = fashrec("search", f"{color} {category}", "--index", indexed, "-k", "5", "--json", "--planner", "none")
+    assert "understood" not in plain.json()["query"] and all("why" not in r for r in plain.json()["results"])
+    human = fashrec("search", f"{color} {category}", "--index", indexed, "-k", "3")
+    assert "Understood:" in human.stdout and f"color={color}" in human.stdout

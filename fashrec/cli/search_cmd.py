@@ -11,16 +11,38 @@ from ..filters import Filter, parse_where
 from .app import app
 from .common import (BatchOpt, IndexOpt, JsonOpt, KOpt, SheetOpt, WhereOpt, open_index_for, print_results,
                      run_batch, write_sheet)
-from .output import emit, handled, note
+from .output import emit, handled, note, stdout
 from .profile_cmd import NoProfileOpt, load_profile_unless
 
 
-def _searcher(index: Optional[Path]):
+PlannerOpt = typer.Option("rules", "--planner", help="How the query is understood before searching: rules "
+                          "(instant), hybrid or llm (slower), or none for embedding similarity alone.")
+
+
+def _searcher(index: Optional[Path], planner: str = "none"):
     from ..encoder import load_encoder
+    from ..planner import create_planner
     from ..search import Searcher
 
     idx = open_index_for(index)
-    return Searcher(idx, load_encoder(idx.encoder_spec, interactive=True))
+    chosen = None if planner == "none" else create_planner(planner)
+    return Searcher(idx, load_encoder(idx.encoder_spec, interactive=True), chosen)
+
+
+def _render_understood(query: dict[str, Any]) -> None:
+    understood = query.get("understood")
+    if not understood:
+        return
+    named = [f"{a}={v}" for a, v in understood["set"].items()]
+    named += [f"{a}!={v}" for a, vals in understood["exclude"].items() for v in vals]
+    price = understood["price"]
+    if price["min"] is not None or price["max"] is not None:
+        named.append(f"price {price['min'] or 0:g}..{price['max'] if price['max'] is not None else '∞'}")
+    if named:
+        stdout.print(f"[bold]Understood:[/] {', '.join(named)}  [dim]({understood['planner']} planner)[/]",
+                     highlight=False)
+    for n in understood["notes"]:
+        stdout.print(f"  [dim]{n}[/]", highlight=False)
 
 
 def _request_filter(request: dict[str, Any]) -> Filter:
@@ -44,12 +66,13 @@ def _profile_limits(index, use_profile: bool):
                                                                          if e.applied]
 
 
-def _run(kind: str, query, k: int, where, index, batch, sheet, json_mode: bool, use_profile: bool = True) -> None:
+def _run(kind: str, query, k: int, where, index, batch, sheet, json_mode: bool, use_profile: bool = True,
+         planner: str = "none") -> None:
     """The shared body of `search` (kind "text") and `similar` (kind "image")."""
     from ..errors import UsageError
 
     with handled(json_mode or batch is not None):
-        searcher = _searcher(index)
+        searcher = _searcher(index, planner)
         limits, boost, effects = _profile_limits(searcher.index, use_profile)
         ask = searcher.text if kind == "text" else searcher.image
         if batch is not None:
@@ -67,7 +90,11 @@ def _run(kind: str, query, k: int, where, index, batch, sheet, json_mode: bool, 
         label = f'"{query}"' if kind == "text" else f"like {Path(query).name}"
         if sheet:
             note(f"sheet: {write_sheet(sheet, Path(query) if kind == 'image' else None, data['results'], label)}")
-        emit(data, json_mode=json_mode, render=lambda: print_results(data["results"], title=label))
+        def render() -> None:
+            _render_understood(data["query"])
+            print_results(data["results"], title=label)
+
+        emit(data, json_mode=json_mode, render=render)
 
 
 @app.command()
@@ -79,10 +106,15 @@ def search(
     batch: Optional[Path] = BatchOpt,
     sheet: Optional[Path] = SheetOpt,
     no_profile: bool = NoProfileOpt,
+    planner: str = PlannerOpt,
     json_mode: bool = JsonOpt,
 ) -> None:
-    """Find items matching a text query ("red floral summer dress")."""
-    _run("text", text, k, where, index, batch, sheet, json_mode, not no_profile)
+    """Find items matching a text query ("red floral summer dress").
+
+    The words are understood first (--planner): the colours, categories, materials, genders and prices
+    they name become filters, so every result has them; embedding similarity ranks within.
+    """
+    _run("text", text, k, where, index, batch, sheet, json_mode, not no_profile, planner)
 
 
 @app.command()

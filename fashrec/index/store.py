@@ -28,6 +28,9 @@ class Index:
     _by_digest: dict[str, int] = field(default_factory=dict, repr=False)
     _masks: dict[tuple, np.ndarray] = field(default_factory=dict, repr=False)
     _vocabulary: Vocabulary | None = field(default=None, repr=False)
+    _postings: dict[str, dict[str, np.ndarray]] = field(default_factory=dict, repr=False)
+    _columns: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
+    _facts: dict[str, object] = field(default_factory=dict, repr=False)
 
     @classmethod
     def open(cls, folder: Path) -> "Index":
@@ -86,8 +89,19 @@ class Index:
 
     @property
     def currency(self) -> str | None:
-        currencies = {p.currency for p in self.products if p.currency}
-        return currencies.pop() if len(currencies) == 1 else None
+        """The catalog's one currency (None when it has none or several); computed once."""
+        if "currency" not in self._facts:
+            currencies = {p.currency for p in self.products if p.currency}
+            self._facts["currency"] = currencies.pop() if len(currencies) == 1 else None
+        return self._facts["currency"]
+
+    def coverage(self, attribute: str) -> float:
+        """Share of products that list ``attribute`` at all (computed once per attribute)."""
+        key = f"coverage:{attribute}"
+        if key not in self._facts:
+            listed = sum(1 for p in self.products if p.attributes.get(attribute))
+            self._facts[key] = listed / len(self.products) if self.products else 0.0
+        return self._facts[key]
 
     def position(self, product_id: str) -> int | None:
         return self._positions.get(product_id)
@@ -112,9 +126,57 @@ class Index:
         if key not in self._masks:
             if len(self._masks) > 256:
                 self._masks.clear()
-            self._masks[key] = np.fromiter((flt.matches(p) for p in self.products), dtype=bool,
-                                           count=len(self.products))
+            self._masks[key] = self._compute_mask(flt)
         return self._masks[key]
+
+    def _compute_mask(self, flt: Filter) -> np.ndarray:
+        """``Filter.matches`` for every product at once, from per-value position lists.
+
+        A Python loop over 35k products cost ~100 ms per new filter, most of a refinement's time.
+        """
+        mask = np.ones(len(self.products), dtype=bool)
+        for attr, allowed in flt.include.items():
+            mask &= self._value_mask(attr, allowed)
+        for attr, banned in flt.exclude.items():
+            mask &= ~self._value_mask(attr, banned)
+        if flt.price_min is not None or flt.price_max is not None:
+            prices = self._column("price")
+            with np.errstate(invalid="ignore"):
+                mask &= ~np.isnan(prices)
+                if flt.price_min is not None:
+                    mask &= prices >= flt.price_min
+                if flt.price_max is not None:
+                    mask &= prices <= flt.price_max
+        if flt.in_stock_only:
+            mask &= self._column("in_stock")
+        for product_id in flt.exclude_ids:
+            pos = self._positions.get(product_id)
+            if pos is not None:
+                mask[pos] = False
+        return mask
+
+    def _value_mask(self, attribute: str, values: set[str]) -> np.ndarray:
+        if attribute not in self._postings:
+            lists: dict[str, list[int]] = {}
+            for pos, p in enumerate(self.products):
+                for v in p.attributes.get(attribute, ()):
+                    lists.setdefault(v, []).append(pos)
+            self._postings[attribute] = {v: np.array(ps, dtype=np.int64) for v, ps in lists.items()}
+        mask = np.zeros(len(self.products), dtype=bool)
+        postings = self._postings[attribute]
+        for v in values:
+            if v in postings:
+                mask[postings[v]] = True
+        return mask
+
+    def _column(self, name: str) -> np.ndarray:
+        if name not in self._columns:
+            if name == "price":   # NaN where a product has no price (a price filter never matches it)
+                self._columns[name] = np.array([np.nan if p.price is None else p.price for p in self.products],
+                                               dtype=np.float64)
+            else:                 # in stock unless the catalog says it is not
+                self._columns[name] = np.array([p.in_stock is not False for p in self.products], dtype=bool)
+        return self._columns[name]
 
     def nearest(self, query: np.ndarray, k: int, *, flt: Filter | None = None,
                 ef: int | None = None, space: str = "image") -> ann.Neighbours:
