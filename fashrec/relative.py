@@ -112,8 +112,11 @@ def resolve_relative(plan: "Plan", anchor: "Anchor", vocabulary: Vocabulary, *,
             if attr is None:
                 reasons.append(f"the catalog has no {role}")
                 continue
-            if attr in plan.set or attr in plan.drop or attr in out.within:
+            if attr in plan.set or attr in plan.drop:
                 reasons.append(f"the request {'releases' if attr in plan.drop else 'sets'} the {attr}")
+                continue
+            if attr in out.within:
+                reasons.append(f"another wish already moves the {attr}")
                 continue
             current = known.get(attr)
             if current is None:
