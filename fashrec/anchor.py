@@ -38,12 +38,16 @@ class Anchor:
     image: str | None = None
     catalog_id: str | None = None
     price: float | None = None
+    # For a photo from outside the catalog: the median price of its nearest look-alikes, so "cheaper"
+    # still means something. Never shown as the anchor's price, always as an estimate.
+    estimated_price: float | None = None
 
     def values(self, min_confidence: float = 0.0) -> dict[str, str]:
         return {a: g.value for a, g in self.attributes.items() if g.confidence >= min_confidence}
 
     def to_dict(self) -> dict:
         return {"image": self.image, "catalog_id": self.catalog_id, "price": self.price,
+                "estimated_price": self.estimated_price,
                 "attributes": {a: g.to_dict() for a, g in self.attributes.items()}}
 
 
@@ -92,7 +96,18 @@ def understand_anchor(index: Index, vector: np.ndarray, prompts: AttributePrompt
             anchor = anchor_from_product(index, index.products[position].id)
             anchor.vector, anchor.image = vector, str(image)
             return anchor
-    return Anchor(vector, infer_attributes(index, vector, prompts), str(image) if image else None)
+    return Anchor(vector, infer_attributes(index, vector, prompts), str(image) if image else None,
+                  estimated_price=estimate_price(index, vector))
+
+
+def estimate_price(index: Index, vector: np.ndarray, *, neighbours: int = NEIGHBOURS) -> float | None:
+    """Median price of the anchor's nearest catalog look-alikes (None when fewer than half have a price)."""
+    found = index.nearest(vector, neighbours)
+    prices = [index.products[int(pos)].price for pos in found.positions]
+    prices = [p for p in prices if p is not None]
+    if not prices or len(prices) < max(1, len(found.positions) // 2):
+        return None
+    return round(float(np.median(prices)), 2)
 
 
 def anchor_from_product(index: Index, product_id: str) -> Anchor:

@@ -21,7 +21,8 @@ The scales:
   :data:`LIGHTNESS_STEP` so "darker than navy" is clearly darker (``darker``, ``lighter``);
 - pattern: solid < any print (``simpler`` asks for solid, ``bolder`` for a print when the anchor is
   solid; a patterned anchor made "bolder" steers by colour chroma instead);
-- price: ``cheaper`` / ``pricier`` than the anchor's price, when the anchor has one (a catalog product).
+- price: ``cheaper`` / ``pricier`` than the anchor's price (a catalog product), or for a photo from outside
+  the catalog than the median price of its nearest look-alikes (:func:`fashrec.anchor.estimate_price`).
 """
 
 from __future__ import annotations
@@ -106,7 +107,8 @@ def resolve_relative(plan: "Plan", anchor: "Anchor", vocabulary: Vocabulary, *,
                 if note:
                     out.notes.append(note)
                     break
-                reasons.append("the anchor has no price" if anchor.price is None else "the request sets a price")
+                unknown = anchor.price is None and anchor.estimated_price is None
+                reasons.append("the anchor has no price" if unknown else "the request sets a price")
                 continue
             attr = attribute_for_role(attributes, role)
             if attr is None:
@@ -147,15 +149,18 @@ def wish_attribute(wish_name: str, vocabulary: Vocabulary) -> str | None:
 
 
 def _resolve_price(name: str, direction: int, anchor: "Anchor", plan: "Plan", out: Resolution) -> str | None:
-    if anchor.price is None:
+    price = anchor.price if anchor.price is not None else anchor.estimated_price
+    if price is None:
         return None
+    whose = ("the anchor's" if anchor.price is not None
+             else "the anchor's estimated (the median of its look-alikes)")
     if direction < 0 and plan.price_max is None:
         # Strictly cheaper: a cent below the anchor's price (prices are in the catalog's currency).
-        out.price_max = round(anchor.price - 0.01, 2)
-        return f"{name}: price below the anchor's {anchor.price:g}"
+        out.price_max = round(price - 0.01, 2)
+        return f"{name}: price below {whose} {price:g}"
     if direction > 0 and plan.price_min is None:
-        out.price_min = round(anchor.price + 0.01, 2)
-        return f"{name}: price above the anchor's {anchor.price:g}"
+        out.price_min = round(price + 0.01, 2)
+        return f"{name}: price above {whose} {price:g}"
     return None
 
 

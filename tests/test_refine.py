@@ -163,3 +163,16 @@ def test_shorter_sleeves_in_a_session_then_pick_keeps_the_sleeve(fashrec, exampl
     assert data["plan"]["relative"] == [] and "sleeve" in data["plan"]["keep"]   # settled by the pick
     assert [c["change"] for c in data["session"]["changes"]] == ["revised"]
     assert all(r["attributes"].get("sleeve") == picked["attributes"]["sleeve"] for r in data["results"])
+
+
+def test_cheaper_than_a_photo_uses_the_price_of_its_look_alikes(fashrec, example_index):
+    run = fashrec("refine", REPO / "examples/anchors/red-floral-dress.jpg", "cheaper", "--index", example_index,
+                  "-k", "5", "--json")
+    assert run.returncode == 0, run.stderr
+    data = run.json()
+    estimate = data["anchor"]["estimated_price"]
+    assert data["anchor"]["price"] is None and estimate > 0
+    assert data["relative"]["price"]["max"] == round(estimate - 0.01, 2)
+    assert "estimated" in data["relative"]["notes"][0]
+    assert data["results"] and all(r["price"] < estimate for r in data["results"])
+    assert all("price" in r["why"] for r in data["results"])

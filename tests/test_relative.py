@@ -67,6 +67,10 @@ def test_cheaper_and_pricier_need_an_anchor_price():
     assert soft.is_empty() and "no price" in soft.notes[0]
     own = resolve_relative(Plan(relative=["cheaper"], price_max=30.0), anchor(price=50.0), VOCAB)
     assert own.price_max is None        # the request's own price wins
+    photo = anchor()
+    photo.estimated_price = 80.0        # a photo from outside the catalog: its look-alikes' median price
+    r = resolve_relative(Plan(relative=["cheaper"]), photo, VOCAB)
+    assert r.price_max == 79.99 and "estimated" in r.notes[0]
 
 
 def test_a_wish_stays_soft_and_says_why():
