@@ -144,6 +144,9 @@ class Searcher:
         if plan is not None:
             notes = list(plan.notes) + [f"{a}={v} only steers ranking: too few products list a {a}"
                                         for a, v in plan.set.items() if a not in named.include]
+            notes += [f"the query asks {a}={', '.join(sorted(v))} but the filter allows only "
+                      f"{', '.join(sorted(flt.include[a]))}: nothing can have both"
+                      for a, v in named.include.items() if a in flt.include and not v & flt.include[a]]
             info["understood"] = {"set": dict(plan.set), "exclude": {a: list(v) for a, v in plan.exclude.items()},
                                   "price": {"min": plan.price_min, "max": plan.price_max},
                                   "planner": plan.source, "notes": notes}

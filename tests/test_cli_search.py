@@ -137,3 +137,13 @@ def test_search_understands_the_query_and_every_result_has_what_it_names(fashrec
     assert "understood" not in plain.json()["query"] and all("why" not in r for r in plain.json()["results"])
     human = fashrec("search", f"{color} {category}", "--index", indexed, "-k", "3")
     assert "Understood:" in human.stdout and f"color={color}" in human.stdout
+
+
+def test_search_says_when_the_query_contradicts_the_filter(fashrec, indexed, small_catalog):
+    products = [json.loads(l) for l in small_catalog.read_text().splitlines()]
+    colors = sorted({p["attributes"]["color"] for p in products})
+    asked, allowed = colors[0], colors[1]
+    data = fashrec("search", f"{asked} things", "--index", indexed, "-k", "3", "--where", f"color={allowed}",
+                   "--json").json()
+    assert any("nothing can have both" in n for n in data["query"]["understood"]["notes"])
+    assert all(r["attributes"]["color"] == allowed for r in data["results"])    # the filter is never broken
