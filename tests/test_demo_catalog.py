@@ -14,7 +14,8 @@ import pytest
 from PIL import Image
 
 from fashrec.catalog import load_catalog
-from fashrec.demo.catalog import ANCHORS, CATEGORY_RULES, MATERIAL_RULES, make_catalog, plan_catalog
+from fashrec.demo.assortment import ANCHORS, CATEGORY_RULES, MATERIAL_RULES
+from fashrec.demo.catalog import make_catalog, plan_catalog
 from fashrec.demo.garments import CATEGORIES, COLORS, MATERIALS, PATTERNS, draw_garment, luminance
 from fashrec.errors import FashrecError, UsageError
 
