@@ -30,6 +30,7 @@ import numpy as np
 
 from ..outfit.colors import denim_pieces, harmony, loud_colors, outfit_penalty
 from ..outfit.compose import OutfitComposer
+from . import rounded_fields
 
 CLASH_SCORE = 0.25
 
@@ -60,7 +61,7 @@ class OutfitMetrics:
     latency_p95_ms: float | None = None
 
     def to_dict(self) -> dict:
-        return {k: (round(v, 4) if isinstance(v, float) else v) for k, v in self.__dict__.items()}
+        return rounded_fields(self)
 
 
 @dataclass

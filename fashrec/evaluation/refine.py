@@ -25,6 +25,7 @@ from ..concepts import attribute_for_role
 from ..critic import brand_exposure
 from ..train.captions import possessive, singular
 from ..train.split import is_evaluation_item
+from . import rounded_fields
 
 TOP = 10
 
@@ -68,7 +69,7 @@ class StrategyScore:
     brand_exposure: dict = field(default_factory=dict)  # share of result slots per brand, and its Gini
 
     def to_dict(self) -> dict:
-        return {k: (round(v, 4) if isinstance(v, float) else v) for k, v in self.__dict__.items()}
+        return rounded_fields(self)
 
 
 @dataclass

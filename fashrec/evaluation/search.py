@@ -28,6 +28,7 @@ import numpy as np
 from ..catalog import Product
 from ..concepts import attribute_for_role
 from ..train.captions import possessive, singular
+from . import rounded_fields
 
 TOP = 10
 KINDS = ("triple", "triple", "pair", "negated", "usage")
@@ -56,7 +57,7 @@ class SearchScore:
     by_kind: dict[str, float]
 
     def to_dict(self) -> dict:
-        return {k: (round(v, 4) if isinstance(v, float) else v) for k, v in self.__dict__.items()}
+        return rounded_fields(self)
 
 
 @dataclass
