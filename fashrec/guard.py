@@ -8,16 +8,13 @@ only verified facts ever reach an explanation.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 import numpy as np
 
 from .catalog import Product
 from .planner.plan import Plan
 from .prompts import AttributePrompts
-
-if TYPE_CHECKING:
-    from .relative import Resolution
+from .relative import Resolution, effective_price
 
 # A zero-shot check passes when the wanted value is the most likely one and at least this likely.
 ZERO_SHOT_MIN = 0.3
@@ -86,9 +83,7 @@ def _evidence(product: Product, vector: np.ndarray, attr: str, wanted: set[str],
 
 def check_product(product: Product, vector: np.ndarray, plan: Plan, keeps: dict[str, str],
                   soft_keeps: dict[str, str], prompts: AttributePrompts | None,
-                  relative: "Resolution | None" = None) -> list[Check]:
-    from .retrieve import effective_price
-
+                  relative: Resolution | None = None) -> list[Check]:
     checks: list[Check] = []
     for attr, value in plan.set.items():
         ok, evidence = _value_check(product, vector, attr, value, prompts)

@@ -90,6 +90,13 @@ class Resolution:
                 "price": {"min": self.price_min, "max": self.price_max}, "notes": list(self.notes)}
 
 
+def effective_price(plan: "Plan", relative: Resolution | None) -> tuple[float | None, float | None]:
+    """The price range of a request: the plan's own, narrowed by "cheaper"/"pricier" than the anchor."""
+    lo = [p for p in (plan.price_min, relative.price_min if relative else None) if p is not None]
+    hi = [p for p in (plan.price_max, relative.price_max if relative else None) if p is not None]
+    return (max(lo) if lo else None), (min(hi) if hi else None)
+
+
 def resolve_relative(plan: "Plan", anchor: "Anchor", vocabulary: Vocabulary, *,
                      min_confidence: float = 0.5) -> Resolution:
     """Turn ``plan.relative`` into hard constraints relative to ``anchor`` (see the module docstring)."""

@@ -16,7 +16,7 @@ from .filters import Filter
 from .guard import Check
 from .index import Index
 from .planner.plan import Plan
-from .relative import Resolution
+from .relative import Resolution, effective_price
 
 # An attribute is filtered at retrieval time only if at least this share of products carry it.
 FILTERABLE_COVERAGE = 0.95
@@ -46,13 +46,6 @@ def plan_filter(index: Index, plan: Plan, keeps: dict[str, str], *, in_stock_onl
     for attr, banned in plan.exclude.items():
         flt.exclude[attr] = set(banned)  # missing metadata never matches an exclusion: safe to filter
     return flt
-
-
-def effective_price(plan: Plan, relative: Resolution | None) -> tuple[float | None, float | None]:
-    """The price range of a request: the plan's own, narrowed by "cheaper"/"pricier" than the anchor."""
-    lo = [p for p in (plan.price_min, relative.price_min if relative else None) if p is not None]
-    hi = [p for p in (plan.price_max, relative.price_max if relative else None) if p is not None]
-    return (max(lo) if lo else None), (min(hi) if hi else None)
 
 
 def retrieve(index: Index, query: np.ndarray, pool: int, flt: Filter, *, ef: int | None = None,
