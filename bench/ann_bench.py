@@ -33,9 +33,17 @@ from pathlib import Path
 from typing import Iterator
 
 import numpy as np
+from common import (
+    Stopwatch,
+    describe_machine,
+    log,
+    machine_info,
+    markdown_table,
+    percentiles_ms,
+    rss_mib,
+    write_json,
+)
 
-from common import (Stopwatch, describe_machine, log, machine_info, markdown_table, percentiles_ms,
-                    rss_mib, write_json)
 from fashrec.index import ann
 
 DIM = 256

@@ -190,11 +190,11 @@ def make_standin_encoder(folder: Path, name: str = "fashrec-mini", seed: int = 0
     trained model in timing benchmarks when the trained weights are not there yet. Its results are
     meaningless; never use it to judge quality.
     """
-    import torch
     import open_clip
+    import torch
     from safetensors.torch import save_file
 
-    from fashrec import modelzoo
+    from fashrec.encoder import zoo as modelzoo
 
     folder.mkdir(parents=True, exist_ok=True)
     config = {"model_cfg": modelzoo.EMBEDDED[name], "preprocess_cfg": modelzoo.FASHREC_MINI_PREPROCESS}

@@ -20,7 +20,15 @@ import sys
 import tempfile
 from pathlib import Path
 
-from common import REPO, describe_machine, log, machine_info, markdown_table, run_measured, write_json
+from common import (
+    REPO,
+    describe_machine,
+    log,
+    machine_info,
+    markdown_table,
+    run_measured,
+    write_json,
+)
 
 DEFAULT_CATALOGS = [REPO / "catalog.example.jsonl", Path("~/.cache/fashrec-data/catalog.jsonl").expanduser()]
 EDIT_SHARE = 0.01

@@ -23,7 +23,15 @@ import sys
 import time
 from pathlib import Path
 
-from common import REPO, describe_machine, log, machine_info, markdown_table, percentiles_ms, write_json
+from common import (
+    REPO,
+    describe_machine,
+    log,
+    machine_info,
+    markdown_table,
+    percentiles_ms,
+    write_json,
+)
 
 DEFAULT_TEXTS = ["but in red", "same style in linen, under 60", "not black, something more formal", "in a beigey tone",
                  "cheaper, any colour", "a darker one with long sleeves"]
@@ -35,10 +43,10 @@ def load_stages(index_dir: str, planner_name: str) -> tuple[object, dict[str, fl
     """Load what `fashrec refine` loads, timing each stage (milliseconds)."""
     stages: dict[str, float] = {}
     t = time.perf_counter()
+    from fashrec.ammr.loop import Refiner
     from fashrec.encoder import load_encoder
     from fashrec.index import open_index
     from fashrec.planner import create_planner
-    from fashrec.refine import Refiner
     stages["import fashrec (light modules)"] = (time.perf_counter() - t) * 1000
     t = time.perf_counter()
     index = open_index(index_dir)
@@ -56,7 +64,7 @@ def load_stages(index_dir: str, planner_name: str) -> tuple[object, dict[str, fl
 
 def refine_timed(refiner, image: str, text: str, k: int) -> tuple[float, float, dict[str, float]]:
     """(anchor ms, loop ms, the loop's own timing_ms) for one request."""
-    from fashrec.refine import RefineOptions
+    from fashrec.ammr.loop import RefineOptions
 
     t = time.perf_counter()
     anchor = refiner.anchor_from_image(image)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 __version__ = "0.1.0"
 
-from .catalog import CatalogLoad, Product, Vocabulary, load_catalog
-from .errors import FashrecError
+from fashrec.catalog import CatalogLoad, Product, Vocabulary, load_catalog
+from fashrec.errors import FashrecError
 
 __all__ = ["__version__", "CatalogLoad", "Product", "Vocabulary", "load_catalog", "FashrecError"]

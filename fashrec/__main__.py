@@ -1,3 +1,3 @@
-from .cli import main
+from fashrec.cli import main
 
 main()

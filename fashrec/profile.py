@@ -27,16 +27,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable
 
-from .catalog import Product, normalize_value
-from .errors import FashrecError, UsageError
+from fashrec.catalog import Product, normalize_value
+from fashrec.errors import FashrecError, UsageError
+from fashrec.fsutil import atomic_write_bytes
+from fashrec.settings import home_dir
 
 if TYPE_CHECKING:  # heavy or circular at import time; only needed for annotations
-    from .anchor import Anchor
-    from .critic import CriticConfig
-    from .filters import Filter
-    from .index import Index
-    from .planner.plan import Plan
-    from .refine import RefineOptions, RefineResult, Refiner
+    from fashrec.ammr.anchor import Anchor
+    from fashrec.ammr.critic import CriticConfig
+    from fashrec.ammr.loop import RefineOptions, Refiner, RefineResult
+    from fashrec.index import Index
+    from fashrec.planner import Plan
 
 PROFILE_VERSION = 1
 PROFILE_FILE = "profile.json"
@@ -122,8 +123,6 @@ def _parse_budget(raw: str) -> float:
 # --- storage -------------------------------------------------------------------------------------
 
 def profile_path() -> Path:
-    from .home import home_dir
-
     return home_dir() / PROFILE_FILE
 
 
@@ -149,8 +148,6 @@ def load_profile(path: Path | None = None) -> Profile:
 
 
 def save_profile(profile: Profile, path: Path | None = None) -> Path:
-    from .index.manifest import atomic_write_bytes
-
     path = path or profile_path()
     path.parent.mkdir(parents=True, exist_ok=True)
     atomic_write_bytes(path, (json.dumps(profile.to_dict(), indent=2, ensure_ascii=False) + "\n").encode())
@@ -196,7 +193,7 @@ class AppliedProfile:
 def apply_profile(profile: Profile, index: "Index", anchor: "Anchor", plan: "Plan",
                   critic: "CriticConfig") -> AppliedProfile:
     """Turn the profile into concrete limits for a request (see the module docstring for the rules)."""
-    from .critic import CriticConfig
+    from fashrec.ammr.critic import CriticConfig
 
     effects: list[ProfileEffect] = []
     exclude: set[str] = set()
@@ -266,13 +263,13 @@ def profile_limits(profile: Profile, index: "Index", anchor: "Anchor | None" = N
 
 
 def _empty_plan() -> "Plan":
-    from .planner.plan import Plan
+    from fashrec.planner import Plan
 
     return Plan()
 
 
 def _default_critic() -> "CriticConfig":
-    from .critic import CriticConfig
+    from fashrec.ammr.critic import CriticConfig
 
     return CriticConfig()
 

@@ -17,14 +17,13 @@ from typing import TYPE_CHECKING, Any, Callable
 
 import numpy as np
 
-from .catalog import Product
-from .encoder import Encoder
-from .filters import Filter
-from .index import Index
+from fashrec.catalog import Product
+from fashrec.encoder import Encoder
+from fashrec.index import Index
+from fashrec.index.filters import Filter
 
 if TYPE_CHECKING:
-    from .planner import Planner
-    from .planner.plan import Plan
+    from fashrec.planner import Plan, Planner
 
 # Text queries are scored against the image vectors (cross-modal) and the item-text vectors; the
 # image side dominates because titles are often terse or missing, while photos never are.
@@ -105,7 +104,7 @@ class Searcher:
         """What the query names (attribute values, exclusions, a price), or None without a planner."""
         if self.planner is None:
             return None
-        from .planner import PlanContext
+        from fashrec.planner import PlanContext
 
         context = PlanContext(vocabulary=self.index.vocabulary, anchor={}, previous=None,
                               currency=self.index.currency)
@@ -113,7 +112,7 @@ class Searcher:
 
     def text(self, query: str, *, k: int = 10, flt: Filter | None = None, boost: Boost | None = None) -> SearchResult:
         """Products matching ``query``; ``boost`` (e.g. profile preferences) re-ranks a wider pool."""
-        from .retrieve import plan_filter
+        from fashrec.ammr.retrieve import plan_filter
 
         t0 = time.perf_counter()
         plan = self.understand(query)

@@ -52,7 +52,7 @@ def tiny_model_b(tmp_path_factory) -> Path:
 @pytest.fixture()
 def small_catalog(tmp_path) -> Path:
     """A freshly generated catalog of 24 drawn products (JSONL + images) in its own folder."""
-    from fashrec.demo.catalog import make_catalog
+    from fashrec.demo import make_catalog
 
     return make_catalog(tmp_path / "shop", n_items=24, seed=3)
 

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Callable
 
 from fashrec.catalog import Vocabulary
-from fashrec.evaluation.planner import load_vocabularies
+from fashrec.evaluation.planner import PLANNER_DATA, load_vocabularies
 from fashrec.planner import Completion, PlanContext
 
-DATA = Path(__file__).resolve().parent / "data"
+DATA = PLANNER_DATA
 VOCABULARIES = load_vocabularies(DATA / "planner_vocabulary.json")
 EXAMPLE: Vocabulary = VOCABULARIES["example"]
 PRODUCTS: Vocabulary = VOCABULARIES["products"]

@@ -9,14 +9,21 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from fashrec.anchor import Anchor, AttributeGuess
+from fashrec.ammr.anchor import Anchor, AttributeGuess
+from fashrec.ammr.critic import CriticConfig, select
+from fashrec.ammr.retrieve import Candidate
 from fashrec.catalog import Product, Vocabulary
-from fashrec.critic import CriticConfig, select
 from fashrec.errors import FashrecError, UsageError
-from fashrec.planner.plan import Plan
-from fashrec.profile import (Profile, apply_profile, clear_profile, load_profile, parse_assignments, profile_path,
-                             save_profile)
-from fashrec.retrieve import Candidate
+from fashrec.planner import Plan
+from fashrec.profile import (
+    Profile,
+    apply_profile,
+    clear_profile,
+    load_profile,
+    parse_assignments,
+    profile_path,
+    save_profile,
+)
 
 
 def product(pid: str, *, sizes=(), brand=None, price=None, **attrs) -> Product:
@@ -148,7 +155,7 @@ def test_profile_commands_and_their_effect_on_refine(fashrec, small_catalog, tin
 
 
 def test_profile_limits_without_a_request():
-    from fashrec.filters import Filter
+    from fashrec.index.filters import Filter
     from fashrec.profile import profile_limits
 
     applied = profile_limits(full_profile(), INDEX)

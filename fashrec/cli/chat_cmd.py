@@ -15,12 +15,12 @@ from typing import Any, Iterator, Optional
 
 import typer
 
-from .app import app
-from .common import IndexOpt, KOpt, write_sheet
-from .output import dumps, handled, note, report_error, stderr, stdout
-from .profile_cmd import NoProfileOpt, load_profile_unless
-from .refine_cmd import LlmOpt, PlannerOpt, build_refiner
-from .session_cmd import render_turn
+from fashrec.cli.app import app
+from fashrec.cli.options import IndexOpt, KOpt, write_sheet
+from fashrec.cli.output import dumps, handled, note, report_error, stderr, stdout
+from fashrec.cli.profile_cmd import NoProfileOpt, load_profile_unless
+from fashrec.cli.refine_cmd import LlmOpt, PlannerOpt, build_refiner
+from fashrec.cli.session_cmd import render_turn
 
 COMMANDS = {
     "/pick N [TEXT]": "continue from result N of the last turn (constraints stay)",
@@ -46,7 +46,7 @@ class Chat:
 
     def handle(self, line: str) -> Optional[dict[str, Any]]:
         """Answer one line; returns what to print (None: nothing), raises FashrecError on a bad request."""
-        from ..errors import UsageError
+        from fashrec.errors import UsageError
 
         if not line.startswith("/"):
             return self._turn("refine", self._say(line))
@@ -118,7 +118,7 @@ class Chat:
 
 
 def _path_and_text(rest: str, command: str) -> tuple[Path, str]:
-    from ..errors import UsageError
+    from fashrec.errors import UsageError
 
     try:
         parts = shlex.split(rest)
@@ -157,10 +157,10 @@ def chat(
     json_mode: bool = typer.Option(False, "--json", help="One JSON object per answered line on stdout."),
 ) -> None:
     """Refine step by step at a prompt: each line refines the last turn; /help lists the commands."""
-    from ..dialogue import Dialogue, SessionStore
-    from ..dialogue.store import check_name
-    from ..errors import FashrecError
-    from ..refine import RefineOptions
+    from fashrec.ammr.loop import RefineOptions
+    from fashrec.dialogue import Dialogue, SessionStore
+    from fashrec.dialogue.store import check_name
+    from fashrec.errors import FashrecError
 
     with handled(json_mode):
         name = check_name(session or datetime.now().strftime("chat-%Y%m%d-%H%M%S"))

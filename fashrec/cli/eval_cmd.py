@@ -8,9 +8,9 @@ from typing import Optional
 import typer
 from rich.table import Table
 
-from .app import eval_app
-from .common import JsonOpt
-from .output import emit, handled, progress_bar, stdout
+from fashrec.cli.app import eval_app
+from fashrec.cli.options import JsonOpt
+from fashrec.cli.output import emit, handled, progress_bar, stdout
 
 
 @eval_app.command("refine")
@@ -26,7 +26,7 @@ def eval_refine(
     json_mode: bool = JsonOpt,
 ) -> None:
     """Precision@10, hit@10, anchor preservation and latency for ammr and the single-shot baselines."""
-    from ..evaluation.refine import evaluate_refine
+    from fashrec.evaluation.refine import evaluate_refine
 
     with handled(json_mode):
         with progress_bar("Refining", n, enabled=not json_mode) as advance:
@@ -62,7 +62,7 @@ def eval_search(
     json_mode: bool = JsonOpt,
 ) -> None:
     """Precision@10 of text search: by embedding alone, and understood by a planner first."""
-    from ..evaluation.search import evaluate_search
+    from fashrec.evaluation.search import evaluate_search
 
     with handled(json_mode):
         with progress_bar("Searching", n, enabled=not json_mode) as advance:

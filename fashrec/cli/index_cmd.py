@@ -9,9 +9,9 @@ from typing import Optional
 import typer
 from rich.table import Table
 
-from .app import app
-from .common import IndexOpt, JsonOpt, open_index_for
-from .output import emit, handled, note, progress_bar, stdout
+from fashrec.cli.app import app
+from fashrec.cli.options import IndexOpt, JsonOpt, open_index_for
+from fashrec.cli.output import emit, handled, note, progress_bar, stdout
 
 
 @app.command()
@@ -26,7 +26,7 @@ def index(
     json_mode: bool = JsonOpt,
 ) -> None:
     """Embed a catalog into an index (incremental: only new or changed items are encoded)."""
-    from ..index.build import build_index
+    from fashrec.index.build import build_index
 
     with handled(json_mode):
         with ExitStack() as bars:

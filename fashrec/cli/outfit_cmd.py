@@ -8,10 +8,20 @@ from typing import Any, Optional
 import typer
 from rich.table import Table
 
-from .app import app, eval_app
-from .common import IndexOpt, JsonOpt, SheetOpt, open_index_for, short_attributes
-from .output import emit, handled, note, progress_bar, stdout
-from .profile_cmd import NoProfileOpt, load_profile_unless, render_profile_note
+from fashrec.cli.app import app, eval_app
+from fashrec.cli.options import (
+    IndexOpt,
+    JsonOpt,
+    SheetOpt,
+    open_index_for,
+    short_attributes,
+)
+from fashrec.cli.output import emit, handled, note, progress_bar, stdout
+from fashrec.cli.profile_cmd import (
+    NoProfileOpt,
+    load_profile_unless,
+    render_profile_note,
+)
 
 OccasionOpt = typer.Option(None, "--occasion", "-o", help="casual, formal, sports, party, ethnic, smart casual, "
                            "travel (or any word: matched by image-text similarity). Default: the anchor's usage.")
@@ -21,9 +31,9 @@ SlotsOpt = typer.Option(None, "--slots", help="An edited copy of the slot defini
 
 def build_anchor(idx, encoder, image: Optional[Path], product_id: Optional[str]):
     """The anchor: a catalog product by id, or an image whose attributes are inferred."""
-    from ..anchor import anchor_from_product, understand_anchor
-    from ..errors import UsageError
-    from ..prompts import AttributePrompts
+    from fashrec.ammr.anchor import anchor_from_product, understand_anchor
+    from fashrec.encoder.prompts import AttributePrompts
+    from fashrec.errors import UsageError
 
     if product_id:
         if image is not None:
@@ -68,7 +78,7 @@ def render_outfits(data: dict[str, Any]) -> None:
 
 def write_outfit_sheet(path: Path, data: dict[str, Any], anchor_image: Path | None) -> Path:
     """One row per outfit: the anchor (highlighted), then its pieces."""
-    from ..sheet import Tile, make_sheet
+    from fashrec.cli.sheet import Tile, make_sheet
 
     anchor_path = anchor_image or (Path(data["anchor"]["image"]) if data["anchor"].get("image") else None)
     width = 1 + max((len(o["pieces"]) for o in data["outfits"]), default=0)
@@ -82,7 +92,7 @@ def write_outfit_sheet(path: Path, data: dict[str, Any], anchor_image: Path | No
     try:
         return make_sheet(tiles, path, title="Complete the look", columns=max(width, 1))
     except OSError as exc:
-        from ..errors import UsageError
+        from fashrec.errors import UsageError
 
         raise UsageError(f"cannot write the sheet {path}: {exc.strerror or exc}") from None
 
@@ -106,14 +116,14 @@ def outfit(
     The personal profile applies to every piece: budget (per piece) and size are hard limits, avoided
     values are left out unless the anchor has them, preferred values and brands rank first.
     """
-    from ..outfit import OutfitComposer, load_definition
-    from ..profile import profile_limits
+    from fashrec.outfit import OutfitComposer, load_definition
+    from fashrec.profile import profile_limits
 
     with handled(json_mode):
         definition = load_definition(slots) if slots else None
         profile = load_profile_unless(no_profile)
         idx = open_index_for(index)
-        from ..encoder import load_encoder
+        from fashrec.encoder import load_encoder
 
         encoder = load_encoder(idx.encoder_spec, interactive=True)
         anchor = build_anchor(idx, encoder, image, product_id)
@@ -166,7 +176,7 @@ def eval_outfit(
     json_mode: bool = JsonOpt,
 ) -> None:
     """Consistency, colour harmony, diversity and latency of composed outfits vs a random baseline."""
-    from ..evaluation.outfit import evaluate_outfits
+    from fashrec.evaluation.outfit import evaluate_outfits
 
     with handled(json_mode):
         with progress_bar("Composing outfits", n_anchors, enabled=not json_mode) as advance:

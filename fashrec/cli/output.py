@@ -16,9 +16,16 @@ from typing import Any, Callable, Iterator
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeRemainingColumn,
+)
 
-from ..errors import FashrecError
+from fashrec.errors import FashrecError
+from fashrec.settings import progress_forced
 
 stdout = Console(soft_wrap=False)
 stderr = Console(stderr=True)
@@ -90,19 +97,13 @@ def handled(json_mode: bool = False) -> Iterator[None]:
 @contextmanager
 def progress_bar(description: str, total: int | None, *, enabled: bool = True) -> Iterator[Callable[[int], None]]:
     """A rich progress bar on stderr; yields an ``advance(n)`` callback for library code."""
-    if not enabled or not stderr.is_terminal and not _force_progress():
+    if not enabled or not stderr.is_terminal and not progress_forced():
         yield lambda n=1: None
         return
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                   TimeRemainingColumn(), console=stderr, transient=True) as progress:
         task = progress.add_task(description, total=total)
         yield lambda n=1: progress.advance(task, n)
-
-
-def _force_progress() -> bool:
-    import os
-
-    return os.environ.get("FASHREC_PROGRESS") == "1"
 
 
 def note(message: str) -> None:

@@ -9,15 +9,16 @@ from typing import Any, Optional
 import typer
 from rich.table import Table
 
-from ..errors import FashrecIndexError, UsageError
-from .app import app, eval_app
-from .common import BatchOpt, IndexOpt, JsonOpt, run_batch
-from .output import emit, handled, note, progress_bar, stdout
+from fashrec.cli.app import app, eval_app
+from fashrec.cli.options import BatchOpt, IndexOpt, JsonOpt, run_batch
+from fashrec.cli.output import emit, handled, note, progress_bar, stdout
+from fashrec.errors import FashrecIndexError, UsageError
 
 PlannerOpt = typer.Option("hybrid", "--planner", help="hybrid (default), rules or llm.")
 LlmOpt = typer.Option(None, "--llm", help="A GGUF model file for the llm/hybrid planner "
                       "(default: the embedded SmolLM2-135M-Instruct).")
-DEFAULT_PHRASES = Path("tests/data/planner_phrases.jsonl")
+from fashrec.evaluation.planner import DEFAULT_PHRASES
+
 VOCABULARY_NAME = "planner_vocabulary.json"
 
 
@@ -38,7 +39,7 @@ def plan_command(
     json_mode: bool = JsonOpt,
 ) -> None:
     """Show the plan a request turns into: constraints grounded in the catalog's own vocabulary."""
-    from ..planner import PlanContext, Plan, create_planner
+    from fashrec.planner import Plan, PlanContext, create_planner
 
     json_mode = json_mode or batch is not None  # batch output is JSON lines by definition
     with handled(json_mode):
@@ -100,7 +101,7 @@ def _strings(mapping: dict[str, Any]) -> dict[str, str]:
 def load_vocabulary(index: Optional[Path], catalog: Optional[Path]):
     """The vocabulary (and currency) of a catalog file, an index folder, or the default index."""
     if catalog is not None:
-        from ..catalog import load_catalog
+        from fashrec.catalog import load_catalog
 
         loaded = load_catalog(catalog, check_images=False)
         if loaded.problems:
@@ -110,7 +111,7 @@ def load_vocabulary(index: Optional[Path], catalog: Optional[Path]):
         currencies = Counter(p.currency for p in loaded.products if p.currency)
         return loaded.vocabulary, (currencies.most_common(1)[0][0] if currencies else None)
     try:
-        from ..index import default_index_dir, open_index
+        from fashrec.index import default_index_dir, open_index
     except ImportError as exc:  # pragma: no cover - only while the index module is missing
         raise FashrecIndexError(f"the index module is unavailable ({exc})", hint="use --catalog FILE") from None
     path = index if index is not None else default_index_dir()
@@ -159,7 +160,7 @@ def render_plan(plan, text: str) -> None:
 # -- fashrec eval planner ---------------------------------------------------------------------------------
 @eval_app.command("planner")
 def eval_planner_command(
-    data: Path = typer.Option(DEFAULT_PHRASES, "--data", help="Labelled phrases (JSONL)."),
+    data: Path = typer.Option(DEFAULT_PHRASES, "--data", help="Labelled phrases (JSONL; default: the ones shipped with fashrec)."),
     vocabulary: Optional[Path] = typer.Option(None, "--vocabulary", help=f"Vocabularies the phrases name "
                                               f"(default: {VOCABULARY_NAME} next to --data)."),
     planner: str = typer.Option("all", "--planner", help="all, or one of rules, llm, hybrid (or any "
@@ -171,13 +172,17 @@ def eval_planner_command(
     json_mode: bool = JsonOpt,
 ) -> None:
     """Exact-match and per-field accuracy, and latency, of each planner on labelled phrases."""
-    from ..evaluation.planner import evaluate_planners, load_cases, load_vocabularies
-    from ..planner import available_planners, create_planner
+    from fashrec.evaluation.planner import (
+        evaluate_planners,
+        load_cases,
+        load_vocabularies,
+    )
+    from fashrec.planner import available_planners, create_planner
 
     with handled(json_mode):
         if not data.exists():
             raise UsageError(f"labelled phrases not found: {data}",
-                             hint="run from the repository root or pass --data FILE")
+                             hint="pass --data FILE")
         cases = load_cases(data)
         if split:
             cases = [c for c in cases if c.split == split]

@@ -6,9 +6,9 @@ from typing import Any, List, Optional
 
 import typer
 
-from .app import app
-from .common import JsonOpt
-from .output import emit, handled, stdout
+from fashrec.cli.app import app
+from fashrec.cli.options import JsonOpt
+from fashrec.cli.output import emit, handled, stdout
 
 profile_app = typer.Typer(help="Your standing wishes (size, budget, avoid, prefer, brands), applied to every "
                                "recommendation.", no_args_is_help=True)
@@ -21,7 +21,7 @@ def load_profile_unless(disabled: bool):
     """The saved profile, or None when disabled or empty (callers then skip profile rules entirely)."""
     if disabled:
         return None
-    from ..profile import load_profile
+    from fashrec.profile import load_profile
 
     profile = load_profile()
     return None if profile.is_empty() else profile
@@ -56,7 +56,12 @@ def profile_set(
     json_mode: bool = JsonOpt,
 ) -> None:
     """Set (or change) profile rules; keys not named keep their value."""
-    from ..profile import load_profile, parse_assignments, profile_path, save_profile
+    from fashrec.profile import (
+        load_profile,
+        parse_assignments,
+        profile_path,
+        save_profile,
+    )
 
     with handled(json_mode):
         profile = load_profile().with_values(parse_assignments(assignments))
@@ -68,7 +73,7 @@ def profile_set(
 @profile_app.command("show")
 def profile_show(json_mode: bool = JsonOpt) -> None:
     """Show the profile and where it is stored."""
-    from ..profile import load_profile, profile_path
+    from fashrec.profile import load_profile, profile_path
 
     with handled(json_mode):
         data = load_profile().to_dict()
@@ -78,7 +83,7 @@ def profile_show(json_mode: bool = JsonOpt) -> None:
 @profile_app.command("clear")
 def profile_clear(json_mode: bool = JsonOpt) -> None:
     """Delete the profile (recommendations are no longer personalised)."""
-    from ..profile import clear_profile
+    from fashrec.profile import clear_profile
 
     with handled(json_mode):
         existed = clear_profile()

@@ -8,11 +8,30 @@ from typing import Any, Optional
 import typer
 from rich.table import Table
 
-from .app import app
-from .common import BatchOpt, IndexOpt, JsonOpt, KOpt, SheetOpt, open_index_for, run_batch, write_sheet
-from .output import emit, handled, note, stdout
-from .profile_cmd import NoProfileOpt, load_profile_unless, render_profile_note
-from .session_cmd import PickOpt, SessionOpt, render_turn, session_turn, turn_anchor_image
+from fashrec.cli.app import app
+from fashrec.cli.options import (
+    BatchOpt,
+    IndexOpt,
+    JsonOpt,
+    KOpt,
+    SheetOpt,
+    open_index_for,
+    run_batch,
+    write_sheet,
+)
+from fashrec.cli.output import emit, handled, note, stdout
+from fashrec.cli.profile_cmd import (
+    NoProfileOpt,
+    load_profile_unless,
+    render_profile_note,
+)
+from fashrec.cli.session_cmd import (
+    PickOpt,
+    SessionOpt,
+    render_turn,
+    session_turn,
+    turn_anchor_image,
+)
 
 PlannerOpt = typer.Option("hybrid", "--planner", help="hybrid (default), rules or llm.")
 LlmOpt = typer.Option(None, "--llm", help="A GGUF model file for the llm/hybrid planner "
@@ -21,9 +40,9 @@ LlmOpt = typer.Option(None, "--llm", help="A GGUF model file for the llm/hybrid 
 
 def build_refiner(index: Optional[Path], planner: str, llm: Optional[Path]):
     """Load index, encoder and planner once (shared by refine, plan-aware commands and chat)."""
-    from ..encoder import load_encoder
-    from ..planner import create_planner
-    from ..refine import Refiner
+    from fashrec.ammr.loop import Refiner
+    from fashrec.encoder import load_encoder
+    from fashrec.planner import create_planner
 
     idx = open_index_for(index)
     encoder = load_encoder(idx.encoder_spec, interactive=True)
@@ -37,8 +56,8 @@ def build_refiner(index: Optional[Path], planner: str, llm: Optional[Path]):
 def refine_once(refiner, image: Path, text: str, *, k: int, strategy: str, max_steps: int,
                 profile=None) -> dict[str, Any]:
     """One refinement with the personal profile applied; the JSON-ready result (with a `profile` note)."""
-    from ..profile import refine_with_profile
-    from ..refine import RefineOptions
+    from fashrec.ammr.loop import RefineOptions
+    from fashrec.profile import refine_with_profile
 
     anchor = refiner.anchor_from_image(image)
     result, applied = refine_with_profile(refiner, anchor, text, RefineOptions(k=k, strategy=strategy,
@@ -104,8 +123,8 @@ def refine(
     With --session NAME the request joins a conversation: IMAGE + TEXT (re)starts it, TEXT alone refines
     the previous turn, --pick N continues from result N of the previous turn.
     """
-    from ..errors import UsageError
-    from ..refine import STRATEGIES
+    from fashrec.ammr.loop import STRATEGIES
+    from fashrec.errors import UsageError
 
     with handled(json_mode or batch is not None):
         if strategy not in STRATEGIES:

@@ -7,22 +7,31 @@ from typing import Any, List, Optional
 
 import typer
 
-from ..filters import Filter, parse_where
-from .app import app
-from .common import (BatchOpt, IndexOpt, JsonOpt, KOpt, SheetOpt, WhereOpt, open_index_for, print_results,
-                     run_batch, write_sheet)
-from .output import emit, handled, note, stdout
-from .profile_cmd import NoProfileOpt, load_profile_unless
-
+from fashrec.cli.app import app
+from fashrec.cli.options import (
+    BatchOpt,
+    IndexOpt,
+    JsonOpt,
+    KOpt,
+    SheetOpt,
+    WhereOpt,
+    open_index_for,
+    print_results,
+    run_batch,
+    write_sheet,
+)
+from fashrec.cli.output import emit, handled, note, stdout
+from fashrec.cli.profile_cmd import NoProfileOpt, load_profile_unless
+from fashrec.index.filters import Filter, parse_where
 
 PlannerOpt = typer.Option("rules", "--planner", help="How the query is understood before searching: rules "
                           "(instant), hybrid or llm (slower), or none for embedding similarity alone.")
 
 
 def _searcher(index: Optional[Path], planner: str = "none"):
-    from ..encoder import load_encoder
-    from ..planner import create_planner
-    from ..search import Searcher
+    from fashrec.encoder import load_encoder
+    from fashrec.planner import create_planner
+    from fashrec.search import Searcher
 
     idx = open_index_for(index)
     chosen = None if planner == "none" else create_planner(planner)
@@ -56,7 +65,7 @@ def _request_filter(request: dict[str, Any]) -> Filter:
 
 def _profile_limits(index, use_profile: bool):
     """The personal profile as (filter of what it leaves out, ranking boost, what each rule did)."""
-    from ..profile import profile_limits
+    from fashrec.profile import profile_limits
 
     profile = load_profile_unless(not use_profile)
     if profile is None:
@@ -69,7 +78,7 @@ def _profile_limits(index, use_profile: bool):
 def _run(kind: str, query, k: int, where, index, batch, sheet, json_mode: bool, use_profile: bool = True,
          planner: str = "none") -> None:
     """The shared body of `search` (kind "text") and `similar` (kind "image")."""
-    from ..errors import UsageError
+    from fashrec.errors import UsageError
 
     with handled(json_mode or batch is not None):
         searcher = _searcher(index, planner)

@@ -8,9 +8,9 @@ from typing import Any, Optional
 import typer
 from rich.table import Table
 
-from .app import app, eval_app
-from .common import JsonOpt
-from .output import dumps, emit, handled, note, progress_bar, stdout
+from fashrec.cli.app import app, eval_app
+from fashrec.cli.options import JsonOpt
+from fashrec.cli.output import dumps, emit, handled, note, progress_bar, stdout
 
 session_app = typer.Typer(help="Saved conversations: multi-turn refinement that survives restarts.",
                           no_args_is_help=True)
@@ -34,11 +34,11 @@ def session_turn(session: Optional[str], image: Optional[Path], text: Optional[s
                  index: Optional[Path], planner: str, llm: Optional[Path], k: int, strategy: str, max_steps: int,
                  profile) -> dict[str, Any]:
     """Run one turn of a named conversation from the command line; the JSON-ready outcome."""
-    from ..dialogue import Dialogue, SessionStore
-    from ..dialogue.store import check_name
-    from ..errors import UsageError
-    from ..refine import RefineOptions
-    from .refine_cmd import build_refiner
+    from fashrec.ammr.loop import RefineOptions
+    from fashrec.cli.refine_cmd import build_refiner
+    from fashrec.dialogue import Dialogue, SessionStore
+    from fashrec.dialogue.store import check_name
+    from fashrec.errors import UsageError
 
     if session is None:
         raise UsageError("--pick continues a conversation: add --session NAME")
@@ -85,7 +85,7 @@ def render_changes(session: dict[str, Any]) -> None:
 
 
 def render_turn(data: dict[str, Any], *, explain: bool) -> None:
-    from .refine_cmd import render_refine
+    from fashrec.cli.refine_cmd import render_refine
 
     s = data["session"]
     anchor = s["anchor"]
@@ -100,8 +100,8 @@ def render_turn(data: dict[str, Any], *, explain: bool) -> None:
 # --- session list / show / undo / rm -------------------------------------------------------------
 
 def _existing_store(name: str):
-    from ..dialogue import SessionStore
-    from ..errors import SessionError
+    from fashrec.dialogue import SessionStore
+    from fashrec.errors import SessionError
 
     store = SessionStore.if_exists()
     if store is None:
@@ -113,7 +113,7 @@ def _existing_store(name: str):
 @session_app.command("list")
 def session_list(json_mode: bool = JsonOpt) -> None:
     """All saved conversations, most recently used first."""
-    from ..dialogue import SessionStore
+    from fashrec.dialogue import SessionStore
 
     with handled(json_mode):
         store = SessionStore.if_exists()
@@ -196,7 +196,7 @@ def eval_dialogue(
     json_mode: bool = JsonOpt,
 ) -> None:
     """Success within 1/3/5 turns and mean turns for a simulated shopper, AMMR sessions vs single-shot."""
-    from ..evaluation.dialogue import evaluate_dialogue
+    from fashrec.evaluation.dialogue import evaluate_dialogue
 
     with handled(json_mode):
         with progress_bar("Dialogues", n, enabled=not json_mode) as advance:

@@ -11,14 +11,20 @@ from typing import Any, Callable, Iterator, Optional
 import typer
 from rich.table import Table
 
-from .app import app, eval_app
-from .output import emit, handled, note, progress_bar, stderr, stdout
+from fashrec.cli.app import app, eval_app
+from fashrec.cli.output import emit, handled, note, progress_bar, stderr, stdout
 
 
 @contextmanager
 def _train_progress(enabled: bool) -> Iterator[Callable[[Any], None]]:
     """Live bar with loss and images/s on a terminal; a log line every ~10 s when stderr is a file."""
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeRemainingColumn,
+    )
 
     if not enabled:
         yield lambda event: None
@@ -125,7 +131,8 @@ def train(
 ) -> None:
     """Train an encoder on a catalog (contrastive image<->text; resumable)."""
     with handled(json_mode):
-        from ..train import TrainConfig, train as run_training
+        from fashrec.train import TrainConfig
+        from fashrec.train import train as run_training
 
         config = TrainConfig(catalog=catalog, out_dir=out, init=init, epochs=epochs, batch_size=batch_size,
                              lr=lr, seed=seed, resume=resume, max_steps=max_steps, minutes=minutes,
@@ -155,7 +162,7 @@ def eval_encoder(
 ) -> None:
     """Zero-shot attribute accuracy and retrieval precision of an encoder on held-out items."""
     with handled(json_mode):
-        from ..evaluation.encoder import evaluate_catalog
+        from fashrec.evaluation.encoder import evaluate_catalog
 
         with _phase_progress() as (on_phase, advance):
             evaluation = evaluate_catalog(catalog, model, baseline=not no_baseline, progress=advance,

@@ -5,7 +5,7 @@ Nothing here needs a model, a download or a photo licence: garments are drawn wi
 
 from __future__ import annotations
 
-from .catalog import make_catalog, plan_catalog
-from .garments import CATEGORIES, COLORS, MATERIALS, PATTERNS, draw_garment
+from fashrec.demo.catalog import make_catalog, plan_catalog
+from fashrec.demo.garments import CATEGORIES, COLORS, MATERIALS, PATTERNS, draw_garment
 
 __all__ = ["CATEGORIES", "COLORS", "MATERIALS", "PATTERNS", "draw_garment", "make_catalog", "plan_catalog"]

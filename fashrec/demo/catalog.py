@@ -21,10 +21,22 @@ from typing import Any, Iterator, Sequence
 
 from PIL import Image
 
-from ..errors import UsageError
-from .assortment import (ANCHORS, BRANDS, CATEGORY_RULES, COVERAGE_GRID, MATERIAL_RULES, SAMPLER, SIZE_RUNS,
-                         SPONSORED_IN_SAMPLER, USAGE_OVERRIDES, Anchor, Brand, Look)
-from .garments import STYLES, draw_garment
+from fashrec.demo.assortment import (
+    ANCHORS,
+    BRANDS,
+    CATEGORY_RULES,
+    COVERAGE_GRID,
+    MATERIAL_RULES,
+    SAMPLER,
+    SIZE_RUNS,
+    SPONSORED_IN_SAMPLER,
+    USAGE_OVERRIDES,
+    Anchor,
+    Brand,
+    Look,
+)
+from fashrec.demo.garments import STYLES, draw_garment
+from fashrec.errors import UsageError
 
 IMAGE_SIZE = (96, 128)
 JPEG_QUALITY = 90

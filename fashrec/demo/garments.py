@@ -18,11 +18,11 @@ from typing import Sequence
 import numpy as np
 from PIL import Image
 
-from ..errors import UsageError
-from .prints import paint_print
-from .silhouettes import SILHOUETTES, Cut
-from .sketch import COLORS, WHITE, Sketch, luminance, resolve_color
-from .textures import TEXTURES, blur, grid
+from fashrec.demo.prints import paint_print
+from fashrec.demo.silhouettes import SILHOUETTES, Cut
+from fashrec.demo.sketch import COLORS, WHITE, Sketch, luminance, resolve_color
+from fashrec.demo.textures import TEXTURES, blur, grid
+from fashrec.errors import UsageError
 
 CATEGORIES = ("shirt", "t-shirt", "dress", "skirt", "trousers", "jacket", "sweater", "shoes", "bag")
 MATERIALS = ("cotton", "linen", "denim", "wool", "silk", "leather", "polyester", "suede")

@@ -7,7 +7,8 @@ from typing import Sequence
 
 import numpy as np
 
-from .sketch import COLORS, RGB, Sketch, luminance
+from fashrec.demo.sketch import COLORS, RGB, Sketch, luminance
+
 
 def _distinct(names: Sequence[str], base: RGB) -> list[RGB]:
     return [COLORS[n] for n in names if sum(abs(a - b) for a, b in zip(COLORS[n], base)) > 90]

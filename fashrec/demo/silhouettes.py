@@ -8,7 +8,16 @@ from typing import Callable, Sequence
 
 import numpy as np
 
-from .sketch import CENTRE_X, RGB, Point, Sketch, luminance, mirror, symmetric
+from fashrec.demo.sketch import (
+    CENTRE_X,
+    RGB,
+    Point,
+    Sketch,
+    luminance,
+    mirror,
+    symmetric,
+)
+
 
 @dataclass(frozen=True)
 class Cut:

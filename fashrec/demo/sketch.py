@@ -11,7 +11,7 @@ from typing import Hashable, Sequence
 import numpy as np
 from PIL import Image, ImageDraw
 
-from ..errors import UsageError
+from fashrec.errors import UsageError
 
 RGB = tuple[int, int, int]
 Point = tuple[float, float]

@@ -10,6 +10,7 @@ from typing import Callable
 
 import numpy as np
 
+
 def blur(a: np.ndarray, sigma_y: float, sigma_x: float | None = None) -> np.ndarray:
     """Separable Gaussian blur with reflected borders (numpy only; SciPy is not a dependency)."""
     sigma_x = sigma_y if sigma_x is None else sigma_x

@@ -7,9 +7,9 @@
 
 from __future__ import annotations
 
-from .merge import Change, describe_plan, merge_plans
-from .session import AnchorRef, Dialogue, Session, Turn, TurnOutcome
-from .store import SessionStore
+from fashrec.dialogue.session import AnchorRef, Dialogue, Session, Turn, TurnOutcome
+from fashrec.dialogue.store import SessionStore
+from fashrec.planner.merge import Change, describe_plan, merge_plans
 
 __all__ = ["AnchorRef", "Change", "Dialogue", "Session", "SessionStore", "Turn", "TurnOutcome", "describe_plan",
            "merge_plans"]

@@ -21,15 +21,15 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..errors import SessionError, UsageError
-from ..planner.plan import Plan
-from .merge import Change, describe_plan, merge_plans
+from fashrec.errors import SessionError, UsageError
+from fashrec.planner import Plan
+from fashrec.planner.merge import Change, describe_plan, merge_plans
 
 if TYPE_CHECKING:
-    from ..anchor import Anchor
-    from ..profile import AppliedProfile, Profile
-    from ..refine import RefineOptions, RefineResult, Refiner
-    from .store import SessionStore
+    from fashrec.ammr.anchor import Anchor
+    from fashrec.ammr.loop import RefineOptions, Refiner, RefineResult
+    from fashrec.dialogue.store import SessionStore
+    from fashrec.profile import AppliedProfile, Profile
 
 ORDINALS = {"first": 1, "second": 2, "third": 3, "fourth": 4, "fifth": 5, "sixth": 6, "seventh": 7, "eighth": 8,
             "ninth": 9, "tenth": 10}
@@ -139,7 +139,7 @@ class Dialogue:
     def __init__(self, refiner: "Refiner", store: "SessionStore", name: str, *,
                  options: "RefineOptions | None" = None, profile: "Profile | None" = None,
                  index_path: str | None = None) -> None:
-        from ..refine import RefineOptions
+        from fashrec.ammr.loop import RefineOptions
 
         self.refiner = refiner
         self.store = store
@@ -177,7 +177,7 @@ class Dialogue:
         ever cheaper. So they end here: the attribute they moved is kept from the pick instead
         ("shorter sleeves" -> keep the pick's sleeve), and the turn's changes say so.
         """
-        from ..relative import wish_attribute
+        from fashrec.ammr.relative import wish_attribute
 
         last = self._last_turn("pick a result")
         if not 1 <= rank <= len(last.result_ids):
@@ -220,7 +220,7 @@ class Dialogue:
                                        hint="continue from a result (--pick N) or start again with an image")
                 self._anchors[ref] = self.refiner.anchor_from_image(ref.value)
             else:
-                from ..anchor import anchor_from_product
+                from fashrec.ammr.anchor import anchor_from_product
 
                 if self.refiner.index.position(ref.value) is None:
                     raise SessionError(f"product '{ref.value}' is not in this index",
@@ -230,7 +230,7 @@ class Dialogue:
 
     def _run(self, action: str, ref: AnchorRef, text: str, previous: Plan | None,
              settled: list[Change] | None = None) -> TurnOutcome:
-        from ..profile import refine_with_profile
+        from fashrec.profile import refine_with_profile
 
         anchor = self.anchor_for(ref)
         t = time.perf_counter()

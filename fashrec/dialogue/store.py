@@ -13,10 +13,10 @@ import re
 import sqlite3
 from pathlib import Path
 
-from ..errors import SessionError, UsageError
-from ..planner.plan import Plan
-from .merge import Change
-from .session import AnchorRef, Session, Turn, now
+from fashrec.dialogue.session import AnchorRef, Session, Turn, now
+from fashrec.errors import SessionError, UsageError
+from fashrec.planner import Plan
+from fashrec.planner.merge import Change
 
 SESSIONS_FILE = "sessions.sqlite"
 NAME_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
@@ -51,7 +51,7 @@ SCHEMA_VERSION = len(MIGRATIONS)
 
 
 def sessions_path() -> Path:
-    from ..home import home_dir
+    from fashrec.settings import home_dir
 
     return home_dir() / SESSIONS_FILE
 

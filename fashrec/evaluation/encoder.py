@@ -23,10 +23,10 @@ from typing import Any, Callable, Mapping, Sequence
 
 import numpy as np
 
-from ..catalog import Product, load_catalog
-from ..errors import CatalogError
-from ..train.captions import attribute_prompt
-from ..train.split import is_evaluation_item
+from fashrec.catalog import Product, load_catalog
+from fashrec.catalog.split import is_evaluation_item
+from fashrec.errors import CatalogError
+from fashrec.train.captions import attribute_prompt
 
 ZERO_SHOT_ATTRIBUTES = ("category", "color", "gender", "usage")
 K = 10
@@ -194,7 +194,7 @@ def random_init_like(encoder: Any, *, seed: int = 0) -> Any:
 
     torch.manual_seed(seed)
     baseline = copy.copy(encoder)  # shares tokenizer and preprocessing; only the weights differ
-    from ..train.model import quiet_open_clip
+    from fashrec.train.model import quiet_open_clip
 
     with quiet_open_clip():
         model = open_clip.create_model(encoder.spec.open_clip_name, load_weights=False)
@@ -208,7 +208,7 @@ def evaluate_catalog(catalog: str | Path, model: str | None = None, *, baseline:
                      progress: Callable[[int], None] | None = None,
                      on_phase: Callable[[str, int], None] | None = None) -> EncoderEvaluation:
     """Evaluate ``model`` (a fashrec model spec) on the evaluation items of ``catalog``."""
-    from ..encoder import OpenClipEncoder
+    from fashrec.encoder import OpenClipEncoder
 
     load = load_catalog(catalog)
     holdout = [p for p in load.products if is_evaluation_item(p.id)]

@@ -28,9 +28,9 @@ from typing import Callable
 
 import numpy as np
 
-from ..outfit.colors import denim_pieces, harmony, loud_colors, outfit_penalty
-from ..outfit.compose import OutfitComposer
-from . import rounded_fields
+from fashrec.evaluation import rounded_fields
+from fashrec.outfit import OutfitComposer, harmony
+from fashrec.outfit.harmony import denim_pieces, loud_colors, outfit_penalty
 
 CLASH_SCORE = 0.25
 
@@ -212,16 +212,16 @@ def evaluate_outfits(
     makes it), built or updated incrementally first. The encoder is loaded only for the occasion
     prompt cue (``use_encoder`` or an ``occasion``).
     """
-    from ..anchor import anchor_from_product
-    from ..errors import UsageError
-    from ..index import index_dir_for, open_index
+    from fashrec.ammr.anchor import anchor_from_product
+    from fashrec.errors import UsageError
+    from fashrec.index import index_dir_for, open_index
 
     if catalog is None and index_dir is None:
         raise UsageError("give a catalog or an index to evaluate outfits on")
     load_ms: dict[str, float] = {}
     t = time.perf_counter()
     if index_dir is None:
-        from ..index.build import build_index
+        from fashrec.index.build import build_index
 
         index_dir = index_dir_for(catalog)
         build_index(catalog, index_dir, model=model)
@@ -231,7 +231,7 @@ def evaluate_outfits(
     load_ms["index_open"] = (time.perf_counter() - t) * 1000
     encoder = None
     if use_encoder or occasion:
-        from ..encoder import load_encoder
+        from fashrec.encoder import load_encoder
 
         t = time.perf_counter()
         encoder = load_encoder(index.encoder_spec)

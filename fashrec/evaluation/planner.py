@@ -24,7 +24,7 @@ such mapping for every phrase). Labelling conventions (decided before the rules 
 Exact match compares set, exclude, price, drop and include_out_of_stock; relative wishes are scored
 and reported separately because they only steer ranking.
 
-Splits of ``tests/data/planner_phrases.jsonl``: ``dev`` was written first and the lexicon grew with it;
+Splits of ``fashrec/evaluation/data/planner_phrases.jsonl`` (package data): ``dev`` was written first and the lexicon grew with it;
 ``holdout`` was written after the first rules and ``holdout2`` after all rule fixes. Both held-out sets
 were later used to fix general bugs they exposed, so only their first-contact scores (rules: 88.6 %
 and 92.0 %) estimate accuracy on unseen phrasing; today's scores on them are not held-out numbers.
@@ -39,11 +39,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable
 
-from ..catalog import Vocabulary, normalize_key, normalize_value
-from ..errors import UsageError
-from ..planner.context import PlanContext, Planner
-from ..planner.llm import FALLBACK_PREFIX
-from ..planner.plan import Plan
+from fashrec.catalog import Vocabulary, normalize_key, normalize_value
+from fashrec.errors import UsageError
+from fashrec.planner import Plan, PlanContext, Planner
+
+# The labelled phrases ship with the package, so `fashrec eval planner` works from any folder.
+PLANNER_DATA = Path(__file__).resolve().parent / "data"
+DEFAULT_PHRASES = PLANNER_DATA / "planner_phrases.jsonl"
+from fashrec.planner.llm import FALLBACK_PREFIX
 
 EXACT_FIELDS = ("set", "exclude", "price", "drop", "stock")
 ALL_FIELDS = EXACT_FIELDS + ("relative",)

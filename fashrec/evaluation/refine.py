@@ -20,12 +20,12 @@ from typing import Callable
 
 import numpy as np
 
-from ..catalog import Product, load_catalog
-from ..concepts import attribute_for_role
-from ..critic import brand_exposure
-from ..train.captions import possessive, singular
-from ..train.split import is_evaluation_item
-from . import rounded_fields
+from fashrec.ammr.critic import brand_exposure
+from fashrec.catalog import Product, load_catalog
+from fashrec.catalog.roles import attribute_for_role
+from fashrec.catalog.split import is_evaluation_item
+from fashrec.evaluation import rounded_fields
+from fashrec.train.captions import possessive, singular
 
 TOP = 10
 
@@ -208,8 +208,8 @@ class RequestMaker:
 
     def _shade(self, anchor, base):
         """ "a darker one": same category and gender, any colour clearly darker (or lighter)."""
-        from ..outfit.colors import color_info
-        from ..relative import LIGHTNESS_STEP
+        from fashrec.ammr.relative import LIGHTNESS_STEP
+        from fashrec.catalog.colors import color_info
 
         own = color_info(base[self.col]) if self.col else None
         if own is None or own.kind == "multi":
@@ -288,11 +288,11 @@ def evaluate_refine(
     planner: str = "hybrid", llm_path: str | None = None, workdir: Path | None = None, model: str | None = None,
     progress: Callable[[int], None] | None = None, k: int = TOP,
 ) -> RefineEvalReport:
-    from ..encoder import load_encoder
-    from ..index import open_index
-    from ..index.build import build_index
-    from ..planner import create_planner
-    from ..refine import Refiner, RefineOptions
+    from fashrec.ammr.loop import RefineOptions, Refiner
+    from fashrec.encoder import load_encoder
+    from fashrec.index import open_index
+    from fashrec.index.build import build_index
+    from fashrec.planner import create_planner
 
     catalog = Path(catalog)
     workdir = workdir or catalog.parent / f"{catalog.stem}.eval-refine"

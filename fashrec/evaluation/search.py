@@ -25,10 +25,10 @@ from typing import Callable
 
 import numpy as np
 
-from ..catalog import Product
-from ..concepts import attribute_for_role
-from ..train.captions import possessive, singular
-from . import rounded_fields
+from fashrec.catalog import Product
+from fashrec.catalog.roles import attribute_for_role
+from fashrec.evaluation import rounded_fields
+from fashrec.train.captions import possessive, singular
 
 TOP = 10
 KINDS = ("triple", "triple", "pair", "negated", "usage")
@@ -121,12 +121,12 @@ def make_queries(products: list[Product], n: int, seed: int) -> list[SearchQuery
 def evaluate_search(catalog: Path, *, n: int = 200, seed: int = 0,
                     strategies: tuple[str, ...] = ("embedding", "rules"), workdir: Path | None = None,
                     model: str | None = None, progress: Callable[[int], None] | None = None) -> SearchEvalReport:
-    from ..encoder import load_encoder
-    from ..index import open_index
-    from ..index.build import build_index
-    from ..planner import create_planner
-    from ..search import Searcher
-    from .refine import split_catalog
+    from fashrec.encoder import load_encoder
+    from fashrec.evaluation.refine import split_catalog
+    from fashrec.index import open_index
+    from fashrec.index.build import build_index
+    from fashrec.planner import create_planner
+    from fashrec.search import Searcher
 
     catalog = Path(catalog)
     workdir = workdir or catalog.parent / f"{catalog.stem}.eval-refine"   # the same index as eval refine

@@ -12,12 +12,17 @@ Readers only ever follow the manifest, so they never see a half-written generati
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
-from ..errors import FashrecIndexError
-from .manifest import MANIFEST_NAME, SCHEMA_VERSION, Manifest, read_manifest
-from .store import Index
+from fashrec.errors import FashrecIndexError
+from fashrec.index.manifest import (
+    MANIFEST_NAME,
+    SCHEMA_VERSION,
+    Manifest,
+    read_manifest,
+)
+from fashrec.index.store import Index
+from fashrec.settings import index_from_env, read_state
 
 INDEX_SUFFIX = ".fashrec-index"
 
@@ -34,14 +39,12 @@ def default_index_dir() -> Path:
     $FASHREC_INDEX, else the single ``*.fashrec-index`` folder in the current directory, else the index
     most recently built on this machine (remembered in $FASHREC_HOME).
     """
-    env = os.environ.get("FASHREC_INDEX")
+    env = index_from_env()
     if env:
-        return Path(env).expanduser()
+        return env
     here = sorted(p for p in Path.cwd().glob(f"*{INDEX_SUFFIX}") if (p / MANIFEST_NAME).exists())
     if len(here) == 1:
         return here[0]
-    from ..home import read_state
-
     last = read_state().get("last_index")
     if last and (Path(last) / MANIFEST_NAME).exists():
         return Path(last)

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import FashrecIndexError
+from fashrec.errors import FashrecIndexError
 
 # Documented defaults (see bench/ann_bench.py for the recall/latency trade-off behind them).
 HNSW_M = 16

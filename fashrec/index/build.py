@@ -16,16 +16,20 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Callable
 
-import numpy as np
-
-from .. import __version__
-from ..catalog import Product, load_catalog
-from ..encoder import DEFAULT_MODEL, identify, load_encoder
-from ..errors import CatalogError, EncoderMismatchError, FashrecIndexError
-from ..images import file_digest
-from . import ann, items
-from .lock import writer_lock
-from .manifest import MANIFEST_NAME, SCHEMA_VERSION, Manifest, read_manifest, write_manifest
+from fashrec import __version__
+from fashrec.catalog import Product, load_catalog
+from fashrec.catalog.images import file_digest
+from fashrec.encoder import DEFAULT_MODEL, identify, load_encoder
+from fashrec.errors import CatalogError, EncoderMismatchError, FashrecIndexError
+from fashrec.index import ann, items
+from fashrec.index.lock import writer_lock
+from fashrec.index.manifest import (
+    MANIFEST_NAME,
+    SCHEMA_VERSION,
+    Manifest,
+    read_manifest,
+    write_manifest,
+)
 
 ProgressFactory = Callable[[str, int], "Callable[[int], None]"]
 
@@ -93,7 +97,7 @@ def build_index(
     progress: ProgressFactory | None = None,
 ) -> IndexReport:
     """Create or update the index of ``catalog``. See the module docstring for the guarantees."""
-    from . import index_dir_for
+    from fashrec.index import index_dir_for
 
     started = time.perf_counter()
     catalog = Path(catalog).expanduser()
@@ -272,7 +276,7 @@ def build_index(
 
 
 def _remember(folder: Path) -> None:
-    from ..home import write_state
+    from fashrec.settings import write_state
 
     try:
         write_state(last_index=str(folder.resolve()))

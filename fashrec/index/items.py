@@ -14,7 +14,7 @@ from typing import Iterable
 
 import numpy as np
 
-from ..errors import FashrecIndexError
+from fashrec.errors import FashrecIndexError
 
 # Named, ordered migrations; the applied ones are recorded in the `migrations` table.
 MIGRATIONS: list[tuple[str, str]] = [

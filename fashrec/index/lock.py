@@ -8,7 +8,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
 
-from ..errors import IndexLockedError
+from fashrec.errors import IndexLockedError
 
 LOCK_NAME = ".lock"
 

@@ -8,13 +8,12 @@ leaves the previous manifest, and so the previous index, untouched.
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..errors import FashrecIndexError
+from fashrec.errors import FashrecIndexError
+from fashrec.fsutil import atomic_write_bytes
 
 SCHEMA_VERSION = 1
 MANIFEST_NAME = "manifest.json"
@@ -36,34 +35,6 @@ class Manifest:
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
-
-
-def atomic_write_bytes(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` so that readers see either the old or the new file, never half."""
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-        fsync_dir(path.parent)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
-def fsync_dir(folder: Path) -> None:
-    try:
-        fd = os.open(folder, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
 
 
 def write_manifest(folder: Path, manifest: Manifest) -> None:

@@ -7,11 +7,11 @@ from pathlib import Path
 
 import numpy as np
 
-from ..catalog import Product, Vocabulary
-from ..errors import FashrecIndexError
-from ..filters import Filter
-from . import ann, items
-from .manifest import Manifest, read_manifest
+from fashrec.catalog import Product, Vocabulary
+from fashrec.errors import FashrecIndexError
+from fashrec.index import ann, items
+from fashrec.index.filters import Filter
+from fashrec.index.manifest import Manifest, read_manifest
 
 
 @dataclass

@@ -6,9 +6,17 @@ prepared index for many anchors (evaluation, batch use).
 
 from __future__ import annotations
 
-from .colors import ColorInfo, Harmony, color_info, harmony
-from .compose import Outfit, OutfitComposer, OutfitContext, OutfitPiece, OutfitResult, compose_outfits
-from .slots import Slot, SlotDefinition, load_definition
+from fashrec.catalog.colors import ColorInfo, color_info
+from fashrec.outfit.compose import (
+           Outfit,
+           OutfitComposer,
+           OutfitContext,
+           OutfitPiece,
+           OutfitResult,
+           compose_outfits,
+)
+from fashrec.outfit.harmony import Harmony, harmony
+from fashrec.outfit.slots import Slot, SlotDefinition, load_definition
 
 __all__ = ["ColorInfo", "Harmony", "Outfit", "OutfitComposer", "OutfitContext", "OutfitPiece", "OutfitResult",
            "Slot", "SlotDefinition", "color_info", "compose_outfits", "harmony", "load_definition"]

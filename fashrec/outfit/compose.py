@@ -26,18 +26,18 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from ..anchor import Anchor
-from ..catalog import Product
-from ..errors import UsageError
-from ..index import Index
-from .colors import harmony
-from .scoring import OutfitScorer, PoolScores, Reason, cue_weights
-from .slots import Slot, SlotDefinition, load_definition
-from .wardrobe import Traits, Wardrobe, traits_of
+from fashrec.ammr.anchor import Anchor
+from fashrec.catalog import Product
+from fashrec.errors import UsageError
+from fashrec.index import Index
+from fashrec.outfit.harmony import harmony
+from fashrec.outfit.scoring import OutfitScorer, PoolScores, Reason, cue_weights
+from fashrec.outfit.slots import Slot, SlotDefinition, load_definition
+from fashrec.outfit.wardrobe import Traits, Wardrobe, traits_of
 
 if TYPE_CHECKING:
-    from ..encoder import Encoder
-    from ..profile import AppliedProfile
+    from fashrec.encoder import Encoder
+    from fashrec.profile import AppliedProfile
 
 MIN_CONFIDENCE = 0.3          # anchor attributes guessed less surely than this count as unknown
 CANDIDATES_PER_SLOT = 24

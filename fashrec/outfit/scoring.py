@@ -22,7 +22,13 @@ from itertools import combinations
 
 import numpy as np
 
-from .colors import DENIM_PENALTY, LOUD_PENALTY, ColorInfo, denim_pieces, loud_colors
+from fashrec.catalog.colors import ColorInfo
+from fashrec.outfit.harmony import (
+    DENIM_PENALTY,
+    LOUD_PENALTY,
+    denim_pieces,
+    loud_colors,
+)
 
 WEIGHTS = {"consistency": 0.35, "colour": 0.35, "style": 0.2, "occasion": 0.1}
 OPTIONAL_BONUS = 0.02
@@ -117,7 +123,6 @@ class OutfitScorer:
     def explain(self, pieces: list[int], required_filled: int, optional: list[str],
                 context: dict[str, str | None], missing: list[str]) -> Breakdown:
         """The score of a finished outfit with one :class:`Reason` per rule."""
-        p = self.pool
         cues = self.cues(pieces)
         coverage = min(1.0, required_filled / self.required)
         items = [0, *pieces]

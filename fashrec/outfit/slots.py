@@ -16,7 +16,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from ..errors import UsageError
+from fashrec.errors import UsageError
 
 TRAITS = ("gender", "occasion", "season")
 

@@ -14,10 +14,10 @@ from typing import Mapping
 
 import numpy as np
 
-from ..concepts import attribute_for_role
-from ..index import Index
-from .colors import ColorInfo, color_info
-from .slots import SlotDefinition, category_key
+from fashrec.catalog.colors import ColorInfo, color_info
+from fashrec.catalog.roles import attribute_for_role
+from fashrec.index import Index
+from fashrec.outfit.slots import SlotDefinition, category_key
 
 # Catalog categories that are denim whatever their colour attribute says.
 DENIM_CATEGORIES = {category_key(c) for c in ("jeans", "jeggings", "denim", "denim shorts", "denim skirt")}
@@ -164,7 +164,7 @@ class Wardrobe:
         return self.traits[position].color
 
     def harmony_vector(self, anchor_color: ColorInfo | None, positions: np.ndarray) -> np.ndarray:
-        from .colors import harmony
+        from fashrec.outfit.harmony import harmony
 
         infos, codes = self.colors
         per_color = np.array([harmony(anchor_color, c).score for c in infos])

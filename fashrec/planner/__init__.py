@@ -14,14 +14,19 @@ from __future__ import annotations
 import threading
 from typing import Any, Callable
 
-from ..catalog import Vocabulary
-from ..errors import UsageError
-from .context import PlanContext, Planner
-from .hybrid import HybridPlanner
-from .backend import Completion, CompletionBackend, LlamaCppBackend, default_model_path
-from .llm import LLMPlanner
-from .plan import RELATIVE_WISHES, Plan
-from .rules import RulesPlanner
+from fashrec.catalog import Vocabulary
+from fashrec.errors import UsageError
+from fashrec.planner.backend import (
+    Completion,
+    CompletionBackend,
+    LlamaCppBackend,
+    default_model_path,
+)
+from fashrec.planner.context import PlanContext, Planner
+from fashrec.planner.hybrid import HybridPlanner
+from fashrec.planner.llm import LLMPlanner
+from fashrec.planner.plan import RELATIVE_WISHES, Plan
+from fashrec.planner.rules import RulesPlanner
 
 PlannerFactory = Callable[..., Planner]
 DEFAULT_PLANNER = "hybrid"

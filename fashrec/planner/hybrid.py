@@ -20,14 +20,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..errors import ModelError, PlannerError
-from .context import PlanContext
-from .grammar import choice_gbnf
-from .backend import CompletionBackend, LlamaCppBackend
-from .llm import FALLBACK_PREFIX, chatml, similar_values
-from .plan import Plan
-from .rules import Analysis, Leftover, RulesPlanner
-from .tokens import is_typo_of
+from fashrec.errors import ModelError, PlannerError
+from fashrec.planner.backend import CompletionBackend, LlamaCppBackend
+from fashrec.planner.context import PlanContext
+from fashrec.planner.grammar import choice_gbnf
+from fashrec.planner.llm import FALLBACK_PREFIX, chatml, similar_values
+from fashrec.planner.plan import Plan
+from fashrec.planner.rules import Analysis, Leftover, RulesPlanner
+from fashrec.planner.tokens import is_typo_of
 
 # Words before a leftover that say "a value goes here" ("in scarlet", "a crimson one").
 _SLOT_CUES = frozenset({"in", "a", "an", "some", "more", "very", "bright", "deep", "dark", "light", "pale"})
@@ -173,7 +173,7 @@ def _before_a_product(analysis: Analysis, leftover: Leftover) -> bool:
 
 
 def _descriptive_attributes(context: PlanContext) -> list[str]:
-    from .grounding import grounder_for
+    from fashrec.planner.grounding import grounder_for
 
     kinds = grounder_for(context.vocabulary).kind_attribute
     return [kinds[k] for k in _DESCRIPTIVE_KINDS if k in kinds]

@@ -18,14 +18,14 @@ import re
 from pathlib import Path
 from typing import Any
 
-from ..errors import ModelError, PlannerError
-from .backend import CompletionBackend, LlamaCppBackend
-from .context import PlanContext
-from .grammar import PRICE_ATTRIBUTE, PlanChoices, plan_gbnf
-from .plan import Plan
-from .prices import find_prices
-from .rules import Analysis, RulesPlanner
-from .tokens import sanitize
+from fashrec.errors import ModelError, PlannerError
+from fashrec.planner.backend import CompletionBackend, LlamaCppBackend
+from fashrec.planner.context import PlanContext
+from fashrec.planner.grammar import PRICE_ATTRIBUTE, PlanChoices, plan_gbnf
+from fashrec.planner.plan import Plan
+from fashrec.planner.prices import find_prices
+from fashrec.planner.rules import Analysis, RulesPlanner
+from fashrec.planner.tokens import sanitize
 
 # Notes starting with this mark a plan that is not the planner's own (the evaluation counts them).
 FALLBACK_PREFIX = "fallback:"

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..catalog import Vocabulary, normalize_key, normalize_value
+from fashrec.catalog import Vocabulary, normalize_key, normalize_value
 
 # Relative wishes a plan may carry ("shorter sleeves"): directions, made concrete against the anchor.
 RELATIVE_WISHES = (

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from .tokens import normalize, normalize_keep_hyphens
+from fashrec.planner.tokens import normalize, normalize_keep_hyphens
 
 CURRENCY_WORDS = {
     "€": "EUR", "eur": "EUR", "euro": "EUR", "euros": "EUR",

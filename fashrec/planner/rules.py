@@ -17,12 +17,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from . import lexicon
-from .context import PlanContext
-from .grounding import AttrValue, Grounder, Term, grounder_for
-from .plan import Plan
-from .prices import find_prices
-from .tokens import CLAUSE_BREAK, COMMA, sanitize, tokenize
+from fashrec.planner import lexicon
+from fashrec.planner.context import PlanContext
+from fashrec.planner.grounding import Grounder, Term, grounder_for
+from fashrec.planner.plan import Plan
+from fashrec.planner.prices import find_prices
+from fashrec.planner.tokens import CLAUSE_BREAK, COMMA, sanitize, tokenize
 
 # Words that may sit inside a negated list without ending it ("not in any black or grey").
 _SCOPE_FILLERS = frozenset(

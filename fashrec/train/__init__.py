@@ -5,8 +5,8 @@ writes an open_clip "local-dir" model folder that :class:`fashrec.encoder.OpenCl
 torch is imported only inside the functions that need it.
 """
 
-from .loop import TrainProgress, TrainResult, split_products, train
-from .recipe import TrainConfig
-from .split import is_evaluation_item, is_holdout, is_validation
+from fashrec.catalog.split import is_evaluation_item, is_holdout, is_validation
+from fashrec.train.loop import TrainProgress, TrainResult, split_products, train
+from fashrec.train.recipe import TrainConfig
 
 __all__ = ["TrainConfig", "TrainProgress", "TrainResult", "is_evaluation_item", "is_holdout", "is_validation", "split_products", "train"]

@@ -11,48 +11,11 @@ import random
 import re
 from typing import Mapping, Sequence
 
+from fashrec.catalog.wording import article, possessive, singular
+from fashrec.encoder.prompts import ATTRIBUTE_TEMPLATES, attribute_prompt
+
 # Attributes that describe how a product looks or who it is for, in the order adjectives are written.
 ADJECTIVE_ORDER = ("pattern", "color", "usage", "season")
-
-# Nouns whose plural is also how one item is named ("a pair of jeans").
-_INVARIANT = {
-    "jeans", "shorts", "trousers", "pants", "leggings", "capris", "briefs", "boxers", "sunglasses",
-    "tights", "stockings", "jeggings", "trunk", "glasses", "dungarees", "pyjamas", "lounge pants",
-    "track pants", "innerwear", "accessories", "clothes", "swimwear", "nightwear", "eyewear", "footwear",
-    "headwear", "bottomwear", "topwear", "loungewear",
-}
-
-
-# Plurals in -ies whose singular keeps the "ie" ("hoodies", "beanies"), unlike "panties" -> "panty".
-_IE_STEMS = ("hood", "bean", "boot", "cook", "night")
-
-
-def singular(phrase: str) -> str:
-    """Singular form of a catalogue noun phrase: "tshirts" -> "tshirt", "watches" -> "watch"."""
-    if phrase in _INVARIANT:
-        return phrase
-    head, _, last = phrase.rpartition(" ")
-    if last in _INVARIANT or len(last) < 4 or not last.endswith("s") or last.endswith(("ss", "us", "is")):
-        return phrase
-    if last.endswith("ies") and len(last) > 4:      # "ties" -> "tie" below
-        last = last[:-3] + ("ie" if last[:-3].endswith(_IE_STEMS) else "y")
-    elif last.endswith(("ches", "shes", "sses", "xes")):
-        last = last[:-2]
-    else:
-        last = last[:-1]
-    return f"{head} {last}" if head else last
-
-
-def possessive(gender: str) -> str:
-    """'men' -> "men's", 'boys' -> "boys'", 'unisex' -> 'unisex'."""
-    if gender == "unisex":
-        return gender
-    return gender + ("'" if gender.endswith("s") else "'s")
-
-
-def article(word: str) -> str:
-    return "an" if word[:1] in "aeiou" else "a"
-
 
 class CaptionMaker:
     """Draws one caption per call for a product's title and attributes; deterministic given ``rng``."""
@@ -99,25 +62,6 @@ class CaptionMaker:
         if frame != "{}" and is_singular and gender_style != "possessive":
             words = f"{article(words)} {words}"
         return frame.format(words)
-
-
-# Prompts that name one value of one attribute. Training draws a random template per step; the encoder
-# evaluation uses its own fixed ensemble (see fashrec.evaluation.encoder).
-ATTRIBUTE_TEMPLATES: dict[str, tuple[str, ...]] = {
-    "category": ("{v}", "{s}", "a photo of {a} {s}", "a product photo of {a} {s}", "{v} for sale",
-                 "an image of {v}", "a picture of {a} {s}"),
-    "color": ("{v}", "{v} color", "a {v} product", "something {v}", "a photo of a {v} item",
-              "{v} coloured", "in {v}"),
-    "gender": ("for {v}", "{p} fashion", "a product for {v}", "{p}", "made for {v}", "{p} wear"),
-    "usage": ("{v} wear", "{v}", "for {v} use", "a {v} style product", "{v} style"),
-    "season": ("{v} wear", "for {v}", "{v} collection", "{v}"),
-    "pattern": ("{v}", "{v} pattern", "a {v} item", "{v} design"),
-}
-
-
-def attribute_prompt(attribute: str, value: str, template: str) -> str:
-    s = singular(value)
-    return template.format(v=value, s=s, a=article(s), p=possessive(value))
 
 
 def attribute_prompts(attribute: str, values: Sequence[str], rng: random.Random) -> list[str]:

@@ -16,19 +16,14 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
-from ..catalog import Product
-from ..errors import ImageError
+from fashrec.catalog import Product
+from fashrec.errors import ImageError
+from fashrec.settings import cache_dir
 
 ProgressFn = Callable[[int], None]
 
 # Attributes with a closed vocabulary that training teaches directly through prompt losses.
 LABELLED_ATTRIBUTES = ("category", "color", "gender", "usage", "season", "pattern")
-
-
-def cache_dir() -> Path:
-    """$FASHREC_CACHE_DIR, else ~/.cache/fashrec-data (next to the extracted images, outside the repo)."""
-    env = os.environ.get("FASHREC_CACHE_DIR")
-    return Path(env).expanduser() if env else Path.home() / ".cache" / "fashrec-data"
 
 
 def geometry_transform(preprocess_cfg: dict[str, Any]):
@@ -56,7 +51,7 @@ def _cache_key(products: Sequence[Product], preprocess_cfg: dict[str, Any]) -> s
 def decode_images(products: Sequence[Product], preprocess_cfg: dict[str, Any], *,
                   progress: ProgressFn | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Decode every product image; returns (uint8 N x 3 x H x W, bool ok-mask). Bad images are masked."""
-    from ..images import load_rgb
+    from fashrec.catalog.images import load_rgb
 
     transform = geometry_transform(preprocess_cfg)
     size = preprocess_cfg["size"]

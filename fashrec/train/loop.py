@@ -11,17 +11,23 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
-from ..catalog import Product, load_catalog
-from ..errors import CatalogError, UsageError
-from .captions import CaptionMaker, attribute_prompts, normalize_caption
-from .checkpoint import CHECKPOINT_FILE, TrainState, load_checkpoint, restore_rngs, save_checkpoint
-from .data import TrainingSet, build_training_set
-from .export import WEIGHTS_FILE, write_model_dir, write_training_info
-from .recipe import TrainConfig
-from .schedule import Schedule
-from .schedule import apply as set_lr
-from .split import is_evaluation_item
-from .threads import tuner_for
+from fashrec.catalog import Product, load_catalog
+from fashrec.catalog.split import is_evaluation_item
+from fashrec.errors import CatalogError, UsageError
+from fashrec.train.captions import CaptionMaker, attribute_prompts, normalize_caption
+from fashrec.train.checkpoint import (
+    CHECKPOINT_FILE,
+    TrainState,
+    load_checkpoint,
+    restore_rngs,
+    save_checkpoint,
+)
+from fashrec.train.data import TrainingSet, build_training_set
+from fashrec.train.export import WEIGHTS_FILE, write_model_dir, write_training_info
+from fashrec.train.recipe import TrainConfig
+from fashrec.train.schedule import Schedule
+from fashrec.train.schedule import apply as set_lr
+from fashrec.train.threads import tuner_for
 
 
 @dataclass
@@ -125,9 +131,9 @@ def train(config: TrainConfig, progress: ProgressCallback | None = None) -> Trai
     import torch
     import torch.nn.functional as F
 
-    from .augment import augment, normalize
-    from .losses import attribute_prompt_loss, multi_positive_clip_loss
-    from .model import build_model, parameter_groups
+    from fashrec.train.augment import augment, normalize
+    from fashrec.train.losses import attribute_prompt_loss, multi_positive_clip_loss
+    from fashrec.train.model import build_model, parameter_groups
 
     report = progress or (lambda _event: None)
     if config.batch_size < 2:
@@ -329,8 +335,8 @@ def _epoch_means(losses: Sequence[float], steps_per_epoch: int) -> list[float]:
 def _validate(out_dir: Path, holdout: Sequence[Product], threads: int,
               report: ProgressCallback) -> dict[str, Any]:
     """Zero-shot and retrieval numbers of the exported model on the held-out products."""
-    from ..encoder import OpenClipEncoder
-    from ..evaluation.encoder import evaluate_encoder
+    from fashrec.encoder import OpenClipEncoder
+    from fashrec.evaluation.encoder import evaluate_encoder
 
     encoder = OpenClipEncoder(str(out_dir), threads=threads)
     done = [0]

@@ -8,8 +8,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, Iterator
 
-from ..errors import ModelError
-from .recipe import SCRATCH_MODEL
+from fashrec.errors import ModelError
+from fashrec.train.recipe import SCRATCH_MODEL
 
 
 @dataclass
@@ -37,8 +37,8 @@ def build_model(init: str | None, *, seed: int) -> TrainableModel:
     import open_clip
     import torch
 
-    from .. import modelzoo
-    from ..encoder import resolve_spec
+    from fashrec.encoder import resolve_spec
+    from fashrec.encoder import zoo as modelzoo
 
     modelzoo.register_embedded_configs()
     torch.manual_seed(seed)  # the random init is part of the recipe's determinism

@@ -1,0 +1,122 @@
+"""Stage 1, anchor understanding: embed the anchor image and infer its attributes.
+
+The anchor need not be in the catalog. Its attributes come from a similarity-weighted vote of its
+nearest catalog neighbours combined with zero-shot prompts; an anchor that *is* a catalog product
+(same picture) simply takes that product's metadata.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from fashrec.encoder.prompts import AttributePrompts
+from fashrec.index import Index
+
+NEIGHBOURS = 15
+VOTE_TEMPERATURE = 0.05
+VOTE_WEIGHT = 0.65        # the rest goes to zero-shot prompts
+MIN_COVERAGE = 0.5        # infer an attribute only if most neighbours have it at all
+
+
+@dataclass
+class AttributeGuess:
+    value: str
+    confidence: float
+    source: str
+
+    def to_dict(self) -> dict:
+        return {"value": self.value, "confidence": round(self.confidence, 3), "source": self.source}
+
+
+@dataclass
+class Anchor:
+    vector: np.ndarray
+    attributes: dict[str, AttributeGuess] = field(default_factory=dict)
+    image: str | None = None
+    catalog_id: str | None = None
+    price: float | None = None
+    # For a photo from outside the catalog: the median price of its nearest look-alikes, so "cheaper"
+    # still means something. Never shown as the anchor's price, always as an estimate.
+    estimated_price: float | None = None
+
+    def values(self, min_confidence: float = 0.0) -> dict[str, str]:
+        return {a: g.value for a, g in self.attributes.items() if g.confidence >= min_confidence}
+
+    def to_dict(self) -> dict:
+        return {"image": self.image, "catalog_id": self.catalog_id, "price": self.price,
+                "estimated_price": self.estimated_price,
+                "attributes": {a: g.to_dict() for a, g in self.attributes.items()}}
+
+
+def infer_attributes(index: Index, vector: np.ndarray, prompts: AttributePrompts | None,
+                     *, neighbours: int = NEIGHBOURS) -> dict[str, AttributeGuess]:
+    found = index.nearest(vector, neighbours)
+    if found.positions.size == 0:
+        return {}
+    weights = np.exp((found.scores - found.scores.max()) / VOTE_TEMPERATURE)
+    guesses: dict[str, AttributeGuess] = {}
+    for attr in index.vocabulary.attributes():
+        votes: dict[str, float] = {}
+        covered = 0.0
+        for pos, w in zip(found.positions, weights):
+            vals = index.products[int(pos)].attributes.get(attr)
+            if vals:
+                covered += w
+                for v in vals:
+                    votes[v] = votes.get(v, 0.0) + w / len(vals)
+        if covered < MIN_COVERAGE * weights.sum():
+            continue
+        dist = {v: s / covered for v, s in votes.items()}
+        zero_shot = prompts.probabilities(attr, vector) if prompts else {}
+        if zero_shot:
+            candidates = set(dist) | {v for v, p in zero_shot.items() if p > 0.05}
+            dist = {v: VOTE_WEIGHT * dist.get(v, 0.0) + (1 - VOTE_WEIGHT) * zero_shot.get(v, 0.0)
+                    for v in candidates}
+            source = "neighbours+zero-shot"
+        else:
+            source = "neighbours"
+        value, conf = max(dist.items(), key=lambda kv: kv[1])
+        guesses[attr] = AttributeGuess(value, float(conf), source)
+    return guesses
+
+
+def understand_anchor(index: Index, vector: np.ndarray, prompts: AttributePrompts | None,
+                      *, image: str | Path | None = None) -> Anchor:
+    if image is not None:
+        from fashrec.catalog.images import file_digest
+
+        try:
+            position = index.position_of_image(file_digest(Path(image)))
+        except OSError:
+            position = None
+        if position is not None:  # the very same photo as a catalog product: trust its metadata
+            anchor = anchor_from_product(index, index.products[position].id)
+            anchor.vector, anchor.image = vector, str(image)
+            return anchor
+    return Anchor(vector, infer_attributes(index, vector, prompts), str(image) if image else None,
+                  estimated_price=estimate_price(index, vector))
+
+
+def estimate_price(index: Index, vector: np.ndarray, *, neighbours: int = NEIGHBOURS) -> float | None:
+    """Median price of the anchor's nearest catalog look-alikes (None when fewer than half have a price)."""
+    found = index.nearest(vector, neighbours)
+    prices = [index.products[int(pos)].price for pos in found.positions]
+    prices = [p for p in prices if p is not None]
+    if not prices or len(prices) < max(1, len(found.positions) // 2):
+        return None
+    return round(float(np.median(prices)), 2)
+
+
+def anchor_from_product(index: Index, product_id: str) -> Anchor:
+    """A catalog product as the anchor (dialogue: "more like the third one")."""
+    pos = index.position(product_id)
+    if pos is None:
+        from fashrec.errors import UsageError
+
+        raise UsageError(f"no product '{product_id}' in the index")
+    product = index.products[pos]
+    attrs = {a: AttributeGuess(v[0], 1.0, "catalog") for a, v in product.attributes.items() if v}
+    return Anchor(index.image_vectors[pos].copy(), attrs, str(product.image_path), product.id, product.price)

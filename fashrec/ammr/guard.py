@@ -1,0 +1,124 @@
+"""Stage 5, the attribute guard: verify every candidate against every constraint.
+
+Catalog metadata is the evidence where the product has the attribute; otherwise the product image is
+checked zero-shot against the attribute's prompts. Each check records what was verified and how, and
+only verified facts ever reach an explanation.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from fashrec.ammr.relative import Resolution, effective_price
+from fashrec.catalog import Product
+from fashrec.encoder.prompts import AttributePrompts
+from fashrec.planner import Plan
+
+# A zero-shot check passes when the wanted value is the most likely one and at least this likely.
+ZERO_SHOT_MIN = 0.3
+
+
+@dataclass
+class Check:
+    kind: str          # "set", "within", "exclude", "price", "keep"
+    attribute: str
+    expected: str      # "linen", "not black", "<= 40"
+    ok: bool
+    evidence: str      # "catalog", "image p=0.71", "no price"
+    hard: bool = True
+
+    @property
+    def label(self) -> str:
+        if self.kind == "price":
+            return f"price {self.expected}"
+        if self.kind in ("exclude", "within"):
+            return f"{self.attribute} {self.expected}"
+        return f"{self.attribute}={self.expected}"
+
+    def to_dict(self) -> dict:
+        return {"constraint": self.label, "kind": self.kind, "ok": self.ok, "evidence": self.evidence,
+                "hard": self.hard}
+
+
+def _value_check(product: Product, vector: np.ndarray, attr: str, value: str,
+                 prompts: AttributePrompts | None) -> tuple[bool | None, str]:
+    """Does the product have ``value``? (None: no evidence either way)."""
+    ok, evidence, _ = _evidence(product, vector, attr, {value}, prompts)
+    return ok, evidence
+
+
+def _within_check(product: Product, vector: np.ndarray, attr: str, allowed: list[str],
+                  prompts: AttributePrompts | None) -> tuple[bool, str]:
+    """Does the product have one of ``allowed`` (a resolved relative wish)? The evidence names which."""
+    ok, evidence, seen = _evidence(product, vector, attr, set(allowed), prompts)
+    if evidence == "catalog" and ok:
+        return True, f"catalog: {seen}"
+    if evidence.startswith("image"):
+        evidence = f"image looks {seen} {evidence.removeprefix('image ')}"
+    return bool(ok), evidence
+
+
+def _evidence(product: Product, vector: np.ndarray, attr: str, wanted: set[str],
+              prompts: AttributePrompts | None) -> tuple[bool | None, str, str | None]:
+    """(verdict, evidence, the value seen): catalog metadata first, else the image, zero-shot.
+
+    The image is only read for attributes the product's category has in this catalog.
+    """
+    values = product.attributes.get(attr)
+    if values:
+        hit = next((v for v in values if v in wanted), None)
+        return hit is not None, "catalog", hit or values[0]
+    if prompts is not None and not prompts.applies(attr, product):
+        return False, f"no {attr} for this category", None
+    probs = prompts.probabilities(attr, vector) if prompts else {}
+    if not probs:
+        return None, "unknown", None
+    best = max(probs, key=probs.get)
+    # One wanted value: report its own probability; several: the probability of what the image shows.
+    p = probs.get(next(iter(wanted)), 0.0) if len(wanted) == 1 else probs[best]
+    return best in wanted and probs[best] >= ZERO_SHOT_MIN, f"image p={p:.2f}", best
+
+
+def check_product(product: Product, vector: np.ndarray, plan: Plan, keeps: dict[str, str],
+                  soft_keeps: dict[str, str], prompts: AttributePrompts | None,
+                  relative: Resolution | None = None) -> list[Check]:
+    checks: list[Check] = []
+    for attr, value in plan.set.items():
+        ok, evidence = _value_check(product, vector, attr, value, prompts)
+        checks.append(Check("set", attr, value, bool(ok), evidence))
+    for attr, allowed in (relative.within if relative else {}).items():
+        ok, evidence = _within_check(product, vector, attr, allowed, prompts)
+        checks.append(Check("within", attr, "in " + "/".join(allowed), ok, evidence))
+    for attr, banned in plan.exclude.items():
+        values = product.attributes.get(attr)
+        if values:
+            ok, evidence = not set(banned) & set(values), "catalog"
+        else:
+            probs = prompts.probabilities(attr, vector) if prompts else {}
+            top = max(probs, key=probs.get) if probs else None
+            ok, evidence = top not in banned, (f"image looks {top}" if top else "unknown")
+        checks.append(Check("exclude", attr, "not " + "/".join(banned), ok, evidence))
+    price_min, price_max = effective_price(plan, relative)
+    if price_min is not None or price_max is not None:
+        expected = " ".join(s for s in (f">= {price_min:g}" if price_min is not None else "",
+                                         f"<= {price_max:g}" if price_max is not None else "") if s)
+        if product.price is None:
+            checks.append(Check("price", "price", expected, False, "no price"))
+        else:
+            ok = ((price_min is None or product.price >= price_min)
+                  and (price_max is None or product.price <= price_max))
+            checks.append(Check("price", "price", expected, ok, f"{product.price:g}"))
+    for attr, value in keeps.items():
+        ok, evidence = _value_check(product, vector, attr, value, prompts)
+        checks.append(Check("keep", attr, value, bool(ok), evidence))
+    for attr, value in soft_keeps.items():
+        ok, evidence = _value_check(product, vector, attr, value, None)
+        if ok is not None:
+            checks.append(Check("keep", attr, value, bool(ok), evidence, hard=False))
+    return checks
+
+
+def passes(checks: list[Check]) -> bool:
+    return all(c.ok for c in checks if c.hard)

@@ -1,0 +1,55 @@
+"""Catalog layer: the vocabulary, the values each attribute takes in a catalog (with counts)."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Iterable, Protocol, Sequence
+
+from fashrec.catalog.product import Product, normalize_key, normalize_value
+
+
+@dataclass
+class Vocabulary:
+    """Values seen per attribute, with counts: what the planner may ground a request in."""
+
+    counts: dict[str, dict[str, int]] = field(default_factory=dict)
+
+    @classmethod
+    def from_products(cls, products: Iterable[Product]) -> "Vocabulary":
+        counters: dict[str, Counter] = {}
+        for p in products:
+            for attr, vals in p.attributes.items():
+                counters.setdefault(attr, Counter()).update(vals)
+        return cls({a: dict(c.most_common()) for a, c in sorted(counters.items())})
+
+    def attributes(self) -> list[str]:
+        return list(self.counts)
+
+    def values(self, attribute: str) -> list[str]:
+        return list(self.counts.get(normalize_key(attribute), {}))
+
+    def has(self, attribute: str, value: str) -> bool:
+        return normalize_value(value) in self.counts.get(normalize_key(attribute), {})
+
+    def attributes_with(self, value: str) -> list[str]:
+        """Which attributes contain ``value`` (most frequent first)."""
+        v = normalize_value(value)
+        hits = [(c[v], a) for a, c in self.counts.items() if v in c]
+        return [a for _, a in sorted(hits, reverse=True)]
+
+    def count(self, attribute: str, value: str) -> int:
+        return self.counts.get(normalize_key(attribute), {}).get(normalize_value(value), 0)
+
+    def to_dict(self) -> dict[str, dict[str, int]]:
+        return self.counts
+
+
+class CatalogView(Protocol):
+    """Products and their vocabulary, as an opened index offers them to the layers that read it."""
+
+    @property
+    def products(self) -> Sequence[Product]: ...
+
+    @property
+    def vocabulary(self) -> Vocabulary: ...

@@ -1,0 +1,133 @@
+"""Foundation: every environment variable, folder and thread policy fashrec uses, read in one place.
+
+| variable | meaning | default |
+|---|---|---|
+| ``FASHREC_HOME`` | remembered state, sessions, profile | ``$XDG_DATA_HOME/fashrec`` (``~/.local/share/fashrec``) |
+| ``FASHREC_INDEX`` | the index commands use when ``--index`` is not given | see :func:`fashrec.index.default_index_dir` |
+| ``FASHREC_MODELS_DIR`` | where embedded encoders live | the checkout's ``models/``, else ``<prefix>/share/fashrec/models`` |
+| ``FASHREC_CACHE_DIR`` | training caches (decoded images) | ``~/.cache/fashrec-data`` |
+| ``FASHREC_THREADS`` | threads for torch, BLAS and llama.cpp | see :func:`threads` |
+| ``FASHREC_PROGRESS`` | ``1``: progress bars even when stderr is not a terminal | off |
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+
+from fashrec.fsutil import atomic_write_bytes
+
+# --- folders -------------------------------------------------------------------------------------
+
+def home_dir() -> Path:
+    env = os.environ.get("FASHREC_HOME")
+    if env:
+        return Path(env).expanduser()
+    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(base) / "fashrec"
+
+
+def index_from_env() -> Path | None:
+    env = os.environ.get("FASHREC_INDEX")
+    return Path(env).expanduser() if env else None
+
+
+def models_dir() -> Path:
+    """Where embedded models live: $FASHREC_MODELS_DIR, the checkout's models/, or the install prefix."""
+    env = os.environ.get("FASHREC_MODELS_DIR")
+    if env:
+        return Path(env).expanduser()
+    checkout = Path(__file__).resolve().parent.parent / "models"
+    if checkout.is_dir():
+        return checkout
+    return Path(sys.prefix) / "share" / "fashrec" / "models"
+
+
+def cache_dir() -> Path:
+    """$FASHREC_CACHE_DIR, else ~/.cache/fashrec-data (next to the extracted images, outside the repo)."""
+    env = os.environ.get("FASHREC_CACHE_DIR")
+    return Path(env).expanduser() if env else Path.home() / ".cache" / "fashrec-data"
+
+
+def progress_forced() -> bool:
+    """Progress bars even when stderr is not a terminal (for logs and tests)."""
+    return os.environ.get("FASHREC_PROGRESS") == "1"
+
+
+# --- remembered state ----------------------------------------------------------------------------
+
+def _state_path() -> Path:
+    return home_dir() / "state.json"
+
+
+def read_state() -> dict:
+    try:
+        return json.loads(_state_path().read_text())
+    except (OSError, ValueError):
+        return {}
+
+
+def write_state(**updates) -> None:
+    state = read_state()
+    state.update(updates)
+    path = _state_path()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write_bytes(path, json.dumps(state, indent=2).encode())
+
+
+# --- threads -------------------------------------------------------------------------------------
+
+# Commands that answer one request at a time. Their numpy work is matrix-vector products, which one
+# BLAS thread does faster than two fighting over a busy 2-core machine (measured: 1.6 vs 2.4 ms for
+# 35k x 256); batch work (index, train, eval) keeps all cores.
+INTERACTIVE_COMMANDS = {"search", "similar", "refine", "outfit", "chat", "plan", "info", "session", "profile"}
+LLM_THREAD_LIMIT = 2
+
+
+def threads_from_env() -> int | None:
+    env = os.environ.get("FASHREC_THREADS", "")
+    return int(env) if env.isdigit() and int(env) > 0 else None
+
+
+def threads(*, interactive: bool = False) -> int:
+    """torch intra-op threads: $FASHREC_THREADS, else 1 for interactive queries, else the cores (<= 8).
+
+    One 64 px image or a few short texts are too small to split between threads; on a 2-core machine
+    with anything else running, a second thread mostly waits for a time slice, and single-threaded
+    queries measured 8x faster (bench/RESULTS.md, 3.2). Batch encoding (indexing) uses every core.
+    """
+    chosen = threads_from_env()
+    if chosen:
+        return chosen
+    if interactive:
+        return 1
+    return max(1, min(os.cpu_count() or 1, 8))
+
+
+def llm_threads(limit: int = LLM_THREAD_LIMIT) -> int:
+    """llama.cpp threads: $FASHREC_THREADS, else up to ``limit``, but one when the CPUs are already busy.
+
+    llama.cpp's worker threads spin while they wait for each other: on a 2-core machine where another
+    process already uses the cores, 2 threads measured 8x slower than 1 (grammar-constrained
+    completion of a 20-option choice: 1.8 s against 0.2 s at load average 7).
+    """
+    chosen = threads_from_env()
+    if chosen:
+        return chosen
+    cpus = os.cpu_count() or 1
+    try:
+        busy = os.getloadavg()[0]
+    except (AttributeError, OSError):
+        busy = 0.0
+    free = int(cpus - busy)
+    return max(1, min(limit, cpus, free))
+
+
+def apply_command_threads(argv: list[str]) -> None:
+    """Set BLAS thread counts for the command about to run; must happen before numpy is imported."""
+    if len(argv) > 1 and argv[1] in INTERACTIVE_COMMANDS:
+        count = str(threads_from_env() or 1)
+        for var in ("OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+            os.environ.setdefault(var, count)

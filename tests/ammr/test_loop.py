@@ -1,0 +1,177 @@
+"""The AMMR loop: each stage on its own, then end to end through `fashrec refine` with the shipped
+encoder on the shipped example catalog."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from fashrec.ammr.anchor import Anchor, AttributeGuess
+from fashrec.ammr.compose import describe, target_attributes
+from fashrec.ammr.loop import RefineOptions, Refiner
+from fashrec.ammr.retrieve import plan_filter
+from fashrec.index import open_index
+from fashrec.index.build import build_index
+from fashrec.planner import Plan, create_planner
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture()
+def refiner(small_catalog, tiny_model, fashrec_env):
+    build_index(small_catalog, small_catalog.parent / "idx", model=str(tiny_model))
+    index = open_index(small_catalog.parent / "idx")
+    from fashrec.encoder import load_encoder
+
+    return Refiner(index, load_encoder(index.encoder_spec), create_planner("rules"),
+                   fallback_planner=create_planner("rules"))
+
+
+def test_anchor_in_catalog_is_recognised_by_its_bytes(refiner):
+    product = refiner.index.products[3]
+    anchor = refiner.anchor_from_image(product.image_path)
+    assert anchor.catalog_id == product.id
+    assert anchor.values() == {a: v[0] for a, v in product.attributes.items()}
+
+
+def test_anchor_outside_catalog_gets_inferred_attributes(refiner, tmp_path):
+    from PIL import Image
+
+    Image.open(refiner.index.products[0].image_path).rotate(5, fillcolor="white").save(tmp_path / "a.png")
+    anchor = refiner.anchor_from_image(tmp_path / "a.png")
+    assert anchor.catalog_id is None and anchor.attributes
+    assert all(0 < g.confidence <= 1 and g.value in refiner.index.vocabulary.values(a)
+               for a, g in anchor.attributes.items())
+
+
+def test_target_and_description_apply_the_plan():
+    anchor = Anchor(np.zeros(2), {"category": AttributeGuess("shirt", .9, "x"), "color": AttributeGuess("white", .9, "x"),
+                                  "gender": AttributeGuess("men", .3, "x")})
+    target = target_attributes(anchor, Plan(set={"material": "linen"}, exclude={"color": ["white"]}))
+    assert target == {"category": "shirt", "material": "linen"}  # low-confidence gender and excluded colour go
+    assert describe({"category": "shirt", "color": "navy blue", "gender": "men"}) == "navy blue shirt for men"
+
+
+def test_filters_only_use_well_covered_attributes(refiner, monkeypatch):
+    plan = Plan(set={"material": "linen"}, exclude={"color": ["black"]}, price_max=50)
+    monkeypatch.setattr(refiner.index, "coverage", lambda a: 0.5 if a == "material" else 1.0)
+    flt = plan_filter(refiner.index, plan, {"category": "shirt"}, in_stock_only=True)
+    assert flt.include == {"category": {"shirt"}} and flt.exclude == {"color": {"black"}}
+    assert flt.price_max == 50 and flt.in_stock_only
+
+
+def test_loop_relaxes_anchor_keeps_but_never_stated_constraints(refiner):
+    index = refiner.index
+    product = index.products[0]
+    anchor = refiner.anchor_from_image(product.image_path)
+    material = next(v for v in index.vocabulary.values("material") if v != product.first("material"))
+    result = refiner.refine(anchor, f"but in {material}", RefineOptions(k=8, max_steps=6))
+    assert result.plan.set == {"material": material}
+    assert result.results, result.stop_reason
+    assert all(material in r.candidate.product.attributes["material"] for r in result.results)
+    assert all(r.candidate.product.in_stock is not False for r in result.results)
+    assert product.id not in result.ids
+    actions = [s.action for s in result.steps]
+    assert actions[0] == "search" and set(actions) <= {"search", "widen", "relax", "re-plan"}
+    tiers = [r.candidate.tier for r in result.results]
+    assert tiers == sorted(tiers)  # stricter matches first
+    data = result.to_dict()
+    assert data["stop_reason"] and all(r["why"] and "material=" + material in r["satisfied"] for r in data["results"])
+
+
+def test_baselines_share_the_checks(refiner):
+    anchor = refiner.anchor_from_image(refiner.index.products[1].image_path)
+    for strategy in ("image", "text", "fusion"):
+        result = refiner.refine(anchor, "in red", RefineOptions(k=4, strategy=strategy))
+        assert len(result.results) == 4 and result.steps[0].action == "single-shot"
+        assert all(r.candidate.checks for r in result.results)
+
+
+@pytest.fixture(scope="module")
+def example_index(tmp_path_factory):
+    import os
+    import subprocess
+    import sys
+
+    repo = REPO
+
+    where = tmp_path_factory.mktemp("example") / "idx"
+    env = {**os.environ, "FASHREC_HOME": str(where.parent / "home"), "FASHREC_THREADS": "2"}
+    proc = subprocess.run([sys.executable, "-m", "fashrec", "index", str(repo / "catalog.example.jsonl"),
+                           "--index", str(where), "--json"], capture_output=True, text=True, env=env, timeout=600)
+    assert proc.returncode == 0, proc.stderr
+    return where
+
+
+def test_readme_demo_returns_linen_shirts_with_reasons(fashrec, example_index):
+    """`fashrec refine examples/anchors/white-cotton-shirt.jpg "but in linen"` with the shipped model."""
+    run = fashrec("refine", REPO / "examples/anchors/white-cotton-shirt.jpg", "but in linen",
+                  "--index", example_index, "--json")
+    assert run.returncode == 0, run.stderr
+    data = run.json()
+    assert data["plan"]["set"] == {"material": "linen"}
+    assert data["anchor"]["attributes"]["category"]["value"] == "shirt"
+    results = data["results"]
+    assert len(results) == 10
+    assert all(r["attributes"]["material"] == "linen" and r["in_stock"] and r["why"] for r in results)
+    # Every in-stock linen shirt comes before any other linen product.
+    shirts = [r["attributes"]["category"] == "shirt" for r in results]
+    assert shirts[:4] == [True] * 4 and shirts == sorted(shirts, reverse=True)
+
+
+def test_refine_human_output_batch_and_errors(fashrec, example_index, tmp_path):
+    anchor = REPO / "examples/anchors/red-floral-dress.jpg"
+    run = fashrec("refine", anchor, "same in navy, under 80 euros", "--index", example_index, "--explain")
+    assert run.returncode == 0, run.stderr
+    assert "Understood:" in run.stdout and "step 1" in run.stdout and "color=navy blue" in run.stdout
+    lines = "\n".join([json.dumps({"image": str(anchor), "text": "not red", "k": 3}),
+                       json.dumps({"text": "no image"}),
+                       json.dumps({"image": str(tmp_path / "missing.jpg"), "text": "x"})]) + "\n"
+    run = fashrec("refine", "--batch", "-", "--index", example_index, "--planner", "rules", input=lines)
+    out = [json.loads(l) for l in run.stdout.splitlines()]
+    assert run.returncode == 1 and [o["line"] for o in out] == [1, 2, 3]
+    assert all(r["attributes"]["color"] != "red" for r in out[0]["results"])
+    assert out[1]["error"] == "usage" and out[2]["error"] == "image"
+    run = fashrec("refine", anchor, "x", "--index", example_index, "--strategy", "magic", "--json")
+    assert run.returncode == 2 and json.loads(run.stderr)["error"] == "usage"
+
+
+def test_shorter_sleeves_in_a_session_then_pick_keeps_the_sleeve(fashrec, example_index):
+    """The issue's own example: a conversation that asks for shorter sleeves, then "more like the Nth"."""
+    shirt = REPO / "examples/anchors/white-cotton-shirt.jpg"
+    first = fashrec("refine", shirt, "but in linen", "--index", example_index, "--session", "s", "-k", "4",
+                    "--json").json()
+    assert first["anchor"]["attributes"]["sleeve"]["value"] == "long"
+    run = fashrec("refine", "shorter sleeves", "--index", example_index, "--session", "s", "-k", "4", "--json")
+    assert run.returncode == 0, run.stderr
+    data = run.json()
+    assert data["plan"]["relative"] == ["shorter sleeves"] and data["plan"]["set"] == {"material": "linen"}
+    assert data["relative"]["within"]["sleeve"][0] in ("short", "half", "three quarter")
+    assert "long" not in data["relative"]["within"]["sleeve"]
+    assert data["results"]
+    for r in data["results"]:
+        assert r["attributes"]["material"] == "linen" and r["attributes"]["sleeve"] != "long"
+        assert "sleeve " + r["attributes"]["sleeve"] in r["why"]
+    picked = data["results"][0]
+    run = fashrec("refine", "--pick", "1", "--index", example_index, "--session", "s", "-k", "4", "--json")
+    assert run.returncode == 0, run.stderr
+    data = run.json()
+    assert data["plan"]["relative"] == [] and "sleeve" in data["plan"]["keep"]   # settled by the pick
+    assert [c["change"] for c in data["session"]["changes"]] == ["revised"]
+    assert all(r["attributes"].get("sleeve") == picked["attributes"]["sleeve"] for r in data["results"])
+
+
+def test_cheaper_than_a_photo_uses_the_price_of_its_look_alikes(fashrec, example_index):
+    run = fashrec("refine", REPO / "examples/anchors/red-floral-dress.jpg", "cheaper", "--index", example_index,
+                  "-k", "5", "--json")
+    assert run.returncode == 0, run.stderr
+    data = run.json()
+    estimate = data["anchor"]["estimated_price"]
+    assert data["anchor"]["price"] is None and estimate > 0
+    assert data["relative"]["price"]["max"] == round(estimate - 0.01, 2)
+    assert "estimated" in data["relative"]["notes"][0]
+    assert data["results"] and all(r["price"] < estimate for r in data["results"])
+    assert all("price" in r["why"] for r in data["results"])

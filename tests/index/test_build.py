@@ -1,0 +1,170 @@
+"""Index build, incremental update, encoder mismatch, locking, interruption and corruption."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from fashrec.errors import EncoderMismatchError, FashrecIndexError, IndexLockedError
+from fashrec.index import ann, open_index, read_manifest
+from fashrec.index.build import build_index
+from fashrec.index.filters import parse_where
+from fashrec.index.lock import writer_lock
+
+COLORS = {"red": (200, 30, 30), "blue": (30, 30, 200), "green": (30, 160, 30), "black": (10, 10, 10)}
+
+
+def make_rows(folder: Path, n: int = 8) -> list[dict]:
+    (folder / "img").mkdir(parents=True, exist_ok=True)
+    rows = []
+    for i in range(n):
+        color = list(COLORS)[i % len(COLORS)]
+        Image.new("RGB", (30 + i, 40), COLORS[color]).save(folder / "img" / f"{i}.png")
+        rows.append({"id": f"p{i}", "image": f"img/{i}.png", "title": f"{color} thing {i}",
+                     "attributes": {"color": color, "category": "shirt" if i % 2 else "dress"},
+                     "price": 10.0 + i, "in_stock": i != 3})
+    return rows
+
+
+def write(path: Path, rows: list) -> Path:
+    path.write_text("".join((r if isinstance(r, str) else json.dumps(r)) + "\n" for r in rows))
+    return path
+
+
+@pytest.fixture()
+def shop(tmp_path, fashrec_env):
+    rows = make_rows(tmp_path)
+    return tmp_path, rows, write(tmp_path / "shop.jsonl", rows)
+
+
+def test_build_then_incremental(shop, tiny_model):
+    folder, rows, catalog = shop
+    first = build_index(catalog, model=str(tiny_model))
+    assert (first.added, first.total) == (8, 8)
+    idx = open_index(folder / "shop.fashrec-index")
+    assert len(idx) == 8 and idx.dimension == 32
+    assert np.allclose(np.linalg.norm(idx.image_vectors, axis=1), 1.0, atol=1e-4)
+
+    again = build_index(catalog)
+    assert (again.added, again.updated, again.removed, again.unchanged) == (0, 0, 0, 8)
+
+    Image.new("RGB", (33, 40), (250, 250, 0)).save(folder / "img" / "1.png")  # new image bytes
+    rows[2]["title"] = "renamed"          # text change
+    rows[4]["price"] = 99.0               # metadata only
+    del rows[5]                           # removal
+    rows.append({**rows[0], "id": "new", "image": "img/0.png"})
+    report = build_index(write(catalog, rows))
+    assert (report.added, report.updated, report.metadata_updated, report.removed) == (1, 2, 1, 1)
+    idx = open_index(folder / "shop.fashrec-index")
+    assert len(idx) == 8 and idx.get("p5") is None and idx.get("p4").price == 99.0
+    assert idx.get("p2").title == "renamed"
+    # Only the current generation's files remain.
+    files = sorted(p.name for p in (folder / "shop.fashrec-index").iterdir())
+    assert files == [".lock", "items-2.sqlite", "manifest.json", "vectors-2.hnsw"]  # the no-op run wrote none
+
+
+def test_bad_line_keeps_previous_version(shop, tiny_model):
+    folder, rows, catalog = shop
+    build_index(catalog, model=str(tiny_model))
+    rows[1]["price"] = "oops"                 # p1's line turns bad
+    report = build_index(write(catalog, rows + ["{garbled"]))
+    assert len(report.skipped) == 2 and report.kept_previous == 1
+    assert open_index(folder / "shop.fashrec-index").get("p1") is not None
+
+
+def test_removals_postponed_when_a_line_is_unreadable(shop, tiny_model):
+    folder, rows, catalog = shop
+    build_index(catalog, model=str(tiny_model))
+    report = build_index(write(catalog, rows[:-1] + ["{garbled"]))
+    assert report.removed == 0 and "postponed" in report.notes[0]
+    assert open_index(folder / "shop.fashrec-index").get(rows[-1]["id"]) is not None
+
+
+def test_corrupt_image_is_skipped_not_fatal(shop, tiny_model):
+    folder, rows, catalog = shop
+    (folder / "img" / "bad.png").write_bytes(b"\x89PNG\r\n\x1a\n" + b"\0" * 50)
+    rows.append({"id": "bad", "image": "img/bad.png"})
+    report = build_index(write(catalog, rows), model=str(tiny_model))
+    assert report.total == 8 and report.skipped[0].field == "image" and report.skipped[0].line == 9
+
+
+def test_encoder_mismatch_is_refused(shop, tiny_model, tiny_model_b):
+    folder, _, catalog = shop
+    build_index(catalog, model=str(tiny_model))
+    with pytest.raises(EncoderMismatchError) as info:
+        build_index(catalog, model=str(tiny_model_b))
+    assert "--rebuild" in info.value.hint
+    assert build_index(catalog, model=str(tiny_model_b), rebuild=True).added == 8
+
+
+def test_interrupted_run_leaves_previous_index_usable(shop, tiny_model, monkeypatch):
+    folder, rows, catalog = shop
+    build_index(catalog, model=str(tiny_model))
+    before = read_manifest(folder / "shop.fashrec-index")
+
+    def crash(*a, **k):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(ann, "build_hnsw", crash)
+    rows.append({**rows[0], "id": "extra"})
+    with pytest.raises(KeyboardInterrupt):
+        build_index(write(catalog, rows))
+    idx = open_index(folder / "shop.fashrec-index")
+    assert len(idx) == 8 and read_manifest(idx.folder).generation == before.generation
+    assert idx.nearest(idx.image_vectors[0], 3).positions[0] == 0
+    monkeypatch.undo()
+    assert build_index(catalog).added == 1
+
+
+def test_lock_stops_a_second_writer(shop, tiny_model):
+    folder, _, catalog = shop
+    with writer_lock(folder / "shop.fashrec-index"):
+        with pytest.raises(IndexLockedError):
+            build_index(catalog, model=str(tiny_model))
+
+
+def test_future_schema_and_corruption_are_clear(shop, tiny_model):
+    folder, _, catalog = shop
+    build_index(catalog, model=str(tiny_model))
+    where = folder / "shop.fashrec-index"
+    manifest = json.loads((where / "manifest.json").read_text())
+    (where / manifest["vectors_file"]).write_bytes(b"garbage")
+    with pytest.raises(FashrecIndexError, match="corrupt|holds"):
+        open_index(where)
+    manifest["schema_version"] = 99
+    (where / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(FashrecIndexError, match="newer fashrec"):
+        open_index(where)
+    assert build_index(catalog, model=str(tiny_model), rebuild=True).total == 8
+    assert len(open_index(where)) == 8
+
+
+def test_filtered_search_only_returns_matches(shop, tiny_model):
+    folder, _, catalog = shop
+    build_index(catalog, model=str(tiny_model))
+    idx = open_index(folder / "shop.fashrec-index")
+    found = idx.nearest(idx.image_vectors[1], 5, flt=parse_where(["color=red", "color=blue",
+                                                                  "category!=dress"]))
+    assert sorted(idx.products[p].id for p in found.positions) == ["p1", "p5"]
+    found = idx.nearest(idx.image_vectors[0], 5, flt=parse_where(["category=dress", "color!=red"]))
+    assert sorted(idx.products[p].id for p in found.positions) == ["p2", "p6"]
+
+
+def test_hnsw_filter_and_exact_agree_on_larger_sets(monkeypatch):
+    rng = np.random.default_rng(0)
+    vecs = rng.normal(size=(3000, 16)).astype(np.float32)
+    vecs /= np.linalg.norm(vecs, axis=1, keepdims=True)
+    graph = ann.build_hnsw(vecs)
+    allowed = rng.random(3000) < 0.5
+    monkeypatch.setattr(ann, "EXACT_MAX_ITEMS", 100)
+    got = ann.search(graph, vecs, vecs[7], 10, allowed=allowed, ef=200)
+    want = ann.exact_search(vecs, vecs[7], 10, allowed)
+    assert got.method == "hnsw-filtered" and allowed[got.positions].all()
+    assert len(set(got.positions) & set(want.positions)) >= 9
+    sparse = np.zeros(3000, dtype=bool)
+    sparse[[5, 50, 500]] = True
+    assert ann.search(graph, vecs, vecs[7], 10, allowed=sparse).method == "exact"

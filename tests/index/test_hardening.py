@@ -1,0 +1,271 @@
+"""The index under stress: concurrent writers, a writer killed mid-run, foreign and damaged files.
+
+The promises checked here (see fashrec/index/__init__.py): readers only ever see a complete
+generation, one writer at a time, and every damaged file ends in a message naming it and pointing
+to --rebuild, never in a traceback or a crashed process.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from fashrec.errors import FashrecIndexError, IndexLockedError
+from fashrec.index import SCHEMA_VERSION, open_index, read_manifest
+from fashrec.index.build import build_index
+
+
+def make_catalog(folder: Path, n: int, *, size: int = 48, start: int = 0) -> Path:
+    """``n`` products with distinct gradient images of ``size`` pixels (bigger = slower to encode)."""
+    img = folder / "img"
+    img.mkdir(parents=True, exist_ok=True)
+    ramp = np.linspace(0, 255, size, dtype=np.float32)
+    lines = []
+    for i in range(start, start + n):
+        path = img / f"{i}.jpg"
+        if not path.exists():
+            rgb = np.stack([np.add.outer(ramp, ramp) / 2, np.full((size, size), (37 * i) % 256),
+                            np.add.outer(ramp, -ramp) % 256], axis=-1)
+            Image.fromarray(rgb.astype(np.uint8)).save(path, quality=90)
+        lines.append(json.dumps({"id": f"p{i}", "image": str(path), "title": f"item {i}",
+                                 "attributes": {"color": ["red", "blue", "green"][i % 3]}}))
+    catalog = folder / "shop.jsonl"
+    catalog.write_text("\n".join(lines) + "\n")
+    return catalog
+
+
+def start_fashrec(env: dict, *args) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-m", "fashrec", *map(str, args)], env=env, text=True,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+
+
+def index_files(folder: Path) -> list[str]:
+    return sorted(p.name for p in folder.iterdir())
+
+
+def assert_usable(folder: Path, count: int) -> None:
+    index = open_index(folder)
+    assert len(index) == count
+    found = index.nearest(index.image_vectors[3], 5)
+    assert found.positions[0] == 3 and len(found.positions) == 5
+
+
+# -- one writer at a time ------------------------------------------------------------------------------
+def test_two_concurrent_index_runs_one_wins_one_is_refused(tmp_path, tiny_model, fashrec_env):
+    catalog = make_catalog(tmp_path / "shop", 30)
+    index_dir = tmp_path / "shop" / "shop.fashrec-index"
+    # Started together: whichever takes the lock first then loads torch and encodes for seconds while
+    # holding it, long after the other has reached the lock (about a second after starting).
+    runs = [start_fashrec(fashrec_env, "index", catalog, "--model", tiny_model, "--json") for _ in range(2)]
+    outputs = [(p.wait(timeout=240), *p.communicate()) for p in runs]
+    codes = sorted(code for code, _, _ in outputs)
+    assert codes == [0, IndexLockedError.exit_code] == [0, 4], outputs
+    (_, won, _), = [o for o in outputs if o[0] == 0]
+    (_, lost_out, lost_err), = [o for o in outputs if o[0] == 4]
+    assert json.loads(won)["total"] == 30
+    assert lost_out == ""  # stdout stays clean; the error is JSON on stderr
+    error = json.loads(lost_err)
+    assert error["error"] == "index-locked" and str(index_dir) in error["message"]
+    assert "another fashrec process is writing" in error["message"] and "wait" in error["hint"]
+    assert_usable(index_dir, 30)
+
+
+# -- a writer killed with SIGKILL ------------------------------------------------------------------------
+def open_files(pid: int) -> list[str]:
+    names = []
+    try:
+        for fd in os.listdir(f"/proc/{pid}/fd"):
+            try:
+                names.append(os.readlink(f"/proc/{pid}/fd/{fd}"))
+            except OSError:
+                pass  # closed between listdir and readlink
+    except OSError:
+        pass
+    return names
+
+
+def torch_loaded(pid: int) -> bool:
+    """Whether libtorch is mapped into ``pid`` (the encoder loads it only after hashing the images)."""
+    try:
+        with open(f"/proc/{pid}/maps") as fh:
+            return "libtorch" in fh.read()
+    except OSError:
+        return False
+
+
+def wait_for(proc: subprocess.Popen, ready, what: str, *, interval: float = 0.001, timeout: float = 180) -> None:
+    """Poll ``ready()`` until it holds; fail if the process ends first or it takes too long."""
+    deadline = time.monotonic() + timeout
+    while not ready():
+        if proc.poll() is not None:
+            raise AssertionError(f"fashrec index finished before {what}: {proc.communicate()}")
+        if time.monotonic() > deadline:
+            proc.kill()
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(interval)
+
+
+def sigkill(proc: subprocess.Popen) -> None:
+    proc.send_signal(signal.SIGKILL)
+    assert proc.wait(timeout=30) == -signal.SIGKILL
+
+
+def test_index_run_killed_mid_encode_then_mid_write(tmp_path, tiny_model, fashrec_env):
+    shop = tmp_path / "shop"
+    catalog = make_catalog(shop, 12)
+    index_dir = Path(build_index(catalog, model=str(tiny_model)).index)
+    published = index_files(index_dir)
+    generation = read_manifest(index_dir).generation
+    # Enough images that encoding them takes a second or more, even with the tiny model.
+    catalog = make_catalog(shop, 200, size=160)
+    img_dir = str(shop / "img")
+
+    # 1. Killed while encoding: torch is loaded (so hashing the images is over) and an image is open.
+    proc = start_fashrec(fashrec_env, "index", catalog, "--json")
+    wait_for(proc, lambda: torch_loaded(proc.pid), "torch to load", interval=0.02)
+    wait_for(proc, lambda: any(f.startswith(img_dir) for f in open_files(proc.pid)), "an image to be encoded")
+    sigkill(proc)
+    assert index_files(index_dir) == published and read_manifest(index_dir).generation == generation
+    assert_usable(index_dir, 12)
+
+    # 2. Killed while writing the next generation's files (the .partial files exist).
+    proc = start_fashrec(fashrec_env, "index", catalog, "--json")
+    wait_for(proc, lambda: any(name.endswith(".partial") for name in os.listdir(index_dir)), "writing")
+    sigkill(proc)
+    assert set(index_files(index_dir)) > set(published)  # half-written files left behind...
+    assert read_manifest(index_dir).generation == generation  # ...but never published
+    assert_usable(index_dir, 12)
+
+    # 3. The next run takes the lock (flock died with the killed process), cleans up and completes.
+    report = build_index(catalog)
+    assert (report.added, report.unchanged, report.total) == (188, 12, 200)
+    generation += 1
+    assert index_files(index_dir) == [".lock", f"items-{generation}.sqlite", "manifest.json",
+                                      f"vectors-{generation}.hnsw"]
+    assert_usable(index_dir, 200)
+
+
+# -- foreign and damaged index files ---------------------------------------------------------------------
+@pytest.fixture()
+def built(tmp_path, tiny_model, fashrec_env) -> tuple[Path, Path]:
+    catalog = make_catalog(tmp_path / "shop", 12)
+    return catalog, Path(build_index(catalog, model=str(tiny_model)).index)
+
+
+def test_manifest_from_a_future_schema_is_refused(built, tiny_model, fashrec):
+    catalog, index_dir = built
+    manifest = json.loads((index_dir / "manifest.json").read_text())
+    manifest.update(schema_version=SCHEMA_VERSION + 1, shiny_new_field={"x": 1})
+    (index_dir / "manifest.json").write_text(json.dumps(manifest))
+    data_files = lambda: {p.name: p.read_bytes() for p in index_dir.iterdir() if p.name != ".lock"}  # noqa: E731
+    before = data_files()
+
+    for args in (["info", "--index", index_dir], ["index", catalog]):
+        run = fashrec(*args)
+        assert run.returncode == 4, (args, run.stderr)
+        assert f"newer fashrec (schema {SCHEMA_VERSION + 1}" in run.stderr and "upgrade fashrec" in run.stderr
+    assert data_files() == before  # refused, not overwritten
+
+    # An explicit --rebuild starts over (naming the encoder: the future manifest is not trusted).
+    assert build_index(catalog, rebuild=True, model=str(tiny_model)).total == 12
+    assert read_manifest(index_dir).schema_version == SCHEMA_VERSION
+
+
+def _damage(index_dir: Path, target: str, how: str) -> Path:
+    manifest = json.loads((index_dir / "manifest.json").read_text())
+    path = index_dir / (manifest[target] if target != "manifest" else "manifest.json")
+    data = bytearray(path.read_bytes())
+    if how == "garbage":
+        data = bytearray(b"this is not an index file\n" * 3)
+    elif how == "truncated":
+        data = data[: len(data) // 2]
+    elif how == "empty":
+        data = bytearray()
+    elif how == "flipped":  # same size, header intact, a block in the middle overwritten
+        middle, block = len(data) // 2, min(4096, len(data) // 4)
+        data[middle:middle + block] = b"\xff" * block
+    elif how == "deleted":
+        path.unlink()
+        return path
+    path.write_bytes(bytes(data))
+    return path
+
+
+@pytest.mark.parametrize("target, how", [
+    ("vectors_file", "garbage"), ("vectors_file", "truncated"), ("vectors_file", "empty"),
+    ("vectors_file", "flipped"),  # used to load fine and then segfault on the first search
+    ("vectors_file", "deleted"),
+    ("items_file", "garbage"), ("items_file", "truncated"), ("items_file", "deleted"),
+    ("manifest", "garbage"), ("manifest", "truncated"),
+])
+def test_damaged_index_file_is_named_and_rebuild_repairs_it(built, tiny_model, target, how):
+    catalog, index_dir = built
+    encoder = read_manifest(index_dir).encoder
+    damaged = _damage(index_dir, target, how)
+    # In a child process: a damaged graph must not be able to take the caller down with it.
+    probe = subprocess.run([sys.executable, "-c", (
+        "import sys\nfrom fashrec.errors import FashrecIndexError\nfrom fashrec.index import open_index\n"
+        "try:\n    idx = open_index(sys.argv[1])\n    idx.nearest(idx.image_vectors[0], 5)\n"
+        "except FashrecIndexError as e:\n    print(e.message); print(e.hint); sys.exit(4)\n"), str(index_dir)],
+        capture_output=True, text=True, timeout=120)
+    assert probe.returncode == 4, probe
+    message, hint = probe.stdout.splitlines()[:2]
+    assert str(damaged) in message and "--rebuild" in hint
+    # --rebuild keeps the index's encoder when the manifest still says which; else it must be named.
+    build_index(catalog, rebuild=True, model=str(tiny_model) if target == "manifest" else None)
+    assert read_manifest(index_dir).encoder == encoder
+    assert_usable(index_dir, 12)
+
+
+def test_damaged_index_through_the_cli(built, fashrec):
+    catalog, index_dir = built
+    damaged = _damage(index_dir, "vectors_file", "flipped")
+    run = fashrec("search", "red shirt", "--index", index_dir)
+    assert run.returncode == 4 and "Traceback" not in run.stderr
+    assert str(damaged) in run.stderr and "--rebuild" in run.stderr
+    run = fashrec("info", "--index", index_dir, "--json")
+    assert run.returncode == 4 and run.stdout == "" and json.loads(run.stderr)["error"] == "index"
+
+
+@pytest.mark.parametrize("how", ["flipped", "deleted"])
+def test_plain_update_repairs_a_damaged_graph_from_the_stored_vectors(built, fashrec, how):
+    catalog, index_dir = built
+    generation = read_manifest(index_dir).generation
+    _damage(index_dir, "vectors_file", how)
+    run = fashrec("index", catalog, "--json")          # nothing in the catalog changed
+    assert run.returncode == 0, run.stderr
+    report = run.json()
+    assert any("rebuilt from the stored vectors" in n for n in report["notes"])
+    assert report["added"] == 0 and report["updated"] == 0 and report["total"] == 12
+    assert read_manifest(index_dir).generation == generation + 1
+    assert_usable(index_dir, 12)
+    again = fashrec("index", catalog, "--json").json()  # and now it really is up to date
+    assert again["notes"] == ["index already up to date"]
+
+
+@pytest.mark.parametrize("edit", [
+    {"encoder": "fashrec-mini"}, {"count": "12"}, {"count": -1}, {"generation": None},
+    {"items_file": "../../elsewhere.sqlite"},  # a writer would later delete this "old generation"
+    {"vectors_file": "/etc/passwd"}, {"hnsw": [16]},
+])
+def test_tampered_manifest_fields_are_refused(built, tiny_model, edit):
+    catalog, index_dir = built
+    manifest = json.loads((index_dir / "manifest.json").read_text())
+    manifest.update(edit)
+    (index_dir / "manifest.json").write_text(json.dumps(manifest))
+    (field,) = edit
+    with pytest.raises(FashrecIndexError, match=f"manifest is invalid \\(bad {field}\\)") as info:
+        open_index(index_dir)
+    assert "--rebuild" in info.value.hint
+    with pytest.raises(FashrecIndexError, match="manifest is invalid"):
+        build_index(catalog)  # an update refuses too, rather than trusting the file names
+    assert build_index(catalog, rebuild=True, model=str(tiny_model)).total == 12
