@@ -1,4 +1,8 @@
-"""The shopper's personal profile: standing wishes applied to every recommendation.
+"""Personal layer: the shopper's profile, standing wishes applied to every recommendation.
+
+A profile does not wrap the refinement: it turns into limits. ``RefineOptions(profile=profile)`` makes the
+AMMR loop call :meth:`Profile.apply` once the request is planned (a request can override a rule), and
+:func:`profile_limits` gives search, similar and outfits the same rules as filters and boosts.
 
 Stored as ``$FASHREC_HOME/profile.json`` (versioned, written atomically). The rules and how strong each is:
 
@@ -23,21 +27,16 @@ the reason text of each result it touched.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable
 
+from fashrec.ammr import Anchor, Booster, Candidate, CriticConfig
 from fashrec.catalog import Product, normalize_value
 from fashrec.errors import FashrecError, UsageError
 from fashrec.fsutil import atomic_write_bytes
+from fashrec.index import Index
+from fashrec.planner import Plan
 from fashrec.settings import home_dir
-
-if TYPE_CHECKING:  # heavy or circular at import time; only needed for annotations
-    from fashrec.ammr.anchor import Anchor
-    from fashrec.ammr.critic import CriticConfig
-    from fashrec.ammr.loop import RefineOptions, Refiner, RefineResult
-    from fashrec.index import Index
-    from fashrec.planner import Plan
 
 PROFILE_VERSION = 1
 PROFILE_FILE = "profile.json"
@@ -59,6 +58,10 @@ class Profile:
 
     def is_empty(self) -> bool:
         return self.size is None and self.budget is None and not (self.avoid or self.prefer or self.brands)
+
+    def apply(self, index: Index, anchor: Anchor, plan: Plan, critic: CriticConfig) -> "AppliedProfile":
+        """The rules as limits for one planned request (what ``RefineOptions(profile=...)`` calls)."""
+        return apply_profile(self, index, anchor, plan, critic)
 
     def to_dict(self) -> dict:
         return {"version": PROFILE_VERSION, "size": self.size, "budget": self.budget, "avoid": list(self.avoid),
@@ -181,23 +184,29 @@ class AppliedProfile:
     """What the profile changes for one request: the critic, ids left out, and a ranking boost."""
 
     profile: Profile
-    critic: "CriticConfig"
+    critic: CriticConfig
     exclude_ids: set[str]
-    boost: Callable[[Product], dict[str, float]] | None
+    boost: Booster | None
     effects: list[ProfileEffect]
 
     def to_dict(self) -> dict:
         return {"rules": [e.to_dict() for e in self.effects], "excluded": len(self.exclude_ids)}
 
+    def notes_for(self, candidate: Candidate) -> list[str]:
+        """Which rule shaped this result: its profile boosts, and the budget it was held to."""
+        notes = [f"{name} (+{value:.2f})" for name, value in candidate.boosts.items() if name.startswith("profile:")]
+        budget_applied = any(e.rule == "budget" and e.applied for e in self.effects)
+        if budget_applied and self.critic.budget is not None and candidate.product.price is not None:
+            notes.append(f"profile: within your budget {self.critic.budget:g}")
+        return notes
 
-def apply_profile(profile: Profile, index: "Index", anchor: "Anchor", plan: "Plan",
-                  critic: "CriticConfig") -> AppliedProfile:
+
+def apply_profile(profile: Profile, index: Index, anchor: Anchor, plan: Plan,
+                  critic: CriticConfig) -> AppliedProfile:
     """Turn the profile into concrete limits for a request (see the module docstring for the rules)."""
-    from fashrec.ammr.critic import CriticConfig
-
     effects: list[ProfileEffect] = []
     exclude: set[str] = set()
-    critic = CriticConfig(**critic.__dict__)
+    critic = replace(critic)
 
     if profile.budget is not None:
         if "price" in plan.drop:
@@ -242,7 +251,7 @@ def apply_profile(profile: Profile, index: "Index", anchor: "Anchor", plan: "Pla
     return AppliedProfile(profile, critic, exclude, boost, effects)
 
 
-def profile_limits(profile: Profile, index: "Index", anchor: "Anchor | None" = None) -> AppliedProfile:
+def profile_limits(profile: Profile, index: Index, anchor: Anchor | None = None) -> AppliedProfile:
     """The profile as per-product limits, for commands that pick products without a plan or critic.
 
     Same rules as :func:`apply_profile` with no request to override them: over-budget products (those with
@@ -250,8 +259,7 @@ def profile_limits(profile: Profile, index: "Index", anchor: "Anchor | None" = N
     ``exclude_ids`` -- except a value the ``anchor`` itself has (the shopper chose it). The budget is a limit
     per product, as everywhere else. ``boost`` still ranks preferred values and brands first.
     """
-    applied = apply_profile(profile, index, anchor if anchor is not None else _NO_ANCHOR, _empty_plan(),
-                            _default_critic())
+    applied = apply_profile(profile, index, anchor if anchor is not None else _NO_ANCHOR, Plan(), CriticConfig())
     if applied.critic.budget is not None:
         budget = applied.critic.budget
         over = {p.id for p in index.products if p.price is not None and p.price > budget}
@@ -260,18 +268,6 @@ def profile_limits(profile: Profile, index: "Index", anchor: "Anchor | None" = N
             if effect.rule == "budget" and effect.applied:
                 effect.detail = f"price capped at {budget:g}: {len(over)} products over it left out"
     return applied
-
-
-def _empty_plan() -> "Plan":
-    from fashrec.planner import Plan
-
-    return Plan()
-
-
-def _default_critic() -> "CriticConfig":
-    from fashrec.ammr.critic import CriticConfig
-
-    return CriticConfig()
 
 
 class _NoAnchor:
@@ -284,7 +280,7 @@ class _NoAnchor:
 _NO_ANCHOR = _NoAnchor()
 
 
-def _booster(profile: Profile) -> Callable[[Product], dict[str, float]] | None:
+def _booster(profile: Profile) -> Booster | None:
     prefer = set(profile.prefer)
     brands = {b.casefold() for b in profile.brands}
     if not prefer and not brands:
@@ -300,35 +296,3 @@ def _booster(profile: Profile) -> Callable[[Product], dict[str, float]] | None:
         return out
 
     return boost
-
-
-def annotate(result: "RefineResult", applied: AppliedProfile) -> None:
-    """Say in each result's reason which profile rule shaped it (boosts and the budget check)."""
-    budget = applied.critic.budget if any(e.rule == "budget" and e.applied for e in applied.effects) else None
-    for item in result.results:
-        notes = [f"{name} (+{value:.2f})" for name, value in item.candidate.boosts.items()
-                 if name.startswith("profile:")]
-        price = item.candidate.product.price
-        if budget is not None and price is not None:
-            notes.append(f"profile: within your budget {budget:g}")
-        if notes:
-            item.why = "; ".join([item.why, *notes]) if item.why else "; ".join(notes)
-
-
-def refine_with_profile(refiner: "Refiner", anchor: "Anchor", text: str, options: "RefineOptions",
-                        profile: Profile | None, *, plan: "Plan | None" = None, previous: "Plan | None" = None,
-                        exclude_ids: set[str] | None = None) -> tuple["RefineResult", AppliedProfile | None]:
-    """One refinement with the profile's rules applied (the entry point every command uses)."""
-    from dataclasses import replace
-
-    if plan is None:
-        plan = refiner.plan(text, anchor, previous=previous)
-    if profile is None or profile.is_empty():
-        result = refiner.refine(anchor, text, options, plan=plan, exclude_ids=exclude_ids, previous=previous)
-        return result, None
-    applied = apply_profile(profile, refiner.index, anchor, plan, options.critic)
-    options = replace(options, critic=applied.critic, boost=applied.boost)
-    result = refiner.refine(anchor, text, options, plan=plan, exclude_ids=set(exclude_ids or ()) | applied.exclude_ids,
-                            previous=previous)
-    annotate(result, applied)
-    return result, applied

@@ -1,4 +1,4 @@
-"""Static queries: text -> items and image -> items, with hard filters.
+"""Search layer: static queries, text -> items and image -> items, with hard filters.
 
 The first of the paper's scenarios, and the building block the refinement loop reuses.
 
@@ -13,17 +13,16 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable
+from typing import Any, Callable
 
 import numpy as np
 
+from fashrec.ammr import Constraints, constraint_filter
 from fashrec.catalog import Product
 from fashrec.encoder import Encoder
 from fashrec.index import Index
 from fashrec.index.filters import Filter
-
-if TYPE_CHECKING:
-    from fashrec.planner import Plan, Planner
+from fashrec.planner import Plan, PlanContext, Planner
 
 # Text queries are scored against the image vectors (cross-modal) and the item-text vectors; the
 # image side dominates because titles are often terse or missing, while photos never are.
@@ -44,12 +43,7 @@ class Hit:
     tier: int = 0          # 0: has everything the query named; n: lacks n of those things (ranked after)
 
     def to_dict(self) -> dict[str, Any]:
-        p = self.product
-        data = {
-            "id": p.id, "score": round(float(self.score), 4), "title": p.title, "image": str(p.image_path),
-            "attributes": {k: (v[0] if len(v) == 1 else v) for k, v in p.attributes.items()},
-            "brand": p.brand, "price": p.price, "currency": p.currency, "in_stock": p.in_stock,
-        }
+        data = {"id": self.product.id, "score": round(float(self.score), 4), **self.product.summary()}
         why = self.notes + [f"{rule} (+{value:.2f})" for rule, value in self.boosts.items()]
         if why:
             data["why"] = "; ".join(why)
@@ -95,32 +89,29 @@ class Searcher:
     ``planner`` (optional) grounds text queries in the catalog's vocabulary; see the module docstring.
     """
 
-    def __init__(self, index: Index, encoder: Encoder, planner: "Planner | None" = None) -> None:
+    def __init__(self, index: Index, encoder: Encoder, planner: Planner | None = None) -> None:
         self.index = index
         self.encoder = encoder
         self.planner = planner
 
-    def understand(self, query: str) -> "Plan | None":
+    def understand(self, query: str) -> Plan | None:
         """What the query names (attribute values, exclusions, a price), or None without a planner."""
         if self.planner is None:
             return None
-        from fashrec.planner import PlanContext
-
         context = PlanContext(vocabulary=self.index.vocabulary, anchor={}, previous=None,
                               currency=self.index.currency)
         return self.planner.plan(query, context)
 
     def text(self, query: str, *, k: int = 10, flt: Filter | None = None, boost: Boost | None = None) -> SearchResult:
         """Products matching ``query``; ``boost`` (e.g. profile preferences) re-ranks a wider pool."""
-        from fashrec.ammr.retrieve import plan_filter
-
         t0 = time.perf_counter()
         plan = self.understand(query)
         flt = flt or Filter()
         qvec = self.encoder.encode_texts([query])[0]
         t1 = time.perf_counter()
         pool = k * BOOST_POOL_FACTOR if boost else k
-        named = plan_filter(self.index, plan, {}, in_stock_only=False) if plan is not None else Filter()
+        named = (constraint_filter(self.index, Constraints(plan), in_stock_only=False) if plan is not None
+                 else Filter())
         if named.is_empty():
             hits = blended_text_search(self.index, qvec, pool, flt)
         else:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import typer.main
 
-from fashrec.cli import app
+from fashrec.cli.commands import app
 
 REPO = Path(__file__).resolve().parent.parent
 README = (REPO / "README.md").read_text()

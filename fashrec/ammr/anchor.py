@@ -1,4 +1,4 @@
-"""Stage 1, anchor understanding: embed the anchor image and infer its attributes.
+"""AMMR stage 1, anchor understanding: embed the anchor image and infer its attributes.
 
 The anchor need not be in the catalog. Its attributes come from a similarity-weighted vote of its
 nearest catalog neighbours combined with zero-shot prompts; an anchor that *is* a catalog product
@@ -7,48 +7,20 @@ nearest catalog neighbours combined with zero-shot prompts; an anchor that *is* 
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
+from fashrec.ammr.types import Anchor, AttributeGuess
+from fashrec.catalog.images import file_digest
 from fashrec.encoder.prompts import AttributePrompts
+from fashrec.errors import UsageError
 from fashrec.index import Index
 
 NEIGHBOURS = 15
 VOTE_TEMPERATURE = 0.05
 VOTE_WEIGHT = 0.65        # the rest goes to zero-shot prompts
 MIN_COVERAGE = 0.5        # infer an attribute only if most neighbours have it at all
-
-
-@dataclass
-class AttributeGuess:
-    value: str
-    confidence: float
-    source: str
-
-    def to_dict(self) -> dict:
-        return {"value": self.value, "confidence": round(self.confidence, 3), "source": self.source}
-
-
-@dataclass
-class Anchor:
-    vector: np.ndarray
-    attributes: dict[str, AttributeGuess] = field(default_factory=dict)
-    image: str | None = None
-    catalog_id: str | None = None
-    price: float | None = None
-    # For a photo from outside the catalog: the median price of its nearest look-alikes, so "cheaper"
-    # still means something. Never shown as the anchor's price, always as an estimate.
-    estimated_price: float | None = None
-
-    def values(self, min_confidence: float = 0.0) -> dict[str, str]:
-        return {a: g.value for a, g in self.attributes.items() if g.confidence >= min_confidence}
-
-    def to_dict(self) -> dict:
-        return {"image": self.image, "catalog_id": self.catalog_id, "price": self.price,
-                "estimated_price": self.estimated_price,
-                "attributes": {a: g.to_dict() for a, g in self.attributes.items()}}
 
 
 def infer_attributes(index: Index, vector: np.ndarray, prompts: AttributePrompts | None,
@@ -86,8 +58,6 @@ def infer_attributes(index: Index, vector: np.ndarray, prompts: AttributePrompts
 def understand_anchor(index: Index, vector: np.ndarray, prompts: AttributePrompts | None,
                       *, image: str | Path | None = None) -> Anchor:
     if image is not None:
-        from fashrec.catalog.images import file_digest
-
         try:
             position = index.position_of_image(file_digest(Path(image)))
         except OSError:
@@ -114,8 +84,6 @@ def anchor_from_product(index: Index, product_id: str) -> Anchor:
     """A catalog product as the anchor (dialogue: "more like the third one")."""
     pos = index.position(product_id)
     if pos is None:
-        from fashrec.errors import UsageError
-
         raise UsageError(f"no product '{product_id}' in the index")
     product = index.products[pos]
     attrs = {a: AttributeGuess(v[0], 1.0, "catalog") for a, v in product.attributes.items() if v}

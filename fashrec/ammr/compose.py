@@ -1,4 +1,4 @@
-"""Stage 3, query composition: one vector from the anchor image and the request.
+"""AMMR stage 3b, query composition: one vector from the anchor image and the request.
 
 The anchor vector is moved along the difference between the prompt embeddings of the requested and
 the anchor's values ("white" -> "navy blue"), then blended with an embedding of a target description
@@ -8,26 +8,21 @@ built from the plan ("navy blue linen shirt for men"). Hard constraints become f
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 import numpy as np
 
-from fashrec.ammr.anchor import Anchor
+from fashrec.ammr.types import Anchor, Constraints
 from fashrec.catalog.roles import role_of
 from fashrec.encoder import Encoder
 from fashrec.encoder.prompts import AttributePrompts
 from fashrec.planner import Plan
 
-if TYPE_CHECKING:
-    from fashrec.ammr.relative import Resolution
-
 EDIT_WEIGHT = 1.0          # how far each attribute edit moves the anchor
 DESCRIPTION_WEIGHT = 0.5   # weight of the target-description embedding
-FUSION_TEXT_WEIGHT = 0.5   # the single-shot `fusion` baseline's text share
 DESCRIPTION_ORDER = ("pattern", "color", "material", "usage", "sleeve", "category")
 
 
-def _unit(v: np.ndarray) -> np.ndarray:
+def unit(v: np.ndarray) -> np.ndarray:
     return (v / max(float(np.linalg.norm(v)), 1e-12)).astype(np.float32)
 
 
@@ -57,9 +52,9 @@ class ComposedQuery:
     edits: list[str]
 
 
-def compose(anchor: Anchor, plan: Plan, encoder: Encoder, prompts: AttributePrompts,
-            relative: "Resolution | None" = None) -> ComposedQuery:
-    """The query vector; ``relative`` (resolved wishes) removes the anchor values they move away from."""
+def compose(anchor: Anchor, constraints: Constraints, encoder: Encoder, prompts: AttributePrompts) -> ComposedQuery:
+    """The query vector; resolved relative wishes remove the anchor values they move away from."""
+    plan = constraints.plan
     vector = anchor.vector.astype(np.float32).copy()
     edits: list[str] = []
     for attr, value in plan.set.items():
@@ -75,16 +70,11 @@ def compose(anchor: Anchor, plan: Plan, encoder: Encoder, prompts: AttributeProm
             vector += EDIT_WEIGHT * target
             edits.append(f"{attr}: -> {value}")
     target = target_attributes(anchor, plan)
-    for attr in relative.within if relative else ():
+    for attr in constraints.relative.within:
         target.pop(attr, None)      # "shorter sleeves": the anchor's long sleeves are no longer the target
     description = describe(target)
     extra = [w for w in plan.relative] + ([plan.query] if plan.query else [])
     if extra:
         description = f"{description}, {', '.join(extra)}"
-    vector = _unit(vector) + DESCRIPTION_WEIGHT * encoder.encode_texts([description])[0]
-    return ComposedQuery(_unit(vector), description, edits)
-
-
-def fuse(anchor_vector: np.ndarray, text_vector: np.ndarray, text_weight: float = FUSION_TEXT_WEIGHT) -> np.ndarray:
-    """The single-shot fusion baseline: a weighted average of image and text embeddings."""
-    return _unit((1 - text_weight) * anchor_vector + text_weight * text_vector)
+    vector = unit(vector) + DESCRIPTION_WEIGHT * encoder.encode_texts([description])[0]
+    return ComposedQuery(unit(vector), description, edits)

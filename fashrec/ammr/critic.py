@@ -1,4 +1,4 @@
-"""Stage 6, the critic: the stakeholder rules applied to guarded candidates.
+"""AMMR stage 6, the critic: the stakeholder rules applied to guarded candidates.
 
 - stock: out-of-stock items are dropped unless the shopper accepts them;
 - budget: the profile's budget is a hard cap (a plan's price range is checked by the guard);
@@ -15,21 +15,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from fashrec.ammr.retrieve import Candidate
-
-
-@dataclass
-class CriticConfig:
-    in_stock_only: bool = True
-    budget: float | None = None
-    dedupe_similarity: float = 0.985
-    brand_cap: int | None = 3
-    mmr_lambda: float = 0.8
-    sponsored_cap: float = 0.03
-    diversity: bool = True
-
-    def to_dict(self) -> dict:
-        return dict(self.__dict__)
+from fashrec.ammr.types import Candidate, CriticConfig
 
 
 @dataclass
@@ -100,16 +86,3 @@ def select(candidates: list[Candidate], k: int, vectors: np.ndarray, config: Cri
             chosen.append(c)
             dropped["brand cap (deferred)"] -= 1
     return CriticReport(chosen, +dropped)
-
-
-def brand_exposure(results: list[list[str | None]]) -> dict:
-    """Share of result slots per brand over many result lists, and the Gini coefficient of it."""
-    counts = Counter(b or "(none)" for r in results for b in r)
-    total = sum(counts.values())
-    if not total:
-        return {"shares": {}, "gini": 0.0, "brands": 0}
-    shares = {b: n / total for b, n in counts.most_common()}
-    x = np.sort(np.array(list(counts.values()), dtype=float))
-    n = len(x)
-    gini = float((2 * np.arange(1, n + 1) - n - 1) @ x / (n * x.sum())) if n > 1 else 0.0
-    return {"shares": {b: round(s, 4) for b, s in shares.items()}, "gini": round(gini, 4), "brands": n}

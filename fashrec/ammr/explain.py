@@ -1,12 +1,14 @@
-"""Stage 8, explanations: one line per result, built only from verified facts (guard checks)."""
+"""AMMR stage 8, explanations: one line per result, built only from verified facts (guard checks)."""
 
 from __future__ import annotations
 
-from fashrec.ammr.retrieve import Candidate
+from fashrec.ammr.types import Candidate, Check, Personalization
 from fashrec.catalog.roles import KEEP_ORDER, role_of
 
+SELF_EXPLAINING = {"category", "color", "material", "pattern", "gender", "usage", "season"}
 
-def _fact(check) -> str:
+
+def _fact(check: Check) -> str:
     how = "" if check.evidence == "catalog" else f" ({check.evidence})"
     if check.kind == "price":
         return f"price {check.evidence} {check.expected.replace('<=', 'within').replace('>=', 'from')}"
@@ -18,16 +20,14 @@ def _fact(check) -> str:
     return f"{check.expected}{how}"
 
 
-def _kept(check) -> str:
+def _kept(check: Check) -> str:
     """ "white", "shirt" speak for themselves; "short" needs its attribute: "sleeve short"."""
     role = role_of(check.attribute)
     return check.expected if role in SELF_EXPLAINING else f"{check.attribute} {check.expected}"
 
 
-SELF_EXPLAINING = {"category", "color", "material", "pattern", "gender", "usage", "season"}
-
-
-def explain(candidate: Candidate, rank: int) -> str:
+def explain(candidate: Candidate, personal: Personalization | None = None) -> str:
+    """The reason shown for a result; ``personal`` adds what the shopper's standing rules did to it."""
     asked = [_fact(c) for c in candidate.checks if c.ok and c.kind in ("set", "within", "exclude", "price")]
     kept = [_kept(c) for c in candidate.checks if c.ok and c.kind == "keep"]
     parts = []
@@ -46,4 +46,6 @@ def explain(candidate: Candidate, rank: int) -> str:
     parts.append(f"look similarity {candidate.similarity:.2f}")
     if "sponsored" in candidate.boosts:
         parts.append(f"sponsored (+{candidate.boosts['sponsored']:.2f}, capped)")
+    if personal is not None:
+        parts += personal.notes_for(candidate)
     return "; ".join(parts)

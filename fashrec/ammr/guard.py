@@ -1,4 +1,4 @@
-"""Stage 5, the attribute guard: verify every candidate against every constraint.
+"""AMMR stage 5, the attribute guard: verify every candidate against every constraint.
 
 Catalog metadata is the evidence where the product has the attribute; otherwise the product image is
 checked zero-shot against the attribute's prompts. Each check records what was verified and how, and
@@ -7,39 +7,14 @@ only verified facts ever reach an explanation.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 
-from fashrec.ammr.relative import Resolution, effective_price
+from fashrec.ammr.types import Check, Constraints
 from fashrec.catalog import Product
 from fashrec.encoder.prompts import AttributePrompts
-from fashrec.planner import Plan
 
 # A zero-shot check passes when the wanted value is the most likely one and at least this likely.
 ZERO_SHOT_MIN = 0.3
-
-
-@dataclass
-class Check:
-    kind: str          # "set", "within", "exclude", "price", "keep"
-    attribute: str
-    expected: str      # "linen", "not black", "<= 40"
-    ok: bool
-    evidence: str      # "catalog", "image p=0.71", "no price"
-    hard: bool = True
-
-    @property
-    def label(self) -> str:
-        if self.kind == "price":
-            return f"price {self.expected}"
-        if self.kind in ("exclude", "within"):
-            return f"{self.attribute} {self.expected}"
-        return f"{self.attribute}={self.expected}"
-
-    def to_dict(self) -> dict:
-        return {"constraint": self.label, "kind": self.kind, "ok": self.ok, "evidence": self.evidence,
-                "hard": self.hard}
 
 
 def _value_check(product: Product, vector: np.ndarray, attr: str, value: str,
@@ -81,14 +56,15 @@ def _evidence(product: Product, vector: np.ndarray, attr: str, wanted: set[str],
     return best in wanted and probs[best] >= ZERO_SHOT_MIN, f"image p={p:.2f}", best
 
 
-def check_product(product: Product, vector: np.ndarray, plan: Plan, keeps: dict[str, str],
-                  soft_keeps: dict[str, str], prompts: AttributePrompts | None,
-                  relative: Resolution | None = None) -> list[Check]:
+def check_product(product: Product, vector: np.ndarray, constraints: Constraints,
+                  prompts: AttributePrompts | None) -> list[Check]:
+    """One check per constraint, in a fixed order: set, within, exclude, price, kept, softly kept."""
+    plan, relative = constraints.plan, constraints.relative
     checks: list[Check] = []
     for attr, value in plan.set.items():
         ok, evidence = _value_check(product, vector, attr, value, prompts)
         checks.append(Check("set", attr, value, bool(ok), evidence))
-    for attr, allowed in (relative.within if relative else {}).items():
+    for attr, allowed in relative.within.items():
         ok, evidence = _within_check(product, vector, attr, allowed, prompts)
         checks.append(Check("within", attr, "in " + "/".join(allowed), ok, evidence))
     for attr, banned in plan.exclude.items():
@@ -100,7 +76,7 @@ def check_product(product: Product, vector: np.ndarray, plan: Plan, keeps: dict[
             top = max(probs, key=probs.get) if probs else None
             ok, evidence = top not in banned, (f"image looks {top}" if top else "unknown")
         checks.append(Check("exclude", attr, "not " + "/".join(banned), ok, evidence))
-    price_min, price_max = effective_price(plan, relative)
+    price_min, price_max = constraints.price_range
     if price_min is not None or price_max is not None:
         expected = " ".join(s for s in (f">= {price_min:g}" if price_min is not None else "",
                                          f"<= {price_max:g}" if price_max is not None else "") if s)
@@ -110,10 +86,10 @@ def check_product(product: Product, vector: np.ndarray, plan: Plan, keeps: dict[
             ok = ((price_min is None or product.price >= price_min)
                   and (price_max is None or product.price <= price_max))
             checks.append(Check("price", "price", expected, ok, f"{product.price:g}"))
-    for attr, value in keeps.items():
+    for attr, value in constraints.hard.items():
         ok, evidence = _value_check(product, vector, attr, value, prompts)
         checks.append(Check("keep", attr, value, bool(ok), evidence))
-    for attr, value in soft_keeps.items():
+    for attr, value in constraints.soft.items():
         ok, evidence = _value_check(product, vector, attr, value, None)
         if ok is not None:
             checks.append(Check("keep", attr, value, bool(ok), evidence, hard=False))

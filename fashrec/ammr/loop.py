@@ -1,125 +1,101 @@
-"""The AMMR agent loop: anchor + request -> plan -> compose -> retrieve -> guard -> critic -> answer.
+"""AMMR stage 7, the agent loop: anchor + request -> constraints -> compose -> retrieve -> guard -> critic.
 
-When fewer than k products survive, the loop re-plans, one bounded step at a time: widen the search,
-relax the least important attribute kept from the anchor, or try another reading of the request.
-It never relaxes what the shopper stated; it stops and says why instead. Single-shot baselines
-(`image`, `text`, `fusion`) are kept for comparison and share every stage after retrieval.
+:class:`Refiner` holds the loaded index, encoder and planners and answers many requests. One request:
+plan it (unless a plan is given), apply the shopper's standing rules, read the constraints, then run
+search steps until k products pass every check; between steps a re-plan policy
+(:mod:`fashrec.ammr.replan`) widens, relaxes an anchor keep or re-reads the request, never relaxing what
+the shopper stated. The loop stops with a reason, bounded by ``max_steps``.
+
+Other answering strategies (the single-shot baselines of :mod:`fashrec.evaluation.baselines`) join
+through :func:`register_strategy` and are reached with ``RefineOptions(strategy=...)``.
 """
 
 from __future__ import annotations
 
+import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Callable
+from typing import Callable
 
-import numpy as np
-
-from fashrec.ammr.anchor import Anchor, understand_anchor
-from fashrec.ammr.compose import compose, fuse, target_attributes
-from fashrec.ammr.critic import CriticConfig, select
+from fashrec.ammr.anchor import understand_anchor
+from fashrec.ammr.compose import compose
+from fashrec.ammr.constraints import KEEP_CONFIDENCE, read_constraints
+from fashrec.ammr.critic import select
 from fashrec.ammr.explain import explain
 from fashrec.ammr.guard import check_product, passes
-from fashrec.ammr.relative import Resolution, resolve_relative
-from fashrec.ammr.retrieve import Candidate, plan_filter, retrieve
-from fashrec.catalog import Product
-from fashrec.catalog.roles import KEEP_ORDER, keep_rank, role_of
+from fashrec.ammr.rank import score
+from fashrec.ammr.replan import POLICIES, Attempt, Outcome, Request
+from fashrec.ammr.retrieve import constraint_filter, retrieve
+from fashrec.ammr.types import (
+    Anchor,
+    Booster,
+    Candidate,
+    CriticConfig,
+    Personalization,
+    RefineResult,
+    ResultItem,
+    StandingRules,
+    Step,
+)
 from fashrec.encoder import Encoder
 from fashrec.encoder.prompts import AttributePrompts
 from fashrec.errors import UsageError
-from fashrec.index import Index, ann
-from fashrec.planner import Plan
-from fashrec.search import blended_text_search
+from fashrec.index import Index
+from fashrec.planner import Plan, PlanContext, Planner
 
-STRATEGIES = ("ammr", "image", "text", "fusion")
-KEEP_CONFIDENCE = 0.5       # anchor attributes inferred at least this confidently are kept
-SOFT_KEEP_WEIGHT = 0.08     # ranking bonus for matching the anchor's other attributes
-RELATIVE_PRICE_WEIGHT = 0.05
+AMMR = "ammr"
 
 
 @dataclass
 class RefineOptions:
     k: int = 10
-    strategy: str = "ammr"
+    strategy: str = AMMR
     max_steps: int = 5
     keep_confidence: float = KEEP_CONFIDENCE
     critic: CriticConfig = field(default_factory=CriticConfig)
-    # Named score bonuses per product (the personal profile's preferences); recorded in Candidate.boosts.
-    boost: Callable[[Product], dict[str, float]] | None = None
+    # Named score bonuses per product; recorded in Candidate.boosts. A profile's preferences replace it.
+    boost: Booster | None = None
+    # Standing rules (a personal profile, fashrec.profile.Profile) applied once the request is planned.
+    profile: StandingRules | None = None
+
+
+Strategy = Callable[..., RefineResult]
+_STRATEGIES: dict[str, Strategy] = {}
+_LOCK = threading.Lock()
+
+
+def register_strategy(name: str, answer: Strategy, *, replace_existing: bool = False) -> None:
+    """Make ``RefineOptions(strategy=name)`` answer with ``answer(refiner, anchor, text, options, ...)``."""
+    with _LOCK:
+        if name == AMMR or (name in _STRATEGIES and not replace_existing):
+            raise ValueError(f"a strategy named '{name}' is already registered")
+        _STRATEGIES[name] = answer
+
+
+def available_strategies() -> list[str]:
+    with _LOCK:
+        return [AMMR, *sorted(_STRATEGIES)]
 
 
 @dataclass
-class Step:
-    number: int
-    action: str
-    detail: str = ""
-    filter: dict = field(default_factory=dict)
-    pool: int = 0
-    allowed: int = 0
-    retrieved: int = 0
-    passed_guard: int = 0
-    selected: int = 0
-    dropped: dict = field(default_factory=dict)
+class _Run:
+    """What one request's steps share: its limits (after the standing rules) and the step timings."""
 
-    def to_dict(self) -> dict:
-        return dict(self.__dict__)
-
-
-@dataclass
-class ResultItem:
-    candidate: Candidate
-    why: str
-
-    def to_dict(self) -> dict:
-        c = self.candidate
-        p = c.product
-        return {
-            "id": p.id, "score": round(c.score, 4), "similarity": round(c.similarity, 4), "tier": c.tier,
-            "title": p.title,
-            "image": str(p.image_path),
-            "attributes": {k: (v[0] if len(v) == 1 else v) for k, v in p.attributes.items()},
-            "brand": p.brand, "price": p.price, "currency": p.currency, "in_stock": p.in_stock,
-            "satisfied": [ch.label for ch in c.checks if ch.ok and ch.hard],
-            "violated": [ch.label for ch in c.checks if not ch.ok and ch.hard],
-            "checks": [ch.to_dict() for ch in c.checks],
-            "why": self.why,
-        }
-
-
-@dataclass
-class RefineResult:
-    query: dict[str, Any]
-    anchor: Anchor
-    plan: Plan
-    steps: list[Step]
-    results: list[ResultItem]
-    stop_reason: str
-    timing_ms: dict[str, float]
-    description: str = ""
-    relative: Resolution | None = None
-
-    def to_dict(self) -> dict:
-        return {
-            "query": self.query,
-            "anchor": self.anchor.to_dict(),
-            "plan": self.plan.to_dict(),
-            "relative": self.relative.to_dict() if self.relative else None,
-            "target": self.description,
-            "steps": [s.to_dict() for s in self.steps],
-            "stop_reason": self.stop_reason,
-            "results": [r.to_dict() for r in self.results],
-            "timing_ms": {k: round(v, 2) for k, v in self.timing_ms.items()},
-        }
-
-    @property
-    def ids(self) -> list[str]:
-        return [r.candidate.product.id for r in self.results]
+    request: Request
+    options: RefineOptions
+    critic: CriticConfig
+    boost: Booster | None
+    exclude_ids: set[str]
+    timing: dict[str, float]
+    first_passed: dict[str, int] = field(default_factory=dict)
 
 
 class Refiner:
     """Holds the loaded index, encoder, planner and prompt cache; answers many requests."""
 
-    def __init__(self, index: Index, encoder: Encoder, planner=None, *, fallback_planner=None) -> None:
+    def __init__(self, index: Index, encoder: Encoder, planner: Planner | None = None, *,
+                 fallback_planner: Planner | None = None) -> None:
         self.index = index
         self.encoder = encoder
         self.planner = planner
@@ -131,9 +107,7 @@ class Refiner:
         vector = self.encoder.encode_images([Path(image)])[0]
         return understand_anchor(self.index, vector, self.prompts, image=image)
 
-    def plan(self, text: str, anchor: Anchor, previous: Plan | None = None, planner=None) -> Plan:
-        from fashrec.planner import PlanContext
-
+    def plan(self, text: str, anchor: Anchor, previous: Plan | None = None, planner: Planner | None = None) -> Plan:
         planner = planner or self.planner
         if planner is None:
             raise UsageError("no planner configured")
@@ -141,163 +115,103 @@ class Refiner:
                               previous=previous, currency=self.index.currency)
         return planner.plan(text or "", context)
 
-    def keeps(self, anchor: Anchor, plan: Plan, min_confidence: float,
-              relative: Resolution | None = None) -> tuple[dict[str, str], dict[str, str]]:
-        """(hard keeps, soft keeps): anchor attributes the request did not touch."""
-        touched = set(plan.set) | set(plan.exclude) | set(plan.drop) | set(relative.within if relative else ())
-        hard, soft = {}, {}
-        for attr, guess in anchor.attributes.items():
-            if attr in touched or guess.confidence < min_confidence:
-                continue
-            if role_of(attr) in KEEP_ORDER or attr in plan.keep:
-                hard[attr] = guess.value
-            else:
-                soft[attr] = guess.value
-        return hard, soft
-
-    def _score(self, c: Candidate, query: np.ndarray, soft: dict[str, str], plan: Plan, anchor: Anchor) -> float:
-        score = c.similarity
-        if soft:
-            matched = sum(1 for a, v in soft.items() if v in c.product.attributes.get(a, ()))
-            score += SOFT_KEEP_WEIGHT * matched / len(soft)
-        if anchor.price and c.product.price is not None:  # a tie-breaker; resolve_relative made it a limit
-            if "cheaper" in plan.relative:
-                score += RELATIVE_PRICE_WEIGHT * (1 if c.product.price < anchor.price else -1)
-            if "pricier" in plan.relative:
-                score += RELATIVE_PRICE_WEIGHT * (1 if c.product.price > anchor.price else -1)
-        return score
+    def personalize(self, anchor: Anchor, plan: Plan, options: RefineOptions) -> Personalization | None:
+        """The standing rules (profile) as limits for this request; None without rules."""
+        rules = options.profile
+        if rules is None or rules.is_empty():
+            return None
+        return rules.apply(self.index, anchor, plan, options.critic)
 
     # -- the loop ---------------------------------------------------------------------------------
     def refine(self, anchor: Anchor, text: str, options: RefineOptions | None = None, *,
                plan: Plan | None = None, exclude_ids: set[str] | None = None,
                previous: Plan | None = None) -> RefineResult:
-        """``previous``: the plan accumulated over earlier turns of a conversation (``plan`` already includes
-        it); a re-plan reads the request in its light and keeps it, rather than forgetting earlier turns."""
+        """Answer ``text`` about ``anchor``.
+
+        ``previous``: the plan accumulated over earlier turns of a conversation (``plan``, when given,
+        already includes it); a re-plan reads the request in its light rather than forgetting them.
+        """
         options = options or RefineOptions()
-        if options.strategy not in STRATEGIES:
-            raise UsageError(f"unknown strategy '{options.strategy}' (choose from {', '.join(STRATEGIES)})")
+        if options.strategy != AMMR:
+            return self._other_strategy(anchor, text, options, plan=plan, exclude_ids=exclude_ids,
+                                        previous=previous)
         timing: dict[str, float] = {}
         t = time.perf_counter()
-        if plan is None:
-            plan = self.plan(text, anchor)
+        plan = plan if plan is not None else self.plan(text, anchor, previous=previous)
         timing["plan"] = (time.perf_counter() - t) * 1000
-        exclude_ids = set(exclude_ids or ())
-        if anchor.catalog_id:
-            exclude_ids.add(anchor.catalog_id)
-        critic = options.critic
-        if plan.include_out_of_stock:
-            critic = CriticConfig(**{**critic.__dict__, "in_stock_only": False})
-        query_info = {"image": anchor.image, "text": text, "k": options.k, "strategy": options.strategy}
-        if options.strategy != "ammr":
-            return self._single_shot(anchor, text, plan, options, critic, exclude_ids, timing, query_info)
-
+        personal = self.personalize(anchor, plan, options)
         t = time.perf_counter()
-        relative = resolve_relative(plan, anchor, self.index.vocabulary, min_confidence=options.keep_confidence)
-        composed = compose(anchor, plan, self.encoder, self.prompts, relative)
+        constraints = read_constraints(plan, anchor, self.index.vocabulary, keep_confidence=options.keep_confidence)
+        attempt = Attempt(constraints, compose(anchor, constraints, self.encoder, self.prompts),
+                          pool=max(50, 5 * options.k))
         timing["compose"] = (time.perf_counter() - t) * 1000
-        hard, soft = self.keeps(anchor, plan, options.keep_confidence, relative)
+        run = self._start(anchor, text, plan, options, personal, exclude_ids, previous, timing)
         steps: list[Step] = []
-        pool = max(50, 5 * options.k)
-        ef = None
-        stop_reason = ""
         selected: list[Candidate] = []
-        retrieve_ms = guard_ms = critic_ms = 0.0
-        action = ("search", "composed query with hard filters")
-        # Products that passed at a stricter step (before a keep was relaxed) rank above those that
-        # only pass after relaxing: the step at which a product first passed is its tier.
-        first_passed: dict[str, int] = {}
         for number in range(1, options.max_steps + 1):
-            flt = plan_filter(self.index, plan, hard, in_stock_only=critic.in_stock_only, relative=relative)
-            t = time.perf_counter()
-            candidates, allowed = retrieve(self.index, composed.vector, pool, flt, ef=ef, exclude_ids=exclude_ids)
-            retrieve_ms += (time.perf_counter() - t) * 1000
-            t = time.perf_counter()
-            survivors = []
-            for c in candidates:
-                c.checks = check_product(c.product, self.index.image_vectors[c.position], plan, hard, soft,
-                                         self.prompts, relative)
-                if passes(c.checks):
-                    c.tier = first_passed.setdefault(c.product.id, number)
-                    c.score = self._score(c, composed.vector, soft, plan, anchor)
-                    for name, bonus in (options.boost(c.product) if options.boost else {}).items():
-                        c.boosts[name] = bonus
-                        c.score += bonus
-                    survivors.append(c)
-            guard_ms += (time.perf_counter() - t) * 1000
-            t = time.perf_counter()
-            report = select(survivors, options.k, self.index.image_vectors, critic)
-            critic_ms += (time.perf_counter() - t) * 1000
-            selected = report.selected
-            steps.append(Step(number, action[0], action[1], flt.to_dict(), pool, allowed, len(candidates),
-                              len(survivors), len(selected), report.to_dict()["dropped"]))
+            selected, step = self._step(run, attempt, number)
+            steps.append(step)
             if len(selected) >= options.k:
                 stop_reason = f"found {options.k} products that pass every check"
                 break
-            # Re-plan: widen first (cheap, changes nothing the shopper said), then relax anchor keeps.
-            if len(candidates) < allowed and pool < allowed:
-                pool, ef = pool * 4, (ef or ann.HNSW_EF_SEARCH) * 4
-                action = ("widen", f"pool {pool}, ef {ef}")
-            elif any(a not in plan.keep for a in hard):
-                # Attributes the shopper asked to keep ("same colour", or a pick that settled "shorter
-                # sleeves") are stated constraints: never relaxed.
-                victim = max((a for a in hard if a not in plan.keep),
-                             key=lambda a: (keep_rank(a), -anchor.attributes[a].confidence))
-                value = hard.pop(victim)
-                soft[victim] = value
-                action = ("relax", f"stop requiring the anchor's {victim}={value}")
-            elif self.fallback_planner is not None and plan.source != getattr(self.fallback_planner, "name", ""):
-                alternative = self.plan(text, anchor, previous=previous, planner=self.fallback_planner)
-                if previous is not None:
-                    from fashrec.planner.merge import merge_plans
-
-                    alternative = merge_plans(previous, alternative)[0]
-                if alternative.to_dict() | {"source": "", "notes": []} == plan.to_dict() | {"source": "", "notes": []}:
-                    stop_reason = f"only {len(selected)} products satisfy every stated constraint"
-                    break
-                plan = alternative
-                relative = resolve_relative(plan, anchor, self.index.vocabulary,
-                                            min_confidence=options.keep_confidence)
-                composed = compose(anchor, plan, self.encoder, self.prompts, relative)
-                hard, soft = self.keeps(anchor, plan, options.keep_confidence, relative)
-                action = ("re-plan", f"alternative reading by the {plan.source} planner")
-            else:
+            outcome = Outcome(step.allowed, step.retrieved, step.selected)
+            following = next((a for policy in POLICIES if (a := policy(self, run.request, attempt, outcome))), None)
+            if following is None:
                 stop_reason = f"only {len(selected)} products satisfy every stated constraint"
                 break
+            attempt = following
         else:
-            stop_reason = stop_reason or f"stopped after --max-steps {options.max_steps}"
-        timing.update({"retrieve": retrieve_ms, "guard": guard_ms, "critic": critic_ms})
+            stop_reason = f"stopped after --max-steps {options.max_steps}"
         t = time.perf_counter()
-        results = [ResultItem(c, explain(c, i + 1)) for i, c in enumerate(selected)]
+        results = [ResultItem(c, explain(c, personal)) for c in selected]
         timing["explain"] = (time.perf_counter() - t) * 1000
-        return RefineResult(query_info, anchor, plan, steps, results, stop_reason, timing, composed.description,
-                            relative)
+        query = {"image": anchor.image, "text": text, "k": options.k, "strategy": options.strategy}
+        return RefineResult(query, anchor, attempt.constraints.plan, steps, results, stop_reason, timing,
+                            attempt.composed.description, attempt.constraints.relative, personal)
 
-    def _single_shot(self, anchor: Anchor, text: str, plan: Plan, options: RefineOptions,
-                     critic: CriticConfig, exclude_ids: set[str], timing: dict, query_info: dict) -> RefineResult:
-        from fashrec.index.filters import Filter
+    def _start(self, anchor: Anchor, text: str, plan: Plan, options: RefineOptions,
+               personal: Personalization | None, exclude_ids: set[str] | None, previous: Plan | None,
+               timing: dict[str, float]) -> _Run:
+        critic = personal.critic if personal else options.critic
+        if plan.include_out_of_stock:
+            critic = replace(critic, in_stock_only=False)
+        excluded = set(exclude_ids or ()) | (personal.exclude_ids if personal else set())
+        if anchor.catalog_id:
+            excluded.add(anchor.catalog_id)
+        timing.update({"retrieve": 0.0, "guard": 0.0, "critic": 0.0})
+        return _Run(Request(anchor, text, previous, options.keep_confidence), options, critic,
+                    personal.boost if personal else options.boost, excluded, timing)
 
+    def _step(self, run: _Run, attempt: Attempt, number: int) -> tuple[list[Candidate], Step]:
+        """One filtered search, guarded and criticised; products keep the tier of the step they first passed."""
+        flt = constraint_filter(self.index, attempt.constraints, in_stock_only=run.critic.in_stock_only)
         t = time.perf_counter()
-        flt = Filter(exclude_ids=exclude_ids)
-        k = options.k
-        if options.strategy == "image":
-            found = self.index.nearest(anchor.vector, k, flt=flt)
-            pairs = list(zip(found.positions, found.scores))
-        else:
-            text_vec = self.encoder.encode_texts([text or ""])[0]
-            if options.strategy == "text":
-                hits = blended_text_search(self.index, text_vec, k, flt)
-                pairs = [(self.index.position(h.product.id), h.score) for h in hits]
-            else:
-                found = self.index.nearest(fuse(anchor.vector, text_vec), k, flt=flt)
-                pairs = list(zip(found.positions, found.scores))
-        timing["retrieve"] = (time.perf_counter() - t) * 1000
-        hard, soft = self.keeps(anchor, plan, options.keep_confidence)
-        results = []
-        for pos, score in pairs:
-            c = Candidate(self.index.products[int(pos)], int(pos), float(score), float(score))
-            c.checks = check_product(c.product, self.index.image_vectors[c.position], plan, hard, soft, self.prompts)
-            results.append(ResultItem(c, explain(c, len(results) + 1)))
-        step = Step(1, "single-shot", options.strategy, flt.to_dict(), k, len(self.index), len(pairs),
-                    sum(passes(r.candidate.checks) for r in results), len(results))
-        return RefineResult(query_info, anchor, plan, [step], results, f"single-shot {options.strategy}", timing,
-                            " ".join(target_attributes(anchor, plan).values()))
+        candidates, allowed = retrieve(self.index, attempt.composed.vector, attempt.pool, flt, ef=attempt.ef,
+                                       exclude_ids=run.exclude_ids)
+        run.timing["retrieve"] += (time.perf_counter() - t) * 1000
+        t = time.perf_counter()
+        survivors = []
+        for c in candidates:
+            c.checks = check_product(c.product, self.index.image_vectors[c.position], attempt.constraints,
+                                     self.prompts)
+            if passes(c.checks):
+                # Products that passed at a stricter step (before a keep was relaxed) rank above those
+                # that only pass after relaxing: the step at which a product first passed is its tier.
+                c.tier = run.first_passed.setdefault(c.product.id, number)
+                c.score = score(c, attempt.constraints, run.request.anchor, run.boost)
+                survivors.append(c)
+        run.timing["guard"] += (time.perf_counter() - t) * 1000
+        t = time.perf_counter()
+        report = select(survivors, run.options.k, self.index.image_vectors, run.critic)
+        run.timing["critic"] += (time.perf_counter() - t) * 1000
+        step = Step(number, attempt.action, attempt.detail, flt.to_dict(), attempt.pool, allowed, len(candidates),
+                    len(survivors), len(report.selected), report.to_dict()["dropped"])
+        return report.selected, step
+
+    def _other_strategy(self, anchor: Anchor, text: str, options: RefineOptions, **request) -> RefineResult:
+        with _LOCK:
+            answer = _STRATEGIES.get(options.strategy)
+        if answer is None:
+            raise UsageError(f"unknown strategy '{options.strategy}' (choose from "
+                             f"{', '.join(available_strategies())})")
+        return answer(self, anchor, text, options, **request)

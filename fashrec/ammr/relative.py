@@ -1,4 +1,4 @@
-"""Relative wishes made concrete: "shorter sleeves", "darker", "warmer", "cheaper" against the anchor.
+"""AMMR stage 2b, relative wishes made concrete: "shorter sleeves", "darker", "warmer", "cheaper" against the anchor.
 
 The planner reads only a direction; what it is relative to is the anchor. Each wish names an
 attribute role and a direction on an ordered scale of that role's values. Resolved against the
@@ -17,25 +17,24 @@ The scales:
 - length: mini < knee / midi < maxi (``shorter``, ``longer``);
 - fit: slim < regular < loose (``tighter``, ``looser``);
 - season: summer < spring, fall < winter (``cooler``, ``warmer``);
-- colour lightness (CIELAB L* of the colour model in :mod:`fashrec.outfit.colors`), with a margin of
+- colour lightness (CIELAB L* of the colour model in :mod:`fashrec.catalog.colors`), with a margin of
   :data:`LIGHTNESS_STEP` so "darker than navy" is clearly darker (``darker``, ``lighter``);
 - pattern: solid < any print (``simpler`` asks for solid, ``bolder`` for a print when the anchor is
   solid; a patterned anchor made "bolder" steers by colour chroma instead);
 - price: ``cheaper`` / ``pricier`` than the anchor's price (a catalog product), or for a photo from outside
-  the catalog than the median price of its nearest look-alikes (:func:`fashrec.anchor.estimate_price`).
+  the catalog than the median price of its nearest look-alikes (:func:`fashrec.ammr.anchor.estimate_price`).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Callable
+from dataclasses import dataclass
+from typing import Callable
 
+from fashrec.ammr.types import Anchor, Resolution
 from fashrec.catalog import Vocabulary, normalize_value
+from fashrec.catalog.colors import color_info
 from fashrec.catalog.roles import attribute_for_role
-
-if TYPE_CHECKING:
-    from fashrec.ammr.anchor import Anchor
-    from fashrec.planner import Plan
+from fashrec.planner import Plan
 
 # Rank of known values on each ordered scale (normalised catalog spellings).
 SCALES: dict[str, dict[str, int]] = {
@@ -73,31 +72,7 @@ WISHES: dict[str, Wish] = {
 }
 
 
-@dataclass
-class Resolution:
-    """What the relative wishes of one request mean for this anchor."""
-
-    within: dict[str, list[str]] = field(default_factory=dict)   # attribute -> allowed values
-    price_min: float | None = None
-    price_max: float | None = None
-    notes: list[str] = field(default_factory=list)               # one per wish: how it was read
-
-    def is_empty(self) -> bool:
-        return not self.within and self.price_min is None and self.price_max is None
-
-    def to_dict(self) -> dict:
-        return {"within": {a: list(v) for a, v in self.within.items()},
-                "price": {"min": self.price_min, "max": self.price_max}, "notes": list(self.notes)}
-
-
-def effective_price(plan: "Plan", relative: Resolution | None) -> tuple[float | None, float | None]:
-    """The price range of a request: the plan's own, narrowed by "cheaper"/"pricier" than the anchor."""
-    lo = [p for p in (plan.price_min, relative.price_min if relative else None) if p is not None]
-    hi = [p for p in (plan.price_max, relative.price_max if relative else None) if p is not None]
-    return (max(lo) if lo else None), (min(hi) if hi else None)
-
-
-def resolve_relative(plan: "Plan", anchor: "Anchor", vocabulary: Vocabulary, *,
+def resolve_relative(plan: Plan, anchor: Anchor, vocabulary: Vocabulary, *,
                      min_confidence: float = 0.5) -> Resolution:
     """Turn ``plan.relative`` into hard constraints relative to ``anchor`` (see the module docstring)."""
     out = Resolution()
@@ -155,7 +130,7 @@ def wish_attribute(wish_name: str, vocabulary: Vocabulary) -> str | None:
     return None
 
 
-def _resolve_price(name: str, direction: int, anchor: "Anchor", plan: "Plan", out: Resolution) -> str | None:
+def _resolve_price(name: str, direction: int, anchor: Anchor, plan: Plan, out: Resolution) -> str | None:
     price = anchor.price if anchor.price is not None else anchor.estimated_price
     if price is None:
         return None
@@ -199,8 +174,6 @@ def _direction(role: str, wish: Wish, current: str, values: list[str]) -> tuple[
 
 def _by_colour(direction: int, current: str, values: list[str], measure: Callable, step: float,
                word: str) -> tuple[list[str] | None, str]:
-    from fashrec.catalog.colors import color_info
-
     anchor = color_info(current)
     if anchor is None or anchor.kind == "multi":
         return None, f"the colour '{current}' has no known shade"

@@ -1,4 +1,4 @@
-"""`fashrec chat [IMAGE]`: a conversation at a prompt, models loaded once, every turn saved as a session.
+"""CLI layer: `fashrec chat [IMAGE]`, a conversation at a prompt, models loaded once, every turn saved as a session.
 
 Reads one request per line. At a terminal it prompts; otherwise it reads stdin line by line, so it can be
 scripted (with --json, one JSON object per line of input that produced output, errors included, each
@@ -15,12 +15,23 @@ from typing import Any, Iterator, Optional
 
 import typer
 
+from fashrec.ammr import RefineOptions
 from fashrec.cli.app import app
-from fashrec.cli.options import IndexOpt, KOpt, write_sheet
+from fashrec.cli.options import (
+    ExplainOpt,
+    IndexOpt,
+    KOpt,
+    LlmOpt,
+    MaxStepsOpt,
+    NoProfileOpt,
+    PlannerOpt,
+)
 from fashrec.cli.output import dumps, handled, note, report_error, stderr, stdout
-from fashrec.cli.profile_cmd import NoProfileOpt, load_profile_unless
-from fashrec.cli.refine_cmd import LlmOpt, PlannerOpt, build_refiner
-from fashrec.cli.session_cmd import render_turn
+from fashrec.cli.render import render_constraints, render_turn, write_sheet
+from fashrec.cli.runtime import build_refiner, load_profile_unless
+from fashrec.dialogue import Dialogue, SessionStore
+from fashrec.dialogue.store import check_name
+from fashrec.errors import FashrecError, UsageError
 
 COMMANDS = {
     "/pick N [TEXT]": "continue from result N of the last turn (constraints stay)",
@@ -46,7 +57,6 @@ class Chat:
 
     def handle(self, line: str) -> Optional[dict[str, Any]]:
         """Answer one line; returns what to print (None: nothing), raises FashrecError on a bad request."""
-        from fashrec.errors import UsageError
 
         if not line.startswith("/"):
             return self._turn("refine", self._say(line))
@@ -108,17 +118,14 @@ class Chat:
         elif command == "undo":
             stdout.print(f"Undid turn {data['undone']}; {data['turns']} turn(s) left." if data["undone"]
                          else "[dim]Nothing to undo.[/]")
-            stdout.print("[bold]Constraints:[/] " + (", ".join(data["constraints"]) or "[dim](none)[/]"),
-                         highlight=False)
+            render_constraints(data["constraints"])
         elif command == "plan":
-            stdout.print("[bold]Constraints:[/] " + (", ".join(data["constraints"]) or "[dim](none)[/]"),
-                         highlight=False)
+            render_constraints(data["constraints"])
         elif command == "sheet":
             stdout.print(f"sheet: {data['path']}")
 
 
 def _path_and_text(rest: str, command: str) -> tuple[Path, str]:
-    from fashrec.errors import UsageError
 
     try:
         parts = shlex.split(rest)
@@ -151,16 +158,12 @@ def chat(
     k: int = KOpt,
     planner: str = PlannerOpt,
     llm: Optional[Path] = LlmOpt,
-    max_steps: int = typer.Option(5, "--max-steps", min=1, max=50, help="Bound on re-planning steps."),
-    explain: bool = typer.Option(False, "--explain", help="Show the agent's steps and full reasons."),
+    max_steps: int = MaxStepsOpt,
+    explain: bool = ExplainOpt,
     no_profile: bool = NoProfileOpt,
     json_mode: bool = typer.Option(False, "--json", help="One JSON object per answered line on stdout."),
 ) -> None:
     """Refine step by step at a prompt: each line refines the last turn; /help lists the commands."""
-    from fashrec.ammr.loop import RefineOptions
-    from fashrec.dialogue import Dialogue, SessionStore
-    from fashrec.dialogue.store import check_name
-    from fashrec.errors import FashrecError
 
     with handled(json_mode):
         name = check_name(session or datetime.now().strftime("chat-%Y%m%d-%H%M%S"))

@@ -1,4 +1,4 @@
-"""`fashrec index` (build/update) and `fashrec info` (describe an index)."""
+"""CLI layer: `fashrec index` (build/update) and `fashrec info` (describe an index)."""
 
 from __future__ import annotations
 
@@ -10,8 +10,10 @@ import typer
 from rich.table import Table
 
 from fashrec.cli.app import app
-from fashrec.cli.options import IndexOpt, JsonOpt, open_index_for
+from fashrec.cli.options import IndexOpt, JsonOpt
 from fashrec.cli.output import emit, handled, note, progress_bar, stdout
+from fashrec.cli.runtime import open_index_for
+from fashrec.index.build import build_index
 
 
 @app.command()
@@ -26,7 +28,6 @@ def index(
     json_mode: bool = JsonOpt,
 ) -> None:
     """Embed a catalog into an index (incremental: only new or changed items are encoded)."""
-    from fashrec.index.build import build_index
 
     with handled(json_mode):
         with ExitStack() as bars:

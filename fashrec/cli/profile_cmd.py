@@ -1,43 +1,25 @@
-"""`fashrec profile set|show|clear`: the personal profile every recommendation command applies."""
+"""CLI layer: `fashrec profile set|show|clear`, the personal profile every recommendation command applies."""
 
 from __future__ import annotations
 
-from typing import Any, List, Optional
+from typing import Any, List
 
 import typer
 
 from fashrec.cli.app import app
 from fashrec.cli.options import JsonOpt
 from fashrec.cli.output import emit, handled, stdout
+from fashrec.profile import (
+    clear_profile,
+    load_profile,
+    parse_assignments,
+    profile_path,
+    save_profile,
+)
 
 profile_app = typer.Typer(help="Your standing wishes (size, budget, avoid, prefer, brands), applied to every "
                                "recommendation.", no_args_is_help=True)
 app.add_typer(profile_app, name="profile")
-
-NoProfileOpt = typer.Option(False, "--no-profile", help="Ignore the personal profile for this command.")
-
-
-def load_profile_unless(disabled: bool):
-    """The saved profile, or None when disabled or empty (callers then skip profile rules entirely)."""
-    if disabled:
-        return None
-    from fashrec.profile import load_profile
-
-    profile = load_profile()
-    return None if profile.is_empty() else profile
-
-
-def render_profile_note(note: Optional[dict[str, Any]]) -> None:
-    """One line naming the profile rules that shaped a result (nothing when no profile applied)."""
-    if not note:
-        return
-    applied = [r["detail"] for r in note["rules"] if r["applied"]]
-    waived = [r["detail"] for r in note["rules"] if not r["applied"]]
-    if applied:
-        stdout.print("[bold]Profile:[/] " + "; ".join(applied), highlight=False)
-    for detail in waived:
-        stdout.print(f"  [dim]{detail}[/]", highlight=False)
-
 
 def _render(data: dict[str, Any], path: str) -> None:
     shown = {k: v for k, v in data.items() if k != "version" and v not in (None, [])}
@@ -56,12 +38,6 @@ def profile_set(
     json_mode: bool = JsonOpt,
 ) -> None:
     """Set (or change) profile rules; keys not named keep their value."""
-    from fashrec.profile import (
-        load_profile,
-        parse_assignments,
-        profile_path,
-        save_profile,
-    )
 
     with handled(json_mode):
         profile = load_profile().with_values(parse_assignments(assignments))
@@ -73,7 +49,6 @@ def profile_set(
 @profile_app.command("show")
 def profile_show(json_mode: bool = JsonOpt) -> None:
     """Show the profile and where it is stored."""
-    from fashrec.profile import load_profile, profile_path
 
     with handled(json_mode):
         data = load_profile().to_dict()
@@ -83,7 +58,6 @@ def profile_show(json_mode: bool = JsonOpt) -> None:
 @profile_app.command("clear")
 def profile_clear(json_mode: bool = JsonOpt) -> None:
     """Delete the profile (recommendations are no longer personalised)."""
-    from fashrec.profile import clear_profile
 
     with handled(json_mode):
         existed = clear_profile()

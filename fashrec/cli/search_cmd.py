@@ -1,4 +1,4 @@
-"""`fashrec search` (text -> items) and `fashrec similar` (image -> items)."""
+"""CLI layer: `fashrec search` (text -> items) and `fashrec similar` (image -> items)."""
 
 from __future__ import annotations
 
@@ -8,50 +8,25 @@ from typing import Any, List, Optional
 import typer
 
 from fashrec.cli.app import app
+from fashrec.cli.batch import run_batch
 from fashrec.cli.options import (
     BatchOpt,
     IndexOpt,
     JsonOpt,
     KOpt,
+    NoProfileOpt,
+    SearchPlannerOpt,
     SheetOpt,
     WhereOpt,
-    open_index_for,
-    print_results,
-    run_batch,
-    write_sheet,
 )
-from fashrec.cli.output import emit, handled, note, stdout
-from fashrec.cli.profile_cmd import NoProfileOpt, load_profile_unless
+from fashrec.cli.output import emit, handled, note
+from fashrec.cli.render import render_search, write_sheet
+from fashrec.cli.runtime import build_searcher, load_profile_unless
+from fashrec.errors import UsageError
+from fashrec.index import Index
 from fashrec.index.filters import Filter, parse_where
-
-PlannerOpt = typer.Option("rules", "--planner", help="How the query is understood before searching: rules "
-                          "(instant), hybrid or llm (slower), or none for embedding similarity alone.")
-
-
-def _searcher(index: Optional[Path], planner: str = "none"):
-    from fashrec.encoder import load_encoder
-    from fashrec.planner import create_planner
-    from fashrec.search import Searcher
-
-    idx = open_index_for(index)
-    chosen = None if planner == "none" else create_planner(planner)
-    return Searcher(idx, load_encoder(idx.encoder_spec, interactive=True), chosen)
-
-
-def _render_understood(query: dict[str, Any]) -> None:
-    understood = query.get("understood")
-    if not understood:
-        return
-    named = [f"{a}={v}" for a, v in understood["set"].items()]
-    named += [f"{a}!={v}" for a, vals in understood["exclude"].items() for v in vals]
-    price = understood["price"]
-    if price["min"] is not None or price["max"] is not None:
-        named.append(f"price {price['min'] or 0:g}..{price['max'] if price['max'] is not None else '∞'}")
-    if named:
-        stdout.print(f"[bold]Understood:[/] {', '.join(named)}  [dim]({understood['planner']} planner)[/]",
-                     highlight=False)
-    for n in understood["notes"]:
-        stdout.print(f"  [dim]{n}[/]", highlight=False)
+from fashrec.profile import profile_limits
+from fashrec.search import Boost
 
 
 def _request_filter(request: dict[str, Any]) -> Filter:
@@ -63,10 +38,8 @@ def _request_filter(request: dict[str, Any]) -> Filter:
     return parse_where(exprs)
 
 
-def _profile_limits(index, use_profile: bool):
+def _profile_limits(index: Index, use_profile: bool) -> tuple[Filter, Boost | None, list[dict]]:
     """The personal profile as (filter of what it leaves out, ranking boost, what each rule did)."""
-    from fashrec.profile import profile_limits
-
     profile = load_profile_unless(not use_profile)
     if profile is None:
         return Filter(), None, []
@@ -78,10 +51,8 @@ def _profile_limits(index, use_profile: bool):
 def _run(kind: str, query, k: int, where, index, batch, sheet, json_mode: bool, use_profile: bool = True,
          planner: str = "none") -> None:
     """The shared body of `search` (kind "text") and `similar` (kind "image")."""
-    from fashrec.errors import UsageError
-
     with handled(json_mode or batch is not None):
-        searcher = _searcher(index, planner)
+        searcher = build_searcher(index, planner)
         limits, boost, effects = _profile_limits(searcher.index, use_profile)
         ask = searcher.text if kind == "text" else searcher.image
         if batch is not None:
@@ -99,11 +70,7 @@ def _run(kind: str, query, k: int, where, index, batch, sheet, json_mode: bool, 
         label = f'"{query}"' if kind == "text" else f"like {Path(query).name}"
         if sheet:
             note(f"sheet: {write_sheet(sheet, Path(query) if kind == 'image' else None, data['results'], label)}")
-        def render() -> None:
-            _render_understood(data["query"])
-            print_results(data["results"], title=label)
-
-        emit(data, json_mode=json_mode, render=render)
+        emit(data, json_mode=json_mode, render=lambda: render_search(data, label))
 
 
 @app.command()
@@ -115,7 +82,7 @@ def search(
     batch: Optional[Path] = BatchOpt,
     sheet: Optional[Path] = SheetOpt,
     no_profile: bool = NoProfileOpt,
-    planner: str = PlannerOpt,
+    planner: str = SearchPlannerOpt,
     json_mode: bool = JsonOpt,
 ) -> None:
     """Find items matching a text query ("red floral summer dress").

@@ -1,4 +1,4 @@
-"""`fashrec session list|show|undo|rm`, the `--session` turn shared by refine, and `fashrec eval dialogue`."""
+"""CLI layer: `fashrec session list|show|undo|rm`, and the `--session` turn shared by refine."""
 
 from __future__ import annotations
 
@@ -8,18 +8,21 @@ from typing import Any, Optional
 import typer
 from rich.table import Table
 
-from fashrec.cli.app import app, eval_app
+from fashrec.ammr import RefineOptions
+from fashrec.cli.app import app
 from fashrec.cli.options import JsonOpt
-from fashrec.cli.output import dumps, emit, handled, note, progress_bar, stdout
+from fashrec.cli.output import emit, handled, note, stdout
+from fashrec.cli.render import render_changes
+from fashrec.cli.runtime import build_refiner
+from fashrec.dialogue import Dialogue, SessionStore
+from fashrec.dialogue.store import check_name
+from fashrec.errors import SessionError, UsageError
+from fashrec.profile import Profile
 
 session_app = typer.Typer(help="Saved conversations: multi-turn refinement that survives restarts.",
                           no_args_is_help=True)
 app.add_typer(session_app, name="session")
 
-SessionOpt = typer.Option(None, "--session", help="Conversation name: IMAGE + TEXT (re)starts it, TEXT alone "
-                          "refines its last turn (stored in $FASHREC_HOME/sessions.sqlite).")
-PickOpt = typer.Option(None, "--pick", min=1, help="Continue from result N of the session's last turn "
-                       "(\"more like the third one\").")
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".gif", ".bmp", ".tif", ".tiff"}
 
 
@@ -32,13 +35,8 @@ def _split_positionals(image: Optional[Path], text: Optional[str]) -> tuple[Opti
 
 def session_turn(session: Optional[str], image: Optional[Path], text: Optional[str], *, pick: Optional[int],
                  index: Optional[Path], planner: str, llm: Optional[Path], k: int, strategy: str, max_steps: int,
-                 profile) -> dict[str, Any]:
+                 profile: Profile | None) -> dict[str, Any]:
     """Run one turn of a named conversation from the command line; the JSON-ready outcome."""
-    from fashrec.ammr.loop import RefineOptions
-    from fashrec.cli.refine_cmd import build_refiner
-    from fashrec.dialogue import Dialogue, SessionStore
-    from fashrec.dialogue.store import check_name
-    from fashrec.errors import UsageError
 
     if session is None:
         raise UsageError("--pick continues a conversation: add --session NAME")
@@ -69,40 +67,9 @@ def session_turn(session: Optional[str], image: Optional[Path], text: Optional[s
     return outcome.to_dict()
 
 
-def turn_anchor_image(data: dict[str, Any]) -> Optional[Path]:
-    image = (data.get("anchor") or {}).get("image")
-    return Path(image) if image else None
-
-
-def render_changes(session: dict[str, Any]) -> None:
-    changes = session["changes"]
-    shown = [("+ " if c["change"] == "added" else "- " if c["change"] == "removed" else "~ ")
-             + (f"{c['previous']} -> {c['constraint']}" if c.get("previous") else c["constraint"]) for c in changes]
-    stdout.print("[bold]Changed:[/] " + (", ".join(shown) if shown else "[dim]no change to the constraints[/]"),
-                 highlight=False)
-    stdout.print("[bold]Constraints:[/] " + (", ".join(session["constraints"]) or "[dim](none)[/]"),
-                 highlight=False)
-
-
-def render_turn(data: dict[str, Any], *, explain: bool) -> None:
-    from fashrec.cli.refine_cmd import render_refine
-
-    s = data["session"]
-    anchor = s["anchor"]
-    source = anchor["value"] if anchor["kind"] == "image" else f"product {anchor['value']}"
-    text = f' "{data["query"]["text"]}"' if data["query"].get("text") else ""
-    stdout.print(f"[bold cyan]Session {s['name']} · turn {s['turn']}[/] ({s['action']}){text}  "
-                 f"[dim]anchor: {source}[/]", highlight=False)
-    render_changes(s)
-    render_refine(data, explain=explain)
-
-
 # --- session list / show / undo / rm -------------------------------------------------------------
 
-def _existing_store(name: str):
-    from fashrec.dialogue import SessionStore
-    from fashrec.errors import SessionError
-
+def _existing_store(name: str) -> SessionStore:
     store = SessionStore.if_exists()
     if store is None:
         raise SessionError(f"no session named '{name}' (no sessions saved yet)",
@@ -113,8 +80,6 @@ def _existing_store(name: str):
 @session_app.command("list")
 def session_list(json_mode: bool = JsonOpt) -> None:
     """All saved conversations, most recently used first."""
-    from fashrec.dialogue import SessionStore
-
     with handled(json_mode):
         store = SessionStore.if_exists()
         sessions = []
@@ -176,56 +141,3 @@ def session_rm(name: str = typer.Argument(..., help="Session name."), json_mode:
             store.load(name)  # a clear error for an unknown name
             store.remove(name)
         emit({"removed": name}, json_mode=json_mode, render=lambda: stdout.print(f"Removed session {name}."))
-
-
-# --- eval dialogue -------------------------------------------------------------------------------
-
-@eval_app.command("dialogue")
-def eval_dialogue(
-    catalog: Path = typer.Argument(..., help="Catalog JSONL; its evaluation slice gives targets and anchors."),
-    n: int = typer.Option(50, "--n", min=1, help="Number of simulated shoppers."),
-    max_turns: int = typer.Option(5, "--max-turns", min=1, max=20, help="Turns before a shopper gives up."),
-    seed: int = typer.Option(0, "--seed"),
-    strategies: str = typer.Option("ammr,fusion", "--strategies",
-                                   help="Comma-separated: ammr (multi-turn session), ammr-stateless, fusion."),
-    planner: str = typer.Option("hybrid", "--planner"),
-    llm: Optional[Path] = typer.Option(None, "--llm"),
-    model: Optional[str] = typer.Option(None, "--model", help="Encoder for the evaluation index."),
-    workdir: Optional[Path] = typer.Option(None, "--workdir", help="Where the evaluation index is kept."),
-    traces: Optional[Path] = typer.Option(None, "--traces", help="Also write every conversation as JSONL."),
-    json_mode: bool = JsonOpt,
-) -> None:
-    """Success within 1/3/5 turns and mean turns for a simulated shopper, AMMR sessions vs single-shot."""
-    from fashrec.evaluation.dialogue import evaluate_dialogue
-
-    with handled(json_mode):
-        with progress_bar("Dialogues", n, enabled=not json_mode) as advance:
-            report = evaluate_dialogue(catalog, n=n, max_turns=max_turns, seed=seed,
-                                       strategies=tuple(s.strip() for s in strategies.split(",") if s.strip()),
-                                       planner=planner, llm_path=str(llm) if llm else None, workdir=workdir,
-                                       model=model, progress=advance)
-        if traces:
-            traces.write_text("".join(dumps(t, indent=None) + "\n" for t in report.traces))
-            note(f"traces: {traces}")
-
-        def render() -> None:
-            data = report.to_dict()
-            stdout.print(f"[bold]{report.dialogues}[/] simulated shoppers, up to {report.max_turns} turns, over "
-                         f"{report.indexed} indexed products; planner {report.planner}", highlight=False)
-            stdout.print(f"[dim]success = {data['success']}[/]", highlight=False)
-            marks = list(data["strategies"][0]["success_at"]) if data["strategies"] else []
-            table = Table("strategy", *[f"≤{m} turns" for m in marks], "exact@10", "mean turns", "capped",
-                          "by #differences", "p50 ms/turn", header_style="bold")
-            for s in data["strategies"]:
-                mean = f"{s['mean_turns']:.2f}" if s["mean_turns"] is not None else "-"
-                table.add_row(s["strategy"], *[f"{s['success_at'][m]:.3f}" for m in marks],
-                              f"{s['exact_target_hit']:.3f}", mean, f"{s['mean_turns_capped']:.2f}",
-                              " ".join(f"{d}:{v:.2f}" for d, v in s["by_differences"].items()),
-                              f"{s['turn_latency_p50_ms']:.0f}")
-            stdout.print(table)
-            for example in data["examples"][:2]:
-                said = " / ".join(f'"{t["text"]}"' for t in example["turns"])
-                ending = f"success at turn {example['success_turn']}" if example["success_turn"] else "not reached"
-                stdout.print(f"[dim]{example['strategy']}: anchor {example['anchor']} -> target {example['target']}: "
-                             f"{said} -> {ending}[/]", highlight=False)
-        emit(report, json_mode=json_mode, render=render)

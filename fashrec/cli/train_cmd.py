@@ -1,4 +1,4 @@
-"""`fashrec train` (train or fine-tune an encoder) and `fashrec eval encoder` (measure one)."""
+"""CLI layer: `fashrec train`, train or fine-tune an encoder on a catalog."""
 
 from __future__ import annotations
 
@@ -9,10 +9,13 @@ from pathlib import Path
 from typing import Any, Callable, Iterator, Optional
 
 import typer
-from rich.table import Table
 
-from fashrec.cli.app import app, eval_app
-from fashrec.cli.output import emit, handled, note, progress_bar, stderr, stdout
+from fashrec.cli.app import app
+from fashrec.cli.eval_cmd import render_validation
+from fashrec.cli.output import emit, handled, stderr, stdout
+from fashrec.evaluation.encoder import validate_model_dir
+from fashrec.train import TrainConfig
+from fashrec.train import train as run_training
 
 
 @contextmanager
@@ -74,37 +77,6 @@ def _interrupt_on_termination() -> None:
     signal.signal(signal.SIGINT, interrupt)
 
 
-def _render_validation(validation: dict[str, Any] | None, baseline: dict[str, Any] | None = None,
-                       targets: dict[str, Any] | None = None) -> None:
-    if not validation:
-        return
-    table = Table(title=f"evaluation items (held out from training): {validation['items']}")
-    table.add_column("metric")
-    table.add_column("model", justify="right")
-    if baseline:
-        table.add_column("random init", justify="right")
-    if targets:
-        table.add_column("target", justify="right")
-
-    def row(name: str, key: str, value: Any, base: Any) -> None:
-        cells = [name, "-" if value is None else f"{value:.3f}"]
-        if baseline:
-            cells.append("-" if base is None else f"{base:.3f}")
-        if targets:
-            t = targets.get(key)
-            cells.append("" if t is None else f"{t['target']:.2f} {'ok' if t['met'] else 'MISSED'}")
-        table.add_row(*cells)
-
-    for attr, acc in validation["zero_shot"].items():
-        base = baseline["zero_shot"].get(attr, {}).get("accuracy") if baseline else None
-        row(f"zero-shot {attr} top-1 ({acc['classes']} classes)", attr, acc["accuracy"], base)
-    row(f"text->image P@10 ({validation['text_queries']} queries)", "text_to_image_p10",
-        validation["text_to_image_p10"], baseline and baseline["text_to_image_p10"])
-    row(f"image->image P@10 ({validation['image_queries']} queries)", "image_to_image_p10",
-        validation["image_to_image_p10"], baseline and baseline["image_to_image_p10"])
-    stdout.print(table)
-
-
 @app.command()
 def train(
     catalog: Path = typer.Argument(..., help="Catalog (JSONL) to train on; its evaluation "
@@ -131,8 +103,6 @@ def train(
 ) -> None:
     """Train an encoder on a catalog (contrastive image<->text; resumable)."""
     with handled(json_mode):
-        from fashrec.train import TrainConfig
-        from fashrec.train import train as run_training
 
         config = TrainConfig(catalog=catalog, out_dir=out, init=init, epochs=epochs, batch_size=batch_size,
                              lr=lr, seed=seed, resume=resume, max_steps=max_steps, minutes=minutes,
@@ -140,59 +110,15 @@ def train(
                              threads=threads, validate=not no_validate)
         _interrupt_on_termination()
         with _train_progress(enabled=True) as progress:
-            result = run_training(config, progress=progress)
+            result = run_training(config, progress=progress, validate=validate_model_dir)
         data = result.to_dict()
 
         def render() -> None:
             stdout.print(f"model written to [bold]{result.out_dir}[/] ({result.model_bytes / 1e6:.1f} MB); "
                          f"{result.steps} steps, {result.epochs} epochs, {result.wall_seconds / 60:.1f} min, "
                          f"{result.images_per_second:.0f} img/s, loss {result.first_loss} -> {result.last_loss}")
-            _render_validation(result.validation)
+            render_validation(result.validation)
 
         emit(data, json_mode=json_mode, render=render)
 
 
-@eval_app.command("encoder")
-def eval_encoder(
-    catalog: Path = typer.Argument(..., help="Catalog (JSONL); only its evaluation items "
-                              "(held-out and validation slices) are used."),
-    model: Optional[str] = typer.Option(None, "--model", help="Encoder spec (default: fashrec-mini)."),
-    no_baseline: bool = typer.Option(False, "--no-baseline", help="Skip the random-init comparison."),
-    json_mode: bool = typer.Option(False, "--json", help="Print the report as JSON."),
-) -> None:
-    """Zero-shot attribute accuracy and retrieval precision of an encoder on held-out items."""
-    with handled(json_mode):
-        from fashrec.evaluation.encoder import evaluate_catalog
-
-        with _phase_progress() as (on_phase, advance):
-            evaluation = evaluate_catalog(catalog, model, baseline=not no_baseline, progress=advance,
-                                          on_phase=on_phase)
-        data = evaluation.to_dict()
-
-        def render() -> None:
-            _render_validation(data["model"], data["random_init"], data["targets"])
-            missed = [k for k, t in data["targets"].items() if not t["met"]]
-            if missed:
-                note(f"below target: {', '.join(missed)}")
-
-        emit(data, json_mode=json_mode, render=render)
-
-
-@contextmanager
-def _phase_progress() -> Iterator[tuple[Callable[[str, int], None], Callable[[int], None]]]:
-    """One progress bar per encoded image set ("model", then "random init")."""
-    stack: list[Any] = []
-    current: list[Callable[[int], None]] = [lambda n=1: None]
-
-    def on_phase(name: str, total: int) -> None:
-        while stack:
-            stack.pop().__exit__(None, None, None)
-        bar = progress_bar(f"encoding held-out images ({name})", total)
-        current[0] = bar.__enter__()
-        stack.append(bar)
-
-    try:
-        yield on_phase, lambda n=1: current[0](n)
-    finally:
-        while stack:
-            stack.pop().__exit__(None, None, None)

@@ -1,15 +1,16 @@
-"""Multi-turn refinement: sessions whose turns accumulate, revise and release constraints.
+"""Dialogue layer: multi-turn refinement, sessions whose turns accumulate, revise and release constraints.
 
-- :mod:`.merge`: how a new request changes the accumulated plan (pure data).
-- :mod:`.session`: the session model and :class:`Dialogue`, which runs turns (start, refine, pick, undo).
+- :mod:`.records`: what a session stores (turns, their anchors, plans and results).
+- :mod:`.session`: :class:`Dialogue`, which runs turns (start, refine, pick, undo) against a Refiner.
 - :mod:`.store`: SQLite storage in ``$FASHREC_HOME/sessions.sqlite`` with recorded migrations.
+
+How a new request changes the accumulated plan is the planner's business (:mod:`fashrec.planner.merge`).
 """
 
 from __future__ import annotations
 
-from fashrec.dialogue.session import AnchorRef, Dialogue, Session, Turn, TurnOutcome
+from fashrec.dialogue.records import AnchorRef, Session, Turn
+from fashrec.dialogue.session import Dialogue, TurnOutcome
 from fashrec.dialogue.store import SessionStore
-from fashrec.planner.merge import Change, describe_plan, merge_plans
 
-__all__ = ["AnchorRef", "Change", "Dialogue", "Session", "SessionStore", "Turn", "TurnOutcome", "describe_plan",
-           "merge_plans"]
+__all__ = ["AnchorRef", "Dialogue", "Session", "SessionStore", "Turn", "TurnOutcome"]

@@ -1,4 +1,4 @@
-"""A conversation: turns that each refine the one before, recorded so it survives restarts.
+"""Dialogue layer: a conversation, turns that each refine the one before, recorded so it survives restarts.
 
 The state of a session is entirely its last turn: which anchor it searched from, the accumulated plan,
 and the results it showed. That makes undo exact (forget the last turn) and lets a later process carry on
@@ -16,20 +16,25 @@ from __future__ import annotations
 
 import re
 import time
-from dataclasses import dataclass, field, replace
-from datetime import datetime, timezone
+from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from fashrec.ammr import (
+    Anchor,
+    Personalization,
+    RefineOptions,
+    Refiner,
+    RefineResult,
+    StandingRules,
+    anchor_from_product,
+    wish_attribute,
+)
+from fashrec.dialogue.records import AnchorRef, Session, Turn, now
+from fashrec.dialogue.store import SessionStore
 from fashrec.errors import SessionError, UsageError
 from fashrec.planner import Plan
-from fashrec.planner.merge import Change, describe_plan, merge_plans
-
-if TYPE_CHECKING:
-    from fashrec.ammr.anchor import Anchor
-    from fashrec.ammr.loop import RefineOptions, Refiner, RefineResult
-    from fashrec.dialogue.store import SessionStore
-    from fashrec.profile import AppliedProfile, Profile
+from fashrec.planner.merge import Change, merge_plans
 
 ORDINALS = {"first": 1, "second": 2, "third": 3, "fourth": 4, "fifth": 5, "sixth": 6, "seventh": 7, "eighth": 8,
             "ninth": 9, "tenth": 10}
@@ -47,107 +52,41 @@ def pick_reference(text: str) -> tuple[int, str] | None:
     return (rank, match.group(2).strip()) if rank else None
 
 
-def now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="seconds")
-
-
-@dataclass(frozen=True)
-class AnchorRef:
-    """Where a turn's anchor came from: an image file, or a catalog product (a picked result)."""
-
-    kind: str   # "image" or "product"
-    value: str  # the image path, or the product id
-
-    def label(self) -> str:
-        return self.value if self.kind == "image" else f"product {self.value}"
-
-    def to_dict(self) -> dict:
-        return {"kind": self.kind, "value": self.value}
-
-
-@dataclass
-class Turn:
-    number: int
-    action: str
-    text: str
-    anchor: AnchorRef
-    request: Plan                # what this turn's words meant
-    plan: Plan                   # the accumulated plan this turn searched with
-    changes: list[Change] = field(default_factory=list)
-    result_ids: list[str] = field(default_factory=list)
-    stop_reason: str = ""
-    created_at: str = field(default_factory=now)
-
-    def to_dict(self) -> dict:
-        return {"turn": self.number, "action": self.action, "text": self.text, "anchor": self.anchor.to_dict(),
-                "request": self.request.to_dict(), "plan": self.plan.to_dict(),
-                "constraints": describe_plan(self.plan), "changes": [c.to_dict() for c in self.changes],
-                "results": list(self.result_ids), "stop_reason": self.stop_reason, "time": self.created_at}
-
-
-@dataclass
-class Session:
-    name: str
-    created_at: str
-    updated_at: str
-    index: str | None = None
-    turns: list[Turn] = field(default_factory=list)
-
-    @property
-    def last(self) -> Turn | None:
-        return self.turns[-1] if self.turns else None
-
-    @property
-    def plan(self) -> Plan:
-        """The accumulated plan so far (empty before the first turn)."""
-        return self.last.plan if self.last else Plan()
-
-    def summary(self) -> dict:
-        last = self.last
-        return {"name": self.name, "turns": len(self.turns), "created": self.created_at,
-                "updated": self.updated_at, "index": self.index,
-                "anchor": last.anchor.to_dict() if last else None,
-                "last_text": last.text if last else None,
-                "constraints": describe_plan(last.plan) if last else []}
-
-    def to_dict(self) -> dict:
-        return {**self.summary(), "turns": [t.to_dict() for t in self.turns]}
-
-
 @dataclass
 class TurnOutcome:
     """A finished turn: the record kept in the session plus the full refinement it ran."""
 
     session: str
     turn: Turn
-    result: "RefineResult"
-    profile: "AppliedProfile | None" = None
+    result: RefineResult
+
+    @property
+    def profile(self) -> Personalization | None:
+        return self.result.profile
 
     def to_dict(self) -> dict:
         data: dict[str, Any] = self.result.to_dict()
         data["session"] = {"name": self.session, "turn": self.turn.number, "action": self.turn.action,
                            "anchor": self.turn.anchor.to_dict(), "request": self.turn.request.to_dict(),
-                           "constraints": describe_plan(self.turn.plan),
+                           "constraints": self.turn.plan.describe(),
                            "changes": [c.to_dict() for c in self.turn.changes]}
-        data["profile"] = self.profile.to_dict() if self.profile else None
+        data["profile"] = data.pop("profile")   # after the session, where it has always been
         return data
 
 
 class Dialogue:
     """Runs the turns of one named session with a loaded refiner, recording each in the store."""
 
-    def __init__(self, refiner: "Refiner", store: "SessionStore", name: str, *,
-                 options: "RefineOptions | None" = None, profile: "Profile | None" = None,
+    def __init__(self, refiner: Refiner, store: SessionStore, name: str, *,
+                 options: RefineOptions | None = None, profile: StandingRules | None = None,
                  index_path: str | None = None) -> None:
-        from fashrec.ammr.loop import RefineOptions
-
         self.refiner = refiner
         self.store = store
         self.name = name
         self.options = options or RefineOptions()
         self.profile = profile
         self.index_path = index_path
-        self._anchors: dict[AnchorRef, "Anchor"] = {}
+        self._anchors: dict[AnchorRef, Anchor] = {}
 
     @property
     def session(self) -> Session:
@@ -177,8 +116,6 @@ class Dialogue:
         ever cheaper. So they end here: the attribute they moved is kept from the pick instead
         ("shorter sleeves" -> keep the pick's sleeve), and the turn's changes say so.
         """
-        from fashrec.ammr.relative import wish_attribute
-
         last = self._last_turn("pick a result")
         if not 1 <= rank <= len(last.result_ids):
             raise UsageError(f"there is no result {rank} to pick (the last turn showed {len(last.result_ids)})")
@@ -212,7 +149,7 @@ class Dialogue:
                                hint=f'start it with an image: fashrec refine IMAGE "TEXT" --session {self.name}')
         return last
 
-    def anchor_for(self, ref: AnchorRef) -> "Anchor":
+    def anchor_for(self, ref: AnchorRef) -> Anchor:
         if ref not in self._anchors:
             if ref.kind == "image":
                 if not Path(ref.value).exists():
@@ -220,8 +157,6 @@ class Dialogue:
                                        hint="continue from a result (--pick N) or start again with an image")
                 self._anchors[ref] = self.refiner.anchor_from_image(ref.value)
             else:
-                from fashrec.ammr.anchor import anchor_from_product
-
                 if self.refiner.index.position(ref.value) is None:
                     raise SessionError(f"product '{ref.value}' is not in this index",
                                        hint="use the index the session was started with (--index DIR)")
@@ -230,19 +165,17 @@ class Dialogue:
 
     def _run(self, action: str, ref: AnchorRef, text: str, previous: Plan | None,
              settled: list[Change] | None = None) -> TurnOutcome:
-        from fashrec.profile import refine_with_profile
-
         anchor = self.anchor_for(ref)
         t = time.perf_counter()
         request = self.refiner.plan(text, anchor, previous=previous) if text.strip() else Plan(source="session")
         plan_ms = (time.perf_counter() - t) * 1000
         plan, changes = merge_plans(previous, request)
         changes = list(settled or []) + changes
-        result, applied = refine_with_profile(self.refiner, anchor, text, self.options, self.profile,
-                                              plan=plan, previous=previous)
+        options = replace(self.options, profile=self.profile) if self.profile is not None else self.options
+        result = self.refiner.refine(anchor, text, options, plan=plan, previous=previous)
         result.timing_ms["plan"] = plan_ms
         if result.plan is not plan:  # the loop re-planned: record what was actually searched with
             plan = result.plan
         turn = Turn(0, action, text, ref, request, plan, changes, result.ids, result.stop_reason)
         turn.number = self.store.append_turn(self.name, turn, index=self.index_path, restart=action == "start")
-        return TurnOutcome(self.name, turn, result, applied)
+        return TurnOutcome(self.name, turn, result)

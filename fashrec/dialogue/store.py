@@ -1,4 +1,4 @@
-"""Sessions on disk: ``$FASHREC_HOME/sessions.sqlite`` with named, recorded schema migrations.
+"""Dialogue layer: sessions on disk, ``$FASHREC_HOME/sessions.sqlite`` with named, recorded schema migrations.
 
 Each migration is applied once, in order, inside one transaction, and recorded in the ``migrations``
 table; ``PRAGMA user_version`` holds the schema version, so a database written by a newer fashrec is
@@ -13,10 +13,11 @@ import re
 import sqlite3
 from pathlib import Path
 
-from fashrec.dialogue.session import AnchorRef, Session, Turn, now
+from fashrec.dialogue.records import AnchorRef, Session, Turn, now
 from fashrec.errors import SessionError, UsageError
 from fashrec.planner import Plan
 from fashrec.planner.merge import Change
+from fashrec.settings import home_dir
 
 SESSIONS_FILE = "sessions.sqlite"
 NAME_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
@@ -51,8 +52,6 @@ SCHEMA_VERSION = len(MIGRATIONS)
 
 
 def sessions_path() -> Path:
-    from fashrec.settings import home_dir
-
     return home_dir() / SESSIONS_FILE
 
 

@@ -11,6 +11,8 @@ from typing import Sequence
 import numpy as np
 
 from fashrec import settings
+from fashrec.catalog.images import load_rgb, to_rgb
+from fashrec.encoder import zoo
 from fashrec.encoder.interface import ProgressFn, normalize_rows
 from fashrec.encoder.spec import DEFAULT_MODEL, ModelSpec, identify, resolve_spec
 from fashrec.errors import ImageError, ModelError
@@ -27,7 +29,6 @@ class OpenClipEncoder:
             import torch
         except ImportError as exc:  # pragma: no cover - depends on the install
             raise ModelError(f"open_clip/torch are not installed: {exc}") from exc
-        from fashrec.encoder import zoo
 
         zoo.register_embedded_configs()
         torch.set_num_threads(threads or settings.threads())
@@ -52,8 +53,6 @@ class OpenClipEncoder:
     # -- images -----------------------------------------------------------------------------------
     def _load(self, item):
         from PIL import Image
-
-        from fashrec.catalog.images import load_rgb, to_rgb
 
         if isinstance(item, Image.Image):
             return to_rgb(item)

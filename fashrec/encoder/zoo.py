@@ -1,4 +1,4 @@
-"""Model configurations fashrec defines for open_clip (the fashrec-mini family).
+"""Encoder layer: the model configurations fashrec defines for open_clip (the fashrec-mini family).
 
 Registering them with open_clip makes ``fashrec-mini`` a regular open_clip architecture name, so a
 from-scratch training run and a loaded checkpoint both go through open_clip's own factory.
@@ -7,6 +7,9 @@ from-scratch training run and a loaded checkpoint both go through open_clip's ow
 from __future__ import annotations
 
 import copy
+import logging
+from contextlib import contextmanager
+from typing import Iterator
 
 # ResNet-18 image tower at 64 px (the product photos are 60x80) and a small text transformer.
 # The text width is kept at 128 because open_clip's 49,408-token vocabulary dominates the weights:
@@ -50,3 +53,15 @@ def register_embedded_configs() -> None:
         if name not in factory._MODEL_CONFIGS:  # open_clip has no public "add a dict" call
             factory._MODEL_CONFIGS[name] = copy.deepcopy(cfg)
     del open_clip
+
+
+@contextmanager
+def quiet_open_clip() -> Iterator[None]:
+    """Hide open_clip's "no pretrained weights loaded" warning: a random init is what we asked for."""
+    root = logging.getLogger()
+    level = root.level
+    root.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        root.setLevel(level)

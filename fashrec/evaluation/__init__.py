@@ -1,10 +1,5 @@
-"""Evaluations: each measures one part of fashrec on a catalog and returns a report dataclass."""
+"""Evaluation layer: each benchmark measures one part of fashrec on a catalog and returns a report.
 
-from __future__ import annotations
-
-from typing import Any
-
-
-def rounded_fields(obj: Any, digits: int = 4) -> dict[str, Any]:
-    """A report dataclass as a dict, floats rounded: JSON that reads like the tables."""
-    return {k: (round(v, digits) if isinstance(v, float) else v) for k, v in obj.__dict__.items()}
+One module per benchmark (encoder, anchor, planner, refine, search, dialogue, outfit), the single-shot
+baselines AMMR is compared with (baselines.py) and the measures they share (metrics.py).
+"""

@@ -32,10 +32,18 @@ from typing import Callable
 
 import numpy as np
 
+from fashrec.ammr.loop import RefineOptions, Refiner
 from fashrec.catalog import Product, load_catalog
 from fashrec.catalog.roles import attribute_for_role
 from fashrec.catalog.split import is_evaluation_item
-from fashrec.train.captions import article, possessive, singular
+from fashrec.catalog.wording import article, possessive, singular
+from fashrec.dialogue import Dialogue, SessionStore
+from fashrec.encoder import identify, load_encoder
+from fashrec.errors import UsageError
+from fashrec.evaluation import baselines  # noqa: F401  (registers the single-shot strategies)
+from fashrec.index import MANIFEST_NAME, open_index, read_manifest
+from fashrec.index.build import build_index
+from fashrec.planner import Plan, create_planner
 
 TOP = 10
 STRATEGIES = ("ammr", "ammr-stateless", "fusion")
@@ -214,9 +222,6 @@ def _write_catalog(products: list[Product], path: Path) -> None:
 
 def _prepare_index(catalog: Path, workdir: Path, products: list[Product], model: str | None) -> Path:
     """The evaluation index; seeded from `eval refine`'s (same products but the targets) when possible."""
-    from fashrec.encoder import identify
-    from fashrec.index import MANIFEST_NAME, read_manifest
-    from fashrec.index.build import build_index
 
     workdir.mkdir(parents=True, exist_ok=True)
     folder = workdir / "index"
@@ -234,9 +239,6 @@ def _prepare_index(catalog: Path, workdir: Path, products: list[Product], model:
 def run_pair(pair: Pair, strategy: str, refiner, identity: dict[str, str], max_turns: int, seed: int,
              k: int = TOP) -> Trace:
     """One simulated conversation of ``strategy`` with the shopper who wants ``pair.target``."""
-    from fashrec.ammr.loop import RefineOptions
-    from fashrec.dialogue import Dialogue, SessionStore
-    from fashrec.planner import Plan
 
     shopper = Shopper(pair.target, identity, random.Random(f"{seed}:{pair.target.id}"))
     trace = Trace(strategy, pair.target.id, pair.anchor.id, pair.differences)
@@ -295,11 +297,6 @@ def evaluate_dialogue(
     planner: str = "hybrid", llm_path: str | None = None, workdir: Path | None = None, model: str | None = None,
     progress: Callable[[int], None] | None = None, k: int = TOP,
 ) -> DialogueEvalReport:
-    from fashrec.ammr.loop import Refiner
-    from fashrec.encoder import load_encoder
-    from fashrec.errors import UsageError
-    from fashrec.index import open_index
-    from fashrec.planner import create_planner
 
     unknown = [s for s in strategies if s not in STRATEGIES]
     if unknown:

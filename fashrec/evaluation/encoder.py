@@ -25,8 +25,10 @@ import numpy as np
 
 from fashrec.catalog import Product, load_catalog
 from fashrec.catalog.split import is_evaluation_item
+from fashrec.encoder import OpenClipEncoder
+from fashrec.encoder.prompts import attribute_prompt
+from fashrec.encoder.zoo import quiet_open_clip
 from fashrec.errors import CatalogError
-from fashrec.train.captions import attribute_prompt
 
 ZERO_SHOT_ATTRIBUTES = ("category", "color", "gender", "usage")
 K = 10
@@ -194,8 +196,6 @@ def random_init_like(encoder: Any, *, seed: int = 0) -> Any:
 
     torch.manual_seed(seed)
     baseline = copy.copy(encoder)  # shares tokenizer and preprocessing; only the weights differ
-    from fashrec.train.model import quiet_open_clip
-
     with quiet_open_clip():
         model = open_clip.create_model(encoder.spec.open_clip_name, load_weights=False)
     model.eval()
@@ -208,7 +208,6 @@ def evaluate_catalog(catalog: str | Path, model: str | None = None, *, baseline:
                      progress: Callable[[int], None] | None = None,
                      on_phase: Callable[[str, int], None] | None = None) -> EncoderEvaluation:
     """Evaluate ``model`` (a fashrec model spec) on the evaluation items of ``catalog``."""
-    from fashrec.encoder import OpenClipEncoder
 
     load = load_catalog(catalog)
     holdout = [p for p in load.products if is_evaluation_item(p.id)]
@@ -228,3 +227,10 @@ def evaluate_catalog(catalog: str | Path, model: str | None = None, *, baseline:
                                          progress=progress)
     return EncoderEvaluation(catalog=str(load.path), holdout_items=len(holdout), model=trained,
                              random_init=random_report, targets=dict(TARGETS))
+
+
+def validate_model_dir(out_dir: Path, products: Sequence[Product], threads: int,
+                       progress: Callable[[int], None] | None = None) -> dict[str, Any]:
+    """Zero-shot and retrieval numbers of a freshly trained model folder (``fashrec train``'s last step)."""
+    encoder = OpenClipEncoder(str(out_dir), threads=threads)
+    return evaluate_encoder(encoder, list(products), progress=progress).to_dict()

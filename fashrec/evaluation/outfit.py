@@ -28,7 +28,12 @@ from typing import Callable
 
 import numpy as np
 
-from fashrec.evaluation import rounded_fields
+from fashrec.ammr.anchor import anchor_from_product
+from fashrec.encoder import load_encoder
+from fashrec.errors import UsageError
+from fashrec.evaluation.metrics import rounded_fields
+from fashrec.index import index_dir_for, open_index
+from fashrec.index.build import build_index
 from fashrec.outfit import OutfitComposer, harmony
 from fashrec.outfit.harmony import denim_pieces, loud_colors, outfit_penalty
 
@@ -212,16 +217,12 @@ def evaluate_outfits(
     makes it), built or updated incrementally first. The encoder is loaded only for the occasion
     prompt cue (``use_encoder`` or an ``occasion``).
     """
-    from fashrec.ammr.anchor import anchor_from_product
-    from fashrec.errors import UsageError
-    from fashrec.index import index_dir_for, open_index
 
     if catalog is None and index_dir is None:
         raise UsageError("give a catalog or an index to evaluate outfits on")
     load_ms: dict[str, float] = {}
     t = time.perf_counter()
     if index_dir is None:
-        from fashrec.index.build import build_index
 
         index_dir = index_dir_for(catalog)
         build_index(catalog, index_dir, model=model)
@@ -231,7 +232,6 @@ def evaluate_outfits(
     load_ms["index_open"] = (time.perf_counter() - t) * 1000
     encoder = None
     if use_encoder or occasion:
-        from fashrec.encoder import load_encoder
 
         t = time.perf_counter()
         encoder = load_encoder(index.encoder_spec)

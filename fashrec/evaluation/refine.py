@@ -20,12 +20,19 @@ from typing import Callable
 
 import numpy as np
 
-from fashrec.ammr.critic import brand_exposure
+from fashrec.ammr.loop import RefineOptions, Refiner
+from fashrec.ammr.relative import LIGHTNESS_STEP
 from fashrec.catalog import Product, load_catalog
+from fashrec.catalog.colors import color_info
 from fashrec.catalog.roles import attribute_for_role
 from fashrec.catalog.split import is_evaluation_item
-from fashrec.evaluation import rounded_fields
-from fashrec.train.captions import possessive, singular
+from fashrec.catalog.wording import possessive, singular
+from fashrec.encoder import load_encoder
+from fashrec.evaluation import baselines  # noqa: F401  (registers the single-shot strategies)
+from fashrec.evaluation.metrics import brand_exposure, rounded_fields
+from fashrec.index import open_index
+from fashrec.index.build import build_index
+from fashrec.planner import create_planner
 
 TOP = 10
 
@@ -208,8 +215,6 @@ class RequestMaker:
 
     def _shade(self, anchor, base):
         """ "a darker one": same category and gender, any colour clearly darker (or lighter)."""
-        from fashrec.ammr.relative import LIGHTNESS_STEP
-        from fashrec.catalog.colors import color_info
 
         own = color_info(base[self.col]) if self.col else None
         if own is None or own.kind == "multi":
@@ -263,10 +268,7 @@ def split_catalog(catalog: Path, workdir: Path) -> tuple[Path, list[Product], li
     out = workdir / "indexed.jsonl"
     lines = []
     for p in indexed:
-        row = {"id": p.id, "image": str(p.image_path), "title": p.title,
-               "attributes": {a: (v[0] if len(v) == 1 else v) for a, v in p.attributes.items()},
-               "brand": p.brand, "price": p.price, "currency": p.currency, "in_stock": p.in_stock,
-               "sizes": p.sizes, "description": p.description, "sponsored": p.sponsored}
+        row = {k: v for k, v in p.metadata().items() if k != "extra"}
         lines.append(json.dumps({k: v for k, v in row.items() if v not in (None, [], "")}))
     text = "\n".join(lines) + "\n"
     if not out.exists() or out.read_text() != text:
@@ -288,11 +290,6 @@ def evaluate_refine(
     planner: str = "hybrid", llm_path: str | None = None, workdir: Path | None = None, model: str | None = None,
     progress: Callable[[int], None] | None = None, k: int = TOP,
 ) -> RefineEvalReport:
-    from fashrec.ammr.loop import RefineOptions, Refiner
-    from fashrec.encoder import load_encoder
-    from fashrec.index import open_index
-    from fashrec.index.build import build_index
-    from fashrec.planner import create_planner
 
     catalog = Path(catalog)
     workdir = workdir or catalog.parent / f"{catalog.stem}.eval-refine"

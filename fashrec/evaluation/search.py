@@ -27,8 +27,14 @@ import numpy as np
 
 from fashrec.catalog import Product
 from fashrec.catalog.roles import attribute_for_role
-from fashrec.evaluation import rounded_fields
-from fashrec.train.captions import possessive, singular
+from fashrec.catalog.wording import possessive, singular
+from fashrec.encoder import load_encoder
+from fashrec.evaluation.metrics import rounded_fields
+from fashrec.evaluation.refine import split_catalog
+from fashrec.index import open_index
+from fashrec.index.build import build_index
+from fashrec.planner import create_planner
+from fashrec.search import Searcher
 
 TOP = 10
 KINDS = ("triple", "triple", "pair", "negated", "usage")
@@ -121,12 +127,6 @@ def make_queries(products: list[Product], n: int, seed: int) -> list[SearchQuery
 def evaluate_search(catalog: Path, *, n: int = 200, seed: int = 0,
                     strategies: tuple[str, ...] = ("embedding", "rules"), workdir: Path | None = None,
                     model: str | None = None, progress: Callable[[int], None] | None = None) -> SearchEvalReport:
-    from fashrec.encoder import load_encoder
-    from fashrec.evaluation.refine import split_catalog
-    from fashrec.index import open_index
-    from fashrec.index.build import build_index
-    from fashrec.planner import create_planner
-    from fashrec.search import Searcher
 
     catalog = Path(catalog)
     workdir = workdir or catalog.parent / f"{catalog.stem}.eval-refine"   # the same index as eval refine

@@ -21,7 +21,7 @@ from fashrec.catalog import Product, load_catalog
 from fashrec.catalog.images import file_digest
 from fashrec.encoder import DEFAULT_MODEL, identify, load_encoder
 from fashrec.errors import CatalogError, EncoderMismatchError, FashrecIndexError
-from fashrec.index import ann, items
+from fashrec.index import ann, index_dir_for, items
 from fashrec.index.lock import writer_lock
 from fashrec.index.manifest import (
     MANIFEST_NAME,
@@ -30,6 +30,7 @@ from fashrec.index.manifest import (
     read_manifest,
     write_manifest,
 )
+from fashrec.settings import write_state
 
 ProgressFactory = Callable[[str, int], "Callable[[int], None]"]
 
@@ -97,7 +98,6 @@ def build_index(
     progress: ProgressFactory | None = None,
 ) -> IndexReport:
     """Create or update the index of ``catalog``. See the module docstring for the guarantees."""
-    from fashrec.index import index_dir_for
 
     started = time.perf_counter()
     catalog = Path(catalog).expanduser()
@@ -276,7 +276,6 @@ def build_index(
 
 
 def _remember(folder: Path) -> None:
-    from fashrec.settings import write_state
 
     try:
         write_state(last_index=str(folder.resolve()))

@@ -81,11 +81,7 @@ class OutfitPiece:
         return "; ".join(self.reasons)
 
     def to_dict(self) -> dict:
-        p = self.product
-        return {"slot": self.slot, "id": p.id, "title": p.title, "image": str(p.image_path),
-                "attributes": {k: (v[0] if len(v) == 1 else v) for k, v in p.attributes.items()},
-                "price": p.price, "currency": p.currency, "in_stock": p.in_stock, "optional": self.optional,
-                "why": self.why}
+        return {"slot": self.slot, **self.product.summary(), "optional": self.optional, "why": self.why}
 
 
 @dataclass

@@ -17,6 +17,7 @@ import numpy as np
 from fashrec.catalog.colors import ColorInfo, color_info
 from fashrec.catalog.roles import attribute_for_role
 from fashrec.index import Index
+from fashrec.outfit.harmony import harmony
 from fashrec.outfit.slots import SlotDefinition, category_key
 
 # Catalog categories that are denim whatever their colour attribute says.
@@ -164,7 +165,6 @@ class Wardrobe:
         return self.traits[position].color
 
     def harmony_vector(self, anchor_color: ColorInfo | None, positions: np.ndarray) -> np.ndarray:
-        from fashrec.outfit.harmony import harmony
 
         infos, codes = self.colors
         per_color = np.array([harmony(anchor_color, c).score for c in infos])

@@ -25,7 +25,7 @@ from fashrec.planner.backend import (
 from fashrec.planner.context import PlanContext, Planner
 from fashrec.planner.hybrid import HybridPlanner
 from fashrec.planner.llm import LLMPlanner
-from fashrec.planner.plan import RELATIVE_WISHES, Plan
+from fashrec.planner.plan import RELATIVE_WISHES, Plan, price_label
 from fashrec.planner.rules import RulesPlanner
 
 PlannerFactory = Callable[..., Planner]
@@ -91,6 +91,6 @@ register_planner("hybrid", _hybrid_factory)
 
 __all__ = [
     "Completion", "CompletionBackend", "DEFAULT_PLANNER", "HybridPlanner", "LLMPlanner", "LlamaCppBackend",
-    "Plan", "PlanContext", "Planner", "RELATIVE_WISHES", "RulesPlanner", "available_planners",
+    "Plan", "PlanContext", "Planner", "RELATIVE_WISHES", "RulesPlanner", "available_planners", "price_label",
     "create_planner", "default_model_path", "plan_request", "register_planner", "unregister_planner",
 ]

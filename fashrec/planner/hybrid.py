@@ -24,6 +24,7 @@ from fashrec.errors import ModelError, PlannerError
 from fashrec.planner.backend import CompletionBackend, LlamaCppBackend
 from fashrec.planner.context import PlanContext
 from fashrec.planner.grammar import choice_gbnf
+from fashrec.planner.grounding import grounder_for
 from fashrec.planner.llm import FALLBACK_PREFIX, chatml, similar_values
 from fashrec.planner.plan import Plan
 from fashrec.planner.rules import Analysis, Leftover, RulesPlanner
@@ -173,7 +174,6 @@ def _before_a_product(analysis: Analysis, leftover: Leftover) -> bool:
 
 
 def _descriptive_attributes(context: PlanContext) -> list[str]:
-    from fashrec.planner.grounding import grounder_for
 
     kinds = grounder_for(context.vocabulary).kind_attribute
     return [kinds[k] for k in _DESCRIPTIVE_KINDS if k in kinds]

@@ -1,4 +1,4 @@
-"""Accumulating constraints over a conversation: each request refines the plan of the turns before it.
+"""Planner layer: accumulating constraints over a conversation, each request refines the plan of the turns before it.
 
 A later request may add a constraint ("in linen"), revise one ("actually in red" replaces navy), negate
 one ("not red" after "in red"), or release one ("any colour is fine" -> ``drop``, "forget the budget" ->
@@ -13,7 +13,7 @@ from __future__ import annotations
 import copy
 from dataclasses import dataclass
 
-from fashrec.planner.plan import Plan
+from fashrec.planner.plan import Plan, price_label
 
 # The pseudo-attribute a plan's ``drop`` uses to release the price range ("forget the budget").
 PRICE = "price"
@@ -49,32 +49,6 @@ class Change:
     @classmethod
     def from_dict(cls, data: dict) -> "Change":
         return cls(data["change"], data["constraint"], data.get("previous"))
-
-
-def price_label(price_min: float | None, price_max: float | None) -> str | None:
-    if price_min is None and price_max is None:
-        return None
-    if price_min is None:
-        return f"price <= {price_max:g}"
-    if price_max is None:
-        return f"price >= {price_min:g}"
-    return f"price {price_min:g}..{price_max:g}"
-
-
-def describe_plan(plan: Plan) -> list[str]:
-    """The plan as the short constraint labels used in change lists and `/plan`."""
-    parts = [f"{a}={v}" for a, v in plan.set.items()]
-    parts += [f"{a}!={'/'.join(v)}" for a, v in plan.exclude.items()]
-    price = price_label(plan.price_min, plan.price_max)
-    if price:
-        parts.append(price)
-    parts += list(plan.relative)
-    parts += [f"any {a}" for a in plan.drop if a != PRICE]
-    if plan.include_out_of_stock:
-        parts.append("include out of stock")
-    if plan.query:
-        parts.append(f'"{plan.query}"')
-    return parts
 
 
 def merge_plans(previous: Plan | None, request: Plan) -> tuple[Plan, list[Change]]:

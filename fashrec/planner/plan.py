@@ -1,4 +1,4 @@
-"""The structured plan every planner produces: what the shopper asked for, in catalog vocabulary.
+"""Planner layer: the structured plan every planner produces, what the shopper asked for, in catalog vocabulary.
 
 A plan is data, not prose. It is validated against the catalog's vocabulary before anything uses it,
 so a planner (an LLM in particular) cannot smuggle in attributes or values the catalog does not have.
@@ -48,6 +48,21 @@ class Plan:
     def is_empty(self) -> bool:
         return not (self.set or self.exclude or self.price_min is not None or self.price_max is not None
                     or self.relative or self.drop)
+
+    def describe(self) -> list[str]:
+        """The plan as short constraint labels ("color=navy", "price <= 40"): change lists, `/plan`, tables."""
+        parts = [f"{a}={v}" for a, v in self.set.items()]
+        parts += [f"{a}!={'/'.join(v)}" for a, v in self.exclude.items()]
+        price = price_label(self.price_min, self.price_max)
+        if price:
+            parts.append(price)
+        parts += list(self.relative)
+        parts += [f"any {a}" for a in self.drop if a != "price"]
+        if self.include_out_of_stock:
+            parts.append("include out of stock")
+        if self.query:
+            parts.append(f'"{self.query}"')
+        return parts
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -125,3 +140,14 @@ class Plan:
             source=self.source,
             notes=notes,
         )
+
+
+def price_label(price_min: float | None, price_max: float | None) -> str | None:
+    """A price range in words: "price <= 40", "price >= 20", "price 20..40" (None when open)."""
+    if price_min is None and price_max is None:
+        return None
+    if price_min is None:
+        return f"price <= {price_max:g}"
+    if price_max is None:
+        return f"price >= {price_min:g}"
+    return f"price {price_min:g}..{price_max:g}"

@@ -17,6 +17,7 @@ from typing import Any, Callable, Sequence
 import numpy as np
 
 from fashrec.catalog import Product
+from fashrec.catalog.images import load_rgb
 from fashrec.errors import ImageError
 from fashrec.settings import cache_dir
 
@@ -51,7 +52,6 @@ def _cache_key(products: Sequence[Product], preprocess_cfg: dict[str, Any]) -> s
 def decode_images(products: Sequence[Product], preprocess_cfg: dict[str, Any], *,
                   progress: ProgressFn | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Decode every product image; returns (uint8 N x 3 x H x W, bool ok-mask). Bad images are masked."""
-    from fashrec.catalog.images import load_rgb
 
     transform = geometry_transform(preprocess_cfg)
     size = preprocess_cfg["size"]

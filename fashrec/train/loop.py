@@ -125,12 +125,23 @@ def _first_values(product: Product) -> dict[str, str]:
     return {k: v[0] for k, v in product.attributes.items() if v}
 
 
-def train(config: TrainConfig, progress: ProgressCallback | None = None) -> TrainResult:
-    """Train (or fine-tune) on the non-held-out products of ``config.catalog`` and export the model."""
+# validate(model folder, evaluation products, threads, progress) -> report: the held-out numbers of the
+# exported model (the command line passes fashrec.evaluation.encoder.validate_model_dir).
+Validator = Callable[[Path, Sequence[Product], int, Callable[[int], None]], dict[str, Any]]
+
+
+def train(config: TrainConfig, progress: ProgressCallback | None = None,
+          validate: Validator | None = None) -> TrainResult:
+    """Train (or fine-tune) on the non-held-out products of ``config.catalog`` and export the model.
+
+    With ``validate`` (and ``config.validate``) the exported model is measured on the evaluation
+    products and the numbers are written into its training.json.
+    """
     import numpy as np
     import torch
     import torch.nn.functional as F
 
+    # deferred with torch: these modules import it at their top
     from fashrec.train.augment import augment, normalize
     from fashrec.train.losses import attribute_prompt_loss, multi_positive_clip_loss
     from fashrec.train.model import build_model, parameter_groups
@@ -308,8 +319,14 @@ def train(config: TrainConfig, progress: ProgressCallback | None = None) -> Trai
     write_model_dir(model, built.model_cfg, built.preprocess_cfg, out_dir, training)
 
     validation = None
-    if config.validate and holdout_products:
-        validation = _validate(out_dir, holdout_products, tuner.chosen, report)
+    if validate is not None and config.validate and holdout_products:
+        done = [0]
+
+        def on_image(k: int) -> None:
+            done[0] += k
+            report(TrainProgress("validate", done[0], len(holdout_products)))
+
+        validation = validate(out_dir, holdout_products, tuner.chosen, on_image)
         training["validation"] = validation
         write_training_info(out_dir, training)
 
@@ -330,19 +347,3 @@ def _mean(values: Sequence[float]) -> float | None:
 
 def _epoch_means(losses: Sequence[float], steps_per_epoch: int) -> list[float]:
     return [_mean(losses[i:i + steps_per_epoch]) for i in range(0, len(losses), steps_per_epoch)]
-
-
-def _validate(out_dir: Path, holdout: Sequence[Product], threads: int,
-              report: ProgressCallback) -> dict[str, Any]:
-    """Zero-shot and retrieval numbers of the exported model on the held-out products."""
-    from fashrec.encoder import OpenClipEncoder
-    from fashrec.evaluation.encoder import evaluate_encoder
-
-    encoder = OpenClipEncoder(str(out_dir), threads=threads)
-    done = [0]
-
-    def on_image(k: int) -> None:
-        done[0] += k
-        report(TrainProgress("validate", done[0], len(holdout)))
-
-    return evaluate_encoder(encoder, holdout, progress=on_image).to_dict()

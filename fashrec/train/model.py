@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import copy
-import logging
-from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any, Iterator
+from typing import Any
 
+from fashrec.encoder import resolve_spec, zoo
+from fashrec.encoder.zoo import quiet_open_clip
 from fashrec.errors import ModelError
 from fashrec.train.recipe import SCRATCH_MODEL
 
@@ -21,26 +21,11 @@ class TrainableModel:
     source: str  # "fashrec-mini (random init)" or the spec fine-tuned from
 
 
-@contextmanager
-def quiet_open_clip() -> Iterator[None]:
-    """Hide open_clip's "no pretrained weights loaded" warning: a random init is what we asked for."""
-    root = logging.getLogger()
-    level = root.level
-    root.setLevel(logging.ERROR)
-    try:
-        yield
-    finally:
-        root.setLevel(level)
-
-
 def build_model(init: str | None, *, seed: int) -> TrainableModel:
     import open_clip
     import torch
 
-    from fashrec.encoder import resolve_spec
-    from fashrec.encoder import zoo as modelzoo
-
-    modelzoo.register_embedded_configs()
+    zoo.register_embedded_configs()
     torch.manual_seed(seed)  # the random init is part of the recipe's determinism
     if init is None:
         with quiet_open_clip():
@@ -48,8 +33,8 @@ def build_model(init: str | None, *, seed: int) -> TrainableModel:
         return TrainableModel(
             model=model,
             tokenizer=open_clip.get_tokenizer(SCRATCH_MODEL),
-            model_cfg=copy.deepcopy(modelzoo.FASHREC_MINI),
-            preprocess_cfg=copy.deepcopy(modelzoo.FASHREC_MINI_PREPROCESS),
+            model_cfg=copy.deepcopy(zoo.FASHREC_MINI),
+            preprocess_cfg=copy.deepcopy(zoo.FASHREC_MINI_PREPROCESS),
             source=f"{SCRATCH_MODEL} (random init)",
         )
     spec = resolve_spec(init)

@@ -6,10 +6,11 @@ from pathlib import Path
 
 import numpy as np
 
-from fashrec.ammr.critic import CriticConfig, brand_exposure, select
+from fashrec.ammr.critic import select
+from fashrec.ammr.types import Candidate, Constraints, CriticConfig, Resolution
+from fashrec.evaluation.metrics import brand_exposure
 from fashrec.ammr.explain import explain
 from fashrec.ammr.guard import check_product, passes
-from fashrec.ammr.retrieve import Candidate
 from fashrec.catalog import Product
 from fashrec.planner import Plan
 
@@ -37,7 +38,7 @@ def test_guard_uses_metadata_then_image_evidence():
     plan = Plan(set={"material": "linen"}, exclude={"color": ["black"]}, price_max=40)
     vec = np.zeros(4, np.float32)
     with_meta = product("a", attrs={"material": "linen", "color": "navy"}, price=35.0)
-    checks = check_product(with_meta, vec, plan, {"category": "shirt"}, {}, None)
+    checks = check_product(with_meta, vec, Constraints(plan, Resolution(), {"category": "shirt"}, {}), None)
     by = {c.kind: c for c in checks}
     assert by["set"].ok and by["set"].evidence == "catalog"
     assert by["exclude"].ok and by["price"].ok and by["price"].evidence == "35"
@@ -46,7 +47,7 @@ def test_guard_uses_metadata_then_image_evidence():
 
     no_meta = product("b", attrs={"category": "shirt", "color": "black"}, price=20.0)
     prompts = FakePrompts({"material": {"linen": 0.7, "wool": 0.3}})
-    checks = check_product(no_meta, vec, plan, {"category": "shirt"}, {}, prompts)
+    checks = check_product(no_meta, vec, Constraints(plan, Resolution(), {"category": "shirt"}, {}), prompts)
     by = {c.kind: c for c in checks}
     assert by["set"].ok and by["set"].evidence == "image p=0.70"
     assert not by["exclude"].ok            # black is in the metadata
@@ -54,32 +55,31 @@ def test_guard_uses_metadata_then_image_evidence():
 
 
 def test_guard_never_reads_an_attribute_the_category_does_not_have():
-    from fashrec.ammr.relative import Resolution
 
     prompts = FakePrompts({"sleeve": {"short": 0.9, "long": 0.1}}, categories={"sleeve": {"shirt", "dress"}})
     vec = np.zeros(4, np.float32)
     trousers = product("t", attrs={"category": "trousers"})
     shirt = product("s", attrs={"category": "shirt"})
     for item, expected in ((trousers, False), (shirt, True)):
-        checks = check_product(item, vec, Plan(), {"sleeve": "short"}, {}, prompts)
+        checks = check_product(item, vec, Constraints(Plan(), Resolution(), {"sleeve": "short"}, {}), prompts)
         assert checks[0].ok is expected
-    assert check_product(trousers, vec, Plan(), {"sleeve": "short"}, {}, prompts)[0].evidence == \
+    assert check_product(trousers, vec, Constraints(Plan(), Resolution(), {"sleeve": "short"}, {}), prompts)[0].evidence == \
         "no sleeve for this category"
 
     # The same holds for a resolved relative wish ("shorter sleeves" -> sleeve in short/sleeveless).
     wish = Resolution(within={"sleeve": ["short", "sleeveless"]})
-    by_image = check_product(shirt, vec, Plan(), {}, {}, prompts, wish)[0]
+    by_image = check_product(shirt, vec, Constraints(Plan(), wish, {}, {}), prompts)[0]
     assert by_image.kind == "within" and by_image.ok and "image looks short" in by_image.evidence
-    assert not check_product(trousers, vec, Plan(), {}, {}, prompts, wish)[0].ok
+    assert not check_product(trousers, vec, Constraints(Plan(), wish, {}, {}), prompts)[0].ok
     long_shirt = product("l", attrs={"category": "shirt", "sleeve": "long"})
-    assert not check_product(long_shirt, vec, Plan(), {}, {}, prompts, wish)[0].ok
+    assert not check_product(long_shirt, vec, Constraints(Plan(), wish, {}, {}), prompts)[0].ok
     short_shirt = product("h", attrs={"category": "shirt", "sleeve": "sleeveless"})
-    check = check_product(short_shirt, vec, Plan(), {}, {}, prompts, wish)[0]
+    check = check_product(short_shirt, vec, Constraints(Plan(), wish, {}, {}), prompts)[0]
     assert check.ok and check.evidence == "catalog: sleeveless"
 
 
 def test_guard_price_needs_a_price():
-    checks = check_product(product("c"), np.zeros(2), Plan(price_max=10), {}, {}, None)
+    checks = check_product(product("c"), np.zeros(2), Constraints(Plan(price_max=10), Resolution(), {}, {}), None)
     assert checks[0].kind == "price" and not checks[0].ok and checks[0].evidence == "no price"
 
 
@@ -133,9 +133,9 @@ def test_brand_exposure_gini():
 
 def test_explanations_only_state_verified_facts():
     c = Candidate(product("x", attrs={"material": "linen"}, price=30.0), 0, 0.8, 0.8)
-    c.checks = check_product(c.product, np.zeros(2), Plan(set={"material": "linen"}, price_max=40),
-                             {"color": "navy"}, {}, None)
-    why = explain(c, 1)
+    constraints = Constraints(Plan(set={"material": "linen"}, price_max=40), hard={"color": "navy"})
+    c.checks = check_product(c.product, np.zeros(2), constraints, None)
+    why = explain(c)
     assert "matches linen" in why and "price 30 within 40" in why
     assert "differs in color=navy" in why and "keeps" not in why
 

@@ -12,7 +12,8 @@ import pytest
 from fashrec.ammr.anchor import Anchor, AttributeGuess
 from fashrec.ammr.compose import describe, target_attributes
 from fashrec.ammr.loop import RefineOptions, Refiner
-from fashrec.ammr.retrieve import plan_filter
+from fashrec.ammr.retrieve import constraint_filter
+from fashrec.ammr.types import Constraints
 from fashrec.index import open_index
 from fashrec.index.build import build_index
 from fashrec.planner import Plan, create_planner
@@ -58,7 +59,7 @@ def test_target_and_description_apply_the_plan():
 def test_filters_only_use_well_covered_attributes(refiner, monkeypatch):
     plan = Plan(set={"material": "linen"}, exclude={"color": ["black"]}, price_max=50)
     monkeypatch.setattr(refiner.index, "coverage", lambda a: 0.5 if a == "material" else 1.0)
-    flt = plan_filter(refiner.index, plan, {"category": "shirt"}, in_stock_only=True)
+    flt = constraint_filter(refiner.index, Constraints(plan, hard={"category": "shirt"}), in_stock_only=True)
     assert flt.include == {"category": {"shirt"}} and flt.exclude == {"color": {"black"}}
     assert flt.price_max == 50 and flt.in_stock_only
 

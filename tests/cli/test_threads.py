@@ -8,6 +8,7 @@ import sys
 import pytest
 
 import fashrec.cli as cli
+import fashrec.cli.commands as commands
 
 
 @pytest.mark.parametrize("argv, fashrec_threads, expected", [
@@ -20,7 +21,7 @@ import fashrec.cli as cli
 ])
 def test_blas_threads_by_command(monkeypatch, argv, fashrec_threads, expected):
     seen: dict[str, str | None] = {}
-    monkeypatch.setattr(cli, "app", lambda: seen.update(blas=os.environ.get("OPENBLAS_NUM_THREADS"),
+    monkeypatch.setattr(commands, "app", lambda: seen.update(blas=os.environ.get("OPENBLAS_NUM_THREADS"),
                                                         mkl=os.environ.get("MKL_NUM_THREADS")))
     for var in ("OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "FASHREC_THREADS"):
         monkeypatch.delenv(var, raising=False)
@@ -33,8 +34,17 @@ def test_blas_threads_by_command(monkeypatch, argv, fashrec_threads, expected):
 
 def test_an_explicit_blas_setting_is_kept(monkeypatch):
     seen: dict[str, str | None] = {}
-    monkeypatch.setattr(cli, "app", lambda: seen.update(blas=os.environ.get("OPENBLAS_NUM_THREADS")))
+    monkeypatch.setattr(commands, "app", lambda: seen.update(blas=os.environ.get("OPENBLAS_NUM_THREADS")))
     monkeypatch.setenv("OPENBLAS_NUM_THREADS", "2")
     monkeypatch.setattr(sys, "argv", ["fashrec", "search", "x"])
     cli.main()
     assert seen["blas"] == "2"
+
+
+def test_importing_the_command_line_loads_no_numpy():
+    """main() must be able to set the thread policy before numpy reads it."""
+    import subprocess
+
+    code = "import sys, fashrec.cli; print('numpy' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "False"

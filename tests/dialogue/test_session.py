@@ -7,17 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from fashrec.dialogue import (
-    AnchorRef,
-    Dialogue,
-    SessionStore,
-    Turn,
-    describe_plan,
-    merge_plans,
-)
+from fashrec.dialogue import AnchorRef, Dialogue, SessionStore, Turn
 from fashrec.dialogue.session import pick_reference
 from fashrec.errors import SessionError, UsageError
 from fashrec.planner import Plan
+from fashrec.planner.merge import merge_plans
 
 
 def labels(changes) -> list[str]:
@@ -32,7 +26,7 @@ def test_constraints_accumulate_over_turns():
     plan, changes = merge_plans(plan, Plan(set={"material": "linen"}, price_max=60))
     assert plan.set == {"color": "navy", "material": "linen"} and plan.price_max == 60
     assert labels(changes) == ["+ material=linen", "+ price <= 60"]
-    assert describe_plan(plan) == ["color=navy", "material=linen", "price <= 60"]
+    assert plan.describe() == ["color=navy", "material=linen", "price <= 60"]
 
 
 def test_a_later_request_revises_an_earlier_one():

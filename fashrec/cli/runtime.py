@@ -1,0 +1,97 @@
+"""CLI layer: what the commands load -- the index, the encoder, the planners, the profile -- loaded once."""
+
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+from typing import Optional
+
+from fashrec.ammr import (
+    Anchor,
+    Refiner,
+    anchor_from_product,
+    available_strategies,
+    understand_anchor,
+)
+from fashrec.catalog import Vocabulary, load_catalog
+from fashrec.cli.output import note
+from fashrec.encoder import Encoder, load_encoder
+from fashrec.encoder.prompts import AttributePrompts
+from fashrec.errors import FashrecIndexError, UsageError
+from fashrec.evaluation import baselines  # noqa: F401  (registers the single-shot strategies)
+from fashrec.index import Index, default_index_dir, open_index
+from fashrec.planner import Planner, create_planner
+from fashrec.profile import Profile, load_profile
+from fashrec.search import Searcher
+
+
+def open_index_for(index: Optional[Path]) -> Index:
+    return open_index(index)
+
+
+def query_encoder(index: Index) -> Encoder:
+    """The index's encoder, set up for one request at a time."""
+    return load_encoder(index.encoder_spec, interactive=True)
+
+
+def planner_named(name: str, llm: Optional[Path] = None) -> Planner:
+    return create_planner(name, **({"model_path": str(llm)} if llm and name != "rules" else {}))
+
+
+def build_refiner(index: Optional[Path], planner: str, llm: Optional[Path]) -> Refiner:
+    """Load index, encoder and planner once (shared by refine, sessions and chat)."""
+    idx = open_index_for(index)
+    # A missing or broken LLM never stops a refinement: the planners fall back to rules and say so in
+    # the plan's notes, which every output shows.
+    chosen = planner_named(planner, llm)
+    fallback = create_planner("rules") if planner != "rules" else None
+    return Refiner(idx, query_encoder(idx), chosen, fallback_planner=fallback)
+
+
+def build_searcher(index: Optional[Path], planner: str = "none") -> Searcher:
+    idx = open_index_for(index)
+    return Searcher(idx, query_encoder(idx), None if planner == "none" else create_planner(planner))
+
+
+def check_strategy(strategy: str) -> str:
+    if strategy not in available_strategies():
+        raise UsageError(f"--strategy must be one of {', '.join(available_strategies())}")
+    return strategy
+
+
+def load_profile_unless(disabled: bool) -> Profile | None:
+    """The saved profile, or None when disabled or empty (callers then skip profile rules entirely)."""
+    if disabled:
+        return None
+    profile = load_profile()
+    return None if profile.is_empty() else profile
+
+
+def anchor_for(index: Index, encoder: Encoder, image: Optional[Path], product_id: Optional[str]) -> Anchor:
+    """The anchor: a catalog product by id, or an image whose attributes are inferred."""
+    if product_id:
+        if image is not None:
+            raise UsageError("give an anchor IMAGE or --id, not both")
+        return anchor_from_product(index, product_id)
+    if image is None:
+        raise UsageError("give an anchor image (or --id PRODUCT): fashrec outfit shirt.jpg")
+    vector = encoder.encode_images([image])[0]
+    return understand_anchor(index, vector, AttributePrompts(index, encoder), image=image)
+
+
+def load_vocabulary(index: Optional[Path], catalog: Optional[Path]) -> tuple[Vocabulary, str | None]:
+    """The vocabulary (and currency) of a catalog file, an index folder, or the default index."""
+    if catalog is not None:
+        loaded = load_catalog(catalog, check_images=False)
+        if loaded.problems:
+            note(f"[yellow]{len(loaded.problems)} catalog line(s) skipped[/] (first: {loaded.problems[0].message})")
+        if not loaded.products:
+            raise UsageError(f"no valid products in {catalog}")
+        currencies = Counter(p.currency for p in loaded.products if p.currency)
+        return loaded.vocabulary, (currencies.most_common(1)[0][0] if currencies else None)
+    path = index if index is not None else default_index_dir()
+    if not Path(path).expanduser().exists():
+        raise FashrecIndexError(f"no index at {path}", hint="build one with: fashrec index CATALOG.jsonl, "
+                                "or use --catalog FILE")
+    opened = open_index(path)
+    return opened.vocabulary, opened.currency
