@@ -1,4 +1,4 @@
-"""One exception hierarchy for everything fashrec raises on purpose.
+"""Foundation: one exception hierarchy for everything fashrec raises on purpose.
 
 The CLI catches :class:`FashrecError` and maps each subclass to a documented exit code, so scripts can
 tell "your input was bad" from "the index is broken" without parsing messages.

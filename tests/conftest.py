@@ -96,3 +96,18 @@ def fashrec(fashrec_env, tmp_path):
         return Run(proc)
 
     return run
+
+
+@pytest.fixture()
+def refiner(small_catalog, tiny_model, fashrec_env):
+    """A Refiner over the small drawn catalog with the tiny model and the rules planner."""
+    from fashrec.ammr import Refiner
+    from fashrec.encoder import load_encoder
+    from fashrec.index import open_index
+    from fashrec.index.build import build_index
+    from fashrec.planner import create_planner
+
+    build_index(small_catalog, small_catalog.parent / "idx", model=str(tiny_model))
+    index = open_index(small_catalog.parent / "idx")
+    return Refiner(index, load_encoder(index.encoder_spec), create_planner("rules"),
+                   fallback_planner=create_planner("rules"))

@@ -1,4 +1,4 @@
-"""Opening images safely: every photo fashrec touches goes through :func:`load_rgb`.
+"""Catalog layer: opening images safely: every photo fashrec touches goes through :func:`load_rgb`.
 
 Catalog images and user photos come from anywhere, so this is where truncated files, decompression
 bombs, CMYK/palette/alpha modes and files that are not images at all become one clear

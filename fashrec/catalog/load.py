@@ -58,12 +58,39 @@ def parse_product(obj: Any, *, path: Path, line: int, base_dir: Path, check_imag
     """Validate one decoded JSON line and turn it into a :class:`Product`."""
     if not isinstance(obj, dict):
         raise _fail(path, line, f"a product must be a JSON object, got {type(obj).__name__}")
+    pid = _parse_id(obj, path, line)
+    image, image_path = _parse_image(obj, path, line, base_dir, check_images)
+    attributes = _parse_attributes(obj.get("attributes"), path, line)
+    price, in_stock, sizes, sponsored = _parse_offer(obj, path, line)
+    return Product(
+        id=pid,
+        image=image,
+        image_path=image_path.resolve() if image_path.exists() else image_path,
+        title=(_expect_str(obj, "title", path, line) or "").strip(),
+        attributes=attributes,
+        brand=_expect_str(obj, "brand", path, line),
+        price=price,
+        currency=_expect_str(obj, "currency", path, line),
+        in_stock=in_stock,
+        sizes=sizes,
+        description=(_expect_str(obj, "description", path, line) or "").strip(),
+        sponsored=sponsored,
+        extra={k: v for k, v in obj.items() if k not in KNOWN_KEYS},
+        line=line,
+    )
+
+
+def _parse_id(obj: dict, path: Path, line: int) -> str:
     pid = _expect_str(obj, "id", path, line, allow_int=True)
     if pid is None or not pid.strip():
         raise _fail(path, line, "missing required field", "id")
     pid = pid.strip()
     if len(pid) > 512:
         raise _fail(path, line, "is longer than 512 characters", "id")
+    return pid
+
+
+def _parse_image(obj: dict, path: Path, line: int, base_dir: Path, check_images: bool) -> tuple[str, Path]:
     image = _expect_str(obj, "image", path, line)
     if image is None or not image.strip():
         raise _fail(path, line, "missing required field", "image")
@@ -77,26 +104,33 @@ def parse_product(obj: Any, *, path: Path, line: int, base_dir: Path, check_imag
             check_image_file(image_path)
         except ImageError as exc:
             raise _fail(path, line, exc.message, "image") from None
+    return image, image_path
 
-    attrs_raw = obj.get("attributes")
+
+def _parse_attributes(attrs_raw: Any, path: Path, line: int) -> dict[str, list[str]]:
     attributes: dict[str, list[str]] = {}
-    if attrs_raw is not None:
-        if not isinstance(attrs_raw, dict):
-            raise _fail(path, line, f"must be an object of attribute -> value, got {type(attrs_raw).__name__}", "attributes")
-        for key, value in attrs_raw.items():
-            where = f"attributes.{key}"
-            if value is None or value == "":
-                continue
-            if isinstance(value, str):
-                values = [value]
-            elif isinstance(value, list) and all(isinstance(v, str) for v in value):
-                values = value
-            else:
-                raise _fail(path, line, "must be a string or a list of strings", where)
-            norm = [normalize_value(v) for v in values if v.strip()]
-            if norm:
-                attributes[normalize_key(key)] = list(dict.fromkeys(norm))
+    if attrs_raw is None:
+        return attributes
+    if not isinstance(attrs_raw, dict):
+        raise _fail(path, line, f"must be an object of attribute -> value, got {type(attrs_raw).__name__}", "attributes")
+    for key, value in attrs_raw.items():
+        where = f"attributes.{key}"
+        if value is None or value == "":
+            continue
+        if isinstance(value, str):
+            values = [value]
+        elif isinstance(value, list) and all(isinstance(v, str) for v in value):
+            values = value
+        else:
+            raise _fail(path, line, "must be a string or a list of strings", where)
+        norm = [normalize_value(v) for v in values if v.strip()]
+        if norm:
+            attributes[normalize_key(key)] = list(dict.fromkeys(norm))
+    return attributes
 
+
+def _parse_offer(obj: dict, path: Path, line: int) -> tuple[float | None, bool | None, list[str], float]:
+    """(price, in stock, sizes, sponsored boost): what the shop says about selling the product."""
     price = obj.get("price")
     if price is not None:
         if isinstance(price, bool) or not isinstance(price, (int, float)):
@@ -118,23 +152,7 @@ def parse_product(obj: Any, *, path: Path, line: int, base_dir: Path, check_imag
         sponsored = 0.0
     if isinstance(sponsored, bool) or not isinstance(sponsored, (int, float)) or not 0 <= sponsored <= 1:
         raise _fail(path, line, "must be a number between 0 and 1 (sponsored boost)", "sponsored")
-
-    return Product(
-        id=pid,
-        image=image,
-        image_path=image_path.resolve() if image_path.exists() else image_path,
-        title=(_expect_str(obj, "title", path, line) or "").strip(),
-        attributes=attributes,
-        brand=_expect_str(obj, "brand", path, line),
-        price=price,
-        currency=_expect_str(obj, "currency", path, line),
-        in_stock=in_stock,
-        sizes=[str(s) for s in sizes],
-        description=(_expect_str(obj, "description", path, line) or "").strip(),
-        sponsored=float(sponsored),
-        extra={k: v for k, v in obj.items() if k not in KNOWN_KEYS},
-        line=line,
-    )
+    return price, in_stock, [str(s) for s in sizes], float(sponsored)
 
 
 def _has_lone_surrogate(obj: Any) -> bool:
@@ -168,6 +186,36 @@ def iter_lines(path: Path) -> Iterable[tuple[int, bytes, int]]:
             yield number, raw, size
 
 
+_BLANK = object()   # a blank or comment line: nothing to parse
+
+
+def _decode_line(path: Path, number: int, raw: bytes, size: int) -> Any:
+    """One physical line as decoded JSON, :data:`_BLANK`, or the CatalogError that says what is wrong."""
+    if size > MAX_LINE_BYTES:
+        return _fail(path, number, f"line is {size} bytes, more than the {MAX_LINE_BYTES} allowed")
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return _fail(path, number, f"invalid UTF-8 at byte {exc.start}")
+    text = text.strip().lstrip("\ufeff")
+    if not text or text.startswith("//"):
+        return _BLANK
+    try:
+        obj = json.loads(text)
+    except json.JSONDecodeError as exc:
+        return _fail(path, number, f"malformed JSON: {exc.msg} at column {exc.colno}")
+    except ValueError as exc:  # valid JSON Python refuses: an integer of over 4300 digits
+        return _fail(path, number, f"unreadable JSON value: {exc}")
+    except RecursionError:
+        return _fail(path, number, "JSON is nested too deeply")
+    if "\\ud" in text.lower() and _has_lone_surrogate(obj):
+        # JSON may escape half of a UTF-16 pair ("\ud800"); Python decodes it to a string that
+        # cannot be encoded again, which would crash storing the product much later.
+        return _fail(path, number, "contains an unpaired UTF-16 surrogate escape (\\udXXX), which is "
+                                   "not valid Unicode")
+    return obj
+
+
 def load_catalog(path: str | Path, *, strict: bool = False, check_images: bool = True) -> CatalogLoad:
     """Parse a JSONL catalog. Bad lines are collected in ``problems`` (or raised with ``strict``)."""
     path = Path(path).expanduser()
@@ -186,33 +234,11 @@ def load_catalog(path: str | Path, *, strict: bool = False, check_images: bool =
         problems.append(err)
 
     for number, raw, size in iter_lines(path):
-        if size > MAX_LINE_BYTES:
-            problem(_fail(path, number, f"line is {size} bytes, more than the {MAX_LINE_BYTES} allowed"))
+        obj = _decode_line(path, number, raw, size)
+        if obj is _BLANK:
             continue
-        try:
-            text = raw.decode("utf-8")
-        except UnicodeDecodeError as exc:
-            problem(_fail(path, number, f"invalid UTF-8 at byte {exc.start}"))
-            continue
-        text = text.strip().lstrip("\ufeff")
-        if not text or text.startswith("//"):
-            continue
-        try:
-            obj = json.loads(text)
-        except json.JSONDecodeError as exc:
-            problem(_fail(path, number, f"malformed JSON: {exc.msg} at column {exc.colno}"))
-            continue
-        except ValueError as exc:  # valid JSON Python refuses: an integer of over 4300 digits
-            problem(_fail(path, number, f"unreadable JSON value: {exc}"))
-            continue
-        except RecursionError:
-            problem(_fail(path, number, "JSON is nested too deeply"))
-            continue
-        if "\\ud" in text.lower() and _has_lone_surrogate(obj):
-            # JSON may escape half of a UTF-16 pair ("\ud800"); Python decodes it to a string that
-            # cannot be encoded again, which would crash storing the product much later.
-            problem(_fail(path, number, "contains an unpaired UTF-16 surrogate escape (\\udXXX), which is "
-                                        "not valid Unicode"))
+        if isinstance(obj, CatalogError):
+            problem(obj)
             continue
         try:
             product = parse_product(obj, path=path, line=number, base_dir=base_dir, check_images=check_images)

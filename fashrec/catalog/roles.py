@@ -1,4 +1,4 @@
-"""Which role an attribute plays, whatever a catalog calls it ("colour", "base_colour" -> color).
+"""Catalog layer: which role an attribute plays, whatever a catalog calls it ("colour", "base_colour" -> color).
 
 fashrec works with any attribute names; the agent only needs to know which ones identify a product's
 kind, who it is for and how it looks, so it can keep those from the anchor and relax them in order.

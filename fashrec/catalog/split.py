@@ -1,4 +1,4 @@
-"""Which products training may see: a pure function of the product id, shared by every evaluation.
+"""Catalog layer: which products training may see: a pure function of the product id, shared by every evaluation.
 
 - ``is_holdout`` (crc32 % 10 == 0) is the project-wide held-out 10 %. The fashion-products copy shipped
   with this project has none of those ids (it is "the larger part" of the public set: the rest is kept

@@ -1,4 +1,4 @@
-"""The typer application object. Command modules attach themselves in ``fashrec.cli.__init__``."""
+"""CLI layer: the typer application object. Command modules attach themselves in ``fashrec.cli.commands``."""
 
 from __future__ import annotations
 

@@ -148,6 +148,35 @@ def _lines(interactive: bool) -> Iterator[str]:
             return
 
 
+def converse(chat_state: Chat, lines: Iterator[str], *, json_mode: bool) -> int:
+    """Answer line after line until /quit or the end of input; returns how many lines failed."""
+    failures = 0
+    for number, raw in enumerate(lines, start=1):
+        line = raw.strip()
+        if not line or line.startswith("#"):
+            continue
+        try:
+            data = chat_state.handle(line)
+        except FashrecError as err:
+            failures += 1
+            if json_mode:
+                sys.stdout.write(dumps({"line": number, **err.to_dict()}, indent=None) + "\n")
+                sys.stdout.flush()
+            else:
+                report_error(err, json_mode=False)
+            continue
+        if data is None:
+            continue
+        if data["command"] == "quit":
+            break
+        if json_mode:
+            sys.stdout.write(dumps({"line": number, **data}, indent=None) + "\n")
+            sys.stdout.flush()
+        else:
+            chat_state.render(data)
+    return failures
+
+
 @app.command()
 def chat(
     image: Optional[Path] = typer.Argument(None, help="Anchor image for the first request (optional when "
@@ -183,30 +212,7 @@ def chat(
                  + " · /help for commands, /quit to leave")
             if existing and existing.turns and image is None:
                 note("constraints so far: " + (", ".join(existing.summary()["constraints"]) or "(none)"))
-        failures = 0
-        for number, raw in enumerate(_lines(interactive), start=1):
-            line = raw.strip()
-            if not line or line.startswith("#"):
-                continue
-            try:
-                data = chat_state.handle(line)
-            except FashrecError as err:
-                failures += 1
-                if json_mode:
-                    sys.stdout.write(dumps({"line": number, **err.to_dict()}, indent=None) + "\n")
-                    sys.stdout.flush()
-                else:
-                    report_error(err, json_mode=False)
-                continue
-            if data is None:
-                continue
-            if data["command"] == "quit":
-                break
-            if json_mode:
-                sys.stdout.write(dumps({"line": number, **data}, indent=None) + "\n")
-                sys.stdout.flush()
-            else:
-                chat_state.render(data)
+        failures = converse(chat_state, _lines(interactive), json_mode=json_mode)
         store.close()
         if failures and not interactive:
             raise typer.Exit(1)

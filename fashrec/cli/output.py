@@ -1,4 +1,4 @@
-"""One output layer for people and for scripts.
+"""CLI layer: one output layer for people and for scripts.
 
 stdout carries only the result (a rich rendering, or exactly one JSON document with ``--json``);
 progress, warnings and errors go to stderr. In JSON mode errors are JSON too, on stderr.

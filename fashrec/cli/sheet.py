@@ -1,4 +1,4 @@
-"""Contact sheets: the anchor and the results as labelled thumbnails in one PNG.
+"""CLI layer: contact sheets: the anchor and the results as labelled thumbnails in one PNG.
 
 People choosing clothes would rather look than read; this is the picture behind ``--sheet``.
 """

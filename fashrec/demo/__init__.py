@@ -1,4 +1,4 @@
-"""Drawn demo products: the example catalog that ships with fashrec and small catalogs for tests.
+"""Demo layer: drawn demo products: the example catalog that ships with fashrec and small catalogs for tests.
 
 Nothing here needs a model, a download or a photo licence: garments are drawn with Pillow.
 """

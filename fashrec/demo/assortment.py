@@ -1,4 +1,4 @@
-"""What the demo shop sells: category and material rules, brands, size runs, the hand-picked sampler,
+"""Demo layer: what the demo shop sells: category and material rules, brands, size runs, the hand-picked sampler,
 the coverage grid and the README's anchor photos. Data only; :mod:`fashrec.demo.catalog` plans and
 writes catalogs from it.
 """

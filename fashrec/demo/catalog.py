@@ -1,4 +1,4 @@
-"""Demo catalogs: drawn products with believable attributes, titles, brands, prices and stock.
+"""Demo layer: demo catalogs: drawn products with believable attributes, titles, brands, prices and stock.
 
 Two users: the repository's ``catalog.example.jsonl`` (written by ``examples/make_catalog.py``), which
 must hold answers to the README's refinements, and tests that need a small valid catalog in a temp

@@ -1,4 +1,4 @@
-"""Garments drawn with Pillow as small e-commerce product shots (flat lay, centred on white).
+"""Demo layer: garments drawn with Pillow as small e-commerce product shots (flat lay, centred on white).
 
 The demo catalog and the tests need product photos that nobody has to download or license. The
 embedded image encoder was trained on small real product photos, so what matters here is a

@@ -1,4 +1,4 @@
-"""Prints: the colour layer of a garment (stripes, checks, dots, flowers) before the material's texture."""
+"""Demo layer: prints: the colour layer of a garment (stripes, checks, dots, flowers) before the material's texture."""
 
 from __future__ import annotations
 

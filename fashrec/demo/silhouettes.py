@@ -1,4 +1,4 @@
-"""Silhouettes: one drawing function per garment category, on a :class:`~fashrec.demo.sketch.Sketch`."""
+"""Demo layer: silhouettes: one drawing function per garment category, on a :class:`~fashrec.demo.sketch.Sketch`."""
 
 from __future__ import annotations
 

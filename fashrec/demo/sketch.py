@@ -1,4 +1,4 @@
-"""Drawing primitives for the demo garments: the palette and a supersampled vector sketch.
+"""Demo layer: drawing primitives for the demo garments: the palette and a supersampled vector sketch.
 
 Shapes are described in a 96x128 design space and rasterised four times larger, then box-averaged
 down, which gives smooth edges without any anti-aliasing support from ``ImageDraw``.

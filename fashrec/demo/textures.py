@@ -1,4 +1,4 @@
-"""Material textures: a brightness multiplier plus a highlight, both (H, W), per material.
+"""Demo layer: material textures: a brightness multiplier plus a highlight, both (H, W), per material.
 
 Each material differs measurably (linen slubs run horizontally, denim has a diagonal twill, wool is
 fuzzy), so an encoder can learn them from the demo photos.

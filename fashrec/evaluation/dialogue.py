@@ -1,4 +1,4 @@
-"""`fashrec eval dialogue`: a simulated shopper steers the agent, one attribute per turn, to a hidden target.
+"""Evaluation layer: `fashrec eval dialogue`: a simulated shopper steers the agent, one attribute per turn, to a hidden target.
 
 Set-up (reproducible from ``seed``):
 

@@ -1,4 +1,4 @@
-"""How well an encoder understands products: zero-shot attributes and retrieval on held-out items.
+"""Evaluation layer: how well an encoder understands products: zero-shot attributes and retrieval on held-out items.
 
 Every number is computed on the evaluation items of a catalog (``fashrec.train.split.is_evaluation_item``:
 the held-out and the validation slice, ~20 %), which training never sees, and next to the same numbers for a randomly initialised model of the same

@@ -1,4 +1,4 @@
-"""`fashrec eval outfit`: how consistent, harmonious and diverse the composed outfits are.
+"""Evaluation layer: `fashrec eval outfit`: how consistent, harmonious and diverse the composed outfits are.
 
 Anchors are catalog products (a seeded sample of those whose garment group has slots). For each, the
 composer builds n outfits; every measure is computed from the products' own metadata, independently of

@@ -1,4 +1,4 @@
-"""How well each planner turns shopper phrases into the plan a person would write.
+"""Evaluation layer: how well each planner turns shopper phrases into the plan a person would write.
 
 The labelled set is JSONL, one phrase per line::
 

@@ -1,4 +1,4 @@
-"""`fashrec eval refine`: a refinement benchmark built from a catalog's own attributes.
+"""Evaluation layer: `fashrec eval refine`: a refinement benchmark built from a catalog's own attributes.
 
 Anchors are products held out of training *and* of the evaluation index (the agent only sees their
 image). Each anchor gets a templated request that changes one or two of its attributes, negates its
@@ -290,7 +290,7 @@ def evaluate_refine(
     planner: str = "hybrid", llm_path: str | None = None, workdir: Path | None = None, model: str | None = None,
     progress: Callable[[int], None] | None = None, k: int = TOP,
 ) -> RefineEvalReport:
-
+    """Every strategy on the same ``n`` requests built from the catalog's evaluation slice."""
     catalog = Path(catalog)
     workdir = workdir or catalog.parent / f"{catalog.stem}.eval-refine"
     load_ms: dict[str, float] = {}
@@ -338,14 +338,16 @@ def evaluate_refine(
         if progress:
             progress(1)
 
-    scores = []
-    for strategy in strategies:
-        s = per[strategy]
-        lat = np.array(s["latency"] or [0.0])
-        scores.append(StrategyScore(
-            strategy, float(np.mean(s["precision"] or [0])), float(np.mean(s["hit"] or [0])),
-            float(np.mean(s["preservation"] or [0])), float(np.percentile(lat, 50)), float(np.percentile(lat, 95)),
-            {key[5:]: round(float(np.mean(v)), 4) for key, v in sorted(s.items()) if key.startswith("kind:")},
-            brand_exposure(s["brands"])))
+    scores = [strategy_score(strategy, per[strategy]) for strategy in strategies]
     return RefineEvalReport(str(catalog), len(requests), len(indexed), dict(Counter(r.kind for r in requests)),
                             scores, load_ms, planner)
+
+
+def strategy_score(strategy: str, s: dict[str, list]) -> StrategyScore:
+    """One strategy's per-request measurements, summarised."""
+    lat = np.array(s["latency"] or [0.0])
+    return StrategyScore(
+        strategy, float(np.mean(s["precision"] or [0])), float(np.mean(s["hit"] or [0])),
+        float(np.mean(s["preservation"] or [0])), float(np.percentile(lat, 50)), float(np.percentile(lat, 95)),
+        {key[5:]: round(float(np.mean(v)), 4) for key, v in sorted(s.items()) if key.startswith("kind:")},
+        brand_exposure(s["brands"]))

@@ -1,4 +1,4 @@
-"""`fashrec eval search`: static text search, by embedding alone and understood by a planner.
+"""Evaluation layer: `fashrec eval search`: static text search, by embedding alone and understood by a planner.
 
 Queries are written from the indexed products' own attributes, in a few phrasings a shopper would use,
 and a result is relevant when its metadata has what the query names:

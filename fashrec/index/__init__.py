@@ -1,4 +1,4 @@
-"""The index: product metadata + image/text embeddings (SQLite) + an HNSW graph (hnswlib).
+"""Index layer: the index: product metadata + image/text embeddings (SQLite) + an HNSW graph (hnswlib).
 
 Layout of an index folder::
 

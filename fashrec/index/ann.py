@@ -1,4 +1,4 @@
-"""Nearest-neighbour search: an hnswlib graph, with exact search when a filter is very selective.
+"""Index layer: nearest-neighbour search: an hnswlib graph, with exact search when a filter is very selective.
 
 hnswlib's filtered search walks the graph and skips rejected labels; when only a small share of the
 catalog passes the filter that walk degrades (it must visit most of the graph to find k survivors),

@@ -1,4 +1,4 @@
-"""Hard filters: which products may be returned at all.
+"""Index layer: hard filters: which products may be returned at all.
 
 A :class:`Filter` is evaluated against product metadata (never against embeddings), so a filtered
 search can be exact about what it lets through. ``--where`` options and plans both become Filters.

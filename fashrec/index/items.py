@@ -1,4 +1,4 @@
-"""Item storage: product metadata, content digests and both embeddings, in one SQLite file.
+"""Index layer: item storage: product metadata, content digests and both embeddings, in one SQLite file.
 
 Keeping the vectors next to the metadata means the ANN graph can always be rebuilt from this file
 alone, and an incremental update only encodes what changed.
@@ -32,14 +32,6 @@ MIGRATIONS: list[tuple[str, str]] = [
 ]
 
 
-@dataclass
-class StoredItem:
-    label: int
-    id: str
-    image_digest: str
-    text_digest: str
-
-
 def connect(path: Path, *, readonly: bool = False) -> sqlite3.Connection:
     try:
         if readonly:
@@ -61,11 +53,6 @@ def migrate(conn: sqlite3.Connection) -> None:
             conn.executescript(sql)
             conn.execute("INSERT INTO migrations VALUES (?, datetime('now'))", (name,))
     conn.commit()
-
-
-def read_digests(conn: sqlite3.Connection) -> dict[str, StoredItem]:
-    rows = conn.execute("SELECT label, id, image_digest, text_digest FROM items")
-    return {r[1]: StoredItem(r[0], r[1], r[2], r[3]) for r in rows}
 
 
 def delete_ids(conn: sqlite3.Connection, ids: Iterable[str]) -> None:

@@ -1,4 +1,4 @@
-"""One writer at a time: an advisory lock file in the index folder."""
+"""Index layer: one writer at a time: an advisory lock file in the index folder."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The index manifest: the one small file that says which generation of the index is current.
+"""Index layer: the index manifest: the one small file that says which generation of the index is current.
 
 Every other index file is written under a new generation name first; replacing the manifest (write to
 a temp file, fsync, rename) is the single atomic step that publishes it. A crash before that step

@@ -1,4 +1,4 @@
-"""Reading an index: products, vectors and filtered nearest-neighbour search."""
+"""Index layer: reading an index: products, vectors and filtered nearest-neighbour search."""
 
 from __future__ import annotations
 

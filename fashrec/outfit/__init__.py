@@ -1,4 +1,4 @@
-"""Outfit composition ("complete the look"): slots, colour harmony and beam search over a catalog.
+"""Outfit layer: outfit composition ("complete the look"): slots, colour harmony and beam search over a catalog.
 
 ``compose_outfits(index, anchor)`` is the one call most code needs; :class:`OutfitComposer` keeps the
 prepared index for many anchors (evaluation, batch use).

@@ -1,4 +1,4 @@
-"""Complete the look: build several distinct outfits around an anchor garment.
+"""Outfit layer: complete the look: build several distinct outfits around an anchor garment.
 
 1. The anchor's garment group (from its category) picks the slots to fill (``outfit_slots.json``).
 2. Each slot's candidates are the in-stock products of that group whose gender, usage/occasion and

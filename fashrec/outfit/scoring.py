@@ -1,4 +1,4 @@
-"""Scoring a (partial) outfit: which rule contributed what.
+"""Outfit layer: scoring a (partial) outfit: which rule contributed what.
 
 An outfit is the anchor plus one piece per filled slot. Its compatibility score is a weighted mean of
 four cues, each in 0..1, multiplied by the share of required slots filled:

@@ -1,4 +1,4 @@
-"""The slot definition: which garment groups complete a look around an anchor, and how values fit.
+"""Outfit layer: the slot definition: which garment groups complete a look around an anchor, and how values fit.
 
 Everything a stylist might want to change lives in ``fashrec/data/outfit_slots.json`` (or a copy passed
 as ``path``), not in code: the category names of each group, the slots per anchor group, and the

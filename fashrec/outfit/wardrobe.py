@@ -1,4 +1,4 @@
-"""What the outfit rules need to know about every product of an index, computed once per index.
+"""Outfit layer: what the outfit rules need to know about every product of an index, computed once per index.
 
 A catalog may call its attributes anything ("colour", "base_colour", "articleType"); the roles in
 :mod:`fashrec.concepts` say which attribute holds the category, colour, gender, usage and season.
@@ -160,9 +160,6 @@ class Wardrobe:
         values, codes = self.codes[trait]
         per_value = np.array([table.score(wanted, v) for v in values] + [table.score(wanted, None)])
         return per_value[codes[positions]]
-
-    def color_of(self, position: int) -> ColorInfo | None:
-        return self.traits[position].color
 
     def harmony_vector(self, anchor_color: ColorInfo | None, positions: np.ndarray) -> np.ndarray:
 

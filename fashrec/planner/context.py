@@ -1,4 +1,4 @@
-"""What a planner knows besides the request text."""
+"""Planner layer: what a planner knows besides the request text."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The output format the LLM is held to: a JSON schema and the GBNF grammar that enforces it.
+"""Planner layer: the output format the LLM is held to: a JSON schema and the GBNF grammar that enforces it.
 
 Both are built per request from a handful of candidate values (all of them catalog values), so the
 model can only choose among values the catalog has and the request plausibly means: a 135M model

@@ -1,4 +1,4 @@
-"""Grounding the lexicon in one catalog: which words this catalog's vocabulary can satisfy, and how.
+"""Planner layer: grounding the lexicon in one catalog: which words this catalog's vocabulary can satisfy, and how.
 
 :class:`Grounder` turns the catalog-independent lexicon plus the vocabulary into one phrase index
 (token tuple -> :class:`Term`). Every value a term carries exists in the vocabulary, under the

@@ -1,4 +1,4 @@
-"""The default planner: rules first, the LLM only for the words the rules could not explain.
+"""Planner layer: the default planner: rules first, the LLM only for the words the rules could not explain.
 
 The rules planner is precise on everything its lexicon knows, so its plan is kept as is. What it
 leaves over ("in blu", "crimson heels") is put to the model as a multiple-choice question with a

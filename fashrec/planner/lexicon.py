@@ -1,4 +1,4 @@
-"""The fashion words fashrec understands, independent of any catalog.
+"""Planner layer: the fashion words fashrec understands, independent of any catalog.
 
 Each entry maps what shoppers type ("navy", "dark blue", "plaid", "jeans", "for him") to candidate
 catalog values, most specific first. Nothing here is a catalog value yet: :mod:`.grounding` keeps the

@@ -1,4 +1,4 @@
-"""The LLM planner: a small local model fills a plan, held to catalog values by a grammar.
+"""Planner layer: the LLM planner: a small local model fills a plan, held to catalog values by a grammar.
 
 The model never sees the whole catalog. The lexicon pre-selects the few values the request plausibly
 means (plus the anchor's, for "a different colour", and near-spellings of unexplained words), the

@@ -1,4 +1,4 @@
-"""Budgets in shopper text: "under 40 euros", "less than $50", "between 20 and 50", "£25 max".
+"""Planner layer: budgets in shopper text: "under 40 euros", "less than $50", "between 20 and 50", "£25 max".
 
 A number only becomes a price when a budget word or a currency sits next to it, so "size 40" or "set
 price to 0" never turn into a filter. Amounts are kept as written: fashrec does not convert currencies

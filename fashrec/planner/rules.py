@@ -1,4 +1,4 @@
-"""The deterministic planner: lexicon + vocabulary grounding + a small reading of negation and scope.
+"""Planner layer: the deterministic planner: lexicon + vocabulary grounding + a small reading of negation and scope.
 
 The request is read left to right as a sequence of matched phrases (the longest phrase the grounded
 lexicon knows at each position) and leftover words. A few cues change how the next phrases count:

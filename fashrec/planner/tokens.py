@@ -1,4 +1,4 @@
-"""Turning shopper text into tokens the planners can match, and cleaning untrusted text.
+"""Planner layer: turning shopper text into tokens the planners can match, and cleaning untrusted text.
 
 Everything here is pure string work (no vocabulary, no model) so every planner reads a request the
 same way: lowercase, hyphens and apostrophes flattened, punctuation kept only where it changes meaning

@@ -1,12 +1,12 @@
-"""Training the fashrec encoders: contrastive image<->text training on any fashrec catalog.
+"""Training layer: contrastive image<->text training of the fashrec encoders on any fashrec catalog.
 
 ``train(TrainConfig(...))`` trains fashrec-mini from scratch (or fine-tunes any open_clip model) and
 writes an open_clip "local-dir" model folder that :class:`fashrec.encoder.OpenClipEncoder` loads.
-torch is imported only inside the functions that need it.
+torch is imported only when a run starts (:mod:`fashrec.train.fit`).
 """
 
-from fashrec.catalog.split import is_evaluation_item, is_holdout, is_validation
-from fashrec.train.loop import TrainProgress, TrainResult, split_products, train
+from fashrec.train.loop import TrainResult, Validator, split_products, train
+from fashrec.train.progress import TrainProgress
 from fashrec.train.recipe import TrainConfig
 
-__all__ = ["TrainConfig", "TrainProgress", "TrainResult", "is_evaluation_item", "is_holdout", "is_validation", "split_products", "train"]
+__all__ = ["TrainConfig", "TrainProgress", "TrainResult", "Validator", "split_products", "train"]

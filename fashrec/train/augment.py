@@ -1,4 +1,4 @@
-"""Tensor-level augmentation of pre-decoded uint8 batches.
+"""Training layer: tensor-level augmentation of pre-decoded uint8 batches.
 
 Geometry only (flip, small shift and zoom): colour is a label here, so colour jitter would teach the
 model that a navy shirt may look red. Empty space is filled white, like the product photos' background.
@@ -10,11 +10,6 @@ from typing import Sequence
 
 import torch
 import torch.nn.functional as F
-
-
-def to_unit(batch_u8: torch.Tensor) -> torch.Tensor:
-    """uint8 0..255 -> float 0..1 (no augmentation)."""
-    return batch_u8.float().div_(255.0)
 
 
 def augment(batch_u8: torch.Tensor, generator: torch.Generator, *, max_shift: float = 0.08,

@@ -1,4 +1,4 @@
-"""Texts to train on: varied captions for a product, and prompts naming one attribute value.
+"""Training layer: texts to train on: varied captions for a product, and prompts naming one attribute value.
 
 Contrastive training only learns the phrasings it sees, and shoppers type anything from "navy shirt" to a
 full product title, so each product gets a fresh caption every epoch: its title, or a phrase built from a

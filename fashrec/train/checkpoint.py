@@ -1,4 +1,4 @@
-"""Resumable training state in DIR/checkpoint.pt: model, optimizer, scheduler, position and every RNG.
+"""Training layer: resumable training state in DIR/checkpoint.pt: model, optimizer, scheduler, position and every RNG.
 
 With the RNG states and the step counter restored, a resumed run draws the same batches, captions and
 augmentations as an uninterrupted one would have.

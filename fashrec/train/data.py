@@ -1,4 +1,4 @@
-"""Training data: products of a catalog as pre-decoded image tensors plus attribute labels.
+"""Training layer: training data: products of a catalog as pre-decoded image tensors plus attribute labels.
 
 Decoding JPEGs every epoch would cost more CPU than the model itself at 64 px, so every image is decoded
 once, through the model's own inference geometry (resize, pad), into a uint8 N x 3 x H x W array cached

@@ -1,4 +1,4 @@
-"""Writing a trained model as an open_clip "local-dir" folder that open_clip loads by its normal path.
+"""Training layer: writing a trained model as an open_clip "local-dir" folder that open_clip loads by its normal path.
 
 Weights are stored in fp16 (open_clip casts them back to fp32 on load): half the size, with no
 measurable change in retrieval for a model trained in bf16 anyway.

@@ -1,4 +1,4 @@
-"""The two losses of the fashrec-mini recipe.
+"""Training layer: the two losses of the fashrec-mini recipe.
 
 1. Image<->caption contrastive loss with multi-positive targets: two products in one batch that draw the
    same caption ("black watch") are both right answers, so neither is pushed away as a negative.

@@ -1,4 +1,4 @@
-"""Building the model to train: fashrec-mini from scratch, or any open_clip model to fine-tune."""
+"""Training layer: building the model to train: fashrec-mini from scratch, or any open_clip model to fine-tune."""
 
 from __future__ import annotations
 

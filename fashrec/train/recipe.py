@@ -1,4 +1,4 @@
-"""What a training run does, as one dataclass: the fashrec-mini recipe is its defaults."""
+"""Training layer: what a training run does, as one dataclass: the fashrec-mini recipe is its defaults."""
 
 from __future__ import annotations
 

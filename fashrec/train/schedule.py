@@ -1,4 +1,4 @@
-"""Learning-rate schedule: linear warm-up, then cosine decay to zero over the run.
+"""Training layer: learning-rate schedule: linear warm-up, then cosine decay to zero over the run.
 
 A run is bounded by steps (``--epochs``) and optionally by training time (``--minutes``). Progress is the
 larger of the two fractions, so on a CPU shared with other work the schedule still completes its decay

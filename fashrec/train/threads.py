@@ -1,4 +1,4 @@
-"""Choosing torch's thread count while training on a CPU shared with other work.
+"""Training layer: choosing torch's thread count while training on a CPU shared with other work.
 
 With 2 threads on 2 cores, busy neighbour processes make every parallel op wait for a descheduled
 thread: training measured 220 img/s alone and 5-40 img/s next to other busy processes, where 1 thread

@@ -7,11 +7,11 @@ from pathlib import Path
 import numpy as np
 
 from fashrec.ammr.critic import select
-from fashrec.ammr.types import Candidate, Constraints, CriticConfig, Resolution
-from fashrec.evaluation.metrics import brand_exposure
 from fashrec.ammr.explain import explain
 from fashrec.ammr.guard import check_product, passes
+from fashrec.ammr.types import Candidate, Constraints, CriticConfig, Resolution
 from fashrec.catalog import Product
+from fashrec.evaluation.metrics import brand_exposure
 from fashrec.planner import Plan
 
 

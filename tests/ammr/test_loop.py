@@ -11,24 +11,12 @@ import pytest
 
 from fashrec.ammr.anchor import Anchor, AttributeGuess
 from fashrec.ammr.compose import describe, target_attributes
-from fashrec.ammr.loop import RefineOptions, Refiner
+from fashrec.ammr.loop import RefineOptions
 from fashrec.ammr.retrieve import constraint_filter
 from fashrec.ammr.types import Constraints
-from fashrec.index import open_index
-from fashrec.index.build import build_index
-from fashrec.planner import Plan, create_planner
+from fashrec.planner import Plan
 
 REPO = Path(__file__).resolve().parents[2]
-
-
-@pytest.fixture()
-def refiner(small_catalog, tiny_model, fashrec_env):
-    build_index(small_catalog, small_catalog.parent / "idx", model=str(tiny_model))
-    index = open_index(small_catalog.parent / "idx")
-    from fashrec.encoder import load_encoder
-
-    return Refiner(index, load_encoder(index.encoder_spec), create_planner("rules"),
-                   fallback_planner=create_planner("rules"))
 
 
 def test_anchor_in_catalog_is_recognised_by_its_bytes(refiner):
@@ -81,14 +69,6 @@ def test_loop_relaxes_anchor_keeps_but_never_stated_constraints(refiner):
     assert tiers == sorted(tiers)  # stricter matches first
     data = result.to_dict()
     assert data["stop_reason"] and all(r["why"] and "material=" + material in r["satisfied"] for r in data["results"])
-
-
-def test_baselines_share_the_checks(refiner):
-    anchor = refiner.anchor_from_image(refiner.index.products[1].image_path)
-    for strategy in ("image", "text", "fusion"):
-        result = refiner.refine(anchor, "in red", RefineOptions(k=4, strategy=strategy))
-        assert len(result.results) == 4 and result.steps[0].action == "single-shot"
-        assert all(r.candidate.checks for r in result.results)
 
 
 @pytest.fixture(scope="module")
@@ -176,3 +156,24 @@ def test_cheaper_than_a_photo_uses_the_price_of_its_look_alikes(fashrec, example
     assert "estimated" in data["relative"]["notes"][0]
     assert data["results"] and all(r["price"] < estimate for r in data["results"])
     assert all("price" in r["why"] for r in data["results"])
+
+
+def test_the_readme_library_example_answers_like_the_cli(fashrec, fashrec_env, example_index):
+    """The README's Python example is the CLI's entry point: same results and reasons, profile included."""
+    import re
+    import subprocess
+    import sys
+
+    code = re.search(r"```python\n(.*?)```", (REPO / "README.md").read_text(), re.S).group(1)
+    assert '"catalog.example.fashrec-index"' in code and "profile=load_profile()" in code
+    code = code.replace('"catalog.example.fashrec-index"', repr(str(example_index)))
+    code += "print(json.dumps(result.ids))\n"
+    assert fashrec("profile", "set", "budget=60", "prefer=cotton").returncode == 0
+    lib = subprocess.run([sys.executable, "-c", "import json\n" + code], cwd=REPO, env=fashrec_env,
+                         capture_output=True, text=True, timeout=300)
+    assert lib.returncode == 0, lib.stderr
+    why, ids = lib.stdout.strip().splitlines()[-2:]
+    cli = fashrec("refine", "examples/anchors/white-cotton-shirt.jpg", "but in linen", "--index", example_index,
+                  "--json", cwd=REPO).json()
+    assert json.loads(ids) == [r["id"] for r in cli["results"]]
+    assert why == cli["results"][0]["why"] and "profile: within your budget 60" in why

@@ -171,7 +171,7 @@ def test_make_catalog_writes_a_valid_varied_catalog_quickly(tmp_path):
 def test_make_catalog_is_deterministic_per_seed(tmp_path):
     a = make_catalog(tmp_path / "a", n_items=12, seed=5)
     b = make_catalog(tmp_path / "b", n_items=12, seed=5)
-    c = make_catalog(tmp_path / "c", n_items=12, seed=6)
+    make_catalog(tmp_path / "c", n_items=12, seed=6)
     assert a.read_text() == b.read_text()
     for image in sorted((tmp_path / "a" / "images").glob("*.jpg")):
         assert image.read_bytes() == (tmp_path / "b" / "images" / image.name).read_bytes()
