@@ -5,7 +5,9 @@ Layout of an index folder::
     manifest.json         schema version, encoder, current generation (replaced atomically)
     items-<gen>.sqlite    metadata, digests and vectors of every item
     vectors-<gen>.hnsw    the hnswlib graph over image vectors
-    .lock                 held by the one process allowed to write
+    .lock                 held by the one process allowed to write; records the files it writes
+
+Other files in the folder are the user's and are never touched (:mod:`fashrec.index.ownership`).
 
 Readers only ever follow the manifest, so they never see a half-written generation.
 """

@@ -15,7 +15,7 @@ from typing import Callable
 from fashrec.catalog import CatalogLoad, load_catalog
 from fashrec.encoder import DEFAULT_MODEL, identify
 from fashrec.errors import CatalogError, EncoderMismatchError, FashrecIndexError
-from fashrec.index import index_dir_for
+from fashrec.index import index_dir_for, ownership
 from fashrec.index.diff import diff_catalog, plan_removals, previous_rows
 from fashrec.index.encode import encode_changes
 from fashrec.index.lock import writer_lock
@@ -42,11 +42,14 @@ def build_index(
     catalog = Path(catalog).expanduser()
     folder = Path(index_dir).expanduser() if index_dir else index_dir_for(catalog)
     load = _load(catalog, strict)
-    with writer_lock(folder):
+    ownership.check_writable(folder)
+    with writer_lock(folder) as lock:
         current, old = _published(folder, rebuild)
-        clean_strays(folder, current)
+        foreign = clean_strays(lock, current)
         spec, identifier = _encoder(model, current, old, folder, catalog)
         report = IndexReport(index=str(folder), catalog=str(catalog), encoder=identifier, skipped=list(load.problems))
+        if foreign:
+            report.notes.append(f"not recorded by this index, left alone: {', '.join(foreign)}")
         old_rows = previous_rows(folder, old, catalog)
         diff = diff_catalog(load.products, old_rows, catalog, report)
         rows, dimension = [], old.encoder["dimension"] if old else None
@@ -63,7 +66,7 @@ def build_index(
             manifest = old
         else:
             changes = Changes(rows, removals, [(p.id, p.metadata()) for p in diff.meta_only])
-            manifest = publish(folder, current, old, changes, catalog=catalog,
+            manifest = publish(lock, current, old, changes, catalog=catalog,
                                encoder={"spec": spec, "identifier": identifier, "dimension": int(dimension)})
         report.total = manifest.count
         report.seconds = time.perf_counter() - started

@@ -37,12 +37,19 @@ class Manifest:
         return asdict(self)
 
 
-def write_manifest(folder: Path, manifest: Manifest) -> None:
-    atomic_write_bytes(folder / MANIFEST_NAME, json.dumps(manifest.to_dict(), indent=2).encode())
+def write_manifest(folder: Path, manifest: Manifest, *, temp_name: str | None = None) -> None:
+    atomic_write_bytes(folder / MANIFEST_NAME, json.dumps(manifest.to_dict(), indent=2).encode(),
+                       temp_name=temp_name)
 
 
 def read_manifest(folder: Path) -> Manifest:
     path = folder / MANIFEST_NAME
+    if folder.exists() and not folder.is_dir():
+        raise FashrecIndexError(f"{folder} is a file, not an index folder",
+                                hint="point --index at the folder `fashrec index` wrote")
+    if path.is_dir():
+        raise FashrecIndexError(f"{path} is a directory, where fashrec keeps the index manifest",
+                                hint="move it out of the index folder, or rebuild the index in another folder")
     if not path.exists():
         raise FashrecIndexError(f"no fashrec index at {folder}",
                                 hint="build one with: fashrec index CATALOG.jsonl")

@@ -13,12 +13,15 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from fashrec import __version__
-from fashrec.index import ann, items
+from fashrec.errors import FashrecIndexError
+from fashrec.index import ann, items, ownership
 from fashrec.index.encode import EncodedRow
+from fashrec.index.lock import WriterLock
 from fashrec.index.manifest import (
     MANIFEST_NAME,
     SCHEMA_VERSION,
     Manifest,
+    read_manifest,
     write_manifest,
 )
 
@@ -36,16 +39,17 @@ def now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="seconds")
 
 
-def clean_strays(folder: Path, manifest: Manifest | None) -> None:
-    """Remove files of generations that were never published (an interrupted earlier run)."""
-    keep = {MANIFEST_NAME, ".lock"}
-    if manifest:
-        keep |= {manifest.items_file, manifest.vectors_file}
-    for f in folder.iterdir():
-        if f.is_file() and f.name not in keep and (
-            f.name.startswith(("items-", "vectors-", ".manifest.json.")) or f.suffix == ".partial"
-        ):
-            f.unlink(missing_ok=True)
+def clean_strays(lock: WriterLock, manifest: Manifest | None) -> list[str]:
+    """Remove what an interrupted earlier run recorded and left behind; return the names of files that
+    look like a generation's but that nothing records (left alone: they may be the user's)."""
+    keep = manifest_files(manifest)
+    ownership.remove_recorded(lock.folder, lock.leftovers, keep)
+    lock.record([])
+    return ownership.unrecorded(lock.folder, keep)
+
+
+def manifest_files(manifest: Manifest | None) -> set[str]:
+    return {MANIFEST_NAME, manifest.items_file, manifest.vectors_file} if manifest else {MANIFEST_NAME}
 
 
 def graph_intact(folder: Path, manifest: Manifest) -> bool:
@@ -58,36 +62,44 @@ def graph_intact(folder: Path, manifest: Manifest) -> bool:
     return expected is None or ann.file_crc32(path) == expected
 
 
-def publish(folder: Path, current: Manifest | None, old: Manifest | None, changes: Changes, *, encoder: dict,
-            catalog: Path) -> Manifest:
+def publish(lock: WriterLock, current: Manifest | None, old: Manifest | None, changes: Changes, *,
+            encoder: dict, catalog: Path) -> Manifest:
     """Write and publish the next generation; ``old`` is what it builds on (None: from scratch)."""
-    generation = (current.generation + 1) if current else 1
-    new_items = folder / f"items-{generation}.sqlite"
-    new_vectors = folder / f"vectors-{generation}.hnsw"
-    partial_items = new_items.with_name(new_items.name + ".partial")
-    partial_vectors = new_vectors.with_name(new_vectors.name + ".partial")
+    where = lock.folder
+    generation = ownership.free_generation(where, (current.generation + 1) if current else 1)
+    names = ownership.generation_names(generation)
+    retired = manifest_files(current) - {MANIFEST_NAME}
+    # Recorded before anything is created: a run killed from here on leaves only files its lock names.
+    lock.record([*names.values(), *retired])
+    partial_items, partial_vectors = where / names["items_partial"], where / names["vectors_partial"]
     try:
-        count, crc32 = _write_generation(folder, old, changes, partial_items, partial_vectors, encoder["dimension"])
-        partial_items.replace(new_items)
-        partial_vectors.replace(new_vectors)
+        count, crc32 = _write_generation(where, old, changes, partial_items, partial_vectors, encoder["dimension"])
+        partial_items.replace(where / names["items"])
+        partial_vectors.replace(where / names["vectors"])
         stamp = now()
         manifest = Manifest(
-            schema_version=SCHEMA_VERSION, encoder=encoder, generation=generation, items_file=new_items.name,
-            vectors_file=new_vectors.name, count=count, catalog=str(catalog.resolve()),
+            schema_version=SCHEMA_VERSION, encoder=encoder, generation=generation, items_file=names["items"],
+            vectors_file=names["vectors"], count=count, catalog=str(catalog.resolve()),
             hnsw={"M": ann.HNSW_M, "ef_construction": ann.HNSW_EF_CONSTRUCTION, "ef": ann.HNSW_EF_SEARCH,
                   "crc32": crc32},
             created_at=old.created_at if old else stamp, updated_at=stamp, fashrec_version=__version__,
         )
-        write_manifest(folder, manifest)  # the one atomic step that publishes the new generation
+        write_manifest(where, manifest, temp_name=names["manifest_temp"])  # the one atomic step that publishes
     except BaseException:
-        for f in (partial_items, partial_vectors, new_items, new_vectors):
-            f.unlink(missing_ok=True)
+        if not _is_published(where, generation):   # interrupted right after the swap: it stands
+            ownership.remove_recorded(where, names.values(), keep=())
+        lock.record(retired)
         raise
-    if current:
-        for name in (current.items_file, current.vectors_file):
-            if name not in (manifest.items_file, manifest.vectors_file):
-                (folder / name).unlink(missing_ok=True)
+    ownership.remove_recorded(where, retired, keep=manifest_files(manifest))
+    lock.record([])
     return manifest
+
+
+def _is_published(where: Path, generation: int) -> bool:
+    try:
+        return read_manifest(where).generation == generation
+    except FashrecIndexError:
+        return False
 
 
 def _write_generation(folder: Path, old: Manifest | None, changes: Changes, items_path: Path, vectors_path: Path,
