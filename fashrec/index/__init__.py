@@ -9,7 +9,8 @@ Layout of an index folder::
 
 Other files in the folder are the user's and are never touched (:mod:`fashrec.index.ownership`).
 
-Readers only ever follow the manifest, so they never see a half-written generation.
+Readers only ever follow the manifest, so they never see a half-written generation; the previous
+generation stays on disk until the next publish, so a reader racing a writer still finds its files.
 """
 
 from __future__ import annotations

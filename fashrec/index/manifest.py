@@ -32,6 +32,16 @@ class Manifest:
     created_at: str = ""
     updated_at: str = ""
     fashrec_version: str = ""
+    # Earlier generations still on disk for readers that read the manifest just before a publish:
+    # [{"generation", "items_file", "vectors_file"}]. An older fashrec ignores this field.
+    retained: list[dict[str, Any]] = field(default_factory=list)
+
+    def files(self) -> set[str]:
+        """Every index file this manifest references, retained generations included."""
+        names = {self.items_file, self.vectors_file}
+        for r in self.retained:
+            names |= {r["items_file"], r["vectors_file"]}
+        return names
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -99,5 +109,8 @@ def _invalid_fields(manifest: Manifest) -> list[str]:
         "items_file": plain_name(manifest.items_file),
         "vectors_file": plain_name(manifest.vectors_file),
         "hnsw": isinstance(manifest.hnsw, dict),
+        "retained": isinstance(manifest.retained, list) and all(
+            isinstance(r, dict) and count(r.get("generation")) and plain_name(r.get("items_file"))
+            and plain_name(r.get("vectors_file")) for r in manifest.retained),
     }
     return [name for name, ok in checks.items() if not ok]

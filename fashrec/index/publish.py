@@ -49,7 +49,16 @@ def clean_strays(lock: WriterLock, manifest: Manifest | None) -> list[str]:
 
 
 def manifest_files(manifest: Manifest | None) -> set[str]:
-    return {MANIFEST_NAME, manifest.items_file, manifest.vectors_file} if manifest else {MANIFEST_NAME}
+    return {MANIFEST_NAME, *manifest.files()} if manifest else {MANIFEST_NAME}
+
+
+def _retain(current: Manifest | None) -> list[dict]:
+    """What the next manifest keeps on disk besides its own generation: the one published now, so a
+    reader that has just read the current manifest still finds its files (readers retry once more)."""
+    if current is None:
+        return []
+    return [{"generation": current.generation, "items_file": current.items_file,
+             "vectors_file": current.vectors_file}]
 
 
 def graph_intact(folder: Path, manifest: Manifest) -> bool:
@@ -68,7 +77,9 @@ def publish(lock: WriterLock, current: Manifest | None, old: Manifest | None, ch
     where = lock.folder
     generation = ownership.free_generation(where, (current.generation + 1) if current else 1)
     names = ownership.generation_names(generation)
-    retired = manifest_files(current) - {MANIFEST_NAME}
+    retained = _retain(current)
+    kept = {n for r in retained for n in (r["items_file"], r["vectors_file"])}
+    retired = manifest_files(current) - {MANIFEST_NAME} - kept
     # Recorded before anything is created: a run killed from here on leaves only files its lock names.
     lock.record([*names.values(), *retired])
     partial_items, partial_vectors = where / names["items_partial"], where / names["vectors_partial"]
@@ -83,6 +94,7 @@ def publish(lock: WriterLock, current: Manifest | None, old: Manifest | None, ch
             hnsw={"M": ann.HNSW_M, "ef_construction": ann.HNSW_EF_CONSTRUCTION, "ef": ann.HNSW_EF_SEARCH,
                   "crc32": crc32},
             created_at=old.created_at if old else stamp, updated_at=stamp, fashrec_version=__version__,
+            retained=retained,
         )
         write_manifest(where, manifest, temp_name=names["manifest_temp"])  # the one atomic step that publishes
     except BaseException:

@@ -14,6 +14,20 @@ from fashrec.index.filters import Filter
 from fashrec.index.manifest import Manifest, read_manifest
 
 
+class _GenerationGone(Exception):
+    """A file of the generation being opened is missing (a writer may have just removed it)."""
+
+    def __init__(self, path: Path) -> None:
+        super().__init__(str(path))
+        self.error = FashrecIndexError(f"index file missing: {path}",
+                                       hint="rebuild it with: fashrec index CATALOG.jsonl --rebuild")
+
+
+def _require(path: Path) -> None:
+    if not path.exists():
+        raise _GenerationGone(path)
+
+
 @dataclass
 class Index:
     """An opened index. Everything is in memory; opening is the only I/O."""
@@ -36,14 +50,30 @@ class Index:
     def open(cls, folder: Path) -> "Index":
         folder = Path(folder)
         manifest = read_manifest(folder)
+        try:
+            return cls._open_generation(folder, manifest)
+        except _GenerationGone as gone:
+            # A writer published at least twice between our reading the manifest and opening its files
+            # (it keeps one previous generation): the manifest now names a newer one.
+            newer = read_manifest(folder)
+            if newer.generation == manifest.generation:
+                raise gone.error from None
+            try:
+                return cls._open_generation(folder, newer)
+            except _GenerationGone as again:
+                raise again.error from None
+
+    @classmethod
+    def _open_generation(cls, folder: Path, manifest: Manifest) -> "Index":
         items_path = folder / manifest.items_file
         vectors_path = folder / manifest.vectors_file
-        for p in (items_path, vectors_path):
-            if not p.exists():
-                raise FashrecIndexError(f"index file missing: {p}",
-                                        hint="rebuild it with: fashrec index CATALOG.jsonl --rebuild")
         dim = int(manifest.encoder["dimension"])
-        conn = items.connect(items_path, readonly=True)
+        _require(items_path)
+        try:
+            conn = items.connect(items_path, readonly=True)
+        except FashrecIndexError:
+            _require(items_path)  # deleted while we connected: not corruption
+            raise
         try:
             loaded = items.load_all(conn, dim)
         except Exception as exc:
@@ -57,8 +87,14 @@ class Index:
             raise FashrecIndexError(
                 f"index at {folder} is inconsistent ({len(loaded.metas)} items stored, manifest says "
                 f"{manifest.count})", hint="rebuild it with: fashrec index CATALOG.jsonl --rebuild")
-        graph = (ann.load_hnsw(vectors_path, dim, manifest.count, crc32=manifest.hnsw.get("crc32"))
-                 if manifest.count else None)
+        graph = None
+        if manifest.count:
+            _require(vectors_path)
+            try:
+                graph = ann.load_hnsw(vectors_path, dim, manifest.count, crc32=manifest.hnsw.get("crc32"))
+            except (FileNotFoundError, FashrecIndexError):
+                _require(vectors_path)  # deleted while we read it: not corruption
+                raise
         products = [Product.from_metadata(m) for m in loaded.metas]
         index = cls(folder, manifest, products, loaded.image_vecs, loaded.text_vecs, graph)
         index._positions = {p.id: i for i, p in enumerate(products)}

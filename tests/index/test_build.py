@@ -62,9 +62,10 @@ def test_build_then_incremental(shop, tiny_model):
     idx = open_index(folder / "shop.fashrec-index")
     assert len(idx) == 8 and idx.get("p5") is None and idx.get("p4").price == 99.0
     assert idx.get("p2").title == "renamed"
-    # Only the current generation's files remain.
+    # The current generation's files and the previous one's (kept for readers) remain.
     files = sorted(p.name for p in (folder / "shop.fashrec-index").iterdir())
-    assert files == [".lock", "items-2.sqlite", "manifest.json", "vectors-2.hnsw"]  # the no-op run wrote none
+    assert files == [".lock", "items-1.sqlite", "items-2.sqlite", "manifest.json", "vectors-1.hnsw",
+                     "vectors-2.hnsw"]  # the no-op run wrote none
 
 
 def test_bad_line_keeps_previous_version(shop, tiny_model):

@@ -78,6 +78,10 @@ def wait_for(proc: subprocess.Popen, ready, what: str, *, interval: float = 0.00
         time.sleep(interval)
 
 
+def published_data(generation: int) -> list[str]:
+    return [f"items-{generation}.sqlite", f"vectors-{generation}.hnsw"]
+
+
 def sigkill(proc: subprocess.Popen) -> None:
     proc.send_signal(signal.SIGKILL)
     assert proc.wait(timeout=30) == -signal.SIGKILL
@@ -109,12 +113,12 @@ def test_index_run_killed_mid_encode_then_mid_write(tmp_path, tiny_model, fashre
     assert read_manifest(index_dir).generation == generation  # ...but never published
     assert_usable(index_dir, 12)
 
-    # 3. The next run takes the lock (flock died with the killed process), cleans up and completes.
+    # 3. The next run takes the lock (flock died with the killed process), removes what the killed
+    # run's lock recorded, and completes; the generation it builds on stays for readers.
     report = build_index(catalog)
     assert (report.added, report.unchanged, report.total) == (188, 12, 200)
-    generation += 1
-    assert index_files(index_dir) == [".lock", f"items-{generation}.sqlite", "manifest.json",
-                                      f"vectors-{generation}.hnsw"]
+    assert index_files(index_dir) == sorted([".lock", "manifest.json", *published_data(generation),
+                                             *published_data(generation + 1)])
     assert_usable(index_dir, 200)
 
 
