@@ -7,6 +7,7 @@ so below ``EXACT_SHARE`` we score the survivors directly, which is both exact an
 
 from __future__ import annotations
 
+import os
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
@@ -55,6 +56,32 @@ def file_crc32(path: Path) -> int:
         for chunk in iter(lambda: fh.read(1 << 22), b""):
             crc = zlib.crc32(chunk, crc)
     return crc
+
+
+def save_hnsw(graph, path: Path, count: int) -> int:
+    """Save ``graph`` and prove the file complete; returns its CRC-32 (for the manifest).
+
+    hnswlib writes through a C++ stream and ignores write errors: on a full disk ``save_index`` returns
+    normally after writing part of the file. So the file is flushed to disk, then loaded back (hnswlib
+    checks every element against the file size) before anyone may publish it.
+    """
+    import hnswlib
+
+    graph.save_index(str(path))
+    with open(path, "rb+") as fh:
+        os.fsync(fh.fileno())
+    probe = hnswlib.Index(space=graph.space, dim=graph.dim)
+    try:
+        probe.load_index(str(path), max_elements=max(count, 1))
+        complete = probe.get_current_count() == count
+    except RuntimeError:
+        complete = False
+    del probe
+    if not complete:
+        raise FashrecIndexError(f"the vector index {path} could not be written completely "
+                                f"({path.stat().st_size} bytes on disk): is the disk full?",
+                                hint="free some disk space, then run the command again")
+    return file_crc32(path)
 
 
 def load_hnsw(path: Path, dim: int, count: int, *, crc32: int | None = None):

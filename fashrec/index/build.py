@@ -20,7 +20,13 @@ from fashrec.index.diff import diff_catalog, plan_removals, previous_rows
 from fashrec.index.encode import encode_changes
 from fashrec.index.lock import writer_lock
 from fashrec.index.manifest import MANIFEST_NAME, Manifest, read_manifest
-from fashrec.index.publish import Changes, clean_strays, graph_intact, publish
+from fashrec.index.publish import (
+    Changes,
+    check_free_space,
+    clean_strays,
+    graph_intact,
+    publish,
+)
 from fashrec.index.report import IndexReport
 from fashrec.settings import write_state
 
@@ -53,6 +59,8 @@ def build_index(
         old_rows = previous_rows(folder, old, catalog)
         diff = diff_catalog(load.products, old_rows, catalog, report)
         rows, dimension = [], old.encoder["dimension"] if old else None
+        if old and diff.to_encode:   # before the long part: refuse now what could not be written later
+            check_free_space(folder, old, len(diff.to_encode), int(dimension))
         if diff.to_encode or not old:
             advance = progress("Encoding images", len(diff.to_encode)) if progress else None
             rows, dimension = encode_changes(diff.to_encode, spec, set(old_rows), catalog, report, strict=strict,

@@ -7,6 +7,7 @@ alone, and an incremental update only encodes what changed.
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
@@ -53,6 +54,19 @@ def migrate(conn: sqlite3.Connection) -> None:
             conn.executescript(sql)
             conn.execute("INSERT INTO migrations VALUES (?, datetime('now'))", (name,))
     conn.commit()
+
+
+def check_complete(conn: sqlite3.Connection, path: Path) -> None:
+    """After the last commit: the file on disk holds every page SQLite wrote (SQLite reports its own
+    write errors; this also catches a file system that silently dropped the end of the file)."""
+    pages = conn.execute("PRAGMA page_count").fetchone()[0] * conn.execute("PRAGMA page_size").fetchone()[0]
+    with open(path, "rb+") as fh:
+        os.fsync(fh.fileno())
+        size = os.fstat(fh.fileno()).st_size
+    if size < pages:
+        raise FashrecIndexError(f"the item store {path} could not be written completely ({size} of {pages} "
+                                "bytes on disk): is the disk full?",
+                                hint="free some disk space, then run the command again")
 
 
 def delete_ids(conn: sqlite3.Connection, ids: Iterable[str]) -> None:

@@ -33,9 +33,14 @@ class WriterLock:
     def record(self, names: Iterable[str]) -> None:
         """Say which files this run will create or remove, before touching any of them (durably)."""
         payload = json.dumps({"fashrec": LOCK_TAG, "pid": os.getpid(), "writes": sorted(set(names))}).encode()
-        os.ftruncate(self.fd, 0)
-        os.pwrite(self.fd, payload, 0)
-        os.fsync(self.fd)
+        try:
+            os.ftruncate(self.fd, 0)
+            os.pwrite(self.fd, payload, 0)
+            os.fsync(self.fd)
+        except OSError as exc:
+            raise FashrecIndexError(f"could not write the index lock in {self.folder} ({exc.strerror or exc}): "
+                                    "nothing was changed", hint="free some disk space, then run the command "
+                                    "again") from None
 
 
 def read_record(path: Path) -> list[str] | None:

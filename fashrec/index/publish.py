@@ -7,7 +7,9 @@ generation, and a killed run leaves the previous one readable.
 
 from __future__ import annotations
 
+import contextlib
 import shutil
+import sqlite3
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -80,13 +82,11 @@ def publish(lock: WriterLock, current: Manifest | None, old: Manifest | None, ch
     retained = _retain(current)
     kept = {n for r in retained for n in (r["items_file"], r["vectors_file"])}
     retired = manifest_files(current) - {MANIFEST_NAME} - kept
+    check_free_space(where, old, len(changes.rows), int(encoder["dimension"]))
     # Recorded before anything is created: a run killed from here on leaves only files its lock names.
     lock.record([*names.values(), *retired])
-    partial_items, partial_vectors = where / names["items_partial"], where / names["vectors_partial"]
     try:
-        count, crc32 = _write_generation(where, old, changes, partial_items, partial_vectors, encoder["dimension"])
-        partial_items.replace(where / names["items"])
-        partial_vectors.replace(where / names["vectors"])
+        count, crc32 = _write_generation(where, old, changes, names, int(encoder["dimension"]))
         stamp = now()
         manifest = Manifest(
             schema_version=SCHEMA_VERSION, encoder=encoder, generation=generation, items_file=names["items"],
@@ -97,14 +97,48 @@ def publish(lock: WriterLock, current: Manifest | None, old: Manifest | None, ch
             retained=retained,
         )
         write_manifest(where, manifest, temp_name=names["manifest_temp"])  # the one atomic step that publishes
-    except BaseException:
+    except BaseException as exc:
         if not _is_published(where, generation):   # interrupted right after the swap: it stands
             ownership.remove_recorded(where, names.values(), keep=())
-        lock.record(retired)
+        with contextlib.suppress(FashrecIndexError):   # a disk too full for the record: the error above matters
+            lock.record(retired)
+        if isinstance(exc, (OSError, sqlite3.Error)):
+            raise write_failed(where, exc) from exc
         raise
     ownership.remove_recorded(where, retired, keep=manifest_files(manifest))
     lock.record([])
     return manifest
+
+
+def write_failed(where: Path, exc: BaseException) -> FashrecIndexError:
+    """A write that failed (a full disk, a file-size limit, a read-only folder) as a clear error."""
+    reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+    return FashrecIndexError(f"could not write the index at {where} ({reason}): nothing new was published, "
+                             "the previous generation is still published and readable",
+                             hint="free some disk space (or fix the folder's permissions), then run the "
+                                  "command again")
+
+
+# Bytes per item, beyond its vectors, that the estimate allows for: the metadata JSON, two hex digests,
+# the id and SQLite's page overhead (fashion-products rows measured about 600 B), and the graph's links.
+ROW_OVERHEAD = 1024
+GRAPH_OVERHEAD = 2 * ann.HNSW_M * 4 + 64
+
+
+def check_free_space(where: Path, old: Manifest | None, new_rows: int, dimension: int) -> None:
+    """Refuse before writing when the next generation clearly cannot fit (an estimate with a margin:
+    the copy of the item store, the new rows, the graph and SQLite's journal)."""
+    old_bytes = (where / old.items_file).stat().st_size if old and (where / old.items_file).is_file() else 0
+    rows = (old.count if old else 0) + new_rows
+    needed = int(1.1 * (old_bytes + new_rows * (2 * 4 * dimension + ROW_OVERHEAD)
+                        + rows * (4 * dimension + GRAPH_OVERHEAD))) + (1 << 20)
+    usage = shutil.disk_usage(where)
+    if usage.free < needed:
+        raise FashrecIndexError(
+            f"not enough free space to update the index at {where}: about {needed / 1e6:.1f} MB needed, "
+            f"{usage.free / 1e6:.1f} MB free",
+            hint="free some disk space (the next successful run also removes the previous generation), or "
+                 "index into a folder on another disk with --index DIR")
 
 
 def _is_published(where: Path, generation: int) -> bool:
@@ -114,11 +148,13 @@ def _is_published(where: Path, generation: int) -> bool:
         return False
 
 
-def _write_generation(folder: Path, old: Manifest | None, changes: Changes, items_path: Path, vectors_path: Path,
+def _write_generation(where: Path, old: Manifest | None, changes: Changes, names: dict[str, str],
                       dimension: int) -> tuple[int, int]:
-    """The new item store (a copy of the old one, changed) and its graph; (item count, graph crc32)."""
+    """The new item store (a copy of the old one, changed) and its graph, written as partial files,
+    each proven complete, then renamed; (item count, graph crc32)."""
+    items_path, vectors_path = where / names["items_partial"], where / names["vectors_partial"]
     if old:
-        shutil.copyfile(folder / old.items_file, items_path)
+        shutil.copyfile(where / old.items_file, items_path)
     conn = items.connect(items_path)
     try:
         items.migrate(conn)
@@ -126,10 +162,12 @@ def _write_generation(folder: Path, old: Manifest | None, changes: Changes, item
             items.delete_ids(conn, changes.removals)
             items.upsert(conn, changes.rows)
             items.update_meta(conn, changes.metadata)
-        loaded = items.load_all(conn, int(dimension))
+        loaded = items.load_all(conn, dimension)
+        items.check_complete(conn, items_path)
     finally:
         conn.close()
     # Labels in the graph are row positions, so rebuild it over the final row order.
-    graph = ann.build_hnsw(loaded.image_vecs)
-    graph.save_index(str(vectors_path))
-    return len(loaded.metas), ann.file_crc32(vectors_path)
+    crc32 = ann.save_hnsw(ann.build_hnsw(loaded.image_vecs), vectors_path, len(loaded.metas))
+    items_path.replace(where / names["items"])
+    vectors_path.replace(where / names["vectors"])
+    return len(loaded.metas), crc32
