@@ -8,6 +8,8 @@
 | ``FASHREC_CACHE_DIR`` | training caches (decoded images) | ``~/.cache/fashrec-data`` |
 | ``FASHREC_THREADS`` | threads for torch, BLAS and llama.cpp | see :func:`threads` |
 | ``FASHREC_PROGRESS`` | ``1``: progress bars even when stderr is not a terminal | off |
+| ``FASHREC_RUNTIME`` | encoder runtime of query commands: ``auto``, ``onnx`` or ``torch`` (``--runtime``) | ``auto`` |
+| ``FASHREC_EXPORTS`` | where verified ONNX exports of encoders are kept | ``$FASHREC_HOME/onnx`` |
 """
 
 from __future__ import annotations
@@ -45,6 +47,12 @@ def models_dir() -> Path:
     return Path(sys.prefix) / "share" / "fashrec" / "models"
 
 
+def exports_dir() -> Path:
+    """$FASHREC_EXPORTS, else $FASHREC_HOME/onnx: the encoders' verified ONNX exports, one folder each."""
+    env = os.environ.get("FASHREC_EXPORTS")
+    return Path(env).expanduser() if env else home_dir() / "onnx"
+
+
 def cache_dir() -> Path:
     """$FASHREC_CACHE_DIR, else ~/.cache/fashrec-data (next to the extracted images, outside the repo)."""
     env = os.environ.get("FASHREC_CACHE_DIR")
@@ -54,6 +62,17 @@ def cache_dir() -> Path:
 def progress_forced() -> bool:
     """Progress bars even when stderr is not a terminal (for logs and tests)."""
     return os.environ.get("FASHREC_PROGRESS") == "1"
+
+
+# --- encoder runtime -----------------------------------------------------------------------------
+
+RUNTIMES = ("auto", "onnx", "torch")
+
+
+def runtime() -> str:
+    """$FASHREC_RUNTIME for query commands: ``auto`` (ONNX when a verified export exists, else torch),
+    ``onnx`` (fail rather than fall back) or ``torch``; anything else is reported by the loader."""
+    return (os.environ.get("FASHREC_RUNTIME") or "auto").strip().lower()
 
 
 # --- remembered state ----------------------------------------------------------------------------

@@ -39,6 +39,21 @@ def write_tiny_model(folder: Path, seed: int = 0) -> Path:
     return folder
 
 
+@pytest.fixture(scope="session", autouse=True)
+def shared_exports(tmp_path_factory) -> Path:
+    """One ONNX export folder for the whole run: exports are keyed by the encoder's content hash, so
+    every test indexing with the same tiny model can share the one made first (each test still gets its
+    own FASHREC_HOME), and nothing is written to the real home."""
+    root = tmp_path_factory.mktemp("onnx-exports")
+    previous = os.environ.get("FASHREC_EXPORTS")
+    os.environ["FASHREC_EXPORTS"] = str(root)
+    yield root
+    if previous is None:
+        os.environ.pop("FASHREC_EXPORTS", None)
+    else:
+        os.environ["FASHREC_EXPORTS"] = previous
+
+
 @pytest.fixture(scope="session")
 def tiny_model(tmp_path_factory) -> Path:
     return write_tiny_model(tmp_path_factory.mktemp("tiny-model"))
@@ -69,9 +84,11 @@ def fashrec_env(tmp_path, monkeypatch) -> dict[str, str]:
         "COLUMNS": "200",
     })
     env.pop("FASHREC_INDEX", None)
+    env.pop("FASHREC_RUNTIME", None)
     for key in ("FASHREC_HOME", "FASHREC_THREADS", "HF_HUB_OFFLINE"):
         monkeypatch.setenv(key, env[key])
     monkeypatch.delenv("FASHREC_INDEX", raising=False)
+    monkeypatch.delenv("FASHREC_RUNTIME", raising=False)
     return env
 
 

@@ -25,6 +25,7 @@ from fashrec.cli.options import (
     MaxStepsOpt,
     NoProfileOpt,
     PlannerOpt,
+    RuntimeOpt,
 )
 from fashrec.cli.output import dumps, handled, note, report_error, stderr, stdout
 from fashrec.cli.render import render_constraints, render_turn, write_sheet
@@ -190,6 +191,7 @@ def chat(
     max_steps: int = MaxStepsOpt,
     explain: bool = ExplainOpt,
     no_profile: bool = NoProfileOpt,
+    runtime: Optional[str] = RuntimeOpt,
     json_mode: bool = typer.Option(False, "--json", help="One JSON object per answered line on stdout."),
 ) -> None:
     """Refine step by step at a prompt: each line refines the last turn; /help lists the commands."""
@@ -201,7 +203,7 @@ def chat(
         existing = store.get(name)
         if index is None and image is None and existing and existing.index and Path(existing.index).exists():
             index = Path(existing.index)
-        refiner = build_refiner(index, planner, llm)
+        refiner = build_refiner(index, planner, llm, runtime)
         dialogue = Dialogue(refiner, store, name, options=RefineOptions(k=k, max_steps=max_steps), profile=profile,
                             index_path=str(refiner.index.folder))
         chat_state = Chat(dialogue, image=image, explain=explain, json_mode=json_mode)

@@ -10,9 +10,10 @@ import typer
 from rich.table import Table
 
 from fashrec.cli.app import app
-from fashrec.cli.options import IndexOpt, JsonOpt
+from fashrec.cli.options import IndexOpt, IndexRuntimeOpt, JsonOpt
 from fashrec.cli.output import emit, handled, note, progress_bar, stdout
 from fashrec.cli.runtime import open_index_for
+from fashrec.encoder.runtime import check_runtime, planned_runtime
 from fashrec.index.build import build_index
 
 
@@ -25,14 +26,18 @@ def index(
     rebuild: bool = typer.Option(False, "--rebuild", help="Start from scratch (needed to change encoder)."),
     strict: bool = typer.Option(False, "--strict", help="Fail on the first bad line instead of skipping it."),
     batch_size: int = typer.Option(64, "--batch-size", min=1, max=4096),
+    runtime: Optional[str] = IndexRuntimeOpt,
     json_mode: bool = JsonOpt,
 ) -> None:
-    """Embed a catalog into an index (incremental: only new or changed items are encoded)."""
+    """Embed a catalog into an index (incremental: only new or changed items are encoded), and export the
+    encoder once for torch-free queries."""
 
     with handled(json_mode):
+        export_onnx = check_runtime(runtime) != "torch"
         with ExitStack() as bars:
             report = build_index(
                 catalog, index_dir, model=model, rebuild=rebuild, strict=strict, batch_size=batch_size,
+                export_onnx=export_onnx,
                 progress=lambda desc, total: bars.enter_context(progress_bar(desc, total, enabled=not json_mode)),
             )
 
@@ -61,11 +66,14 @@ def info(index: Optional[Path] = IndexOpt, json_mode: bool = JsonOpt) -> None:
     with handled(json_mode):
         idx = open_index_for(index)
         data = idx.info()
+        data["query_runtime"] = dict(zip(("runtime", "why"), planned_runtime(idx.encoder_identifier)))
 
         def render() -> None:
             stdout.print(f"[bold]{data['path']}[/]: {data['items']} items, {data['disk_bytes'] / 1e6:.1f} MB, "
                          f"encoder {data['encoder']['identifier']} (dim {data['encoder']['dimension']}), "
                          f"schema v{data['schema_version']}, updated {data['updated_at']}")
+            stdout.print(f"queries run on {data['query_runtime']['runtime']}: {data['query_runtime']['why']}",
+                         highlight=False)
             table = Table("attribute", "values", "most common", header_style="bold")
             vocab = idx.vocabulary
             for attr, n in data["attributes"].items():

@@ -27,6 +27,11 @@ OccasionOpt = typer.Option(None, "--occasion", "-o", help="casual, formal, sport
 ModelOpt = typer.Option(None, "--model", help="Encoder for the evaluation index.")
 WorkdirOpt = typer.Option(None, "--workdir", help="Where the evaluation index is kept.")
 SeedOpt = typer.Option(0, "--seed")
+RuntimeOpt = typer.Option(None, "--runtime", help="Encoder runtime: auto (ONNX when a verified export "
+                          "exists, else torch with a note), onnx (fail instead of falling back) or torch. "
+                          "Default: $FASHREC_RUNTIME, else auto.")
+IndexRuntimeOpt = typer.Option(None, "--runtime", help="torch: skip exporting the encoder for torch-free "
+                               "queries (default: $FASHREC_RUNTIME, else auto: export it once per encoder).")
 
 PLANNER_HELP = {
     "refine": "hybrid (default), rules or llm.",

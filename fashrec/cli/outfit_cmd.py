@@ -8,7 +8,7 @@ from typing import Optional
 import typer
 
 from fashrec.cli.app import app
-from fashrec.cli.options import IndexOpt, JsonOpt, NoProfileOpt, OccasionOpt, SheetOpt
+from fashrec.cli.options import IndexOpt, JsonOpt, NoProfileOpt, OccasionOpt, RuntimeOpt, SheetOpt
 from fashrec.cli.output import emit, handled, note
 from fashrec.cli.render import render_outfits, write_outfit_sheet
 from fashrec.cli.runtime import (
@@ -36,6 +36,7 @@ def outfit(
     slots: Optional[Path] = SlotsOpt,
     sheet: Optional[Path] = SheetOpt,
     no_profile: bool = NoProfileOpt,
+    runtime: Optional[str] = RuntimeOpt,
     json_mode: bool = JsonOpt,
 ) -> None:
     """Complete the look: build outfits from other garment groups around an anchor piece.
@@ -47,7 +48,7 @@ def outfit(
         definition = load_definition(slots) if slots else None
         profile = load_profile_unless(no_profile)
         idx = open_index_for(index)
-        encoder = query_encoder(idx)
+        encoder = query_encoder(idx, runtime)
         anchor = anchor_for(idx, encoder, image, product_id)
         composer = OutfitComposer(idx, encoder, definition=definition)
         limits = profile_limits(profile, idx, anchor) if profile else None

@@ -21,6 +21,7 @@ from fashrec.cli.options import (
     NoProfileOpt,
     PickOpt,
     PlannerOpt,
+    RuntimeOpt,
     SessionOpt,
     SheetOpt,
     StrategyOpt,
@@ -62,6 +63,7 @@ def refine(
     session: Optional[str] = SessionOpt,
     pick: Optional[int] = PickOpt,
     no_profile: bool = NoProfileOpt,
+    runtime: Optional[str] = RuntimeOpt,
     json_mode: bool = JsonOpt,
 ) -> None:
     """Refine an anchor image with a text constraint (the AMMR agent loop).
@@ -76,12 +78,12 @@ def refine(
             if batch is not None:
                 raise UsageError("--session cannot be combined with --batch")
             data = session_turn(session, image, text, pick=pick, index=index, planner=planner, llm=llm, k=k,
-                                strategy=strategy, max_steps=max_steps, profile=profile)
+                                strategy=strategy, max_steps=max_steps, profile=profile, runtime=runtime)
             if sheet:
                 note(f"sheet: {write_sheet(sheet, turn_anchor_image(data), data['results'], session or '')}")
             emit(data, json_mode=json_mode, render=lambda: render_turn(data, explain=explain))
             return
-        refiner = build_refiner(index, planner, llm)
+        refiner = build_refiner(index, planner, llm, runtime)
         if batch is not None:
             def handle(r: dict[str, Any]):
                 if "image" not in r:

@@ -15,8 +15,9 @@ from fashrec.ammr import (
 )
 from fashrec.catalog import Vocabulary, load_catalog
 from fashrec.cli.output import note
-from fashrec.encoder import Encoder, load_encoder
+from fashrec.encoder import Encoder, identify
 from fashrec.encoder.prompts import AttributePrompts
+from fashrec.encoder.runtime import load_query_encoder
 from fashrec.errors import FashrecIndexError, UsageError
 from fashrec.evaluation import baselines  # noqa: F401  (registers the single-shot strategies)
 from fashrec.index import Index, default_index_dir, open_index
@@ -29,28 +30,39 @@ def open_index_for(index: Optional[Path]) -> Index:
     return open_index(index)
 
 
-def query_encoder(index: Index) -> Encoder:
-    """The index's encoder, set up for one request at a time."""
-    return load_encoder(index.encoder_spec, interactive=True)
+def query_encoder(index: Index, runtime: Optional[str] = None) -> Encoder:
+    """The index's encoder, set up for one request at a time: the verified ONNX export of the very
+    encoder the index's vectors came from when there is one, else torch (``--runtime``)."""
+    loaded = load_query_encoder(index.encoder_spec, runtime=runtime, identifier=index.encoder_identifier,
+                                notify=lambda message: note(f"[dim]{message}[/]"))
+    if loaded.note:
+        note(f"[dim]{loaded.note}[/]")
+    if loaded.runtime == "torch":
+        current = identify(index.encoder_spec)
+        if current != index.encoder_identifier:
+            note(f"[yellow]warning:[/] the encoder's files changed since this index was built (index: "
+                 f"{index.encoder_identifier}, now: {current}): queries and catalog vectors come from different "
+                 f"weights. Rebuild the index: fashrec index CATALOG --rebuild")
+    return loaded.encoder
 
 
 def planner_named(name: str, llm: Optional[Path] = None) -> Planner:
     return create_planner(name, **({"model_path": str(llm)} if llm and name != "rules" else {}))
 
 
-def build_refiner(index: Optional[Path], planner: str, llm: Optional[Path]) -> Refiner:
+def build_refiner(index: Optional[Path], planner: str, llm: Optional[Path], runtime: Optional[str] = None) -> Refiner:
     """Load index, encoder and planner once (shared by refine, sessions and chat)."""
     idx = open_index_for(index)
     # A missing or broken LLM never stops a refinement: the planners fall back to rules and say so in
     # the plan's notes, which every output shows.
     chosen = planner_named(planner, llm)
     fallback = create_planner("rules") if planner != "rules" else None
-    return Refiner(idx, query_encoder(idx), chosen, fallback_planner=fallback)
+    return Refiner(idx, query_encoder(idx, runtime), chosen, fallback_planner=fallback)
 
 
-def build_searcher(index: Optional[Path], planner: str = "none") -> Searcher:
+def build_searcher(index: Optional[Path], planner: str = "none", runtime: Optional[str] = None) -> Searcher:
     idx = open_index_for(index)
-    return Searcher(idx, query_encoder(idx), None if planner == "none" else create_planner(planner))
+    return Searcher(idx, query_encoder(idx, runtime), None if planner == "none" else create_planner(planner))
 
 
 def check_strategy(strategy: str) -> str:

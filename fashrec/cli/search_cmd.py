@@ -15,6 +15,7 @@ from fashrec.cli.options import (
     JsonOpt,
     KOpt,
     NoProfileOpt,
+    RuntimeOpt,
     SearchPlannerOpt,
     SheetOpt,
     WhereOpt,
@@ -49,10 +50,10 @@ def _profile_limits(index: Index, use_profile: bool) -> tuple[Filter, Boost | No
 
 
 def _run(kind: str, query, k: int, where, index, batch, sheet, json_mode: bool, use_profile: bool = True,
-         planner: str = "none") -> None:
+         planner: str = "none", runtime: Optional[str] = None) -> None:
     """The shared body of `search` (kind "text") and `similar` (kind "image")."""
     with handled(json_mode or batch is not None):
-        searcher = build_searcher(index, planner)
+        searcher = build_searcher(index, planner, runtime)
         limits, boost, effects = _profile_limits(searcher.index, use_profile)
         ask = searcher.text if kind == "text" else searcher.image
         if batch is not None:
@@ -83,6 +84,7 @@ def search(
     sheet: Optional[Path] = SheetOpt,
     no_profile: bool = NoProfileOpt,
     planner: str = SearchPlannerOpt,
+    runtime: Optional[str] = RuntimeOpt,
     json_mode: bool = JsonOpt,
 ) -> None:
     """Find items matching a text query ("red floral summer dress").
@@ -90,7 +92,7 @@ def search(
     The words are understood first (--planner): the colours, categories, materials, genders and prices
     they name become filters, so every result has them; embedding similarity ranks within.
     """
-    _run("text", text, k, where, index, batch, sheet, json_mode, not no_profile, planner)
+    _run("text", text, k, where, index, batch, sheet, json_mode, not no_profile, planner, runtime)
 
 
 @app.command()
@@ -102,7 +104,8 @@ def similar(
     batch: Optional[Path] = BatchOpt,
     sheet: Optional[Path] = SheetOpt,
     no_profile: bool = NoProfileOpt,
+    runtime: Optional[str] = RuntimeOpt,
     json_mode: bool = JsonOpt,
 ) -> None:
     """Find items that look like an image."""
-    _run("image", image, k, where, index, batch, sheet, json_mode, not no_profile)
+    _run("image", image, k, where, index, batch, sheet, json_mode, not no_profile, runtime=runtime)

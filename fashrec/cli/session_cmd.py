@@ -35,7 +35,7 @@ def _split_positionals(image: Optional[Path], text: Optional[str]) -> tuple[Opti
 
 def session_turn(session: Optional[str], image: Optional[Path], text: Optional[str], *, pick: Optional[int],
                  index: Optional[Path], planner: str, llm: Optional[Path], k: int, strategy: str, max_steps: int,
-                 profile: Profile | None) -> dict[str, Any]:
+                 profile: Profile | None, runtime: Optional[str] = None) -> dict[str, Any]:
     """Run one turn of a named conversation from the command line; the JSON-ready outcome."""
 
     if session is None:
@@ -51,7 +51,7 @@ def session_turn(session: Optional[str], image: Optional[Path], text: Optional[s
                          hint=f'fashrec refine IMAGE "TEXT" --session {session}')
     if index is None and image is None and existing and existing.index and Path(existing.index).exists():
         index = Path(existing.index)  # continue on the index the conversation started with
-    refiner = build_refiner(index, planner, llm)
+    refiner = build_refiner(index, planner, llm, runtime)
     dialogue = Dialogue(refiner, store, session, options=RefineOptions(k=k, strategy=strategy, max_steps=max_steps),
                         profile=profile, index_path=str(refiner.index.folder))
     if image is not None:

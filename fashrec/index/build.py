@@ -17,7 +17,7 @@ from fashrec.encoder import DEFAULT_MODEL, identify
 from fashrec.errors import CatalogError, EncoderMismatchError, FashrecIndexError
 from fashrec.index import index_dir_for, ownership
 from fashrec.index.diff import diff_catalog, plan_removals, previous_rows
-from fashrec.index.encode import encode_changes
+from fashrec.index.encode import encode_changes, export_for_queries
 from fashrec.index.lock import writer_lock
 from fashrec.index.manifest import MANIFEST_NAME, Manifest, read_manifest
 from fashrec.index.publish import (
@@ -42,8 +42,12 @@ def build_index(
     strict: bool = False,
     batch_size: int = 64,
     progress: ProgressFactory | None = None,
+    export_onnx: bool = True,
 ) -> IndexReport:
-    """Create or update the index of ``catalog``. See the module docstring for the guarantees."""
+    """Create or update the index of ``catalog``. See the module docstring for the guarantees.
+
+    ``export_onnx`` also makes (once per encoder) the verified ONNX export queries run on without torch.
+    """
     started = time.perf_counter()
     catalog = Path(catalog).expanduser()
     folder = Path(index_dir).expanduser() if index_dir else index_dir_for(catalog)
@@ -76,6 +80,8 @@ def build_index(
             changes = Changes(rows, removals, [(p.id, p.metadata()) for p in diff.meta_only])
             manifest = publish(lock, current, old, changes, catalog=catalog,
                                encoder={"spec": spec, "identifier": identifier, "dimension": int(dimension)})
+        if export_onnx:
+            export_for_queries(spec, identifier, load.products, report)
         report.total = manifest.count
         report.seconds = time.perf_counter() - started
         _remember(folder)

@@ -1,4 +1,5 @@
-"""Index layer, build step 2: embed what is new or changed (image and text vectors), reporting bad images."""
+"""Index layer, build step 2: embed what is new or changed (image and text vectors), reporting bad images;
+then make sure queries can run without torch (a verified ONNX export of the encoder)."""
 
 from __future__ import annotations
 
@@ -8,8 +9,10 @@ from typing import Any, Callable
 import numpy as np
 
 from fashrec.catalog import Product
+from fashrec.catalog.images import load_rgb
 from fashrec.encoder import load_encoder
-from fashrec.errors import CatalogError
+from fashrec.encoder.onnx_export import ensure_export
+from fashrec.errors import CatalogError, ImageError
 from fashrec.index.report import IndexReport
 
 # (id, image digest, text digest, metadata, image vector, text vector): one row of the item store.
@@ -40,3 +43,33 @@ def encode_changes(to_encode: list[tuple[Product, str, str]], spec: str, known_i
         else:
             report.added += 1
     return rows, encoder.dimension
+
+
+PROBES = 16  # catalog images and titles checked against torch, next to the exporter's own probes
+
+
+def export_for_queries(spec: str, identifier: str, products: list[Product], report: IndexReport) -> None:
+    """Export the encoder for torch-free queries once per encoder (kept in ``settings.exports_dir()``),
+    verified on this catalog's own images and titles. It never fails the build: a model that cannot be
+    exported keeps queries on torch, and the report says why. An index built before exports existed
+    gains one here, on its next update, even when nothing else changed."""
+    result = ensure_export(identifier, lambda: load_encoder(spec), probes=lambda: _probes(products))
+    report.onnx = result.to_dict()
+    if result.status == "exported":
+        report.notes.append(f"encoder exported for torch-free queries ({result.folder}, "
+                            f"min cosine to torch {result.verification['images']['min']:.6f}, {result.seconds:.1f}s)")
+    elif not result.ok:
+        report.notes.append(f"queries will use torch: the encoder cannot run on onnxruntime ({result.reason})")
+
+
+def _probes(products: list[Product]) -> tuple[list, list[str]]:
+    images, texts = [], []
+    for product in products:
+        if len(images) >= PROBES:
+            break
+        try:
+            images.append(load_rgb(product.image_path))
+        except ImageError:
+            continue  # a bad image is the catalog's problem, reported by the encoding step
+        texts.append(product.title or product.text())
+    return images, texts

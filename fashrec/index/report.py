@@ -22,6 +22,7 @@ class IndexReport:
     seconds: float = 0.0
     skipped: list[CatalogError] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    onnx: dict | None = None  # the encoder's export for torch-free queries (ExportReport.to_dict), if tried
 
     def to_dict(self) -> dict:
         return {
@@ -29,5 +30,5 @@ class IndexReport:
             "added": self.added, "updated": self.updated, "metadata_updated": self.metadata_updated,
             "removed": self.removed, "unchanged": self.unchanged, "kept_previous": self.kept_previous,
             "total": self.total, "seconds": round(self.seconds, 3),
-            "skipped": [e.to_dict() for e in self.skipped], "notes": self.notes,
+            "skipped": [e.to_dict() for e in self.skipped], "notes": self.notes, "onnx": self.onnx,
         }
