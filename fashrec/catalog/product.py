@@ -40,6 +40,13 @@ class _PathOnDemand:
         obj.__dict__[self._slot] = value
 
 
+# The optional fields of stored metadata and the JSON types each may have.
+_METADATA_TYPES: dict[str, tuple[type, ...]] = {
+    "title": (str,), "brand": (str,), "currency": (str,), "description": (str,), "price": (int, float),
+    "in_stock": (bool,), "sizes": (list,), "sponsored": (int, float), "extra": (dict,),
+}
+
+
 @dataclass
 class Product:
     id: str
@@ -110,6 +117,26 @@ class Product:
             "sponsored": self.sponsored,
             **({"extra": self.extra} if self.extra else {}),
         }
+
+    @staticmethod
+    def metadata_problem(meta: Any) -> str | None:
+        """What makes ``meta`` unusable as :meth:`metadata` output (None when it is usable): stored
+        metadata comes back from disk, where damage or a hand edit can leave any JSON at all."""
+        if not isinstance(meta, dict):
+            return f"metadata is a JSON {type(meta).__name__}, not an object"
+        for key in ("id", "image"):
+            if not isinstance(meta.get(key), str) or not meta[key]:
+                return f"metadata has no '{key}' string"
+        attributes = meta.get("attributes")
+        if attributes is not None and not (isinstance(attributes, dict) and all(
+                isinstance(v, str) or (isinstance(v, list) and all(isinstance(x, str) for x in v))
+                for v in attributes.values())):
+            return "metadata 'attributes' is not an object of strings or lists of strings"
+        for key, kinds in _METADATA_TYPES.items():
+            value = meta.get(key)
+            if value is not None and (not isinstance(value, kinds) or (isinstance(value, bool) and bool not in kinds)):
+                return f"metadata '{key}' has the wrong type ({type(value).__name__})"
+        return None
 
     @classmethod
     def from_metadata(cls, meta: dict[str, Any]) -> "Product":

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Optional
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from fashrec.cli.app import app
@@ -14,12 +15,15 @@ from fashrec.cli.options import IndexOpt, IndexRuntimeOpt, JsonOpt
 from fashrec.cli.output import emit, handled, note, progress_bar, stdout
 from fashrec.cli.runtime import open_index_for
 from fashrec.encoder.runtime import check_runtime, planned_runtime
+from fashrec.errors import FashrecIndexError, UsageError
+from fashrec.index import default_index_dir, index_dir_for
+from fashrec.index.audit import audit_index
 from fashrec.index.build import build_index
 
 
 @app.command()
 def index(
-    catalog: Path = typer.Argument(..., help="Catalog JSONL (one product per line)."),
+    catalog: Optional[Path] = typer.Argument(None, help="Catalog JSONL (one product per line)."),
     index_dir: Optional[Path] = typer.Option(None, "--index", help="Index folder (default: next to the catalog)."),
     model: Optional[str] = typer.Option(None, "--model", help="Encoder: fashrec-mini (default), a model "
                                         "folder, ARCH:PRETRAINED or hf-hub:ID."),
@@ -27,12 +31,19 @@ def index(
     strict: bool = typer.Option(False, "--strict", help="Fail on the first bad line instead of skipping it."),
     batch_size: int = typer.Option(64, "--batch-size", min=1, max=4096),
     runtime: Optional[str] = IndexRuntimeOpt,
+    check: bool = typer.Option(False, "--check", help="Only check the index (every row, the manifest, the "
+                               "graph) and report; change nothing. A plain run repairs what it finds."),
     json_mode: bool = JsonOpt,
 ) -> None:
     """Embed a catalog into an index (incremental: only new or changed items are encoded), and export the
     encoder once for torch-free queries."""
 
     with handled(json_mode):
+        if check:
+            check_index(index_dir or (index_dir_for(catalog) if catalog else default_index_dir()), json_mode)
+            return
+        if catalog is None:
+            raise UsageError("give the catalog to index: fashrec index CATALOG.jsonl")
         export_onnx = check_runtime(runtime) != "torch"
         with ExitStack() as bars:
             report = build_index(
@@ -58,6 +69,24 @@ def index(
                 note(f"  ... and {len(report.skipped) - 20} more (see --json)")
             if report.kept_previous:
                 note(f"  {report.kept_previous} of them kept their previously indexed version")
+
+
+def check_index(folder: Path, json_mode: bool) -> None:
+    """`fashrec index --check`: the audit's findings; exit 4 when there are any."""
+    audit = audit_index(folder)
+    data = audit.to_dict()
+
+    def render() -> None:
+        if audit.clean:
+            stdout.print(f"[bold]{escape(str(folder))}[/]: ok, {data['items']} items checked", highlight=False)
+            return
+        stdout.print(f"[bold red]{escape(str(folder))}[/]: {len(audit.problems)} problem(s)", highlight=False)
+        for problem in audit.problems:
+            stdout.print(f"  {escape(problem)}", highlight=False)
+        note(f"[dim]Hint: {escape(data['hint'])}[/]")
+    emit(data, json_mode=json_mode, render=render)
+    if not audit.clean:
+        raise typer.Exit(FashrecIndexError.exit_code)
 
 
 @app.command()

@@ -16,7 +16,8 @@ from fashrec.catalog import CatalogLoad, load_catalog
 from fashrec.encoder import DEFAULT_MODEL, identify
 from fashrec.errors import CatalogError, EncoderMismatchError, FashrecIndexError
 from fashrec.index import index_dir_for, ownership
-from fashrec.index.diff import diff_catalog, plan_removals, previous_rows
+from fashrec.index.audit import Audit, audit_generation
+from fashrec.index.diff import diff_catalog, plan_removals
 from fashrec.index.encode import encode_changes, export_for_queries
 from fashrec.index.lock import writer_lock
 from fashrec.index.manifest import MANIFEST_NAME, Manifest, read_manifest
@@ -24,7 +25,6 @@ from fashrec.index.publish import (
     Changes,
     check_free_space,
     clean_strays,
-    graph_intact,
     publish,
 )
 from fashrec.index.report import IndexReport
@@ -60,20 +60,21 @@ def build_index(
         report = IndexReport(index=str(folder), catalog=str(catalog), encoder=identifier, skipped=list(load.problems))
         if foreign:
             report.notes.append(f"not recorded by this index, left alone: {', '.join(foreign)}")
-        old_rows = previous_rows(folder, old, catalog)
+        audit = audit_generation(folder, old) if old else None
+        report.notes += repair_notes(audit)
+        old_rows = audit.rows if audit else {}
         diff = diff_catalog(load.products, old_rows, catalog, report)
-        rows, dimension = [], old.encoder["dimension"] if old else None
+        rows, dimension = [], audit.dimension if audit else None
         if old and diff.to_encode:   # before the long part: refuse now what could not be written later
             check_free_space(folder, old, len(diff.to_encode), int(dimension))
         if diff.to_encode or not old:
             advance = progress("Encoding images", len(diff.to_encode)) if progress else None
-            rows, dimension = encode_changes(diff.to_encode, spec, set(old_rows), catalog, report, strict=strict,
+            known = set(old_rows) | set(audit.damaged if audit else ())
+            rows, dimension = encode_changes(diff.to_encode, spec, known, catalog, report, strict=strict,
                                              batch_size=batch_size, advance=advance)
-        removals = plan_removals(load, old_rows, diff, {r[0] for r in rows}, report)
-        graph_damaged = bool(old) and not graph_intact(folder, old)
-        if graph_damaged:
-            report.notes.append("the vector graph was missing or damaged: rebuilt from the stored vectors")
-        if old and not (rows or removals or diff.meta_only or graph_damaged):
+        encoded = {r[0] for r in rows}
+        removals = plan_removals(load, old_rows, diff, encoded, report) + _unrepaired(audit, encoded, report)
+        if old and audit.clean and not (rows or removals or diff.meta_only):
             report.notes.append("index already up to date")
             manifest = old
         else:
@@ -86,6 +87,33 @@ def build_index(
         report.seconds = time.perf_counter() - started
         _remember(folder)
         return report
+
+
+def repair_notes(audit: Audit | None) -> list[str]:
+    """What this run repairs of the generation it builds on, in words (nothing when it is sound)."""
+    if audit is None:
+        return []
+    notes = [f"repaired: {problem}" for problem in audit.store]
+    if audit.damaged:
+        shown = "; ".join(f"'{i}' {why}" for i, why in list(audit.damaged.items())[:5])
+        notes.append(f"{len(audit.damaged)} damaged item(s) in the item store, replaced from the catalog: {shown}"
+                     + ("; ..." if len(audit.damaged) > 5 else ""))
+    if audit.graph:
+        notes.append(f"{audit.graph}: rebuilt from the stored vectors")
+    return notes
+
+
+def _unrepaired(audit: Audit | None, encoded: set[str], report: IndexReport) -> list[str]:
+    """Damaged rows the catalog could not replace (gone, or its line or image is bad now): removed,
+    since a row nothing vouches for must not be served."""
+    if audit is None:
+        return []
+    report.repaired = len(audit.damaged)
+    lost = sorted(set(audit.damaged) - encoded)
+    if lost:
+        report.notes.append(f"{len(lost)} damaged item(s) removed, the catalog has no usable line for them: "
+                            + ", ".join(lost[:10]))
+    return lost
 
 
 def _load(catalog: Path, strict: bool) -> CatalogLoad:

@@ -8,18 +8,14 @@ re-encoding; removals wait when some catalog line could not be read (it may hold
 from __future__ import annotations
 
 import json
-import sqlite3
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from fashrec.catalog import CatalogLoad, Product
 from fashrec.catalog.images import file_digest
-from fashrec.errors import CatalogError, FashrecIndexError
-from fashrec.index import items
-from fashrec.index.manifest import Manifest
+from fashrec.errors import CatalogError
+from fashrec.index.audit import StoredRow
 from fashrec.index.report import IndexReport
-
-StoredRow = tuple[str, str, str]   # image digest, text digest, stored metadata (JSON)
 
 
 @dataclass
@@ -27,21 +23,6 @@ class CatalogDiff:
     to_encode: list[tuple[Product, str, str]] = field(default_factory=list)   # (product, image, text digest)
     meta_only: list[Product] = field(default_factory=list)
     up_to_date: set[str] = field(default_factory=set)
-
-
-def previous_rows(folder: Path, old: Manifest | None, catalog: Path) -> dict[str, StoredRow]:
-    """The digests and metadata of every item of the generation this run builds on."""
-    if old is None:
-        return {}
-    path = folder / old.items_file
-    conn = items.connect(path, readonly=True)
-    try:
-        return {r[0]: (r[1], r[2], r[3]) for r in conn.execute("SELECT id, image_digest, text_digest, meta FROM items")}
-    except sqlite3.DatabaseError as exc:
-        raise FashrecIndexError(f"index item store is corrupt: {path} ({exc})",
-                                hint=f"rebuild it with: fashrec index {catalog} --rebuild") from exc
-    finally:
-        conn.close()
 
 
 def diff_catalog(products: list[Product], old_rows: dict[str, StoredRow], catalog: Path,

@@ -63,16 +63,6 @@ def _retain(current: Manifest | None) -> list[dict]:
              "vectors_file": current.vectors_file}]
 
 
-def graph_intact(folder: Path, manifest: Manifest) -> bool:
-    """Whether the published graph file exists and matches its checksum (vectors live in SQLite too,
-    so a damaged graph is repaired by rebuilding it, not by re-encoding anything)."""
-    path = folder / manifest.vectors_file
-    if not path.is_file():
-        return False
-    expected = manifest.hnsw.get("crc32")
-    return expected is None or ann.file_crc32(path) == expected
-
-
 def publish(lock: WriterLock, current: Manifest | None, old: Manifest | None, changes: Changes, *,
             encoder: dict, catalog: Path) -> Manifest:
     """Write and publish the next generation; ``old`` is what it builds on (None: from scratch)."""
@@ -162,7 +152,8 @@ def _write_generation(where: Path, old: Manifest | None, changes: Changes, names
             items.delete_ids(conn, changes.removals)
             items.upsert(conn, changes.rows)
             items.update_meta(conn, changes.metadata)
-        loaded = items.load_all(conn, dimension)
+            items.seal(conn)   # rows older than checksums: the audit has just vouched for them
+        loaded = items.load_all(conn, dimension, source=items_path)
         items.check_complete(conn, items_path)
     finally:
         conn.close()

@@ -18,6 +18,7 @@ class IndexReport:
     removed: int = 0
     unchanged: int = 0
     kept_previous: int = 0
+    repaired: int = 0          # damaged rows of the item store found (and replaced or removed)
     total: int = 0
     seconds: float = 0.0
     skipped: list[CatalogError] = field(default_factory=list)
@@ -29,6 +30,7 @@ class IndexReport:
             "index": self.index, "catalog": self.catalog, "encoder": self.encoder,
             "added": self.added, "updated": self.updated, "metadata_updated": self.metadata_updated,
             "removed": self.removed, "unchanged": self.unchanged, "kept_previous": self.kept_previous,
+            "repaired": self.repaired,
             "total": self.total, "seconds": round(self.seconds, 3),
             "skipped": [e.to_dict() for e in self.skipped], "notes": self.notes, "onnx": self.onnx,
         }

@@ -75,7 +75,7 @@ class Index:
             _require(items_path)  # deleted while we connected: not corruption
             raise
         try:
-            loaded = items.load_all(conn, dim)
+            loaded = items.load_all(conn, dim, source=items_path)
         except Exception as exc:
             if isinstance(exc, FashrecIndexError):
                 raise
@@ -86,7 +86,7 @@ class Index:
         if len(loaded.metas) != manifest.count:
             raise FashrecIndexError(
                 f"index at {folder} is inconsistent ({len(loaded.metas)} items stored, manifest says "
-                f"{manifest.count})", hint="rebuild it with: fashrec index CATALOG.jsonl --rebuild")
+                f"{manifest.count})", hint=items.REPAIR)
         graph = None
         if manifest.count:
             _require(vectors_path)
