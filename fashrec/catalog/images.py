@@ -7,8 +7,10 @@ bombs, CMYK/palette/alpha modes and files that are not images at all become one 
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import os
+import stat
 import warnings
 from pathlib import Path
 
@@ -19,6 +21,8 @@ from fashrec.errors import ImageError
 # Anything above this many pixels is refused before decoding (a 20000x20000 PNG bomb would need
 # over a gigabyte of RAM). 64 MP still admits every real product photo.
 MAX_PIXELS = 64_000_000
+# A side more than this many times the other: a strip, not a photo (and no encoder can scale it).
+MAX_ASPECT = 20
 # Bigger files than this are not product photos; refusing them early keeps hashing cheap.
 MAX_FILE_BYTES = 64 * 1024 * 1024
 
@@ -43,17 +47,32 @@ def file_digest(path: Path) -> str:
 
 def check_image_file(path: Path) -> None:
     """Cheap validation without a full decode: exists, regular file, sane size, recognisable header."""
-    if not path.exists():
-        if path.is_symlink():  # "not found" would send people looking for a file that is right there
-            raise ImageError(f"image is a broken symbolic link: {path} -> {os.readlink(path)} (target missing)")
-        raise ImageError(f"image not found: {path}")
-    if not path.is_file():
+    try:
+        info = path.stat()
+    except OSError as exc:
+        raise ImageError(_unreachable(path, exc)) from None
+    if not stat.S_ISREG(info.st_mode):
         raise ImageError(f"image is not a regular file: {path}")
-    size = path.stat().st_size
-    if size == 0:
+    if info.st_size == 0:
         raise ImageError(f"image is empty (0 bytes): {path}")
-    if size > MAX_FILE_BYTES:
-        raise ImageError(f"image is too large ({size} bytes > {MAX_FILE_BYTES}): {path}")
+    if info.st_size > MAX_FILE_BYTES:
+        raise ImageError(f"image is too large ({info.st_size} bytes > {MAX_FILE_BYTES}): {path}")
+
+
+def _unreachable(path: Path, exc: OSError) -> str:
+    """Why ``path`` cannot even be looked at, in words that send people to the right problem."""
+    if exc.errno == errno.ENAMETOOLONG:
+        longest = max(len(part.encode("utf-8", "surrogateescape")) for part in path.parts)
+        shown = str(path) if len(str(path)) <= 120 else f"{str(path)[:100]}...{str(path)[-16:]}"
+        return (f"image path is too long for the file system ({len(str(path).encode('utf-8', 'surrogateescape'))} "
+                f"bytes, longest name {longest}; at most 4096 and 255): {shown}")
+    if exc.errno == errno.ELOOP:
+        return f"image is a symbolic link loop (links that point at each other): {path}"
+    if exc.errno == errno.ENOENT:
+        if os.path.islink(path):  # "not found" would send people looking for a file that is right there
+            return f"image is a broken symbolic link: {path} -> {os.readlink(path)} (target missing)"
+        return f"image not found: {path}"
+    return f"image cannot be read: {path} ({exc.strerror or exc})"
 
 
 def load_rgb(path: str | Path, *, background: tuple[int, int, int] = (255, 255, 255)) -> Image.Image:
@@ -72,6 +91,10 @@ def load_rgb(path: str | Path, *, background: tuple[int, int, int] = (255, 255, 
                     raise ImageError(
                         f"image has {im.width}x{im.height} pixels, more than the {MAX_PIXELS} allowed: {path}"
                     )
+                if max(im.size) > MAX_ASPECT * min(im.size):
+                    # Scaled to an encoder's input, the short side would round to no pixels at all.
+                    raise ImageError(f"image is {im.width}x{im.height} pixels: one side is more than "
+                                     f"{MAX_ASPECT} times the other, not a product photo: {path}")
                 im.load()
                 return to_rgb(im, background)
     except ImageError:

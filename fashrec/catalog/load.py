@@ -65,7 +65,7 @@ def parse_product(obj: Any, *, path: Path, line: int, base_dir: Path, check_imag
     return Product(
         id=pid,
         image=image,
-        image_path=image_path.resolve() if image_path.exists() else image_path,
+        image_path=_resolved(image_path),
         title=(_expect_str(obj, "title", path, line) or "").strip(),
         attributes=attributes,
         brand=_expect_str(obj, "brand", path, line),
@@ -94,9 +94,16 @@ def _parse_image(obj: dict, path: Path, line: int, base_dir: Path, check_images:
     image = _expect_str(obj, "image", path, line)
     if image is None or not image.strip():
         raise _fail(path, line, "missing required field", "image")
+    if image.strip().lower().startswith("file://"):
+        local = image.strip()[len("file://"):]
+        raise _fail(path, line, f"is a file:// URL ({image}): give the local path instead ({local})", "image")
     if is_remote(image):
         raise _fail(path, line, f"remote image URLs are not supported (fashrec works offline): {image}", "image")
-    image_path = Path(image).expanduser()
+    try:
+        image_path = Path(image).expanduser()
+    except RuntimeError:   # "~name/..." where no user is called name
+        user = image.split("/", 1)[0][1:]
+        raise _fail(path, line, f"starts with the home folder of no user '{user}': {image}", "image") from None
     if not image_path.is_absolute():
         image_path = base_dir / image_path
     if check_images:
@@ -105,6 +112,15 @@ def _parse_image(obj: dict, path: Path, line: int, base_dir: Path, check_images:
         except ImageError as exc:
             raise _fail(path, line, exc.message, "image") from None
     return image, image_path
+
+
+def _resolved(image_path: Path) -> Path:
+    """The absolute path of an existing image; a path that cannot be resolved is kept as written (the
+    image check reports why, when images are checked)."""
+    try:
+        return image_path.resolve() if image_path.exists() else image_path
+    except (OSError, RuntimeError):
+        return image_path
 
 
 def _parse_attributes(attrs_raw: Any, path: Path, line: int) -> dict[str, list[str]]:
@@ -203,6 +219,9 @@ def _decode_line(path: Path, number: int, raw: bytes, size: int) -> Any:
     try:
         obj = json.loads(text)
     except json.JSONDecodeError as exc:
+        if "\r" in text:   # readline splits at \n only: a CR-only file is one long "line"
+            return _fail(path, number, "several lines separated by carriage returns (CR-only line endings, "
+                                       "as old Mac files have): convert the file to LF line endings")
         return _fail(path, number, f"malformed JSON: {exc.msg} at column {exc.colno}")
     except ValueError as exc:  # valid JSON Python refuses: an integer of over 4300 digits
         return _fail(path, number, f"unreadable JSON value: {exc}")

@@ -25,6 +25,8 @@ from fashrec.errors import CatalogError, ImageError
 from fashrec.index import open_index
 from fashrec.index.build import build_index
 
+pytestmark = pytest.mark.hostile("bad catalog lines")
+
 
 # -- image factories ---------------------------------------------------------------------------------
 def _png_chunk(kind: bytes, data: bytes) -> bytes:
@@ -250,7 +252,7 @@ def test_decompression_bomb_is_refused_without_decoding(shop):
         load_rgb(bomb)
     assert str(bomb) in info.value.message
     # Decoding it would take ~900 MiB; refusing it costs nothing (measured in a fresh process).
-    assert peak_mib_of(f"from fashrec.images import load_rgb\ntry: load_rgb({str(bomb)!r})\nexcept Exception: pass") < 200
+    assert peak_mib_of(f"from fashrec.catalog.images import load_rgb\ntry: load_rgb({str(bomb)!r})\nexcept Exception: pass") < 200
 
 
 def test_png_named_jpg_works_and_text_named_jpg_is_refused(shop):
@@ -393,3 +395,67 @@ def test_bad_catalog_path_is_a_clear_error(tmp_path, fashrec):
     run = fashrec("index", tmp_path)
     assert run.returncode == 3 and "not a file" in run.stderr
     assert "Traceback" not in run.stderr
+
+
+# -- hostile campaign II, items 6 and 14: lines that aborted a whole run, or were misreported ----------
+def write_wide_png(path: Path, width: int = 60_000, height: int = 1) -> Path:
+    Image.new("RGB", (width, height), (10, 200, 30)).save(path, format="PNG")
+    return path
+
+
+ABORTING_IMAGES = {
+    "name over 255 bytes": ("img/" + "a" * 300 + ".jpg", "too long"),
+    "path over 4096 bytes": ("img/" + ("d" * 200 + "/") * 25 + "x.jpg", "too long"),
+    "home of an unknown user": ("~nosuchuser-fashrec/x.jpg", "no user 'nosuchuser-fashrec'"),
+}
+
+
+@pytest.mark.parametrize("case", ABORTING_IMAGES)
+def test_an_impossible_image_path_is_one_bad_line(shop, case):
+    image, words = ABORTING_IMAGES[case]
+    load = load_catalog(write_lines(shop / "c.jsonl", [good("ok"), good("bad", image), good("ok2")]))
+    err = only_problem(load, 2)
+    assert err.field == "image" and words in err.message and err.item_id == "bad"
+    assert [p.id for p in load.products] == ["ok", "ok2"]
+
+
+def test_an_image_too_thin_to_encode_is_skipped_and_the_run_goes_on(shop, tiny_model, fashrec_env):
+    write_wide_png(shop / "img" / "wide.png")
+    write_wide_png(shop / "img" / "tall.png", 2, 5000)
+    catalog = write_lines(shop / "c.jsonl", [good("ok"), good("wide", "img/wide.png"), good("tall", "img/tall.png")])
+    report = build_index(catalog, model=str(tiny_model))
+    assert report.total == 1
+    reasons = {e.item_id: e.message for e in report.skipped}
+    assert set(reasons) == {"wide", "tall"}
+    assert "60000x1 pixels" in reasons["wide"] and "2x5000 pixels" in reasons["tall"]
+    assert f"{catalog}:2" in reasons["wide"] and all("side" in r for r in reasons.values())
+
+
+def test_similar_on_an_image_too_thin_to_encode_is_exit_3(shop, tiny_model, fashrec):
+    catalog = write_lines(shop / "c.jsonl", [good("ok")])
+    assert build_index(catalog, model=str(tiny_model)).total == 1
+    run = fashrec("similar", write_wide_png(shop / "img" / "wide.png"), "--index", shop / "c.fashrec-index",
+                  "--json")
+    assert run.returncode == 3 and "Traceback" not in run.stderr, run.stderr
+    assert "60000x1 pixels" in json.loads(run.stderr)["message"]
+
+
+def test_a_file_url_is_named_as_a_url(shop):
+    url = f"file://{shop}/img/a.jpg"
+    err = only_problem(load_catalog(write_lines(shop / "c.jsonl", [good("u", url)])), 1)
+    assert err.field == "image" and "file:// URL" in err.message and f"{shop}/img/a.jpg" in err.message
+    assert "file:/" not in err.message.replace("file://", "")   # not "image not found: .../file:/..."
+
+
+def test_cr_only_line_endings_are_named(shop):
+    path = shop / "c.jsonl"
+    path.write_bytes(b"\r".join(json.dumps(good(str(i))).encode() for i in range(3)) + b"\r")
+    err = only_problem(load_catalog(path), 1)
+    assert "carriage returns" in err.message and "Extra data" not in err.message
+
+
+def test_a_symlink_loop_is_not_called_a_missing_target(shop):
+    os.symlink(shop / "img" / "loop-b.jpg", shop / "img" / "loop-a.jpg")
+    os.symlink(shop / "img" / "loop-a.jpg", shop / "img" / "loop-b.jpg")
+    err = only_problem(load_catalog(write_lines(shop / "c.jsonl", [good("l", "img/loop-a.jpg")])), 1)
+    assert "symbolic link loop" in err.message and "target missing" not in err.message
