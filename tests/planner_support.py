@@ -12,6 +12,8 @@ DATA = PLANNER_DATA
 VOCABULARIES = load_vocabularies(DATA / "planner_vocabulary.json")
 EXAMPLE: Vocabulary = VOCABULARIES["example"]
 PRODUCTS: Vocabulary = VOCABULARIES["products"]
+SHOP: Vocabulary = VOCABULARIES["shop"]        # example + brands and sizes
+PHOTOS: Vocabulary = VOCABULARIES["photos"]    # products, in a catalog without prices
 
 
 def context(vocabulary: Vocabulary = EXAMPLE, **anchor: str) -> PlanContext:

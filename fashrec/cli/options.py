@@ -22,8 +22,9 @@ SessionOpt = typer.Option(None, "--session", help="Conversation name: IMAGE + TE
                           "refines its last turn (stored in $FASHREC_HOME/sessions.sqlite).")
 PickOpt = typer.Option(None, "--pick", min=1, help="Continue from result N of the session's last turn "
                        "(\"more like the third one\").")
-OccasionOpt = typer.Option(None, "--occasion", "-o", help="casual, formal, sports, party, ethnic, smart casual, "
-                           "travel (or any word: matched by image-text similarity). Default: the anchor's usage.")
+OccasionOpt = typer.Option(None, "--occasion", "-o", help="An occasion (party, wedding, office, gym, travel...), "
+                           "read like refine reads it and mapped onto the catalog's usage values; one the catalog "
+                           "has no value for is refused. Default: the anchor's usage.")
 ModelOpt = typer.Option(None, "--model", help="Encoder for the evaluation index.")
 WorkdirOpt = typer.Option(None, "--workdir", help="Where the evaluation index is kept.")
 SeedOpt = typer.Option(0, "--seed")

@@ -168,6 +168,9 @@ def render_plan(plan: Plan, text: str) -> None:
     price = price_label(plan.price_min, plan.price_max)
     if price:
         rows.append(("price", price.removeprefix("price ")))
+    for label, values in (("brand", plan.brands), ("not brand", plan.exclude_brands), ("size", plan.sizes)):
+        if values:
+            rows.append((label, " / ".join(values)))
     for label, values in (("steer", plan.relative), ("keep", plan.keep), ("any", plan.drop)):
         if values:
             rows.append((label, ", ".join(values)))

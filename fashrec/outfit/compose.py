@@ -34,6 +34,7 @@ from fashrec.outfit.harmony import harmony
 from fashrec.outfit.scoring import OutfitScorer, PoolScores, Reason, cue_weights
 from fashrec.outfit.slots import Slot, SlotDefinition, load_definition
 from fashrec.outfit.wardrobe import Traits, Wardrobe, traits_of
+from fashrec.planner.occasions import read_occasion
 
 if TYPE_CHECKING:
     from fashrec.encoder import Encoder
@@ -177,7 +178,8 @@ class OutfitComposer:
         notes = []
         table = self.definition.tables["occasion"]
         if occasion and occasion.strip():
-            wanted, source = table.canonical(occasion), "requested"
+            # The same occasion vocabulary as refine and chat, onto this catalog's own usage values.
+            wanted, source = table.canonical(read_occasion(occasion, self.index.vocabulary)), "requested"
             if not table.known(wanted):
                 notes.append(f"occasion '{wanted}' is not in the fit table: only exact usage matches count"
                              + (", plus image-text similarity" if self.encoder else ""))

@@ -26,7 +26,7 @@ from fashrec.planner.context import PlanContext, Planner
 from fashrec.planner.hybrid import HybridPlanner
 from fashrec.planner.llm import LLMPlanner
 from fashrec.planner.plan import RELATIVE_WISHES, Plan, price_label
-from fashrec.planner.rules import RulesPlanner
+from fashrec.planner.rules import RulesPlanner, wanted_text
 
 PlannerFactory = Callable[..., Planner]
 DEFAULT_PLANNER = "hybrid"
@@ -93,4 +93,5 @@ __all__ = [
     "Completion", "CompletionBackend", "DEFAULT_PLANNER", "HybridPlanner", "LLMPlanner", "LlamaCppBackend",
     "Plan", "PlanContext", "Planner", "RELATIVE_WISHES", "RulesPlanner", "available_planners", "price_label",
     "create_planner", "default_model_path", "plan_request", "register_planner", "unregister_planner",
+    "wanted_text",
 ]

@@ -8,11 +8,14 @@ does not have. Building the index is the expensive part, so grounders are cached
 
 from __future__ import annotations
 
+import difflib
 import threading
+from collections import Counter
 from dataclasses import dataclass, field
 
 from fashrec.catalog import Vocabulary, normalize_key, normalize_value
 from fashrec.planner import lexicon
+from fashrec.planner.plan import BRAND, SIZE
 from fashrec.planner.tokens import (
     edit_distance,
     is_typo_of,
@@ -23,8 +26,9 @@ from fashrec.planner.tokens import (
 AttrValue = tuple[str, str]
 
 # Priorities when two sources claim the same surface: a catalog value spelled exactly wins over a
-# lexicon synonym, which wins over a plural/singular variant of a catalog value.
-_EXACT, _LEXICON, _VARIANT = 3, 2, 1
+# lexicon synonym, which wins over a plural/singular variant of a catalog value; a brand's first word
+# ("nordvik" for "Nordvik Outdoor") never displaces anything.
+_EXACT, _LEXICON, _VARIANT, _ALIAS = 3, 2, 1, 0.5
 
 
 @dataclass(frozen=True)
@@ -44,6 +48,7 @@ class Term:
     exclude: bool = False                  # the word itself is a negation ("no prints")
     relative: tuple[str, ...] = ()
     attribute: str | None = None           # for role "attr": the catalog attribute, "price" or "stock"
+    field: str | None = None               # "brand"/"size": the value is a product field, not an attribute
 
     @property
     def grounded(self) -> bool:
@@ -58,6 +63,8 @@ class Grounder:
     tails: set[tuple[str, ...]] = field(default_factory=set)
     max_len: int = 1
     known_tokens: set[str] = field(default_factory=set)
+    fingerprint: tuple[int, ...] = ()
+    _words: dict[str, set[str]] = field(default_factory=dict, repr=False)  # first letter -> known words
 
     # -- building ---------------------------------------------------------------------------------
     @classmethod
@@ -83,6 +90,8 @@ class Grounder:
                 put(phrase_tokens(s), Term(phrase_tokens(s), role), 1)
         for surfaces, kind in lexicon.attribute_word_entries():
             attribute = kind if kind in ("price", "stock") else g.kind_attribute.get(kind)
+            if attribute is None and kind in (BRAND, SIZE) and g._facet(kind):
+                attribute = kind  # "any brand", "forget the size": the products' own field
             for s in surfaces:
                 put(phrase_tokens(s), Term(phrase_tokens(s), "attr", kind=kind, attribute=attribute), 1)
         for surfaces, wish, implied in lexicon.relative_entries():
@@ -113,9 +122,61 @@ class Grounder:
                         continue
                     put(variant, Term(variant, "value", kind=kind, values=term.values, family=term.family),
                         _VARIANT)
+        g._put_product_fields(put)
         g.max_len = max((len(s) for s in g.index), default=1)
         g.known_tokens = {t for s in g.index for t in s} | {t for s in g.tails for t in s}
+        g.fingerprint = _fingerprint_of(vocabulary)
         return g
+
+    def _facet(self, name: str) -> dict[str, int]:
+        """The brands or sizes the products list, unless the catalog keeps them as an attribute."""
+        if name in self.kind_attribute:
+            return {}
+        return self.vocabulary.brands if name == BRAND else self.vocabulary.sizes
+
+    def _put_product_fields(self, put) -> None:
+        """Brand names as the catalog spells them (a unique, distinctive first word too: "nordvik" for
+        "Nordvik Outdoor"), and sizes that cannot be plain English ("XL", "one size"); sizes such as
+        "M" or "42" are only read after the word "size" (see the rules planner)."""
+        taken = {t for s in self.index for t in s}
+        brands = {b: phrase_tokens(b) for b in self._facet(BRAND)}
+        firsts = Counter(tokens[0] for tokens in brands.values() if tokens)
+        for brand, tokens in brands.items():
+            if not tokens:
+                continue
+            def term(surface: tuple[str, ...], brand: str = brand) -> Term:
+                return Term(surface, "value", kind=BRAND, values=((BRAND, brand),), field=BRAND)
+            if all(t in lexicon.COMMON_WORDS for t in tokens):  # "Next", "Only": a brand after from/by only
+                for cue in ("from", "by"):
+                    put((cue, *tokens), term((cue, *tokens)), _EXACT)
+                continue
+            put(tokens, term(tokens), _VARIANT)
+            first = tokens[0]
+            if len(tokens) > 1 and firsts[first] == 1 and len(first) >= 4 and first.isalpha() \
+                    and first not in taken and first not in lexicon.COMMON_WORDS:
+                put((first,), term((first,)), _ALIAS)
+        for size in self._facet(SIZE):
+            tokens = phrase_tokens(size)
+            if len(tokens) > 1 or (tokens and lexicon.UNAMBIGUOUS_SIZE.fullmatch(tokens[0])):
+                put(tokens, Term(tokens, "value", kind=SIZE, values=((SIZE, size),), field=SIZE), _VARIANT)
+
+    def size_at(self, tokens: list[str], start: int) -> tuple[str, int] | None:
+        """(size, tokens used) at ``start``: a size the catalog lists, or one that looks like a size
+        ("47", "xxxl"; the plan's validation then says the catalog lacks it)."""
+        sizes = self._facet(SIZE)
+        for length in (3, 2, 1):
+            words = tokens[start:start + length]
+            if len(words) < length:
+                continue
+            spoken = " ".join(words)
+            for value in (spoken, lexicon.SIZE_WORDS.get(spoken)):
+                if value and value in sizes:
+                    return value, length
+        word = tokens[start] if start < len(tokens) else ""
+        if lexicon.SIZE_LIKE.fullmatch(word):
+            return word, 1
+        mapped = lexicon.SIZE_WORDS.get(word)
+        return (mapped, 1) if mapped else None
 
     def kind_of(self, attribute: str) -> str:
         for kind, attr in self.kind_attribute.items():
@@ -191,6 +252,19 @@ class Grounder:
                 return length
         return 0
 
+    def nearest(self, word: str) -> str | None:
+        """The known word or value closest to ``word`` (for a "did you mean" note), if any is close."""
+        if not word:
+            return None
+        if not self._words:
+            for s, t in self.index.items():
+                if t.role in ("value", "attr", "relative") and t.grounded:
+                    self._words.setdefault(s[0][:1], set()).add(" ".join(s))
+        # Shoppers rarely miss the first letter; comparing only those words keeps a note sub-millisecond.
+        pool = [w for w in self._words.get(word[0], ()) if abs(len(w) - len(word)) <= 3]
+        close = difflib.get_close_matches(word, sorted(pool), n=1, cutoff=0.75)
+        return close[0] if close else None
+
     def correct(self, token: str) -> str | None:
         """The known word ``token`` is most likely a typo of, or None."""
         if token in self.known_tokens or token in lexicon.COMMON_WORDS or not token.isalpha():
@@ -237,7 +311,7 @@ def grounder_for(vocabulary: Vocabulary) -> Grounder:
     key = id(vocabulary)
     with _CACHE_LOCK:
         hit = _CACHE.get(key)
-        if hit is not None and hit[0] is vocabulary and _fingerprint(hit[1]) == _fingerprint_of(vocabulary):
+        if hit is not None and hit[0] is vocabulary and hit[1].fingerprint == _fingerprint_of(vocabulary):
             return hit[1]
     grounder = Grounder.build(vocabulary)
     with _CACHE_LOCK:
@@ -247,9 +321,7 @@ def grounder_for(vocabulary: Vocabulary) -> Grounder:
     return grounder
 
 
-def _fingerprint_of(vocabulary: Vocabulary) -> tuple[int, int]:
-    return len(vocabulary.counts), sum(len(v) for v in vocabulary.counts.values())
-
-
-def _fingerprint(grounder: Grounder) -> tuple[int, int]:
-    return _fingerprint_of(grounder.vocabulary)
+def _fingerprint_of(vocabulary: Vocabulary) -> tuple[int, ...]:
+    """Sizes of what the grounder was built from: a vocabulary edited in place gets a new grounder."""
+    return (len(vocabulary.counts), sum(len(v) for v in vocabulary.counts.values()), len(vocabulary.brands),
+            len(vocabulary.sizes), vocabulary.priced or 0)

@@ -27,8 +27,8 @@ from fashrec.planner.grammar import choice_gbnf
 from fashrec.planner.grounding import grounder_for
 from fashrec.planner.llm import FALLBACK_PREFIX, chatml, similar_values
 from fashrec.planner.plan import Plan
-from fashrec.planner.rules import Analysis, Leftover, RulesPlanner
-from fashrec.planner.tokens import is_typo_of
+from fashrec.planner.rules import UNREAD_PREFIX, Analysis, Leftover, RulesPlanner
+from fashrec.planner.tokens import is_typo_of, sanitize
 
 # Words before a leftover that say "a value goes here" ("in scarlet", "a crimson one").
 _SLOT_CUES = frozenset({"in", "a", "an", "some", "more", "very", "bright", "deep", "dark", "light", "pale"})
@@ -86,9 +86,10 @@ class HybridPlanner:
         except ModelError as exc:
             plan.notes.append(f"{FALLBACK_PREFIX} no LLM for unexplained words ({exc.message}); used the rules planner")
             return plan
+        clean = sanitize(text)  # the model never sees template markers or an injected turn
         for question in questions:
             try:
-                answer = self.ask(backend, question, text)
+                answer = self.ask(backend, question, clean)
             except PlannerError as exc:
                 plan.notes.append(f"{FALLBACK_PREFIX} the LLM failed on '{question.leftover.word}' ({exc.message})")
                 continue
@@ -193,5 +194,7 @@ def _apply(plan: Plan, leftover: Leftover, answer: tuple[str, str]) -> None:
         plan.set[attribute] = value
     words = [w for w in plan.query.split() if w != leftover.word]
     plan.query = " ".join(words)
+    unread = f"{UNREAD_PREFIX} '{leftover.word}'"
+    plan.notes = [n for n in plan.notes if not n.startswith(unread)]  # the word did something after all
     plan.notes.append(f"llm read '{leftover.word}' as {attribute}={value}")
 

@@ -13,6 +13,7 @@ Notation (kept compact so the tables read like a glossary):
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 # Attribute kinds and the attribute names catalogs use for them. A catalog attribute whose name is not
@@ -218,10 +219,13 @@ GENDERS = {
     "unisex|gender neutral|genderless|for both": "unisex",
 }
 
+# The one occasion vocabulary: refine, chat and outfit (``--occasion``) all read occasions through this
+# table, grounded in the catalog's own usage values (the first candidate the catalog has wins, so
+# "wedding" is party where the catalog has party, ethnic where it only has ethnic); see occasions.py.
 USAGES = {
     "formal|formals|formal wear|formalwear|business|businesswear|business wear|office|"
-    "for the office|for office|office wear|for work|workwear|work wear|professional|corporate|"
-    "interview|job interview|meeting|meetings": "formal",
+    "for the office|for office|office wear|for work|workwear|work wear|work|professional|corporate|"
+    "interview|job interview|meeting|meetings": "formal, smart casual",
     "casual|casual wear|casuals|everyday|everyday wear|daily wear|day to day|for the weekend|"
     "weekend wear": "casual",
     "smart casual|smart casuals|business casual": "smart casual, casual",
@@ -229,7 +233,8 @@ USAGES = {
     "workouts|running|jogging|training|activewear|active wear|yoga|sportswear|sports wear":
         "sports",
     "party|parties|partywear|party wear|party ish|partyish|going out|night out|clubbing|club|"
-    "cocktail|evening wear|wedding|weddings|for a wedding|date night": "party",
+    "cocktail|evening wear|evening|evenings|evening out|dinner|dinner party|date night": "party",
+    "wedding|weddings|for a wedding|wedding guest|reception": "party, ethnic, formal",
     "ethnic|ethnic wear|traditional|traditional wear|indian wear|desi": "ethnic, traditional",
     "diwali|eid|puja|pooja|navratri|festive|festival|festive wear|sangeet|mehendi": "ethnic, party",
     "travel|for travel|travelling|traveling|for a trip|trip|vacation|holiday|holidays": "travel",
@@ -398,6 +403,17 @@ COMMON_WORDS = FILLERS | frozenset(
     "neckline vneck crew round lace laced frill frills ruffle ruffles belted strap straps sole soles "
     "lining lined pleat pleats pleated wrap slit cuff cuffs hem waist waisted rise high low".split()
 )
+
+
+# Size words a shopper says for the letter codes catalogs list ("a medium" -> M), and what a size looks
+# like when the catalog does not list it ("size 47": a size, refused by name rather than read as text).
+SIZE_WORDS = {
+    "extra small": "xs", "x small": "xs", "small": "s", "medium": "m", "large": "l", "extra large": "xl",
+    "x large": "xl", "xx large": "xxl", "extra extra large": "xxl", "double xl": "xxl",
+}
+SIZE_LIKE = re.compile(r"\d{1,3}(?:\.5)?|x{0,4}[sml]|\d?x{1,4}[sl]")
+# Letter sizes no English word is spelled like, matched without the word "size" ("a shirt in XL").
+UNAMBIGUOUS_SIZE = re.compile(r"x{1,4}[sl]|\dx{1,3}[sl]")
 
 
 @dataclass(frozen=True)

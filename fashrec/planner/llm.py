@@ -115,6 +115,8 @@ def candidate_choices(analysis: Analysis, context: PlanContext, text: str = "", 
     choices = PlanChoices()
     vocabulary = context.vocabulary
     for term in analysis.terms:
+        if term.field:
+            continue  # brands and sizes are read by the rules and kept as they read them
         for attribute, value in (*term.values, *term.implied):
             choices.add(attribute, value)
         choices.relative.extend(term.relative)
@@ -164,8 +166,10 @@ def parse_plan_json(text: str) -> dict[str, Any]:
 
 
 def _typed_numbers(text: str) -> set[float]:
-    finding, _ = find_prices(text)
-    numbers = {float(n.replace(",", "")) for n in re.findall(r"\d[\d,]*(?:\.\d+)?", text)}
+    """Numbers the model may use as a budget: those the price reading accepted and any left outside a
+    budget phrase, never one it refused ("price max -1" offers no 1, "1e309" no 309)."""
+    finding, rest = find_prices(text)
+    numbers = {float(n.replace(",", "")) for n in re.findall(r"\d[\d,]*(?:\.\d+)?", rest)}
     numbers |= {v for v in (finding.price_min, finding.price_max) if v is not None}
     return numbers
 
@@ -251,6 +255,7 @@ class LLMPlanner:
             return self._fallback(analysis, str(exc.message))
         plan.query = analysis.plan.query
         plan.keep = list(analysis.plan.keep)
+        _take_rules_readings(plan, analysis.plan, clean, context)
         plan.source = self.name
         return plan.validated(context.vocabulary)
 
@@ -259,3 +264,13 @@ class LLMPlanner:
         plan.source = f"{self.name}+rules"
         plan.notes = [f"{FALLBACK_PREFIX} {reason}; used the rules planner", *analysis.plan.notes]
         return plan
+
+
+def _take_rules_readings(plan: Plan, rules: Plan, text: str, context: PlanContext) -> None:
+    """Brands, sizes and a budget the rules read stand: they are patterns of the text itself, which a
+    small model only gets wrong ("around 50" as at most 50; a refused "-1" as a budget of 1)."""
+    plan.brands, plan.exclude_brands, plan.sizes = list(rules.brands), list(rules.exclude_brands), list(rules.sizes)
+    finding, _ = find_prices(text, context.currency)
+    if finding.found:
+        plan.price_min, plan.price_max = rules.price_min, rules.price_max
+    plan.notes.extend(n for n in finding.notes if n not in plan.notes)

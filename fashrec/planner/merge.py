@@ -2,7 +2,8 @@
 
 A later request may add a constraint ("in linen"), revise one ("actually in red" replaces navy), negate
 one ("not red" after "in red"), or release one ("any colour is fine" -> ``drop``, "forget the budget" ->
-``drop`` of ``price``). Merging is idempotent, so it gives the same answer whether a planner returns only
+``drop`` of ``price``). Brands and sizes work the same way: new ones replace the old ("from Kestrel" after
+"from Nordvik"), a refused brand is added to those refused, "any brand" / "any size" releases them. Merging is idempotent, so it gives the same answer whether a planner returns only
 what the new words say or the whole accumulated plan.
 
 This module is pure data work on :class:`Plan` (no models, no storage), so the refine loop can use it too.
@@ -13,10 +14,7 @@ from __future__ import annotations
 import copy
 from dataclasses import dataclass
 
-from fashrec.planner.plan import Plan, price_label
-
-# The pseudo-attribute a plan's ``drop`` uses to release the price range ("forget the budget").
-PRICE = "price"
+from fashrec.planner.plan import BRAND, PRICE, SIZE, Plan, price_label
 # Free words kept across turns (oldest forgotten first), so the embedded text stays a short phrase.
 MAX_QUERY_PHRASES = 3
 # Relative wishes that cancel each other: asking for one withdraws the other.
@@ -62,6 +60,7 @@ def merge_plans(previous: Plan | None, request: Plan) -> tuple[Plan, list[Change
     _apply_sets(plan, request.set, changes)
     _apply_excludes(plan, request.exclude, changes)
     _apply_price(plan, request, changes)
+    _apply_fields(plan, request, changes)
 
     for wish in request.relative:
         opposite = OPPOSITES.get(wish)
@@ -88,6 +87,8 @@ def _apply_drops(plan: Plan, drops: list[str], changes: list[Change]) -> None:
             if label:
                 changes.append(Change("removed", label))
             plan.price_min = plan.price_max = None
+        elif attr in (BRAND, SIZE):
+            _drop_field(plan, attr, changes)
         else:
             if attr in plan.set:
                 changes.append(Change("removed", f"{attr}={plan.set.pop(attr)}"))
@@ -154,6 +155,44 @@ def _apply_price(plan: Plan, request: Plan, changes: list[Change]) -> None:
         plan.drop.remove(PRICE)
     if after != before:
         changes.append(Change("added", after) if before is None else Change("revised", after, before))
+
+
+def _field_label(name: str, values: list[str], refused: bool = False) -> str:
+    return f"{name}{'!=' if refused else '='}{'/'.join(values)}"
+
+
+def _drop_field(plan: Plan, name: str, changes: list[Change]) -> None:
+    """ "any brand", "forget the size": what earlier turns asked of the field goes."""
+    lists = [(plan.brands, False), (plan.exclude_brands, True)] if name == BRAND else [(plan.sizes, False)]
+    for values, refused in lists:
+        if values:
+            changes.append(Change("removed", _field_label(name, values, refused)))
+            values.clear()
+
+
+def _apply_fields(plan: Plan, request: Plan, changes: list[Change]) -> None:
+    """Brands and sizes asked for replace the earlier ones; refused brands add up."""
+    for name, current, wanted in ((BRAND, plan.brands, request.brands), (SIZE, plan.sizes, request.sizes)):
+        if wanted and set(wanted) != set(current):
+            before = _field_label(name, current) if current else None
+            current[:] = list(wanted)
+            after = _field_label(name, current)
+            changes.append(Change("added", after) if before is None else Change("revised", after, before))
+        if wanted and name in plan.drop:
+            plan.drop.remove(name)
+    for brand in request.exclude_brands:
+        if brand in plan.brands:  # "not Nordvik" after "from Nordvik" withdraws it
+            plan.brands.remove(brand)
+            changes.append(Change("removed", _field_label(BRAND, [brand])))
+        if brand not in plan.exclude_brands:
+            plan.exclude_brands.append(brand)
+            changes.append(Change("added", _field_label(BRAND, [brand], refused=True)))
+    for brand in request.brands:
+        if brand in plan.exclude_brands:  # asking for a brand withdraws an earlier "not <brand>"
+            plan.exclude_brands.remove(brand)
+            changes.append(Change("removed", _field_label(BRAND, [brand], refused=True)))
+    if request.exclude_brands and BRAND in plan.drop:
+        plan.drop.remove(BRAND)
 
 
 def _merge_query(previous: str, new: str) -> str:

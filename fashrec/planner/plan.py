@@ -6,16 +6,21 @@ so a planner (an LLM in particular) cannot smuggle in attributes or values the c
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
-from fashrec.catalog import Vocabulary, normalize_key, normalize_value
+from fashrec.catalog import MAX_PRICE, Vocabulary, normalize_key, normalize_value
 
 # Relative wishes a plan may carry ("shorter sleeves"): directions, made concrete against the anchor.
 RELATIVE_WISHES = (
     "cheaper", "pricier", "darker", "lighter", "longer", "shorter", "more formal", "more casual",
     "looser", "tighter", "warmer", "cooler", "simpler", "bolder", "shorter sleeves", "longer sleeves",
 )
+# The product fields a plan may name besides attributes (and release in ``drop``: "forget the budget",
+# "any brand", "any size"). They are the products' own fields, not vocabulary attributes.
+PRICE, BRAND, SIZE = "price", "brand", "size"
+PRODUCT_FIELDS = (PRICE, BRAND, SIZE)
 
 
 @dataclass
@@ -30,6 +35,8 @@ class Plan:
     - ``keep``: anchor attributes the shopper wants kept (everything not mentioned is kept softly).
     - ``drop``: attributes the shopper released ("any colour is fine"): neither kept nor filtered.
     - ``include_out_of_stock``: the shopper explicitly accepts items that are not in stock.
+    - ``brands`` / ``exclude_brands``: brands (the products' ``brand`` field) wanted (any of them) or refused.
+    - ``sizes``: sizes (the products' ``sizes`` field) wanted: a product must offer one of them.
     - ``query``: words of the request not captured above, embedded as text.
     """
 
@@ -44,10 +51,13 @@ class Plan:
     query: str = ""
     source: str = ""
     notes: list[str] = field(default_factory=list)
+    brands: list[str] = field(default_factory=list)
+    exclude_brands: list[str] = field(default_factory=list)
+    sizes: list[str] = field(default_factory=list)
 
     def is_empty(self) -> bool:
         return not (self.set or self.exclude or self.price_min is not None or self.price_max is not None
-                    or self.relative or self.drop)
+                    or self.relative or self.drop or self.brands or self.exclude_brands or self.sizes)
 
     def describe(self) -> list[str]:
         """The plan as short constraint labels ("color=navy", "price <= 40"): change lists, `/plan`, tables."""
@@ -56,8 +66,14 @@ class Plan:
         price = price_label(self.price_min, self.price_max)
         if price:
             parts.append(price)
+        if self.brands:
+            parts.append(f"{BRAND}={'/'.join(self.brands)}")
+        if self.exclude_brands:
+            parts.append(f"{BRAND}!={'/'.join(self.exclude_brands)}")
+        if self.sizes:
+            parts.append(f"{SIZE}={'/'.join(self.sizes)}")
         parts += list(self.relative)
-        parts += [f"any {a}" for a in self.drop if a != "price"]
+        parts += [f"any {a}" for a in self.drop if a != PRICE]
         if self.include_out_of_stock:
             parts.append("include out of stock")
         if self.query:
@@ -73,6 +89,9 @@ class Plan:
             "keep": list(self.keep),
             "drop": list(self.drop),
             "include_out_of_stock": self.include_out_of_stock,
+            "brands": list(self.brands),
+            "exclude_brands": list(self.exclude_brands),
+            "sizes": list(self.sizes),
             "query": self.query,
             "source": self.source,
             "notes": list(self.notes),
@@ -94,6 +113,9 @@ class Plan:
             query=str(data.get("query") or ""),
             source=str(data.get("source") or ""),
             notes=list(data.get("notes") or []),
+            brands=_values(data.get("brands")),
+            exclude_brands=_values(data.get("exclude_brands")),
+            sizes=_values(data.get("sizes")),
         )
 
     def validated(self, vocabulary: Vocabulary) -> "Plan":
@@ -115,31 +137,71 @@ class Plan:
             if dropped:
                 notes.append(f"ignored unknown exclusion {attr}={','.join(dropped)}")
         attrs = set(vocabulary.attributes())
-        price_min, price_max = self.price_min, self.price_max
-        for name, val in (("price_min", price_min), ("price_max", price_max)):
-            if val is not None and (not isinstance(val, (int, float)) or isinstance(val, bool) or val < 0):
-                notes.append(f"ignored invalid {name}={val!r}")
-                if name == "price_min":
-                    price_min = None
-                else:
-                    price_max = None
-        if price_min is not None and price_max is not None and price_min > price_max:
-            notes.append("swapped price min and max")
-            price_min, price_max = price_max, price_min
+        price_min, price_max = _valid_prices(self.price_min, self.price_max, vocabulary, notes)
+        brands, exclude_brands, sizes = _valid_fields(self, vocabulary, notes)
         return Plan(
             set=set_,
             exclude=exclude,
-            price_min=float(price_min) if price_min is not None else None,
-            price_max=float(price_max) if price_max is not None else None,
+            price_min=price_min,
+            price_max=price_max,
             relative=[r for r in dict.fromkeys(self.relative) if r in RELATIVE_WISHES],
             keep=[k for k in dict.fromkeys(self.keep) if k in attrs and k not in set_],
-            # "price" is droppable too ("forget the budget"), although it is not a vocabulary attribute.
-            drop=[k for k in dict.fromkeys(self.drop) if k in attrs or k == "price"],
+            # Product fields are droppable too ("forget the budget", "any brand"), though not attributes.
+            drop=[k for k in dict.fromkeys(self.drop) if k in attrs or k in PRODUCT_FIELDS],
             include_out_of_stock=self.include_out_of_stock,
             query=self.query,
             source=self.source,
             notes=notes,
+            brands=brands,
+            exclude_brands=exclude_brands,
+            sizes=sizes,
         )
+
+
+def _values(raw: Any) -> list[str]:
+    """A list of normalized strings from a plan dict's field (a lone string is one value)."""
+    items = raw if isinstance(raw, list) else ([raw] if isinstance(raw, str) else [])
+    return list(dict.fromkeys(normalize_value(x) for x in items if isinstance(x, str) and x.strip()))
+
+
+def _valid_price(name: str, value: Any, notes: list[str]) -> float | None:
+    """A budget bound as a float, or None (noted) when it is not a price anyone could mean."""
+    if value is None:
+        return None
+    if not isinstance(value, (int, float)) or isinstance(value, bool) or not math.isfinite(value) \
+            or value < 0 or value > MAX_PRICE:
+        notes.append(f"ignored invalid {name}={value!r}: a price is a number between 0 and {MAX_PRICE:g}")
+        return None
+    return float(value)
+
+
+def _valid_prices(price_min: Any, price_max: Any, vocabulary: Vocabulary,
+                  notes: list[str]) -> tuple[float | None, float | None]:
+    low, high = _valid_price("price_min", price_min, notes), _valid_price("price_max", price_max, notes)
+    if (low is not None or high is not None) and not vocabulary.has_prices:
+        # A filter no product can pass would answer "nothing", not "I cannot tell": say so instead.
+        notes.append(f"ignored {price_label(low, high)}: the catalog has no prices")
+        return None, None
+    if low is not None and high is not None and low > high:
+        notes.append("swapped price min and max")
+        low, high = high, low
+    return low, high
+
+
+def _valid_fields(plan: "Plan", vocabulary: Vocabulary, notes: list[str]) -> tuple[list[str], list[str], list[str]]:
+    """(brands, excluded brands, sizes) the catalog knows; the rest is noted."""
+    out: list[list[str]] = []
+    for name, values, known, pool in ((BRAND, plan.brands, vocabulary.has_brand, vocabulary.brands),
+                                      (BRAND, plan.exclude_brands, vocabulary.has_brand, vocabulary.brands),
+                                      (SIZE, plan.sizes, vocabulary.has_size, vocabulary.sizes)):
+        kept = [normalize_value(v) for v in values if known(v)]
+        unknown = [v for v in values if not known(v)]
+        if unknown:
+            notes.append(f"ignored {name} {', '.join(unknown)}: " + (
+                f"the catalog has no {name} by that name" if pool else f"the catalog lists no {name}s"))
+        out.append(list(dict.fromkeys(kept)))
+    brands, exclude_brands, sizes = out
+    return [b for b in brands if b not in exclude_brands], exclude_brands, sizes
 
 
 def price_label(price_min: float | None, price_max: float | None) -> str | None:

@@ -3,6 +3,14 @@
 A number only becomes a price when a budget word or a currency sits next to it, so "size 40" or "set
 price to 0" never turn into a filter. Amounts are kept as written: fashrec does not convert currencies
 (rates change; a stale rate would pretend a precision nobody asked for), it notes the mismatch instead.
+
+- "around 50" ("about", "roughly", "approximately", "50 or so", "50ish") is a band of +-20 %: 40..60.
+  A budget word wins over it ("a budget of around 60" is a cap of 60: a budget is what one may spend).
+- An exclusion before a bound turns it over: "skip anything over 50", "no shoes over 80", "I don't want
+  to pay more than 60" cap the price; "nothing under 20" is a floor. The exclusion word is the price's,
+  so what stands between stays a wish ("no shoes over 80" still asks for shoes).
+- A negative amount ("under -5", "price max -1"), one in scientific notation ("1e309") or a cap of 0 is
+  refused with a note, never turned into a nearby number.
 """
 
 from __future__ import annotations
@@ -10,7 +18,11 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from fashrec.planner import lexicon
 from fashrec.planner.tokens import normalize, normalize_keep_hyphens
+
+# "around 50" reads as 50 +- this share (documented in the README and the planner labels).
+AROUND_BAND = 0.2
 
 CURRENCY_WORDS = {
     "€": "EUR", "eur": "EUR", "euro": "EUR", "euros": "EUR",
@@ -44,17 +56,38 @@ _MAX_CUES = (
     r"under|below|beneath|less\s+th[ae]n|lower\s+th[ae]n|cheaper\s+th[ae]n|no\s+more\s+th[ae]n|"
     r"not\s+more\s+th[ae]n|not\s+over|not\s+above|nothing\s+(?:over|above|more\s+th[ae]n)|"
     r"no(?:thing)?\s+(?:higher|pricier)\s+th[ae]n|max(?:imum)?|at\s+most|up\s*to|within|"
-    r"budget(?:\s+(?:is|of))?|around|about|approx(?:imately)?|roughly|<=?|≤"
+    r"budget(?:\s+(?:is|of))?(?:\s+(?:around|about|roughly|approx(?:imately)?))?|<=?|≤"
 )
 _MIN_CUES = r"over|above|more\s+th[ae]n|at\s+least|min(?:imum)?|starting\s+(?:at|from)|no\s+less\s+th[ae]n|>=?|≥"
+_AROUND_CUES = r"around|about|approx(?:imately|\.)?|roughly|circa|more\s+or\s+less|~"
+_AROUND_SUFFIX = r"or\s+so|ish|give\s+or\s+take"
+# Words that refuse what follows; before "over 50" they refuse the dearer products, i.e. cap the price.
+_EXCLUSIONS = (r"skip|nothing|none|no|avoid|exclude|excluding|without|never|rather\s+not|"
+               r"(?:i\s+)?(?:dont|do\s+not)\s+(?:want|need|show|like|give)")
+_UPPER_WORDS = r"over|above|more\s+th[ae]n|higher\s+th[ae]n|pricier\s+th[ae]n|beyond|exceeding|past"
+_LOWER_WORDS = r"under|below|less\s+th[ae]n|cheaper\s+th[ae]n|lower\s+th[ae]n"
+# "no prints over 50": "no prints" is a lexicon phrase of its own, not an exclusion of the price.
+_NO_PHRASE_WORDS = sorted({s.split()[1] for table in lexicon.KIND_TABLES.values() for key in table
+                           for s in key.split("|") if s.startswith("no ") and len(s.split()) > 1})
+# Up to four words between the exclusion and the bound, none of them ending the clause.
+_BETWEEN = rf"(?P<mid>(?:\s+(?!(?:but|and|or|yet|then|{'|'.join(_NO_PHRASE_WORDS)})\b)[a-z]+){{0,4}}?)"
 _MAX_SUFFIX = r"max(?:imum)?|tops|or\s+less|or\s+under|at\s+most|limit|budget"
 _WB = r"(?<![a-z0-9])"
+
+# Amounts no budget can be: refused by name instead of read as the number next to them ("1e309" is not 1).
+_SCIENTIFIC = re.compile(rf"{_WB}(?:(?:{_MAX_CUES}|{_MIN_CUES}|{_AROUND_CUES})\s*)?(?:{_CUR_BEFORE})?\s*"
+                         rf"\d+(?:\.\d+)?e[+-]?\d+(?:\s*{_CUR_AFTER}(?![a-z]))?(?![a-z0-9])")
+_NEGATIVE = re.compile(rf"{_WB}(?:{_MAX_CUES}|{_MIN_CUES}|{_AROUND_CUES}|price|budget)\s*(?:-|minus\s+)\s*(?:{_NUM})(?:\s*{_CUR_AFTER}(?![a-z]))?")
 
 _PATTERNS: list[tuple[str, re.Pattern[str]]] = [
     ("range", re.compile(rf"{_WB}(?:between|from)\s+{_amount('a')}\s*(?:and|to|-)\s*{_amount('b')}")),
     ("range", re.compile(rf"{_WB}{_amount('a')}\s*(?:-|to)\s*{_amount('b')}(?=\s|$|[,.;!?])")),
+    ("refused_max", re.compile(rf"{_WB}(?P<neg>{_EXCLUSIONS}){_BETWEEN}\s+(?:{_UPPER_WORDS})\s*{_amount('a')}")),
+    ("refused_min", re.compile(rf"{_WB}(?P<neg>{_EXCLUSIONS}){_BETWEEN}\s+(?:{_LOWER_WORDS})\s*{_amount('a')}")),
     ("max", re.compile(rf"{_WB}(?:{_MAX_CUES})\s*(?:the\s+)?{_amount('a')}")),
     ("max", re.compile(rf"{_WB}{_amount('a')}\s*(?:{_MAX_SUFFIX})(?![a-z])")),
+    ("around", re.compile(rf"{_WB}(?:{_AROUND_CUES})\s*{_amount('a')}")),
+    ("around", re.compile(rf"{_WB}{_amount('a')}\s*(?:{_AROUND_SUFFIX})(?![a-z])")),
     ("min", re.compile(rf"{_WB}(?:{_MIN_CUES})\s*{_amount('a')}")),
     ("min", re.compile(rf"{_WB}from\s+{_amount('a')}(?!\s*(?:to|-))")),
     ("bare", re.compile(rf"{_WB}{_amount('a')}")),
@@ -122,39 +155,11 @@ def find_prices(text: str, catalog_currency: str | None = None) -> tuple[PriceFi
     # Hyphens still matter here ("20-40€"); they are flattened after the budget is blanked out.
     norm = words_to_numbers(normalize_keep_hyphens(text))
     finding = PriceFinding()
+    _refuse_impossible(norm, finding)
     for kind, pattern in _PATTERNS:
         for m in pattern.finditer(norm):
-            span = m.span()
-            if _overlaps(span, finding.spans):
-                continue
-            if kind == "range":
-                low, high = _value(m, "a"), _value(m, "b")
-                has_cue = m.group(0).lstrip().startswith(("between", "from"))
-                if not (has_cue or _currency(m, "a", "b") or "-" in m.group(0)):
-                    continue
-                if low > high:
-                    low, high = high, low
-                finding.price_min, finding.price_max = low, high
-                finding.currency = finding.currency or _currency(m, "a", "b")
-            elif kind == "bare":
-                # A lone number is a budget only with a currency ("a 40 euro one", "€35").
-                currency = _currency(m, "a")
-                if currency is None or finding.price_max is not None:
-                    continue
-                finding.price_max = _value(m, "a")
-                finding.currency = finding.currency or currency
-            else:
-                value = _value(m, "a")
-                if kind == "max":
-                    if value <= 0:
-                        finding.notes.append(f"ignored a price cap of {value:g}")
-                        finding.spans.append(span)
-                        continue
-                    finding.price_max = value
-                else:
-                    finding.price_min = value
-                finding.currency = finding.currency or _currency(m, "a")
-            finding.spans.append(span)
+            if not _overlaps(m.span(), finding.spans):
+                finding.spans.extend(_read(kind, m, finding))
     if finding.found and finding.currency and catalog_currency and finding.currency != catalog_currency.upper():
         finding.notes.append(
             f"the budget is in {finding.currency} but the catalog prices are in {catalog_currency.upper()}; "
@@ -164,3 +169,49 @@ def find_prices(text: str, catalog_currency: str | None = None) -> tuple[PriceFi
     for a, b in finding.spans:
         blanked[a:b] = " . " + " " * max(0, b - a - 3) if b - a >= 3 else " " * (b - a)
     return finding, normalize("".join(blanked))
+
+
+def _refuse_impossible(norm: str, finding: PriceFinding) -> None:
+    """Negative and scientific-notation amounts: noted and blanked, so no pattern reads a piece of them."""
+    for pattern, why in ((_NEGATIVE, "a price cannot be negative"), (_SCIENTIFIC, "not a price")):
+        for m in pattern.finditer(norm):
+            if not _overlaps(m.span(), finding.spans):
+                finding.notes.append(f"ignored '{m.group(0).strip()}': {why}")
+                finding.spans.append(m.span())
+
+
+def _read(kind: str, m: re.Match[str], finding: PriceFinding) -> list[tuple[int, int]]:
+    """Record what one match says about the budget; the spans of text it used up (none: not a budget)."""
+    if kind == "range":
+        low, high = _value(m, "a"), _value(m, "b")
+        has_cue = m.group(0).lstrip().startswith(("between", "from"))
+        if not (has_cue or _currency(m, "a", "b") or "-" in m.group(0)):
+            return []
+        finding.price_min, finding.price_max = min(low, high), max(low, high)
+        finding.currency = finding.currency or _currency(m, "a", "b")
+        return [m.span()]
+    value = _value(m, "a")
+    if kind == "bare":
+        # A lone number is a budget only with a currency ("a 40 euro one", "€35").
+        currency = _currency(m, "a")
+        if currency is None or finding.price_max is not None:
+            return []
+        finding.price_max, finding.currency = value, finding.currency or currency
+        return [m.span()]
+    # The exclusion word belongs to the price; the words between it and the bound stay to be read.
+    spans = [m.span("neg"), (m.end("mid"), m.end())] if kind.startswith("refused") else [m.span()]
+    if kind in ("max", "refused_max") and value <= 0:
+        finding.notes.append(f"ignored a price cap of {value:g}")
+        return spans
+    if kind == "around":
+        if finding.price_min is None and finding.price_max is None:
+            low, high = round(value * (1 - AROUND_BAND), 2), round(value * (1 + AROUND_BAND), 2)
+            finding.price_min, finding.price_max = low, high
+            finding.notes.append(f"read '{m.group(0).strip()}' as {low:g}..{high:g} "
+                                 f"(+-{AROUND_BAND * 100:g} %)")
+    elif kind in ("max", "refused_max"):
+        finding.price_max = value
+    else:
+        finding.price_min = value
+    finding.currency = finding.currency or _currency(m, "a")
+    return spans

@@ -49,6 +49,20 @@ def test_plan_for_people(fashrec, catalog):
     assert "material = linen" in run.stdout and "price" in run.stdout and "color" in run.stdout
 
 
+def test_plan_reads_sizes_brands_and_a_band(fashrec, tmp_path):
+    rows = [{**row, "brand": brand, "sizes": sizes}
+            for row, brand, sizes in zip(CATALOG, ["Nordvik", "Kestrel", "Nordvik"], [["S", "M"], ["M"], ["L"]])]
+    catalog = tmp_path / "sized.jsonl"
+    catalog.write_text("\n".join(json.dumps(p) for p in rows) + "\n")
+    run = fashrec("plan", "in size M, from nordvick, around 50 euros", "--catalog", catalog, "--planner", "rules",
+                  "--json")
+    assert run.returncode == 0, run.stderr
+    plan = run.json()
+    assert (plan["brands"], plan["sizes"], plan["price"]) == (["nordvik"], ["m"], {"min": 40.0, "max": 60.0})
+    human = fashrec("plan", "in size M, from nordvick", "--catalog", catalog, "--planner", "rules")
+    assert "brand" in human.stdout and "nordvik" in human.stdout and "size" in human.stdout
+
+
 def test_plan_batch(fashrec, catalog):
     lines = [json.dumps({"text": "in navy"}), "not json", json.dumps({"text": 5}),
              json.dumps({"text": "a different colour", "anchor": {"color": "black"}}), ""]
@@ -89,7 +103,7 @@ def test_eval_planner_rules(fashrec, tmp_path):
     score = report["planners"][0]
     assert score["planner"] == "rules" and score["cases"] == 40
     assert 0.0 <= score["exact_match"] <= 1.0
-    assert set(score["fields"]) == {"set", "exclude", "price", "drop", "stock", "relative"}
+    assert set(score["fields"]) == {"set", "exclude", "price", "drop", "stock", "brand", "size", "relative"}
     assert score["latency_ms"]["p95"] >= score["latency_ms"]["p50"]
     human = fashrec("eval", "planner", "--data", DATA / "planner_phrases.jsonl", "--planner", "rules",
                     "--limit", "10")

@@ -21,7 +21,7 @@ from fashrec.planner import Plan, RulesPlanner
 def test_the_labelled_set_is_large_valid_and_grounded():
     cases = load_cases(DATA / "planner_phrases.jsonl")
     assert len(cases) >= 150
-    assert {c.vocabulary for c in cases} == {"example", "products"}
+    assert {c.vocabulary for c in cases} == {"example", "products", "shop", "photos"}
     assert len({(c.text, c.vocabulary) for c in cases}) == len(cases)  # no duplicates
     for case in cases:
         vocabulary = VOCABULARIES[case.vocabulary]
@@ -30,7 +30,9 @@ def test_the_labelled_set_is_large_valid_and_grounded():
             assert vocabulary.has(attribute, value), (case.line, attribute, value)
         for attribute, values in expected["exclude"].items():
             assert all(vocabulary.has(attribute, v) for v in values), (case.line, attribute)
-        assert set(expected["drop"]) <= set(vocabulary.attributes()) | {"price"}, case.line
+        assert set(expected["drop"]) <= set(vocabulary.attributes()) | {"price", "brand", "size"}, case.line
+        assert all(vocabulary.has_brand(b) for b in expected.get("brands", []) + expected.get("exclude_brands", []))
+        assert all(vocabulary.has_size(z) for z in expected.get("sizes", [])), case.line
         for attribute, value in case.anchor.items():
             assert vocabulary.has(attribute, value), (case.line, "anchor", attribute, value)
 
@@ -45,7 +47,9 @@ def test_compare_is_field_by_field():
                  include_out_of_stock=True)
     fields = compare(expected, wrong)
     assert fields == {"set": True, "exclude": False, "price": False, "drop": False, "stock": False,
-                      "relative": False}
+                      "relative": False, "brand": True, "size": True}
+    sized = compare({**expected, "sizes": ["M"], "brands": ["Nordvik"]}, Plan(sizes=["m"], brands=["kestrel"]))
+    assert sized["size"] and not sized["brand"]
 
 
 def test_evaluation_reports_exact_fields_latency_and_splits(tmp_path):
@@ -76,8 +80,15 @@ def test_vocabulary_files_single_or_named(tmp_path):
     single.write_text(json.dumps({"color": ["black", "white"]}))
     assert load_vocabularies(single)["default"].values("color") == ["black", "white"]
     named = tmp_path / "named.json"
-    named.write_text(json.dumps({"_comment": "x", "a": {"color": ["red"]}, "b": {"size": ["m"]}}))
-    assert set(load_vocabularies(named)) == {"a", "b"}
+    named.write_text(json.dumps({"_comment": "x", "a": {"color": ["red"]}, "b": {"size": ["m"]},
+                                 "c": {"_extends": "a", "_brands": ["Acme"], "_sizes": ["M"], "_prices": False}}))
+    loaded = load_vocabularies(named)
+    assert set(loaded) == {"a", "b", "c"}
+    assert loaded["c"].values("color") == ["red"] and loaded["c"].has_brand("acme") and loaded["c"].has_size("m")
+    assert not loaded["c"].has_prices and loaded["a"].has_prices
+    named.write_text(json.dumps({"a": {"_extends": "b"}, "b": {"_extends": "a"}}))
+    with pytest.raises(UsageError, match="circular"):
+        load_vocabularies(named)
     with pytest.raises(UsageError):
         load_vocabularies(tmp_path / "missing.json")
 

@@ -29,6 +29,7 @@ from fashrec.outfit.harmony import (
 )
 from fashrec.outfit.slots import category_key, parse_definition
 from fashrec.outfit.wardrobe import RoleNames, traits_of
+from fashrec.planner import PlanContext, RulesPlanner
 
 # (category, colour, material, gender, usage, season, in_stock): a small shop with every garment group
 # of the example catalog, two genders, a unisex bag, off-season and out-of-stock pieces.
@@ -389,15 +390,23 @@ def test_cli_outfit_errors_are_json(fashrec, shop):
     assert run.returncode == 3 and run.stdout == "" and json.loads(run.stderr)["error"] == "image"
 
 
-def test_cli_outfit_occasion_outside_the_fit_table(fashrec, shop):
+def test_cli_outfit_occasion_the_catalog_lacks_is_refused(fashrec, shop):
+    """One occasion vocabulary: a word the catalog has no usage value for is refused by name."""
     run = fashrec("outfit", "--id", "w1", "--index", shop / "idx", "--occasion", "Beach", "--json")
-    assert run.returncode == 0, run.stderr
-    data = run.json()
-    assert data["anchor"]["occasion"] == "beach" and data["anchor"]["occasion_source"] == "requested"
-    assert any("not in the fit table" in n for n in data["anchor"]["notes"])
-    assert data["outfits"]
+    assert run.returncode == 2 and run.stdout == ""
+    error = json.loads(run.stderr)
+    assert "beach" in error["message"].casefold() and "party" in error["hint"]   # names what there is
     run = fashrec("outfit", "--id", "w13", "--index", shop / "idx", "--occasion", "evening", "--json")
-    assert run.json()["anchor"]["occasion"] == "party"        # an alias of the fit table
+    assert run.returncode == 0, run.stderr
+    assert run.json()["anchor"]["occasion"] == "party"
+
+
+@pytest.mark.parametrize("occasion", ["wedding", "for a wedding", "office", "night out"])
+def test_outfit_reads_occasions_as_refine_does(composer, occasion):
+    """'wedding' once meant ethnic in outfit and party in refine; both now read the planner's table."""
+    refine_reading = RulesPlanner().plan(occasion, PlanContext(composer.index.vocabulary)).set["usage"]
+    anchor = anchor_from_product(composer.index, "w1")
+    assert composer.context(anchor, occasion).occasion == refine_reading
 
 
 def test_cli_eval_outfit(fashrec, shop):
