@@ -11,7 +11,8 @@ Hard limits -- never relaxed by the agent's re-plan loop:
 - ``budget``: products priced above it are dropped by the critic (``CriticConfig.budget``). Products with
   no price are kept (there is nothing to hold against them). A request that names its own price ("under
   100") or releases it ("forget the budget") overrides the profile for that request.
-- ``size``: products that list their sizes must offer this one; products that list none are kept.
+- ``size``: products that list their sizes must offer this one; products that list none are kept. A
+  request that names sizes ("in size L") or releases them ("any size") overrides it for that request.
 
 Soft preferences -- they give way to what the shopper explicitly asks for:
 
@@ -219,7 +220,10 @@ def apply_profile(profile: Profile, index: Index, anchor: Anchor, plan: Plan,
             critic.budget = profile.budget if critic.budget is None else min(critic.budget, profile.budget)
             effects.append(ProfileEffect("budget", "hard", True, f"price capped at {critic.budget:g}"))
 
-    if profile.size:
+    if profile.size and (plan.sizes or "size" in plan.drop):
+        why = f"the request asks for size {'/'.join(plan.sizes)}" if plan.sizes else "the request releases the size"
+        effects.append(ProfileEffect("size", "hard", False, f"size {profile.size} not applied: {why}"))
+    elif profile.size:
         size = normalize_value(profile.size)
         unsized = {p.id for p in index.products if p.sizes and size not in {normalize_value(s) for s in p.sizes}}
         exclude |= unsized

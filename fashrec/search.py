@@ -18,11 +18,11 @@ from typing import Any, Callable
 import numpy as np
 
 from fashrec.ammr import Constraints, constraint_filter
-from fashrec.catalog import Product
+from fashrec.catalog import Product, normalize_value
 from fashrec.encoder import Encoder
 from fashrec.index import Index
 from fashrec.index.filters import Filter
-from fashrec.planner import Plan, PlanContext, Planner
+from fashrec.planner import Plan, PlanContext, Planner, wanted_text
 
 # Text queries are scored against the image vectors (cross-modal) and the item-text vectors; the
 # image side dominates because titles are often terse or missing, while photos never are.
@@ -107,7 +107,9 @@ class Searcher:
         t0 = time.perf_counter()
         plan = self.understand(query)
         flt = flt or Filter()
-        qvec = self.encoder.encode_texts([query])[0]
+        # What the query refuses is filtered out, never embedded: "not striped" must not pull to stripes.
+        wanted = wanted_text(query, self.index.vocabulary) if plan is not None else query
+        qvec = self.encoder.encode_texts([wanted or query])[0]
         t1 = time.perf_counter()
         pool = k * BOOST_POOL_FACTOR if boost else k
         named = (constraint_filter(self.index, Constraints(plan), in_stock_only=False) if plan is not None
@@ -139,7 +141,10 @@ class Searcher:
                       for a, v in named.include.items() if a in flt.include and not v & flt.include[a]]
             info["understood"] = {"set": dict(plan.set), "exclude": {a: list(v) for a, v in plan.exclude.items()},
                                   "price": {"min": plan.price_min, "max": plan.price_max},
-                                  "planner": plan.source, "notes": notes}
+                                  "brands": list(plan.brands), "exclude_brands": list(plan.exclude_brands),
+                                  "sizes": list(plan.sizes), "planner": plan.source, "notes": notes}
+            if wanted != query:
+                info["understood"]["embedded"] = wanted
         return SearchResult(info, hits, {"encode": (t1 - t0) * 1000, "search": (t2 - t1) * 1000})
 
     def image(self, image: str | Path, *, k: int = 10, flt: Filter | None = None,
@@ -165,6 +170,9 @@ def _named(named: Filter) -> list[str]:
         out.append(f"price >= {named.price_min:g}")
     if named.price_max is not None:
         out.append(f"price <= {named.price_max:g}")
+    out += [f"brand {' or '.join(sorted(named.brands))}"] if named.brands else []
+    out += [f"not {b}" for b in sorted(named.exclude_brands)]
+    out += [f"size {' or '.join(sorted(named.sizes))}"] if named.sizes else []
     return out
 
 
@@ -178,4 +186,11 @@ def _lacking(named: Filter, product: Product) -> list[str]:
             price is None or (named.price_min is not None and price < named.price_min)
             or (named.price_max is not None and price > named.price_max)):
         out.append("the price" if price is not None else "a price")
+    brand = normalize_value(product.brand) if product.brand else None
+    if named.brands and brand not in named.brands:
+        out.append(f"brand {' or '.join(sorted(named.brands))}")
+    if brand is not None and brand in named.exclude_brands:
+        out.append(f"not {brand}")
+    if named.sizes and not named.sizes & {normalize_value(s) for s in product.sizes}:
+        out.append(f"size {' or '.join(sorted(named.sizes))}")
     return out

@@ -90,6 +90,15 @@ def test_hard_limits_budget_and_size():
     assert not next(e for e in own.effects if e.rule == "budget").applied
 
 
+def test_a_request_that_names_or_releases_sizes_overrides_the_profile_size():
+    asked = apply_profile(full_profile(), INDEX, anchor(), Plan(sizes=["l"]), CriticConfig())
+    released = apply_profile(full_profile(), INDEX, anchor(), Plan(drop=["size"]), CriticConfig())
+    for applied in (asked, released):
+        assert "navy-cotton" not in applied.exclude_ids   # offers L, not the profile's M
+        assert not next(e for e in applied.effects if e.rule == "size").applied
+    assert "size l" in next(e for e in asked.effects if e.rule == "size").detail
+
+
 def test_avoid_gives_way_to_what_the_shopper_asks_for():
     profile = full_profile()
     applied = apply_profile(profile, INDEX, anchor(color="navy"), Plan(), CriticConfig())

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from fashrec.ammr.types import Candidate, Check, Personalization
 from fashrec.catalog.roles import KEEP_ORDER, role_of
+from fashrec.planner.plan import BRAND, SIZE
 
 SELF_EXPLAINING = {"category", "color", "material", "pattern", "gender", "usage", "season"}
 
@@ -17,6 +18,8 @@ def _fact(check: Check) -> str:
     if check.kind == "within":   # "shorter sleeves": say which value the product has
         value = check.evidence.removeprefix("catalog: ")
         return f"{check.attribute} {value}" if value != check.evidence else f"{check.attribute} ({check.evidence})"
+    if check.attribute in (BRAND, SIZE):  # "size m/l", "brand nordvik": a bare "m" says nothing
+        return f"{check.attribute} {check.expected}{how}"
     return f"{check.expected}{how}"
 
 

@@ -10,8 +10,10 @@ from __future__ import annotations
 import numpy as np
 
 from fashrec.ammr.types import Check, Constraints
-from fashrec.catalog import Product
+from fashrec.catalog import Product, normalize_value
 from fashrec.encoder.prompts import AttributePrompts
+from fashrec.planner import Plan
+from fashrec.planner.plan import BRAND, SIZE
 
 # A zero-shot check passes when the wanted value is the most likely one and at least this likely.
 ZERO_SHOT_MIN = 0.3
@@ -86,6 +88,7 @@ def check_product(product: Product, vector: np.ndarray, constraints: Constraints
             ok = ((price_min is None or product.price >= price_min)
                   and (price_max is None or product.price <= price_max))
             checks.append(Check("price", "price", expected, ok, f"{product.price:g}"))
+    checks += _field_checks(product, plan)
     for attr, value in constraints.hard.items():
         ok, evidence = _value_check(product, vector, attr, value, prompts)
         checks.append(Check("keep", attr, value, bool(ok), evidence))
@@ -93,6 +96,23 @@ def check_product(product: Product, vector: np.ndarray, constraints: Constraints
         ok, evidence = _value_check(product, vector, attr, value, None)
         if ok is not None:
             checks.append(Check("keep", attr, value, bool(ok), evidence, hard=False))
+    return checks
+
+
+def _field_checks(product: Product, plan: Plan) -> list[Check]:
+    """Brands and sizes asked for or refused: the catalog's own fields are the only evidence."""
+    checks = []
+    brand = normalize_value(product.brand) if product.brand else None
+    if plan.brands:
+        checks.append(Check("set", BRAND, "/".join(plan.brands), brand in plan.brands,
+                            "catalog" if brand else "no brand"))
+    if plan.exclude_brands:
+        checks.append(Check("exclude", BRAND, "not " + "/".join(plan.exclude_brands),
+                            brand not in plan.exclude_brands, "catalog" if brand else "no brand"))
+    if plan.sizes:
+        offered = {normalize_value(s) for s in product.sizes}
+        checks.append(Check("set", SIZE, "/".join(plan.sizes), bool(offered & set(plan.sizes)),
+                            "catalog" if offered else "no sizes listed"))
     return checks
 
 

@@ -7,6 +7,8 @@ the attribute guard's image check instead.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 
 from fashrec.ammr.types import Candidate, Constraints
@@ -29,6 +31,7 @@ def constraint_filter(index: Index, constraints: Constraints, *, in_stock_only: 
             flt.include[attr] = values
     for attr, banned in plan.exclude.items():
         flt.exclude[attr] = set(banned)  # missing metadata never matches an exclusion: safe to filter
+    flt.brands, flt.exclude_brands, flt.sizes = set(plan.brands), set(plan.exclude_brands), set(plan.sizes)
     return flt
 
 
@@ -36,8 +39,7 @@ def retrieve(index: Index, query: np.ndarray, pool: int, flt: Filter, *, ef: int
              exclude_ids: set[str] | None = None) -> tuple[list[Candidate], int]:
     """Top ``pool`` candidates under ``flt``; also returns how many products the filter allows."""
     if exclude_ids:
-        flt = Filter(flt.include, flt.exclude, flt.price_min, flt.price_max, flt.in_stock_only,
-                     flt.exclude_ids | exclude_ids)
+        flt = replace(flt, exclude_ids=flt.exclude_ids | exclude_ids)
     mask = index.mask(flt)
     allowed = int(mask.sum()) if mask is not None else len(index)
     found = index.nearest(query, pool, flt=flt, ef=ef)

@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any, List, Optional
 
 import typer
+from rich.markup import escape
 
 from fashrec.cli.app import app
 from fashrec.cli.batch import run_batch
@@ -25,18 +26,21 @@ from fashrec.cli.render import render_search, write_sheet
 from fashrec.cli.runtime import build_searcher, load_profile_unless
 from fashrec.errors import UsageError
 from fashrec.index import Index
-from fashrec.index.filters import Filter, parse_where
+from fashrec.index.filters import Filter, parse_where, vet_where
 from fashrec.profile import profile_limits
 from fashrec.search import Boost
 
 
-def _request_filter(request: dict[str, Any]) -> Filter:
+def _request_filter(request: dict[str, Any]) -> list[str]:
     where = request.get("where") or {}
     if isinstance(where, dict):
-        exprs = [f"{a}={v}" for a, vals in where.items() for v in (vals if isinstance(vals, list) else [vals])]
-    else:
-        exprs = list(where)
-    return parse_where(exprs)
+        return [f"{a}={v}" for a, vals in where.items() for v in (vals if isinstance(vals, list) else [vals])]
+    return list(where)
+
+
+def _where(index: Index, exprs: list[str]) -> tuple[Filter, list[str]]:
+    """``--where`` as a filter, and a note for each attribute or value the catalog does not have."""
+    return vet_where(parse_where(exprs), index.vocabulary)
 
 
 def _profile_limits(index: Index, use_profile: bool) -> tuple[Filter, Boost | None, list[dict]]:
@@ -58,12 +62,20 @@ def _run(kind: str, query, k: int, where, index, batch, sheet, json_mode: bool, 
         ask = searcher.text if kind == "text" else searcher.image
         if batch is not None:
             def handle(r: dict[str, Any]):
-                return ask(str(r[kind]) if kind == "text" else Path(r[kind]), k=int(r.get("k", k)),
-                           flt=_request_filter(r).merged(limits), boost=boost)
+                flt, notes = _where(searcher.index, _request_filter(r))
+                out = ask(str(r[kind]) if kind == "text" else Path(r[kind]), k=int(r.get("k", k)),
+                          flt=flt.merged(limits), boost=boost).to_dict()
+                return {**out, "notes": notes} if notes else out
             raise typer.Exit(1 if run_batch(batch, handle) else 0)
         if query is None or query == "":
             raise UsageError(f"give a query {kind} (or --batch FILE)")
-        data = ask(query, k=k, flt=parse_where(where).merged(limits), boost=boost).to_dict()
+        flt, where_notes = _where(searcher.index, list(where or []))
+        data = ask(query, k=k, flt=flt.merged(limits), boost=boost).to_dict()
+        if where_notes:   # a filter word that matches nothing is said, never a silent empty answer
+            data["notes"] = where_notes
+            if not json_mode:
+                for text in where_notes:
+                    note("[yellow]note:[/] " + escape(text))
         if effects:
             data["profile"] = effects
             if not json_mode:

@@ -2,13 +2,16 @@
 
 A :class:`Filter` is evaluated against product metadata (never against embeddings), so a filtered
 search can be exact about what it lets through. ``--where`` options and plans both become Filters.
+Brands and sizes are the products' own fields: a product without a brand never matches a wanted brand,
+one that lists no sizes never matches a wanted size (an answer must not pass an unknown off as a match).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import difflib
+from dataclasses import dataclass, field, replace
 
-from fashrec.catalog import Product, normalize_key, normalize_value
+from fashrec.catalog import Product, Vocabulary, normalize_key, normalize_value
 from fashrec.errors import UsageError
 
 
@@ -20,10 +23,13 @@ class Filter:
     price_max: float | None = None
     in_stock_only: bool = False
     exclude_ids: set[str] = field(default_factory=set)
+    brands: set[str] = field(default_factory=set)          # normalized; any of them
+    exclude_brands: set[str] = field(default_factory=set)
+    sizes: set[str] = field(default_factory=set)           # normalized; the product offers one of them
 
     def is_empty(self) -> bool:
         return not (self.include or self.exclude or self.price_min is not None or self.price_max is not None
-                    or self.in_stock_only or self.exclude_ids)
+                    or self.in_stock_only or self.exclude_ids or self.brands or self.exclude_brands or self.sizes)
 
     def matches(self, product: Product) -> bool:
         if product.id in self.exclude_ids:
@@ -43,6 +49,11 @@ class Filter:
                 return False
         if self.in_stock_only and product.in_stock is False:
             return False
+        brand = normalize_value(product.brand) if product.brand else None
+        if (self.brands and brand not in self.brands) or (brand is not None and brand in self.exclude_brands):
+            return False
+        if self.sizes and not self.sizes.intersection(normalize_value(s) for s in product.sizes):
+            return False
         return True
 
     def key(self) -> tuple:
@@ -51,6 +62,7 @@ class Filter:
             tuple(sorted((a, tuple(sorted(v))) for a, v in self.include.items())),
             tuple(sorted((a, tuple(sorted(v))) for a, v in self.exclude.items())),
             self.price_min, self.price_max, self.in_stock_only, tuple(sorted(self.exclude_ids)),
+            tuple(sorted(self.brands)), tuple(sorted(self.exclude_brands)), tuple(sorted(self.sizes)),
         )
 
     def to_dict(self) -> dict:
@@ -59,6 +71,9 @@ class Filter:
             "exclude": {a: sorted(v) for a, v in self.exclude.items()},
             "price": {"min": self.price_min, "max": self.price_max},
             "in_stock_only": self.in_stock_only,
+            "brands": sorted(self.brands),
+            "exclude_brands": sorted(self.exclude_brands),
+            "sizes": sorted(self.sizes),
         }
 
     def merged(self, other: "Filter") -> "Filter":
@@ -71,7 +86,14 @@ class Filter:
         lo = [p for p in (self.price_min, other.price_min) if p is not None]
         hi = [p for p in (self.price_max, other.price_max) if p is not None]
         return Filter(include, exclude, max(lo) if lo else None, min(hi) if hi else None,
-                      self.in_stock_only or other.in_stock_only, self.exclude_ids | other.exclude_ids)
+                      self.in_stock_only or other.in_stock_only, self.exclude_ids | other.exclude_ids,
+                      _both(self.brands, other.brands), self.exclude_brands | other.exclude_brands,
+                      _both(self.sizes, other.sizes))
+
+
+def _both(a: set[str], b: set[str]) -> set[str]:
+    """Two "any of" sets required at once (an empty set requires nothing)."""
+    return (a & b) if a and b else set(a or b)
 
 
 def parse_where(expressions: list[str] | None) -> Filter:
@@ -93,3 +115,52 @@ def parse_where(expressions: list[str] | None) -> Filter:
             raise UsageError("filter price with --max-price / --min-price")
         target.setdefault(attr, set()).add(value)
     return flt
+
+
+def vet_where(flt: Filter, vocabulary: Vocabulary) -> tuple[Filter, list[str]]:
+    """``--where`` checked against what the catalog has, so a typo never answers a silent nothing.
+
+    ``brand=`` and ``size=`` filter the products' own fields when the catalog has no attribute of that
+    name. Every attribute or value the catalog lacks is kept (the answer stays honest: nothing has it)
+    and noted with the nearest thing it does have ("did you mean color=red?").
+    """
+    flt = replace(flt, include={a: set(v) for a, v in flt.include.items()},
+                  exclude={a: set(v) for a, v in flt.exclude.items()}, brands=set(flt.brands),
+                  exclude_brands=set(flt.exclude_brands), sizes=set(flt.sizes))
+    attributes = set(vocabulary.attributes())
+    if "brand" not in attributes and vocabulary.brands:
+        flt.brands |= flt.include.pop("brand", set())
+        flt.exclude_brands |= flt.exclude.pop("brand", set())
+    if "size" not in attributes and vocabulary.sizes:
+        flt.sizes |= flt.include.pop("size", set())
+    notes = [note for sign, side in (("=", flt.include), ("!=", flt.exclude))
+             for attr, values in side.items() for value in sorted(values)
+             if (note := _where_note(attr, sign, value, vocabulary))]
+    notes += [f"--where brand={b}: no product is from that brand" + _suggest(b, vocabulary.brands, "brand=")
+              for b in sorted(flt.brands | flt.exclude_brands) if b not in vocabulary.brands]
+    notes += [f"--where size={z}: no product lists that size" + _suggest(z, vocabulary.sizes, "size=")
+              for z in sorted(flt.sizes) if z not in vocabulary.sizes]
+    return flt, notes
+
+
+def _where_note(attr: str, sign: str, value: str, vocabulary: Vocabulary) -> str | None:
+    """A note for one ``attr=value`` the catalog cannot match, or None when it can."""
+    if vocabulary.has(attr, value):
+        return None
+    if attr not in vocabulary.attributes():
+        holders = vocabulary.attributes_with(value)
+        if holders:   # "colour=red": the value says which attribute was meant
+            return f"--where {attr}{sign}{value}: the catalog has no attribute '{attr}' (did you mean {holders[0]}{sign}{value}?)"
+        return f"--where {attr}{sign}{value}: the catalog has no attribute '{attr}'" + _suggest(
+            attr, vocabulary.attributes(), "", sign + value)
+    holders = vocabulary.attributes_with(value)
+    if holders:       # "color=linen": a value of another attribute
+        return f"--where {attr}{sign}{value}: no product has {attr} {value} (did you mean {holders[0]}{sign}{value}?)"
+    return f"--where {attr}{sign}{value}: no product has {attr} {value}" + _suggest(
+        value, vocabulary.values(attr), f"{attr}{sign}")
+
+
+def _suggest(word: str, known, before: str, after: str = "") -> str:
+    close = difflib.get_close_matches(word, list(known), n=1, cutoff=0.6)
+    return f" (did you mean {before}{close[0]}{after}?)" if close else ""
+

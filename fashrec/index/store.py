@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
-from fashrec.catalog import Product, Vocabulary
+from fashrec.catalog import Product, Vocabulary, normalize_value
 from fashrec.errors import FashrecIndexError
 from fashrec.index import ann, items
 from fashrec.index.filters import Filter
@@ -26,6 +26,19 @@ class _GenerationGone(Exception):
 def _require(path: Path) -> None:
     if not path.exists():
         raise _GenerationGone(path)
+
+
+# Posting-list keys for the products' own fields (no attribute name starts with "@").
+BRAND_FIELD, SIZES_FIELD = "@brand", "@sizes"
+
+
+def _field_values(product: Product, key: str) -> list[str]:
+    """The normalized values a posting list of ``key`` holds for ``product``."""
+    if key == BRAND_FIELD:
+        return [normalize_value(product.brand)] if product.brand else []
+    if key == SIZES_FIELD:
+        return list({normalize_value(s) for s in product.sizes})
+    return product.attributes.get(key, [])
 
 
 @dataclass
@@ -185,6 +198,12 @@ class Index:
                     mask &= prices <= flt.price_max
         if flt.in_stock_only:
             mask &= self._column("in_stock")
+        if flt.brands:
+            mask &= self._value_mask(BRAND_FIELD, flt.brands)
+        if flt.exclude_brands:
+            mask &= ~self._value_mask(BRAND_FIELD, flt.exclude_brands)
+        if flt.sizes:
+            mask &= self._value_mask(SIZES_FIELD, flt.sizes)
         for product_id in flt.exclude_ids:
             pos = self._positions.get(product_id)
             if pos is not None:
@@ -195,7 +214,7 @@ class Index:
         if attribute not in self._postings:
             lists: dict[str, list[int]] = {}
             for pos, p in enumerate(self.products):
-                for v in p.attributes.get(attribute, ()):
+                for v in _field_values(p, attribute):
                     lists.setdefault(v, []).append(pos)
             self._postings[attribute] = {v: np.array(ps, dtype=np.int64) for v, ps in lists.items()}
         mask = np.zeros(len(self.products), dtype=bool)

@@ -145,3 +145,18 @@ def test_stricter_tier_ranks_first_whatever_the_score():
     cands[0].tier = 2
     chosen = select(cands, 2, vecs, CriticConfig()).selected
     assert [c.product.id for c in chosen] == ["strict", "relaxed"]
+
+
+def test_guard_checks_brands_and_sizes_against_the_catalog_fields_only():
+    plan = Plan(brands=["nordvik"], exclude_brands=["kestrel"], sizes=["m", "l"])
+    constraints = Constraints(plan, Resolution(), {}, {})
+    vec = np.zeros(2, np.float32)
+    good = product("a", brand="Nordvik", sizes=["S", "M"])
+    checks = check_product(good, vec, constraints, None)
+    assert passes(checks) and {c.label for c in checks} == {"brand=nordvik", "brand not kestrel", "size=m/l"}
+    assert "brand nordvik" in explain(Candidate(good, 0, 0.9, 0.9, checks=checks))
+    assert "size m/l" in explain(Candidate(good, 0, 0.9, 0.9, checks=checks))
+    for unknown in (product("b", sizes=["M"]), product("c", brand="Nordvik"), product("d", brand="Kestrel", sizes=["M"])):
+        checks = check_product(unknown, vec, constraints, None)
+        assert not passes(checks)   # no brand or no sizes listed is never passed off as a match
+    assert {c.evidence for c in check_product(product("e"), vec, constraints, None)} == {"no brand", "no sizes listed"}

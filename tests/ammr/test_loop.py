@@ -52,6 +52,22 @@ def test_filters_only_use_well_covered_attributes(refiner, monkeypatch):
     assert flt.price_max == 50 and flt.in_stock_only
 
 
+def test_sizes_and_brands_in_a_request_filter_every_result(refiner):
+    """ "in size M, from Kestrel" was ignored; now both are filters, verified and named in each reason."""
+    kestrel = next(p for p in refiner.index.products if p.brand == "Kestrel")
+    anchor = refiner.anchor_from_image(kestrel.image_path)
+    result = refiner.refine(anchor, "in size M, from kestrell", RefineOptions(k=5, max_steps=6))
+    assert (result.plan.brands, result.plan.sizes) == (["kestrel"], ["m"])
+    assert result.results, result.stop_reason
+    for item in result.results:
+        product = item.candidate.product
+        assert product.brand == "Kestrel" and "M" in product.sizes
+        assert {"brand=kestrel", "size=m"} <= {c.label for c in item.candidate.checks if c.ok}
+        assert "brand kestrel" in item.why
+    flt = constraint_filter(refiner.index, Constraints(result.plan), in_stock_only=False)
+    assert flt.brands == {"kestrel"} and flt.sizes == {"m"}
+
+
 def test_loop_relaxes_anchor_keeps_but_never_stated_constraints(refiner):
     index = refiner.index
     product = index.products[0]

@@ -147,3 +147,54 @@ def test_search_says_when_the_query_contradicts_the_filter(fashrec, indexed, sma
                    "--json").json()
     assert any("nothing can have both" in n for n in data["query"]["understood"]["notes"])
     assert all(r["attributes"]["color"] == allowed for r in data["results"])    # the filter is never broken
+
+
+def test_search_reads_sizes_and_brands_as_filters(fashrec, indexed, small_catalog):
+    products = [json.loads(l) for l in small_catalog.read_text().splitlines()]
+    kestrel_m = {p["id"] for p in products if p.get("brand") == "Kestrel" and "M" in p.get("sizes", [])}
+    run = fashrec("search", "something in size M, from kestrell", "--index", indexed, "-k", "10", "--json")
+    assert run.returncode == 0, run.stderr
+    data = run.json()
+    understood = data["query"]["understood"]
+    assert (understood["brands"], understood["sizes"]) == (["kestrel"], ["m"])
+    full = [r for r in data["results"] if r["why"].startswith("matches")]
+    assert {r["id"] for r in full} == kestrel_m
+    assert all("brand kestrel" in r["why"] and "size m" in r["why"] for r in full)
+    assert all("lacks" in r["why"] for r in data["results"][len(full):])   # near misses say what they lack
+
+
+def test_where_words_the_catalog_lacks_are_noted_not_silent(fashrec, indexed, small_catalog):
+    run = fashrec("search", "dress", "--index", indexed, "-k", "3", "--where", "colour=red", "--json")
+    assert run.returncode == 0, run.stderr
+    data = run.json()
+    assert data["results"] == []                                   # nothing has a 'colour' attribute ...
+    assert any("did you mean color=red?" in n for n in data["notes"])   # ... and the answer says why
+    human = fashrec("similar", next((small_catalog.parent / "images").iterdir()), "--index", indexed,
+                    "--where", "colr=red")
+    assert human.returncode == 0 and "did you mean color=red?" in human.stderr
+    lines = json.dumps({"text": "dress", "where": {"brand": "nordvick"}}) + "\n"
+    out = json.loads(fashrec("search", "--batch", "-", "--index", indexed, input=lines).stdout)
+    assert any("did you mean brand=nordvik?" in n for n in out["notes"])
+
+
+def test_refused_words_are_filtered_not_embedded_and_unknown_words_are_noted(fashrec, indexed):
+    data = fashrec("search", "shirts, not striped, asdf", "--index", indexed, "-k", "3", "--json").json()
+    understood = data["query"]["understood"]
+    assert understood["exclude"] == {"pattern": ["striped"]}
+    assert "striped" not in understood["embedded"] and "shirt" in understood["embedded"]
+    assert any("'asdf'" in n for n in understood["notes"])
+    assert all(r["attributes"].get("pattern") != "striped" for r in data["results"])
+
+
+def test_a_budget_in_a_catalog_without_prices_is_dropped_with_a_note(fashrec, small_catalog, tiny_model, tmp_path):
+    rows = [json.loads(l) for l in small_catalog.read_text().splitlines()]
+    unpriced = small_catalog.parent / "unpriced.jsonl"
+    unpriced.write_text("".join(json.dumps({k: v for k, v in r.items() if k not in ("price", "currency")}) + "\n"
+                                for r in rows))
+    assert fashrec("index", unpriced, "--model", tiny_model, "--index", tmp_path / "unpriced").returncode == 0
+    data = fashrec("search", "a dress under 500 rupees", "--index", tmp_path / "unpriced", "-k", "3",
+                   "--json").json()
+    understood = data["query"]["understood"]
+    assert understood["price"] == {"min": None, "max": None}
+    assert any("no prices" in n for n in understood["notes"])
+    assert data["results"] and all(r["attributes"]["category"] == "dress" for r in data["results"][:1])
