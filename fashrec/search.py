@@ -108,8 +108,8 @@ class Searcher:
         plan = self.understand(query)
         flt = flt or Filter()
         # What the query refuses is filtered out, never embedded: "not striped" must not pull to stripes.
-        wanted = wanted_text(query, self.index.vocabulary) if plan is not None else query
-        qvec = self.encoder.encode_texts([wanted or query])[0]
+        wanted = (wanted_text(query, self.index.vocabulary) or "product") if plan is not None else query
+        qvec = self.encoder.encode_texts([wanted])[0]
         t1 = time.perf_counter()
         pool = k * BOOST_POOL_FACTOR if boost else k
         named = (constraint_filter(self.index, Constraints(plan), in_stock_only=False) if plan is not None

@@ -8,7 +8,8 @@ IndexOpt = typer.Option(None, "--index", help="Index folder (default: $FASHREC_I
                         "folder here, or the last index built).")
 JsonOpt = typer.Option(False, "--json", help="Print one JSON document on stdout (errors: JSON on stderr).")
 KOpt = typer.Option(10, "-k", "--top-k", min=1, max=1000, help="How many results.")
-WhereOpt = typer.Option(None, "--where", "-w", help="Hard filter attr=value or attr!=value (repeatable).")
+WhereOpt = typer.Option(None, "--where", "-w", help="Hard filter attr=value or attr!=value (repeatable); "
+                        "brand=... and size=... filter the products' own fields.")
 SheetOpt = typer.Option(None, "--sheet", help="Also write a contact sheet PNG of the results.")
 BatchOpt = typer.Option(None, "--batch", help="JSONL requests from FILE ('-' for stdin); JSONL results out.")
 LlmOpt = typer.Option(None, "--llm", help="A GGUF model file for the llm/hybrid planner "

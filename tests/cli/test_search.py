@@ -184,6 +184,8 @@ def test_refused_words_are_filtered_not_embedded_and_unknown_words_are_noted(fas
     assert "striped" not in understood["embedded"] and "shirt" in understood["embedded"]
     assert any("'asdf'" in n for n in understood["notes"])
     assert all(r["attributes"].get("pattern") != "striped" for r in data["results"])
+    only_refused = fashrec("search", "not striped", "--index", indexed, "-k", "3", "--json").json()
+    assert only_refused["query"]["understood"]["embedded"] == "product"   # not the refused word itself
 
 
 def test_a_budget_in_a_catalog_without_prices_is_dropped_with_a_note(fashrec, small_catalog, tiny_model, tmp_path):
