@@ -7,6 +7,7 @@ nearest catalog neighbours combined with zero-shot prompts; an anchor that *is* 
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -23,36 +24,71 @@ VOTE_WEIGHT = 0.65        # the rest goes to zero-shot prompts
 MIN_COVERAGE = 0.5        # infer an attribute only if most neighbours have it at all
 
 
+@dataclass(frozen=True)
+class ReaderSettings:
+    """How :func:`infer_attributes` reads a photo: the neighbour vote, the zero-shot prompts, their blend.
+
+    ``vote_weight`` 1.0 is the vote alone, 0.0 the prompts alone; ``fashrec eval anchor`` scores such
+    variants next to the shipped default in one run.
+    """
+
+    neighbours: int = NEIGHBOURS
+    temperature: float = VOTE_TEMPERATURE
+    vote_weight: float = VOTE_WEIGHT
+
+
+DEFAULT_READER = ReaderSettings()
+
+
 def infer_attributes(index: Index, vector: np.ndarray, prompts: AttributePrompts | None,
-                     *, neighbours: int = NEIGHBOURS) -> dict[str, AttributeGuess]:
-    found = index.nearest(vector, neighbours)
+                     *, neighbours: int | None = None,
+                     settings: ReaderSettings = DEFAULT_READER) -> dict[str, AttributeGuess]:
+    found = index.nearest(vector, neighbours or settings.neighbours)
     if found.positions.size == 0:
         return {}
-    weights = np.exp((found.scores - found.scores.max()) / VOTE_TEMPERATURE)
+    weights = np.exp((found.scores - found.scores.max()) / settings.temperature)
+    neighbour_attrs = [index.products[int(pos)].attributes for pos in found.positions]
     guesses: dict[str, AttributeGuess] = {}
     for attr in index.vocabulary.attributes():
-        votes: dict[str, float] = {}
-        covered = 0.0
-        for pos, w in zip(found.positions, weights):
-            vals = index.products[int(pos)].attributes.get(attr)
-            if vals:
-                covered += w
-                for v in vals:
-                    votes[v] = votes.get(v, 0.0) + w / len(vals)
-        if covered < MIN_COVERAGE * weights.sum():
+        votes = _vote(attr, neighbour_attrs, weights)
+        if votes is None:
             continue
-        dist = {v: s / covered for v, s in votes.items()}
-        zero_shot = prompts.probabilities(attr, vector) if prompts else {}
-        if zero_shot:
-            candidates = set(dist) | {v for v, p in zero_shot.items() if p > 0.05}
-            dist = {v: VOTE_WEIGHT * dist.get(v, 0.0) + (1 - VOTE_WEIGHT) * zero_shot.get(v, 0.0)
-                    for v in candidates}
-            source = "neighbours+zero-shot"
-        else:
-            source = "neighbours"
-        value, conf = max(dist.items(), key=lambda kv: kv[1])
-        guesses[attr] = AttributeGuess(value, float(conf), source)
+        guess = _blend(attr, votes, prompts, vector, settings.vote_weight)
+        if guess is not None:
+            guesses[attr] = guess
     return guesses
+
+
+def _vote(attr: str, neighbour_attrs: list[dict], weights: np.ndarray) -> dict[str, float] | None:
+    """The neighbours' similarity-weighted vote on one attribute, or None when too few have it at all."""
+    votes: dict[str, float] = {}
+    covered = 0.0
+    for attrs, w in zip(neighbour_attrs, weights):
+        vals = attrs.get(attr)
+        if vals:
+            covered += w
+            for v in vals:
+                votes[v] = votes.get(v, 0.0) + w / len(vals)
+    if covered < MIN_COVERAGE * weights.sum():
+        return None
+    return {v: s / covered for v, s in votes.items()}
+
+
+def _blend(attr: str, votes: dict[str, float], prompts: AttributePrompts | None, vector: np.ndarray,
+           vote_weight: float) -> AttributeGuess | None:
+    zero_shot = prompts.probabilities(attr, vector) if prompts and vote_weight < 1.0 else {}
+    if not zero_shot:
+        dist, source = votes, "neighbours"
+    elif vote_weight <= 0.0:
+        dist, source = zero_shot, "zero-shot"
+    else:
+        candidates = set(votes) | {v for v, p in zero_shot.items() if p > 0.05}
+        dist = {v: vote_weight * votes.get(v, 0.0) + (1 - vote_weight) * zero_shot.get(v, 0.0) for v in candidates}
+        source = "neighbours+zero-shot"
+    if not dist:
+        return None
+    value, conf = max(dist.items(), key=lambda kv: kv[1])
+    return AttributeGuess(value, float(conf), source)
 
 
 def understand_anchor(index: Index, vector: np.ndarray, prompts: AttributePrompts | None,

@@ -21,6 +21,7 @@ from fashrec.cli.options import (
 )
 from fashrec.cli.output import dumps, emit, handled, note, progress_bar, stdout
 from fashrec.errors import UsageError
+from fashrec.evaluation.anchor import CONFIDENT, AnchorEvalReport, evaluate_anchor
 from fashrec.evaluation.dialogue import evaluate_dialogue
 from fashrec.evaluation.encoder import evaluate_catalog
 from fashrec.evaluation.outfit import evaluate_outfits
@@ -35,6 +36,65 @@ from fashrec.evaluation.search import evaluate_search
 from fashrec.planner import available_planners, create_planner
 
 VOCABULARY_NAME = "planner_vocabulary.json"
+
+
+@eval_app.command("anchor")
+def eval_anchor(
+    catalog: Path = typer.Argument(..., help="Catalog JSONL; its evaluation slice (as in eval refine) is read."),
+    n: Optional[int] = typer.Option(None, "--n", min=1, help="Read only a seeded sample of N photos."),
+    seed: int = SeedOpt,
+    model: Optional[str] = ModelOpt,
+    workdir: Optional[Path] = WorkdirOpt,
+    details: bool = typer.Option(True, "--details/--no-details",
+                                 help="Calibration table and costliest confusions of the shipped reader."),
+    json_mode: bool = JsonOpt,
+) -> None:
+    """How well the anchor stage reads unseen photos: accuracy, calibration, confusions, joint rate, ms."""
+
+    with handled(json_mode):
+        note("reading the evaluation photos (the index of the other products is built first if needed)")
+        report = evaluate_anchor(catalog, n=n, seed=seed, workdir=workdir, model=model)
+        emit(report, json_mode=json_mode, render=lambda: _render_anchor(report, details))
+
+
+def _render_anchor(report: AnchorEvalReport, details: bool) -> None:
+    stdout.print(f"[bold]{report.anchors}[/] photos read against {report.indexed} indexed products"
+                 + (f" ({report.unreadable} unreadable, not scored)" if report.unreadable else ""))
+    joint = "+".join(report.joint)
+    table = Table("reader", *report.attributes, "joint", "ms/anchor", header_style="bold")
+    sure = Table("reader", *(f"{a} @{CONFIDENT:g}" for a in report.joint), header_style="bold")
+    for r in report.readers:
+        accs = [f"{r.attributes[a].accuracy:.3f}" if a in r.attributes else "-" for a in report.attributes]
+        ms = report.ms_per_anchor(r)
+        table.add_row(r.reader, *accs, "-" if r.joint is None else f"{r.joint:.3f}",
+                      "-" if ms is None else f"{ms:.1f}")
+        sure.add_row(r.reader, *(f"{s.confident_accuracy:.3f} of {s.confident_share:.2f}"
+                                 if (s := r.attributes.get(a)) and s.confident_accuracy is not None else "-"
+                                 for a in report.joint))
+    stdout.print(table)
+    stdout.print(f"[dim]joint: {joint} all right. Below: accuracy among guesses at confidence >= {CONFIDENT:g},"
+                 " of the share of photos guessed that confidently.[/]")
+    stdout.print(sure)
+    ex = report.exact_photos
+    if ex.anchors:
+        stdout.print(f"[dim]{ex.anchors} photos are byte-identical to an indexed product's; the two share "
+                     + ", ".join(f"{a} {v:.2f}" for a, v in ex.agreement.items() if v is not None)
+                     + ("" if ex.joint_agreement is None else f", {joint} {ex.joint_agreement:.2f}")
+                     + " (label noise: a ceiling for any reader)[/]")
+    stdout.print(f"[dim]embedding one photo: {report.embed_ms:.1f} ms (median, warm)[/]")
+    if details and report.readers:
+        _render_details(report.readers[0])
+
+
+def _render_details(reader) -> None:
+    for attr, s in reader.attributes.items():
+        table = Table(f"{attr}: confidence", "count", "accuracy", "mean conf.", header_style="bold")
+        for b in s.calibration:
+            if b.count:
+                table.add_row(b.to_dict()["bin"], str(b.count), f"{b.accuracy:.3f}", f"{b.mean_confidence:.3f}")
+        stdout.print(table)
+        stdout.print(f"[dim]{attr}: ECE {s.ece:.3f}; costliest confusions (label -> guess): "
+                     + ", ".join(f"{t} -> {g} {n}" for t, g, n, _ in s.confusions[:5]) + "[/]")
 
 
 @eval_app.command("refine")
