@@ -55,3 +55,29 @@ def test_shade_requests_target_clearly_darker_or_lighter_colours(tmp_path):
     assert requests[0].matches(item(1, "black")) and not requests[0].matches(item(2, "maroon"))
     # "lighter than brown" would allow half the colours: too vague to be asked.
     assert len(requests) < 30
+
+
+def test_labelled_anchor_row_runs_ammr_on_the_products_own_labels(tmp_path, tiny_model, fashrec_env):
+    """`ammr-labelled` answers the same requests as ammr, from an anchor that carries the product's own
+    labels (certain) instead of what was read from its photo: the loss due to anchor reading, measured."""
+    from fashrec.ammr import Refiner
+    from fashrec.demo import make_catalog
+    from fashrec.encoder import load_encoder
+    from fashrec.evaluation.refine import LABELLED, labelled_anchor
+    from fashrec.index import open_index
+    from fashrec.planner import create_planner
+
+    catalog = make_catalog(tmp_path / "shop", n_items=160, seed=1)
+    report = evaluate_refine(catalog, n=6, planner="rules", model=str(tiny_model), workdir=tmp_path / "work",
+                             strategies=("ammr", LABELLED))
+    assert [s.strategy for s in report.strategies] == ["ammr", LABELLED]
+    assert all(0 <= s.precision_at_10 <= 1 and s.latency_p50_ms > 0 for s in report.strategies)
+
+    index = open_index(tmp_path / "work" / "index")
+    refiner = Refiner(index, load_encoder(index.encoder_spec), create_planner("rules"))
+    _, _, anchors = split_catalog(catalog, tmp_path / "work")
+    read = refiner.anchor_from_image(anchors[0].image_path)
+    known = labelled_anchor(anchors[0], read)
+    assert known.values() == {a: v[0] for a, v in anchors[0].attributes.items() if v}
+    assert {g.confidence for g in known.attributes.values()} == {1.0} and known.vector is read.vector
+    assert known.catalog_id is None        # still a photo from outside the index
