@@ -35,6 +35,11 @@ class ReaderSettings:
     neighbours: int = NEIGHBOURS
     temperature: float = VOTE_TEMPERATURE
     vote_weight: float = VOTE_WEIGHT
+    # What a guess's confidence is: "vote", the share of the neighbours' vote that backs the chosen value,
+    # or "blend", its blended probability. The blend picks values better; the vote says better how often
+    # they are right (on 4,428 unseen photos, guesses at >= 0.8 were right 91-96 % of the time by the
+    # vote and 89-95 % by the blend; `fashrec eval anchor` measures both).
+    confidence: str = "vote"
 
 
 DEFAULT_READER = ReaderSettings()
@@ -53,7 +58,7 @@ def infer_attributes(index: Index, vector: np.ndarray, prompts: AttributePrompts
         votes = _vote(attr, neighbour_attrs, weights)
         if votes is None:
             continue
-        guess = _blend(attr, votes, prompts, vector, settings.vote_weight)
+        guess = _blend(attr, votes, prompts, vector, settings)
         if guess is not None:
             guesses[attr] = guess
     return guesses
@@ -75,19 +80,22 @@ def _vote(attr: str, neighbour_attrs: list[dict], weights: np.ndarray) -> dict[s
 
 
 def _blend(attr: str, votes: dict[str, float], prompts: AttributePrompts | None, vector: np.ndarray,
-           vote_weight: float) -> AttributeGuess | None:
-    zero_shot = prompts.probabilities(attr, vector) if prompts and vote_weight < 1.0 else {}
+           settings: ReaderSettings) -> AttributeGuess | None:
+    weight = settings.vote_weight
+    zero_shot = prompts.probabilities(attr, vector) if prompts and weight < 1.0 else {}
     if not zero_shot:
         dist, source = votes, "neighbours"
-    elif vote_weight <= 0.0:
+    elif weight <= 0.0:
         dist, source = zero_shot, "zero-shot"
     else:
         candidates = set(votes) | {v for v, p in zero_shot.items() if p > 0.05}
-        dist = {v: vote_weight * votes.get(v, 0.0) + (1 - vote_weight) * zero_shot.get(v, 0.0) for v in candidates}
+        dist = {v: weight * votes.get(v, 0.0) + (1 - weight) * zero_shot.get(v, 0.0) for v in candidates}
         source = "neighbours+zero-shot"
     if not dist:
         return None
     value, conf = max(dist.items(), key=lambda kv: kv[1])
+    if settings.confidence == "vote" and source == "neighbours+zero-shot":
+        conf = votes.get(value, 0.0)
     return AttributeGuess(value, float(conf), source)
 
 

@@ -18,9 +18,10 @@ Per attribute the report gives:
 Across attributes: the **joint** rate (category, colour and gender all right) and the milliseconds per
 anchor, warm: the median time to embed one photo plus the mean time to read it.
 
-Several readers (:data:`READERS`: the shipped settings, the neighbour vote alone, the zero-shot
-prompts alone) are scored on the same photos in the same run, so the shipped stage is always measured
-next to its parts.
+Several readers (:data:`READERS`: the shipped settings; the baseline, which is the same reader with the
+blended probability as confidence, as the stage was before the vote became the confidence; the neighbour
+vote alone; the zero-shot prompts alone) are scored on the same photos in the same run, so the shipped
+stage is always measured next to its predecessor and its parts.
 
 ``exact_photos`` doubles as a ceiling on what any reader can score against these labels: products whose
 photos are byte-identical should carry the same labels, and the share that do not is label noise that
@@ -32,7 +33,7 @@ from __future__ import annotations
 import random
 import time
 from collections import Counter
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any, Callable, Mapping, Sequence
 
@@ -58,6 +59,7 @@ EMBED_SAMPLE = 50          # single-photo encodes timed for the per-anchor cost
 # Named readers scored in one run; the first is the shipped anchor stage.
 READERS: dict[str, ReaderSettings] = {
     "shipped": DEFAULT_READER,
+    "baseline (blend confidence)": replace(DEFAULT_READER, confidence="blend"),
     "vote only": ReaderSettings(vote_weight=1.0),
     "zero-shot only": ReaderSettings(vote_weight=0.0),
 }

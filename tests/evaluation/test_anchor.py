@@ -70,7 +70,8 @@ def test_eval_anchor_end_to_end(fashrec, tmp_path, tiny_model):
     assert run.returncode == 0, run.stderr
     report = run.json()
     assert report["anchors"] == n_anchors and report["indexed"] == 160 - n_anchors
-    assert [r["reader"] for r in report["readers"]] == ["shipped", "vote only", "zero-shot only"]
+    assert [r["reader"] for r in report["readers"]] == ["shipped", "baseline (blend confidence)", "vote only",
+                                                        "zero-shot only"]
     assert report["joint"] == ["category", "color", "gender"]
     for reader in report["readers"]:
         assert reader["ms_per_anchor"] >= reader["read_ms"] > 0
