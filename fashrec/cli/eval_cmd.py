@@ -81,7 +81,7 @@ def _render_anchor(report: AnchorEvalReport, details: bool) -> None:
                      + ", ".join(f"{a} {v:.2f}" for a, v in ex.agreement.items() if v is not None)
                      + ("" if ex.joint_agreement is None else f", {joint} {ex.joint_agreement:.2f}")
                      + " (label noise: a ceiling for any reader)[/]")
-    stdout.print(f"[dim]embedding one photo: {report.embed_ms:.1f} ms (median, warm)[/]")
+    stdout.print(f"[dim]embedding one photo: {report.embed_ms:.1f} ms (median, warm, {report.runtime} runtime)[/]")
     if details and report.readers:
         _render_details(report.readers[0])
 

@@ -43,7 +43,7 @@ from fashrec.ammr.anchor import DEFAULT_READER, ReaderSettings, infer_attributes
 from fashrec.catalog import Product
 from fashrec.catalog.images import file_digest
 from fashrec.catalog.roles import attribute_for_role
-from fashrec.encoder import load_encoder
+from fashrec.encoder.runtime import load_query_encoder
 from fashrec.encoder.prompts import AttributePrompts
 from fashrec.evaluation.refine import split_catalog
 from fashrec.index import Index, open_index
@@ -149,6 +149,7 @@ class AnchorEvalReport:
     readers: list[ReaderReport]
     exact_photos: ExactPhotos
     load_ms: dict[str, float] = field(default_factory=dict)
+    runtime: str = "torch"               # the encoder runtime that embedded the photos (as queries do)
 
     def ms_per_anchor(self, reader: ReaderReport) -> float | None:
         return None if reader.read_ms is None else self.embed_ms + reader.read_ms
@@ -161,7 +162,8 @@ class AnchorEvalReport:
             readers.append(d)
         return {"catalog": self.catalog, "indexed": self.indexed, "anchors": self.anchors,
                 "unreadable": self.unreadable, "attributes": self.attributes, "joint": self.joint,
-                "confident_threshold": CONFIDENT, "embed_ms": _r(self.embed_ms, 2), "readers": readers,
+                "confident_threshold": CONFIDENT, "runtime": self.runtime, "embed_ms": _r(self.embed_ms, 2),
+                "readers": readers,
                 "exact_photos": self.exact_photos.to_dict(),
                 "load_ms": {k: round(v, 1) for k, v in self.load_ms.items()}}
 
@@ -288,7 +290,9 @@ def evaluate_anchor(
     indexed_catalog, indexed, anchors = split_catalog(catalog, workdir)
     build_index(indexed_catalog, workdir / "index", model=model)
     index = open_index(workdir / "index")
-    encoder = load_encoder(index.encoder_spec, interactive=True)
+    # The runtime a query uses (the ONNX export when verified, else torch), so ms/anchor is what refine pays.
+    loaded = load_query_encoder(index.encoder_spec, identifier=index.encoder_identifier, interactive=True)
+    encoder = loaded.encoder
     load_ms["index_and_encoder"] = (time.perf_counter() - t) * 1000
     if n is not None and n < len(anchors):
         anchors = random.Random(seed).sample(anchors, n)
@@ -317,4 +321,5 @@ def evaluate_anchor(
             progress(1)
     embed = _embed_ms(encoder, [p.image_path for p in anchors], embed_sample)
     return AnchorEvalReport(str(catalog), len(indexed), len(anchors), len(failures), attributes, joint, embed,
-                            reports, exact_photo_agreement(index, anchors, attributes, joint), load_ms)
+                            reports, exact_photo_agreement(index, anchors, attributes, joint), load_ms,
+                            runtime=loaded.runtime)
