@@ -107,3 +107,16 @@ def test_an_export_that_cannot_be_written_never_fails_the_build(fashrec, small_c
     assert any(n.startswith("queries will use torch") for n in report["notes"])
     query = fashrec("refine", anchor_of(small_catalog), "in black", "--planner", "rules", "--json")
     assert query.returncode == 0 and "using torch" in query.stderr and query.json()["results"]
+
+
+def test_a_query_on_the_fast_path_never_imports_torch(fashrec, indexed, small_catalog, fashrec_env):
+    fashrec_env["PYTHONPROFILEIMPORTTIME"] = "1"  # python -X importtime: every import on stderr
+    for args in (("refine", anchor_of(small_catalog), "in black", "--planner", "rules"),
+                 ("search", "red dress"), ("similar", anchor_of(small_catalog))):
+        run = fashrec(*args, "--index", indexed, "--json")
+        assert run.returncode == 0, run.stderr[-2000:]
+        modules = {line.rsplit("|", 1)[-1].strip() for line in run.stderr.splitlines()
+                   if line.startswith("import time:")}
+        assert "onnxruntime" in modules, args
+        assert not modules & {"torch", "open_clip", "torchvision", "llama_cpp", "fashrec.train",
+                              "fashrec.cli.eval_cmd", "fashrec.cli.chat_cmd"}, args

@@ -1,0 +1,47 @@
+"""Start-up cost: `fashrec CMD` imports only CMD's module (fashrec.cli.main), so the map from command to
+module must stay complete, and a query on an exported encoder never imports torch or other commands'
+stacks."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+
+import pytest
+
+from fashrec.cli import COMMAND_MODULES
+from fashrec.cli.commands import app
+
+
+def registered() -> dict[str, str]:
+    """Every top-level command and group name, with the module that registers it."""
+    names = {(info.name or info.callback.__name__).replace("_", "-"): info.callback.__module__
+             for info in app.registered_commands}
+    for group in app.registered_groups:
+        typer_app = group.typer_instance
+        commands = typer_app.registered_commands
+        names[group.name] = commands[0].callback.__module__ if commands else "fashrec.cli.app"
+    return names
+
+
+def test_every_command_maps_to_the_module_that_registers_it():
+    for name, module in registered().items():
+        assert name in COMMAND_MODULES, f"fashrec {name} is missing from fashrec.cli.COMMAND_MODULES"
+        assert f"fashrec.cli.{COMMAND_MODULES[name]}" == module, name
+    assert set(COMMAND_MODULES) == set(registered())
+
+
+@pytest.mark.parametrize("command", ["similar", "search", "refine"])
+def test_help_of_one_command_loads_only_its_module(command, fashrec_env):
+    code = ("import sys; sys.argv = ['fashrec', %r, '--help']\n"
+            "from fashrec.cli import main\n"
+            "try:\n    main()\nexcept SystemExit:\n    pass\n"
+            "print(sorted(m for m in sys.modules if m.startswith('fashrec.cli.') and m.endswith('_cmd')))"
+            % command)
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=fashrec_env, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    loaded = set(eval(proc.stdout.strip().splitlines()[-1]))
+    assert f"fashrec.cli.{COMMAND_MODULES[command]}" in loaded
+    assert not loaded & {"fashrec.cli.train_cmd", "fashrec.cli.eval_cmd", "fashrec.cli.chat_cmd"}
+    assert "Usage" in proc.stdout and re.search(rf"\b{command}\b", proc.stdout)
