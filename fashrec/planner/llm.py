@@ -251,7 +251,7 @@ class LLMPlanner:
             if completion.finish_reason == "timeout":
                 raise PlannerError(f"the model ran past the {self.timeout_s:g}s limit")
             plan = plan_from_answer(parse_plan_json(completion.text), choices, clean)
-        except PlannerError as exc:
+        except (PlannerError, ModelError) as exc:   # a missing or broken model: rules, and the plan says so
             return self._fallback(analysis, str(exc.message))
         plan.query = analysis.plan.query
         plan.keep = list(analysis.plan.keep)
