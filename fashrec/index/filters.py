@@ -112,7 +112,10 @@ def parse_where(expressions: list[str] | None) -> Filter:
         if not attr or not value:
             raise UsageError(f"--where expects attr=value or attr!=value, got '{expr}'")
         if attr == "price":
-            raise UsageError("filter price with --max-price / --min-price")
+            raise UsageError("--where filters attributes, not prices",
+                             hint="say the price in the request instead (fashrec search \"shirt under 5\", "
+                                  "fashrec refine IMAGE \"same, under 5\"), or set a standing budget: "
+                                  "fashrec profile set budget=5")
         target.setdefault(attr, set()).add(value)
     return flt
 
