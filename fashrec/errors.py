@@ -108,6 +108,13 @@ class SessionError(FashrecError):
     kind = "session"
 
 
+class ProfileError(FashrecError):
+    """The personal profile file is unreadable, from a newer fashrec, or not a file."""
+
+    exit_code = 8
+    kind = "profile"
+
+
 
 __all__ = [
     "FashrecError",
@@ -120,4 +127,5 @@ __all__ = [
     "ModelError",
     "PlannerError",
     "SessionError",
+    "ProfileError",
 ]

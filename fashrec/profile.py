@@ -33,11 +33,11 @@ from pathlib import Path
 
 from fashrec.ammr import Anchor, Booster, Candidate, CriticConfig
 from fashrec.catalog import Product, normalize_value
-from fashrec.errors import FashrecError, UsageError
+from fashrec.errors import ProfileError, UsageError
 from fashrec.fsutil import atomic_write_bytes
 from fashrec.index import Index
 from fashrec.planner import Plan
-from fashrec.settings import home_dir
+from fashrec.settings import home_dir, home_folder
 
 PROFILE_VERSION = 1
 PROFILE_FILE = "profile.json"
@@ -135,25 +135,35 @@ def load_profile(path: Path | None = None) -> Profile:
     path = path or profile_path()
     if not path.exists():
         return Profile()
+    _check_is_file(path)
     hint = f"fix or delete it: fashrec profile clear (file: {path})"
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise FashrecError(f"profile file is unreadable: {exc}", hint=hint) from exc
+        raise ProfileError(f"profile file {path} is unreadable: {exc}", hint=hint) from exc
     if not isinstance(data, dict) or not isinstance(data.get("version"), int):
-        raise FashrecError("profile file has no version", hint=hint)
+        raise ProfileError(f"profile file {path} has no version", hint=hint)
     if data["version"] > PROFILE_VERSION:
-        raise FashrecError(f"profile was written by a newer fashrec (version {data['version']}, this one reads "
-                           f"up to {PROFILE_VERSION})", hint="upgrade fashrec, or: fashrec profile clear")
+        raise ProfileError(f"profile {path} was written by a newer fashrec (version {data['version']}, this one "
+                           f"reads up to {PROFILE_VERSION})", hint="upgrade fashrec, or: fashrec profile clear")
     try:
         return Profile.from_dict(data)
     except UsageError as exc:
-        raise FashrecError(f"profile file is invalid: {exc.message}", hint=hint) from exc
+        raise ProfileError(f"profile file {path} is invalid: {exc.message}", hint=hint) from exc
+
+
+def _check_is_file(path: Path) -> None:
+    if not path.is_file():
+        raise ProfileError(f"profile {path} is not a file (a folder?), and fashrec did not write it",
+                           hint=f"move it away: fashrec will then start from an empty profile ({path})")
 
 
 def save_profile(profile: Profile, path: Path | None = None) -> Path:
-    path = path or profile_path()
-    path.parent.mkdir(parents=True, exist_ok=True)
+    if path is None:
+        home_folder()
+        path = profile_path()
+    else:
+        path.parent.mkdir(parents=True, exist_ok=True)
     atomic_write_bytes(path, (json.dumps(profile.to_dict(), indent=2, ensure_ascii=False) + "\n").encode())
     return path
 
@@ -161,6 +171,8 @@ def save_profile(profile: Profile, path: Path | None = None) -> Path:
 def clear_profile(path: Path | None = None) -> bool:
     path = path or profile_path()
     existed = path.exists()
+    if existed:
+        _check_is_file(path)   # never removes a folder of the user's
     path.unlink(missing_ok=True)
     return existed
 

@@ -19,6 +19,7 @@ import os
 import sys
 from pathlib import Path
 
+from fashrec.errors import UsageError
 from fashrec.fsutil import atomic_write_bytes
 
 # --- folders -------------------------------------------------------------------------------------
@@ -29,6 +30,20 @@ def home_dir() -> Path:
         return Path(env).expanduser()
     base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
     return Path(base) / "fashrec"
+
+
+def home_folder() -> Path:
+    """The home folder, created when missing; a clear error when something else is in its place."""
+    home = home_dir()
+    where = f"the fashrec home folder {home}" + (" (FASHREC_HOME)" if os.environ.get("FASHREC_HOME") else "")
+    hint = "point FASHREC_HOME at a folder (or unset it to use ~/.local/share/fashrec)"
+    if home.exists() and not home.is_dir():
+        raise UsageError(f"{where} is a file, not a folder", hint=hint)
+    try:
+        home.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise UsageError(f"cannot create {where}: {exc.strerror or exc}", hint=hint) from None
+    return home
 
 
 def index_from_env() -> Path | None:
@@ -91,9 +106,8 @@ def read_state() -> dict:
 def write_state(**updates) -> None:
     state = read_state()
     state.update(updates)
-    path = _state_path()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    atomic_write_bytes(path, json.dumps(state, indent=2).encode())
+    home_folder()
+    atomic_write_bytes(_state_path(), json.dumps(state, indent=2).encode())
 
 
 # --- threads -------------------------------------------------------------------------------------

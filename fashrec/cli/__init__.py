@@ -28,5 +28,6 @@ def main() -> None:
     module = COMMAND_MODULES.get(name)
     importlib.import_module(f"fashrec.cli.{module}" if module else "fashrec.cli.commands")
     from fashrec.cli.app import app
+    from fashrec.cli.output import run_command_line
 
-    app()
+    run_command_line(app, sys.argv[1:])

@@ -1,26 +1,44 @@
-"""CLI layer: ``--batch FILE`` -- one JSON request per line in, one JSON result per line out, in order."""
+"""CLI layer: ``--batch FILE`` -- one JSON request per line in, one JSON result per line out, in order.
+
+A line is untrusted input: whatever it holds (bytes that are not UTF-8, half a surrogate pair, a ``k`` of
+1e309, a field of the wrong type), it gets its own error object and the run goes on.
+"""
 
 from __future__ import annotations
 
 import json
 import sys
 from pathlib import Path
-from typing import Any, Callable, Iterable, Iterator
+from typing import Any, BinaryIO, Callable, Iterator
 
-from fashrec.cli.output import to_jsonable
+from fashrec.cli.output import dumps, to_jsonable
 from fashrec.errors import FashrecError, UsageError
 
 
 def iter_batch(source: Path) -> Iterator[tuple[int, dict[str, Any] | FashrecError]]:
     """Yield (line number, request or error) for each non-empty line of a JSONL batch file."""
     if str(source) == "-":
-        stream: Iterable[str] = sys.stdin
-    else:
-        if not source.exists():
-            raise UsageError(f"batch file not found: {source}")
-        stream = source.open(encoding="utf-8", errors="replace")
-    for number, line in enumerate(stream, start=1):
-        line = line.strip()
+        yield from _requests(sys.stdin.buffer)
+        return
+    if not source.exists():
+        raise UsageError(f"batch file not found: {source}")
+    if source.is_dir():
+        raise UsageError(f"batch file {source} is a folder", hint="give --batch a JSONL file, or - for stdin")
+    try:
+        stream = source.open("rb")
+    except OSError as exc:
+        raise UsageError(f"cannot read the batch file {source}: {exc.strerror or exc}") from None
+    with stream:
+        yield from _requests(stream)
+
+
+def _requests(stream: BinaryIO) -> Iterator[tuple[int, dict[str, Any] | FashrecError]]:
+    for number, raw in enumerate(stream, start=1):
+        try:
+            line = raw.decode("utf-8").strip()
+        except UnicodeDecodeError as exc:
+            yield number, UsageError(f"line {number} is not valid UTF-8 (byte {exc.start})")
+            continue
         if not line:
             continue
         try:
@@ -28,10 +46,51 @@ def iter_batch(source: Path) -> Iterator[tuple[int, dict[str, Any] | FashrecErro
         except json.JSONDecodeError as exc:
             yield number, UsageError(f"line {number}: malformed JSON: {exc.msg}")
             continue
+        except (ValueError, RecursionError):
+            yield number, UsageError(f"line {number}: a JSON value too large or too deeply nested")
+            continue
         if not isinstance(request, dict):
             yield number, UsageError(f"line {number}: a request must be a JSON object")
             continue
+        if "\\ud" in line.lower() and not _encodable(request):
+            yield number, UsageError(f"line {number}: contains an unpaired UTF-16 surrogate escape (\\udXXX), "
+                                     "which is not valid Unicode")
+            continue
         yield number, request
+
+
+def _encodable(value: Any) -> bool:
+    try:
+        json.dumps(value, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+# -- the fields of a request ------------------------------------------------------------------------------
+def request_int(request: dict[str, Any], key: str, default: int, low: int, high: int) -> int:
+    """An integer field between ``low`` and ``high`` (the bounds of the matching option)."""
+    value = request.get(key, default)
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+        raise UsageError(f"'{key}' must be a whole number from {low} to {high}, got {_shown(value)}")
+    return value
+
+
+def request_text(request: dict[str, Any], key: str, *, required: bool = True) -> str:
+    value = request.get(key)
+    if value is None and not required:
+        return ""
+    if not isinstance(value, str):
+        raise UsageError(f"'{key}' must be a string, got {_shown(value)}" if key in request
+                         else f"a request needs a '{key}' string")
+    return value
+
+
+def _shown(value: Any) -> str:
+    text = json.dumps(value) if not isinstance(value, float) else repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
 
 
 def run_batch(source: Path, handle: Callable[[dict[str, Any]], Any]) -> int:
@@ -42,17 +101,22 @@ def run_batch(source: Path, handle: Callable[[dict[str, Any]], Any]) -> int:
     failures = 0
     for number, request in iter_batch(source):
         if isinstance(request, FashrecError):
-            payload = {"line": number, **request.to_dict()}
-            failures += 1
+            payload, failed = {"line": number, **request.to_dict()}, True
         else:
-            try:
-                payload = {"line": number, **to_jsonable(handle(request))}
-            except FashrecError as err:
-                payload = {"line": number, **err.to_dict()}
-                failures += 1
-            except (TypeError, ValueError, KeyError) as exc:
-                payload = {"line": number, "error": "usage", "message": f"bad request: {exc}"}
-                failures += 1
-        sys.stdout.write(json.dumps(payload, ensure_ascii=False) + "\n")
+            payload, failed = _answer(number, request, handle)
+        failures += failed
+        sys.stdout.write(dumps(payload, indent=None) + "\n")
         sys.stdout.flush()
     return failures
+
+
+def _answer(number: int, request: dict[str, Any], handle: Callable[[dict[str, Any]], Any]) -> tuple[dict, bool]:
+    """(the line's output, whether it failed)."""
+    try:
+        return {"line": number, **to_jsonable(handle(request))}, False
+    except FashrecError as err:
+        return {"line": number, **err.to_dict()}, True
+    except (TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
+        return {"line": number, "error": "usage", "message": f"bad request: {exc}"}, True
+    except Exception as exc:  # a line must never end the batch; the message still names what happened
+        return {"line": number, "error": "error", "message": f"this request failed: {type(exc).__name__}: {exc}"}, True

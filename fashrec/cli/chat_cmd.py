@@ -27,7 +27,15 @@ from fashrec.cli.options import (
     PlannerOpt,
     RuntimeOpt,
 )
-from fashrec.cli.output import dumps, handled, note, report_error, stderr, stdout
+from fashrec.cli.output import (
+    dumps,
+    handled,
+    literal,
+    note,
+    report_error,
+    stderr,
+    stdout,
+)
 from fashrec.cli.render import render_constraints, render_turn, write_sheet
 from fashrec.cli.runtime import build_refiner, load_profile_unless
 from fashrec.dialogue import Dialogue, SessionStore
@@ -123,7 +131,7 @@ class Chat:
         elif command == "plan":
             render_constraints(data["constraints"])
         elif command == "sheet":
-            stdout.print(f"sheet: {data['path']}")
+            stdout.print(f"sheet: {literal(data['path'])}")
 
 
 def _path_and_text(rest: str, command: str) -> tuple[Path, str]:
@@ -137,26 +145,36 @@ def _path_and_text(rest: str, command: str) -> tuple[Path, str]:
     return Path(parts[0]).expanduser(), " ".join(parts[1:])
 
 
-def _lines(interactive: bool) -> Iterator[str]:
+def _lines(interactive: bool) -> Iterator[str | UsageError]:
+    """Input lines, each decoded on its own: a line that is not UTF-8 becomes an error for that line
+    (it used to end the chat with a traceback, or be echoed back as raw bytes)."""
     if not interactive:
-        yield from sys.stdin
+        for raw in sys.stdin.buffer:
+            try:
+                yield raw.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                yield UsageError(f"this line is not valid UTF-8 (byte {exc.start}): ignored")
         return
     while True:
         try:
             yield stderr.input("[bold magenta]you>[/] ")
+        except UnicodeDecodeError as exc:
+            yield UsageError(f"that line is not valid UTF-8 (byte {exc.start}): ignored")
         except EOFError:
             stderr.print()
             return
 
 
-def converse(chat_state: Chat, lines: Iterator[str], *, json_mode: bool) -> int:
+def converse(chat_state: Chat, lines: Iterator[str | UsageError], *, json_mode: bool) -> int:
     """Answer line after line until /quit or the end of input; returns how many lines failed."""
     failures = 0
     for number, raw in enumerate(lines, start=1):
-        line = raw.strip()
-        if not line or line.startswith("#"):
+        line = raw.strip() if isinstance(raw, str) else raw
+        if not line or (isinstance(line, str) and line.startswith("#")):
             continue
         try:
+            if isinstance(line, UsageError):
+                raise line
             data = chat_state.handle(line)
         except FashrecError as err:
             failures += 1

@@ -7,12 +7,11 @@ from pathlib import Path
 from typing import Optional
 
 import typer
-from rich.markup import escape
 from rich.table import Table
 
 from fashrec.cli.app import app
 from fashrec.cli.options import IndexOpt, IndexRuntimeOpt, JsonOpt
-from fashrec.cli.output import emit, handled, note, progress_bar, stdout
+from fashrec.cli.output import emit, handled, literal, note, progress_bar, stdout
 from fashrec.cli.runtime import open_index_for
 from fashrec.encoder.runtime import check_runtime, planned_runtime
 from fashrec.errors import FashrecIndexError, UsageError
@@ -54,17 +53,17 @@ def index(
 
         def render() -> None:
             stdout.print(
-                f"[bold]Indexed[/] {report.catalog} -> {report.index}\n"
+                f"[bold]Indexed[/] {literal(report.catalog)} -> {literal(report.index)}\n"
                 f"  added {report.added}, updated {report.updated}, metadata {report.metadata_updated}, "
                 f"removed {report.removed}, unchanged {report.unchanged}; {report.total} items "
                 f"({report.seconds:.1f}s, encoder {report.encoder})")
             for n in report.notes:
-                note(f"[dim]{n}[/]")
+                note(f"[dim]{literal(n)}[/]")
         emit(report, json_mode=json_mode, render=render)
         if report.skipped and not json_mode:
             note(f"[yellow]Skipped {len(report.skipped)} bad line(s):[/]")
             for err in report.skipped[:20]:
-                note(f"  {err.message}")
+                note(f"  {literal(err.message)}")
             if len(report.skipped) > 20:
                 note(f"  ... and {len(report.skipped) - 20} more (see --json)")
             if report.kept_previous:
@@ -78,12 +77,12 @@ def check_index(folder: Path, json_mode: bool) -> None:
 
     def render() -> None:
         if audit.clean:
-            stdout.print(f"[bold]{escape(str(folder))}[/]: ok, {data['items']} items checked", highlight=False)
+            stdout.print(f"[bold]{literal(folder)}[/]: ok, {data['items']} items checked", highlight=False)
             return
-        stdout.print(f"[bold red]{escape(str(folder))}[/]: {len(audit.problems)} problem(s)", highlight=False)
+        stdout.print(f"[bold red]{literal(folder)}[/]: {len(audit.problems)} problem(s)", highlight=False)
         for problem in audit.problems:
-            stdout.print(f"  {escape(problem)}", highlight=False)
-        note(f"[dim]Hint: {escape(data['hint'])}[/]")
+            stdout.print(f"  {literal(problem)}", highlight=False)
+        note(f"[dim]Hint: {literal(data['hint'])}[/]")
     emit(data, json_mode=json_mode, render=render)
     if not audit.clean:
         raise typer.Exit(FashrecIndexError.exit_code)
@@ -98,14 +97,14 @@ def info(index: Optional[Path] = IndexOpt, json_mode: bool = JsonOpt) -> None:
         data["query_runtime"] = dict(zip(("runtime", "why"), planned_runtime(idx.encoder_identifier)))
 
         def render() -> None:
-            stdout.print(f"[bold]{data['path']}[/]: {data['items']} items, {data['disk_bytes'] / 1e6:.1f} MB, "
+            stdout.print(f"[bold]{literal(data['path'])}[/]: {data['items']} items, {data['disk_bytes'] / 1e6:.1f} MB, "
                          f"encoder {data['encoder']['identifier']} (dim {data['encoder']['dimension']}), "
                          f"schema v{data['schema_version']}, updated {data['updated_at']}")
-            stdout.print(f"queries run on {data['query_runtime']['runtime']}: {data['query_runtime']['why']}",
+            stdout.print(f"queries run on {data['query_runtime']['runtime']}: {literal(data['query_runtime']['why'])}",
                          highlight=False)
             table = Table("attribute", "values", "most common", header_style="bold")
             vocab = idx.vocabulary
             for attr, n in data["attributes"].items():
-                table.add_row(attr, str(n), ", ".join(vocab.values(attr)[:6]))
+                table.add_row(literal(attr), str(n), literal(", ".join(vocab.values(attr)[:6])))
             stdout.print(table)
         emit(data, json_mode=json_mode, render=render)

@@ -7,14 +7,15 @@ import typer
 IndexOpt = typer.Option(None, "--index", help="Index folder (default: $FASHREC_INDEX, the *.fashrec-index "
                         "folder here, or the last index built).")
 JsonOpt = typer.Option(False, "--json", help="Print one JSON document on stdout (errors: JSON on stderr).")
-KOpt = typer.Option(10, "-k", "--top-k", min=1, max=1000, help="How many results.")
+MAX_K, MAX_STEPS = 1000, 50   # the bounds of -k and --max-steps, also applied to --batch lines
+KOpt = typer.Option(10, "-k", "--top-k", min=1, max=MAX_K, help="How many results.")
 WhereOpt = typer.Option(None, "--where", "-w", help="Hard filter attr=value or attr!=value (repeatable); "
                         "brand=... and size=... filter the products' own fields.")
 SheetOpt = typer.Option(None, "--sheet", help="Also write a contact sheet PNG of the results.")
 BatchOpt = typer.Option(None, "--batch", help="JSONL requests from FILE ('-' for stdin); JSONL results out.")
 LlmOpt = typer.Option(None, "--llm", help="A GGUF model file for the llm/hybrid planner "
                       "(default: the embedded SmolLM2-135M-Instruct).")
-MaxStepsOpt = typer.Option(5, "--max-steps", min=1, max=50, help="Bound on re-planning steps.")
+MaxStepsOpt = typer.Option(5, "--max-steps", min=1, max=MAX_STEPS, help="Bound on re-planning steps.")
 ExplainOpt = typer.Option(False, "--explain", help="Show the agent's steps and full reasons.")
 NoProfileOpt = typer.Option(False, "--no-profile", help="Ignore the personal profile for this command.")
 StrategyOpt = typer.Option("ammr", "--strategy", help="ammr (default) or the single-shot baselines "

@@ -8,8 +8,15 @@ from typing import Optional
 import typer
 
 from fashrec.cli.app import app
-from fashrec.cli.options import IndexOpt, JsonOpt, NoProfileOpt, OccasionOpt, RuntimeOpt, SheetOpt
-from fashrec.cli.output import emit, handled, note
+from fashrec.cli.options import (
+    IndexOpt,
+    JsonOpt,
+    NoProfileOpt,
+    OccasionOpt,
+    RuntimeOpt,
+    SheetOpt,
+)
+from fashrec.cli.output import emit, handled, literal, note
 from fashrec.cli.render import render_outfits, write_outfit_sheet
 from fashrec.cli.runtime import (
     anchor_for,
@@ -56,7 +63,7 @@ def outfit(
                                   profile=limits)
         data = result.to_dict()
         if sheet:
-            note(f"sheet: {write_outfit_sheet(sheet, data, image)}")
+            note(f"sheet: {literal(write_outfit_sheet(sheet, data, image))}")
         emit(data, json_mode=json_mode, render=lambda: render_outfits(data))
 
 

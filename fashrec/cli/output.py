@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import sys
 from contextlib import contextmanager
 from dataclasses import asdict, is_dataclass
@@ -16,6 +17,7 @@ from typing import Any, Callable, Iterator
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
@@ -24,7 +26,7 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
-from fashrec.errors import FashrecError
+from fashrec.errors import FashrecError, UsageError
 from fashrec.settings import progress_forced
 
 stdout = Console(soft_wrap=False)
@@ -53,7 +55,33 @@ def to_jsonable(value: Any) -> Any:
 
 
 def dumps(value: Any, *, indent: int | None = 2) -> str:
-    return json.dumps(to_jsonable(value), indent=indent, ensure_ascii=False)
+    """JSON text that is always valid UTF-8: a string holding a lone surrogate (bytes that were not UTF-8,
+    decoded with surrogateescape) is written as a \\u escape instead of raw bytes."""
+    text = json.dumps(to_jsonable(value), indent=indent, ensure_ascii=False)
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        text = json.dumps(to_jsonable(value), indent=indent, ensure_ascii=True)
+    return text
+
+
+# Characters that move the cursor, recolour or reorder a terminal (C0 and C1 controls, bidirectional
+# overrides): in catalog or user text they are shown as escapes, never sent raw.
+_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
+
+def literal(text: Any, *, newlines: bool = False) -> str:
+    """Text that rich prints exactly as it is: markup escaped, control characters made visible.
+
+    Everything from a catalog, a request or a path goes through this before reaching a console:
+    a title "[/] ..." used to crash the renderer, and an id holding ESC [31m recoloured the terminal.
+    """
+    text = str(text)
+    text = _CONTROL.sub(lambda m: m.group().encode("unicode_escape").decode("ascii"), text)
+    if not newlines:
+        text = text.replace("\n", "\\n").replace("\t", " ")
+    text = text.encode("utf-8", "backslashreplace").decode("utf-8")   # lone surrogates, visibly
+    return escape(text)
 
 
 def print_json(value: Any, *, indent: int | None = 2) -> None:
@@ -71,11 +99,11 @@ def emit(value: Any, *, json_mode: bool, render: Callable[[], None]) -> None:
 
 def report_error(err: FashrecError, *, json_mode: bool) -> None:
     if json_mode:
-        sys.stderr.write(json.dumps(err.to_dict(), ensure_ascii=False) + "\n")
+        sys.stderr.write(dumps(err.to_dict(), indent=None) + "\n")
     else:
-        stderr.print(f"[bold red]Error:[/] {err.message}", highlight=False, markup=True)
+        stderr.print(f"[bold red]Error:[/] {literal(err.message, newlines=True)}", highlight=False, markup=True)
         if err.hint:
-            stderr.print(f"[dim]Hint: {err.hint}[/]", highlight=False)
+            stderr.print(f"[dim]Hint: {literal(err.hint, newlines=True)}[/]", highlight=False)
 
 
 @contextmanager
@@ -109,3 +137,45 @@ def progress_bar(description: str, total: int | None, *, enabled: bool = True) -
 def note(message: str) -> None:
     """A remark for the person at the terminal (stderr, never stdout)."""
     stderr.print(message, highlight=False)
+
+
+# -- the command line as a whole ------------------------------------------------------------------------
+def run_command_line(app: typer.Typer, argv: list[str]) -> None:
+    """Run ``app`` on ``argv`` so that every failure has the documented shape, parsing included.
+
+    Arguments that are not valid UTF-8 are refused before any command sees them (they used to be echoed
+    back as raw bytes, making --json output invalid). In --json (or --batch) mode, an option-parsing
+    error -- ``-k 0``, ``-k ten``, an unknown option -- is the JSON error object on stderr with exit 2,
+    not typer's boxed text, which people still get without --json.
+    """
+    json_mode = wants_json(argv)
+    for position, arg in enumerate(argv, start=1):
+        try:
+            arg.encode("utf-8")
+        except UnicodeEncodeError:
+            shown = arg.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+            report_error(UsageError(f"argument {position} is not valid UTF-8: {shown}",
+                                    hint="fashrec reads text, paths and options as UTF-8; rename the file "
+                                         "or fix the terminal's encoding"), json_mode=json_mode)
+            sys.exit(UsageError.exit_code)
+    if not json_mode:
+        app(args=argv, prog_name="fashrec")
+        return
+    try:
+        code = app(args=argv, prog_name="fashrec", standalone_mode=False)
+    except _CLICK_ERRORS as exc:
+        context = getattr(exc, "ctx", None)
+        command = context.command_path if context is not None else "fashrec"
+        report_error(UsageError(exc.format_message(), hint=f"see: {command} --help"), json_mode=True)
+        sys.exit(exc.exit_code)
+    sys.exit(code or 0)
+
+
+def wants_json(argv: list[str]) -> bool:
+    """Whether the command asks for JSON output (batch output is JSON lines by definition)."""
+    options = argv[:argv.index("--")] if "--" in argv else argv
+    return any(a == "--json" or a == "--batch" or a.startswith("--batch=") for a in options)
+
+
+# Whatever click typer runs on (its own copy in recent versions): the base of its parameter errors.
+_CLICK_ERRORS = tuple(c for c in typer.BadParameter.__mro__ if c.__name__ == "ClickException")

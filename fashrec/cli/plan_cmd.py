@@ -59,10 +59,8 @@ def plan_command(
                 if not isinstance(request_anchor, dict):
                     raise UsageError("\"anchor\" must be an object of attribute -> value")
                 previous = request.get("previous")
-                if previous is not None and not isinstance(previous, dict):
-                    raise UsageError("\"previous\" must be a plan object")
                 plan = plan_one(request_text, {**base_anchor, **_strings(request_anchor)},
-                                Plan.from_dict(previous) if previous else None)
+                                previous_plan(previous) if previous is not None else None)
                 return {"text": request_text, "plan": plan.to_dict()}
 
             failures = run_batch(batch, handle)
@@ -72,6 +70,34 @@ def plan_command(
 
         plan = plan_one(text or "", base_anchor)
         emit(plan, json_mode=json_mode, render=lambda: render_plan(plan, text or ""))
+
+
+def previous_plan(data: Any) -> Plan:
+    """A batch line's "previous" plan, checked field by field (it is untrusted JSON, and a plan with a
+    string where a mapping belongs used to crash the planner)."""
+    def fail(field: str, shape: str) -> UsageError:
+        return UsageError(f"\"previous{field}\" must be {shape}")
+
+    if not isinstance(data, dict):
+        raise fail("", "a plan object (as `fashrec plan --json` prints)")
+    strings = lambda v: isinstance(v, list) and all(isinstance(x, str) for x in v)  # noqa: E731
+    if not (isinstance(data.get("set", {}), dict) and all(isinstance(v, str) for v in data.get("set", {}).values())):
+        raise fail(".set", "an object of attribute -> value")
+    if not (isinstance(data.get("exclude", {}), dict)
+            and all(isinstance(v, str) or strings(v) for v in data.get("exclude", {}).values())):
+        raise fail(".exclude", "an object of attribute -> list of values")
+    price = data.get("price") or {}
+    bounds = [price.get("min"), price.get("max"), data.get("price_min"), data.get("price_max")] \
+        if isinstance(price, dict) else None
+    if bounds is None or not all(b is None or (isinstance(b, (int, float)) and not isinstance(b, bool)
+                                               and 0 <= b < float("inf")) for b in bounds):
+        raise fail(".price", "an object of min and max, each a number of 0 or more or null")
+    for key in ("relative", "keep", "drop", "notes"):
+        if data.get(key) is not None and not strings(data[key]):
+            raise fail(f".{key}", "a list of strings")
+    if not isinstance(data.get("include_out_of_stock", False), bool):
+        raise fail(".include_out_of_stock", "true or false")
+    return Plan.from_dict(data)
 
 
 def parse_anchor(pairs: list[str]) -> dict[str, str]:

@@ -8,7 +8,7 @@ import typer
 
 from fashrec.cli.app import app
 from fashrec.cli.options import JsonOpt
-from fashrec.cli.output import emit, handled, stdout
+from fashrec.cli.output import emit, handled, literal, stdout
 from fashrec.profile import (
     clear_profile,
     load_profile,
@@ -24,10 +24,11 @@ app.add_typer(profile_app, name="profile")
 def _render(data: dict[str, Any], path: str) -> None:
     shown = {k: v for k, v in data.items() if k != "version" and v not in (None, [])}
     if not shown:
-        stdout.print(f"[dim]No profile set ({path}).[/]")
+        stdout.print(f"[dim]No profile set ({literal(path)}).[/]")
         return
     for key, value in shown.items():
-        stdout.print(f"[bold]{key}[/]: {', '.join(value) if isinstance(value, list) else value}", highlight=False)
+        stdout.print(f"[bold]{key}[/]: {literal(', '.join(value) if isinstance(value, list) else value)}",
+                     highlight=False)
     stdout.print("[dim]hard limits: budget, size · soft preferences: avoid, prefer, brands[/]")
 
 

@@ -9,8 +9,10 @@ import typer
 
 from fashrec.ammr import RefineOptions, Refiner
 from fashrec.cli.app import app
-from fashrec.cli.batch import run_batch
+from fashrec.cli.batch import request_int, request_text, run_batch
 from fashrec.cli.options import (
+    MAX_K,
+    MAX_STEPS,
     BatchOpt,
     ExplainOpt,
     IndexOpt,
@@ -26,7 +28,7 @@ from fashrec.cli.options import (
     SheetOpt,
     StrategyOpt,
 )
-from fashrec.cli.output import emit, handled, note
+from fashrec.cli.output import emit, handled, literal, note
 from fashrec.cli.render import (
     render_refine,
     render_turn,
@@ -80,22 +82,21 @@ def refine(
             data = session_turn(session, image, text, pick=pick, index=index, planner=planner, llm=llm, k=k,
                                 strategy=strategy, max_steps=max_steps, profile=profile, runtime=runtime)
             if sheet:
-                note(f"sheet: {write_sheet(sheet, turn_anchor_image(data), data['results'], session or '')}")
+                note(f"sheet: {literal(write_sheet(sheet, turn_anchor_image(data), data['results'], session or ''))}")
             emit(data, json_mode=json_mode, render=lambda: render_turn(data, explain=explain))
             return
         refiner = build_refiner(index, planner, llm, runtime)
         if batch is not None:
             def handle(r: dict[str, Any]):
-                if "image" not in r:
-                    raise UsageError("request needs an 'image'")
-                return refine_once(refiner, Path(r["image"]), str(r.get("text") or ""),
-                                   k=int(r.get("k", k)), strategy=check_strategy(str(r.get("strategy", strategy))),
-                                   max_steps=int(r.get("max_steps", max_steps)), profile=profile)
+                return refine_once(refiner, Path(request_text(r, "image")), request_text(r, "text", required=False),
+                                   k=request_int(r, "k", k, 1, MAX_K),
+                                   strategy=check_strategy(str(r.get("strategy", strategy))),
+                                   max_steps=request_int(r, "max_steps", max_steps, 1, MAX_STEPS), profile=profile)
             raise typer.Exit(1 if run_batch(batch, handle) else 0)
         if image is None:
             raise UsageError('give an anchor image and a request: fashrec refine shirt.jpg "but in linen"')
         data = refine_once(refiner, image, text or "", k=k, strategy=strategy, max_steps=max_steps,
                            profile=profile)
         if sheet:
-            note(f"sheet: {write_sheet(sheet, image, data['results'], f'{image.name}: {text}')}")
+            note(f"sheet: {literal(write_sheet(sheet, image, data['results'], f'{image.name}: {text}'))}")
         emit(data, json_mode=json_mode, render=lambda: render_refine(data, explain=explain))

@@ -11,7 +11,7 @@ from typing import Any, Optional
 
 from rich.table import Table
 
-from fashrec.cli.output import stdout
+from fashrec.cli.output import literal, stdout
 from fashrec.cli.sheet import Tile, make_sheet
 from fashrec.errors import UsageError
 from fashrec.planner import Plan, price_label
@@ -20,6 +20,18 @@ KEY_ATTRIBUTES = ("category", "color", "material", "pattern", "gender", "usage")
 
 
 # --- pieces --------------------------------------------------------------------------------------
+
+def shown(data: Any) -> Any:
+    """``data`` with every string (keys too) made literal for rich: the renderers below put catalog and
+    request text into markup templates and table cells, which rich would otherwise parse."""
+    if isinstance(data, str):
+        return literal(data)
+    if isinstance(data, dict):
+        return {shown(k): shown(v) for k, v in data.items()}
+    if isinstance(data, (list, tuple)):
+        return [shown(v) for v in data]
+    return data
+
 
 def short_attributes(attributes: dict[str, Any], limit: int = 4) -> str:
     keys = [k for k in KEY_ATTRIBUTES if k in attributes] + [k for k in attributes if k not in KEY_ATTRIBUTES]
@@ -44,6 +56,7 @@ def plan_words(plan: dict[str, Any]) -> str:
 
 
 def render_notes(notes: list[str]) -> None:
+    """Notes already made literal (the renderers pass their data through :func:`shown` first)."""
     for n in notes:
         stdout.print(f"  [dim]{n}[/]", highlight=False)
 
@@ -81,6 +94,7 @@ def results_table(results: list[dict[str, Any]], *, title: str = "", extra: str 
 
 
 def render_search(data: dict[str, Any], title: str) -> None:
+    data, title = shown(data), literal(title)
     understood = data["query"].get("understood")
     if understood:
         named = plan_words(understood)
@@ -98,6 +112,7 @@ def render_search(data: dict[str, Any], title: str) -> None:
 # --- refine and sessions -------------------------------------------------------------------------
 
 def render_refine(data: dict[str, Any], *, explain: bool) -> None:
+    data = shown(data)
     plan = data["plan"]
     anchor = data["anchor"]["attributes"]
     stdout.print("[bold]Anchor:[/] " + (", ".join(
@@ -125,26 +140,27 @@ def render_refine(data: dict[str, Any], *, explain: bool) -> None:
 
 
 def render_changes(session: dict[str, Any]) -> None:
-    changes = session["changes"]
-    shown = [("+ " if c["change"] == "added" else "- " if c["change"] == "removed" else "~ ")
-             + (f"{c['previous']} -> {c['constraint']}" if c.get("previous") else c["constraint"]) for c in changes]
-    stdout.print("[bold]Changed:[/] " + (", ".join(shown) if shown else "[dim]no change to the constraints[/]"),
+    changes = shown(session["changes"])
+    listed = [("+ " if c["change"] == "added" else "- " if c["change"] == "removed" else "~ ")
+              + (f"{c['previous']} -> {c['constraint']}" if c.get("previous") else c["constraint"]) for c in changes]
+    stdout.print("[bold]Changed:[/] " + (", ".join(listed) if listed else "[dim]no change to the constraints[/]"),
                  highlight=False)
     render_constraints(session["constraints"])
 
 
 def render_constraints(constraints: list[str]) -> None:
+    constraints = shown(constraints)
     stdout.print("[bold]Constraints:[/] " + (", ".join(constraints) or "[dim](none)[/]"), highlight=False)
 
 
 def render_turn(data: dict[str, Any], *, explain: bool) -> None:
-    s = data["session"]
+    s = shown({k: v for k, v in data["session"].items() if k in ("name", "turn", "action", "anchor")})
     anchor = s["anchor"]
     source = anchor["value"] if anchor["kind"] == "image" else f"product {anchor['value']}"
-    text = f' "{data["query"]["text"]}"' if data["query"].get("text") else ""
+    text = f' "{literal(data["query"]["text"])}"' if data["query"].get("text") else ""
     stdout.print(f"[bold cyan]Session {s['name']} · turn {s['turn']}[/] ({s['action']}){text}  "
                  f"[dim]anchor: {source}[/]", highlight=False)
-    render_changes(s)
+    render_changes(data["session"])
     render_refine(data, explain=explain)
 
 
@@ -179,19 +195,20 @@ def render_plan(plan: Plan, text: str) -> None:
     if plan.query:
         rows.append(("words", plan.query))
     for label, value in rows:
-        table.add_row(label, value)
-    stdout.print(f"[bold]Plan[/] for [italic]{text!r}[/] [dim]({plan.source})[/]", highlight=False)
+        table.add_row(label, literal(value))
+    stdout.print(f"[bold]Plan[/] for [italic]{literal(repr(text))}[/] [dim]({plan.source})[/]", highlight=False)
     if rows:
         stdout.print(table)
     else:
         stdout.print("  [yellow]nothing to change: the anchor's look is kept[/]")
     for n in plan.notes:
-        stdout.print(f"  [dim]· {n}[/]", highlight=False)
+        stdout.print(f"  [dim]· {literal(n)}[/]", highlight=False)
 
 
 # --- outfits -------------------------------------------------------------------------------------
 
 def render_outfits(data: dict[str, Any]) -> None:
+    data = shown(data)
     a = data["anchor"]
     traits = a["traits"]
     described = " · ".join(str(traits[k]) for k in ("category", "gender", "color", "season") if traits.get(k))
@@ -229,7 +246,10 @@ def write_sheet(path: Path, anchor: Path | None, results: list[dict[str, Any]], 
     for rank, r in enumerate(results, start=1):
         tiles.append(Tile(Path(r["image"]), [f"{rank}. {r['id']}", (r.get("title") or "")[:24],
                                              f"score {r['score']:.3f}"]))
-    return make_sheet(tiles, path, title=title)
+    try:
+        return make_sheet(tiles, path, title=title)
+    except OSError as exc:   # a folder, a read-only place, a full disk
+        raise UsageError(f"cannot write the sheet {path}: {exc.strerror or exc}") from None
 
 
 def write_outfit_sheet(path: Path, data: dict[str, Any], anchor_image: Path | None) -> Path:

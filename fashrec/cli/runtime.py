@@ -14,7 +14,7 @@ from fashrec.ammr import (
     understand_anchor,
 )
 from fashrec.catalog import Vocabulary, load_catalog
-from fashrec.cli.output import note
+from fashrec.cli.output import literal, note
 from fashrec.encoder import Encoder, identify
 from fashrec.encoder.prompts import AttributePrompts
 from fashrec.encoder.runtime import load_query_encoder
@@ -34,9 +34,9 @@ def query_encoder(index: Index, runtime: Optional[str] = None) -> Encoder:
     """The index's encoder, set up for one request at a time: the verified ONNX export of the very
     encoder the index's vectors came from when there is one, else torch (``--runtime``)."""
     loaded = load_query_encoder(index.encoder_spec, runtime=runtime, identifier=index.encoder_identifier,
-                                notify=lambda message: note(f"[dim]{message}[/]"))
+                                notify=lambda message: note(f"[dim]{literal(message)}[/]"))
     if loaded.note:
-        note(f"[dim]{loaded.note}[/]")
+        note(f"[dim]{literal(loaded.note)}[/]")
     if loaded.runtime == "torch":
         current = identify(index.encoder_spec)
         if current != index.encoder_identifier:
@@ -96,7 +96,7 @@ def load_vocabulary(index: Optional[Path], catalog: Optional[Path]) -> tuple[Voc
     if catalog is not None:
         loaded = load_catalog(catalog, check_images=False)
         if loaded.problems:
-            note(f"[yellow]{len(loaded.problems)} catalog line(s) skipped[/] (first: {loaded.problems[0].message})")
+            note(f"[yellow]{len(loaded.problems)} catalog line(s) skipped[/] (first: {literal(loaded.problems[0].message)})")
         if not loaded.products:
             raise UsageError(f"no valid products in {catalog}")
         currencies = Counter(p.currency for p in loaded.products if p.currency)

@@ -6,11 +6,11 @@ from pathlib import Path
 from typing import Any, List, Optional
 
 import typer
-from rich.markup import escape
 
 from fashrec.cli.app import app
-from fashrec.cli.batch import run_batch
+from fashrec.cli.batch import request_int, request_text, run_batch
 from fashrec.cli.options import (
+    MAX_K,
     BatchOpt,
     IndexOpt,
     JsonOpt,
@@ -21,7 +21,7 @@ from fashrec.cli.options import (
     SheetOpt,
     WhereOpt,
 )
-from fashrec.cli.output import emit, handled, note
+from fashrec.cli.output import emit, handled, literal, note
 from fashrec.cli.render import render_search, write_sheet
 from fashrec.cli.runtime import build_searcher, load_profile_unless
 from fashrec.errors import UsageError
@@ -62,8 +62,9 @@ def _run(kind: str, query, k: int, where, index, batch, sheet, json_mode: bool, 
         ask = searcher.text if kind == "text" else searcher.image
         if batch is not None:
             def handle(r: dict[str, Any]):
+                query = request_text(r, kind)
                 flt, notes = _where(searcher.index, _request_filter(r))
-                out = ask(str(r[kind]) if kind == "text" else Path(r[kind]), k=int(r.get("k", k)),
+                out = ask(query if kind == "text" else Path(query), k=request_int(r, "k", k, 1, MAX_K),
                           flt=flt.merged(limits), boost=boost).to_dict()
                 return {**out, "notes": notes} if notes else out
             raise typer.Exit(1 if run_batch(batch, handle) else 0)
@@ -75,14 +76,14 @@ def _run(kind: str, query, k: int, where, index, batch, sheet, json_mode: bool, 
             data["notes"] = where_notes
             if not json_mode:
                 for text in where_notes:
-                    note("[yellow]note:[/] " + escape(text))
+                    note("[yellow]note:[/] " + literal(text))
         if effects:
             data["profile"] = effects
             if not json_mode:
-                note("profile: " + "; ".join(e["detail"] for e in effects))
+                note("profile: " + literal("; ".join(e["detail"] for e in effects)))
         label = f'"{query}"' if kind == "text" else f"like {Path(query).name}"
         if sheet:
-            note(f"sheet: {write_sheet(sheet, Path(query) if kind == 'image' else None, data['results'], label)}")
+            note(f"sheet: {literal(write_sheet(sheet, Path(query) if kind == 'image' else None, data['results'], label))}")
         emit(data, json_mode=json_mode, render=lambda: render_search(data, label))
 
 

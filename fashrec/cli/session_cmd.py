@@ -11,7 +11,7 @@ from rich.table import Table
 from fashrec.ammr import RefineOptions
 from fashrec.cli.app import app
 from fashrec.cli.options import JsonOpt
-from fashrec.cli.output import emit, handled, note, stdout
+from fashrec.cli.output import emit, handled, literal, note, stdout
 from fashrec.cli.render import render_changes
 from fashrec.cli.runtime import build_refiner
 from fashrec.dialogue import Dialogue, SessionStore
@@ -93,8 +93,8 @@ def session_list(json_mode: bool = JsonOpt) -> None:
                 return
             table = Table("name", "turns", "updated", "last request", "constraints", header_style="bold")
             for s in sessions:
-                table.add_row(s["name"], str(s["turns"]), s["updated"], s["last_text"] or "",
-                              ", ".join(s["constraints"]))
+                table.add_row(s["name"], str(s["turns"]), s["updated"], literal(s["last_text"] or ""),
+                              literal(", ".join(s["constraints"])))
             stdout.print(table)
         emit({"sessions": sessions}, json_mode=json_mode, render=render)
 
@@ -107,14 +107,14 @@ def session_show(name: str = typer.Argument(..., help="Session name."), json_mod
             data = store.load(name).to_dict()
 
         def render() -> None:
-            stdout.print(f"[bold]{data['name']}[/] · {len(data['turns'])} turn(s) · index {data['index'] or '?'}",
+            stdout.print(f"[bold]{data['name']}[/] · {len(data['turns'])} turn(s) · index {literal(data['index'] or '?')}",
                          highlight=False)
             for t in data["turns"]:
                 anchor = t["anchor"]["value"] if t["anchor"]["kind"] == "image" else f"product {t['anchor']['value']}"
-                stdout.print(f"[bold cyan]{t['turn']}.[/] ({t['action']}) \"{t['text']}\"  [dim]{anchor} · "
+                stdout.print(f"[bold cyan]{t['turn']}.[/] ({t['action']}) \"{literal(t['text'])}\"  [dim]{literal(anchor)} · "
                              f"{t['time']}[/]", highlight=False)
                 render_changes(t)
-                stdout.print(f"   results: {' '.join(t['results'][:10]) or '(none)'}  [dim]{t['stop_reason']}[/]",
+                stdout.print(f"   results: {literal(' '.join(t['results'][:10])) or '(none)'}  [dim]{literal(t['stop_reason'])}[/]",
                              highlight=False)
         emit(data, json_mode=json_mode, render=render)
 

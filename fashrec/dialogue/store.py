@@ -17,7 +17,7 @@ from fashrec.dialogue.records import AnchorRef, Session, Turn, now
 from fashrec.errors import SessionError, UsageError
 from fashrec.planner import Plan
 from fashrec.planner.merge import Change
-from fashrec.settings import home_dir
+from fashrec.settings import home_dir, home_folder
 
 SESSIONS_FILE = "sessions.sqlite"
 NAME_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
@@ -67,8 +67,13 @@ class SessionStore:
 
     def __init__(self, path: str | Path | None = None) -> None:
         self.path = str(path) if path is not None else str(sessions_path())
-        if self.path != ":memory:":
-            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+        if path is None:
+            home_folder()   # a clear error when $FASHREC_HOME is a file
+        elif self.path != ":memory:":
+            try:
+                Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise SessionError(f"cannot create the folder of {self.path}: {exc.strerror or exc}") from None
         try:
             self.conn = sqlite3.connect(self.path, timeout=10, isolation_level=None)
             self.conn.execute("PRAGMA foreign_keys = ON")

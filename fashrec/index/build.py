@@ -14,7 +14,7 @@ from typing import Callable
 
 from fashrec.catalog import CatalogLoad, load_catalog
 from fashrec.encoder import DEFAULT_MODEL, identify
-from fashrec.errors import CatalogError, EncoderMismatchError, FashrecIndexError
+from fashrec.errors import CatalogError, EncoderMismatchError, FashrecIndexError, UsageError
 from fashrec.index import index_dir_for, ownership
 from fashrec.index.audit import Audit, audit_generation
 from fashrec.index.diff import diff_catalog, plan_removals
@@ -158,5 +158,5 @@ def _encoder(model: str | None, current: Manifest | None, old: Manifest | None, 
 def _remember(folder: Path) -> None:
     try:
         write_state(last_index=str(folder.resolve()))
-    except OSError:
-        pass  # remembering is a convenience; a read-only home must not fail indexing
+    except (OSError, UsageError):
+        pass  # remembering is a convenience; a read-only (or misplaced) home must not fail indexing

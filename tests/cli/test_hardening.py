@@ -1,0 +1,247 @@
+"""The command line under misuse: hostile campaign II, items 7, 8, 10-15.
+
+Catalog text full of rich markup and terminal escapes, batch lines built to overflow or crash,
+option-parsing errors in --json mode, files and folders where the other kind is expected, bytes that
+are not UTF-8: every case ends in the documented exit code and shape (one JSON document on stdout,
+JSON errors on stderr in --json mode), never a traceback, and a bad batch line never stops the batch.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from fashrec.index.build import build_index
+
+pytestmark = pytest.mark.hostile("CLI and batch misuse")
+
+MARKUP_TITLE = "[/] bad [bold]title"
+ESCAPE_ID = "ctl\x1b[31mRED"
+
+
+@pytest.fixture(scope="module")
+def shop(tmp_path_factory, tiny_model) -> tuple[Path, Path]:
+    """A catalog whose text is hostile to a terminal renderer, and its index."""
+    folder = tmp_path_factory.mktemp("hostile-shop")
+    (folder / "img").mkdir()
+    rows = []
+    for i, (title, color) in enumerate([(MARKUP_TITLE, "[red]"), ("plain shirt", "blue"), ("[link=x]dress", "red"),
+                                        ("trousers", "green")]):
+        Image.new("RGB", (40, 50), (60 * i, 200 - 40 * i, 90)).save(folder / "img" / f"{i}.jpg")
+        rows.append({"id": ESCAPE_ID if i == 0 else f"p{i}", "image": f"img/{i}.jpg", "title": title,
+                     "attributes": {"color": color, "category": "shirt"}, "price": 10.0 + i, "brand": "[i]Acme"})
+    rows.append({"id": "p9", "image": "bad/[/]x.jpg", "title": "missing image"})   # skipped, and reported
+    catalog = folder / "shop.jsonl"
+    catalog.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    report = build_index(catalog, model=str(tiny_model))
+    assert report.total == 4 and len(report.skipped) == 1
+    return catalog, Path(report.index)
+
+
+# -- item 7: catalog text is text, never markup or terminal control ----------------------------------------
+@pytest.mark.parametrize("command", [["similar", "IMG"], ["search", "shirt"], ["info"],
+                                     ["refine", "IMG", "in red", "--planner", "rules", "--explain"]])
+def test_markup_and_escapes_in_catalog_text_are_shown_literally(fashrec, shop, command):
+    catalog, folder = shop
+    image = str(catalog.parent / "img" / "0.jpg")
+    run = fashrec(*[image if a == "IMG" else a for a in command], "--index", folder)
+    assert run.returncode == 0, run.stderr
+    assert "\x1b" not in run.stdout   # the id's escape never reaches the terminal raw
+    if command[0] in ("info", "refine"):
+        assert "[red]" in run.stdout   # a colour value of the vocabulary (the anchor's, in refine)
+    else:
+        assert MARKUP_TITLE in run.stdout and "ctl\\x1b[31mRED" in run.stdout
+
+
+def test_markup_in_a_skipped_image_path_and_an_error_is_printed_literally(fashrec, shop, tiny_model, tmp_path):
+    catalog, _ = shop
+    run = fashrec("index", catalog, "--index", tmp_path / "idx", "--model", tiny_model)
+    assert run.returncode == 0, run.stderr
+    assert "bad/[/]x.jpg" in run.stderr
+    run = fashrec("similar", tmp_path / "no[/]such[bold].jpg", "--index", tmp_path / "idx")
+    assert run.returncode == 3 and "no[/]such[bold].jpg" in run.stderr and "Traceback" not in run.stderr
+
+
+# -- item 8: one bad batch line is one error object ----------------------------------------------------
+def run_bytes(env: dict, args: list, stdin: bytes, cwd: Path) -> subprocess.CompletedProcess:
+    """The real command with stdin as raw bytes (text mode could not even carry bytes that are not UTF-8)."""
+    return subprocess.run([sys.executable, "-m", "fashrec", *map(str, args)], input=stdin, capture_output=True,
+                          env=env, cwd=cwd, timeout=300)
+
+
+def batch(fashrec_env, command: list, lines: list, tmp_path: Path):
+    """Run ``command --batch -`` on ``lines`` (dicts, JSON text, or raw bytes); the outputs, one per line."""
+    payload = b"".join((line if isinstance(line, bytes) else
+                        (json.dumps(line) if isinstance(line, dict) else line).encode()) + b"\n" for line in lines)
+    run = run_bytes(fashrec_env, [*command, "--batch", "-"], payload, tmp_path)
+    stdout, stderr = run.stdout.decode("utf-8"), run.stderr.decode("utf-8")   # valid UTF-8 both
+    assert "Traceback" not in stderr, stderr
+    out = [json.loads(line) for line in stdout.splitlines()]
+    assert [o["line"] for o in out] == list(range(1, len(lines) + 1)), stdout
+    return run, out
+
+
+def test_search_batch_lines_that_used_to_kill_the_batch(fashrec_env, shop, tmp_path):
+    _, folder = shop
+    lines = ['{"text": "shirt", "k": 1e309}', '{"text": "a\\ud800b"}', '{"text": "shirt", "k": "ten"}',
+             '{"text": "shirt", "k": 0}', '{"text": "shirt", "k": true}', '{"text": ["shirt"]}',
+             {"text": "shirt", "k": 2}]
+    run, out = batch(fashrec_env, ["search", "--index", folder], lines, tmp_path)
+    assert run.returncode == 1
+    assert [o.get("error") for o in out] == ["usage"] * 6 + [None]
+    assert "'k'" in out[0]["message"] and "surrogate" in out[1]["message"] and "'text'" in out[5]["message"]
+    assert len(out[6]["results"]) == 2
+
+
+def test_similar_batch_with_a_name_too_long(fashrec_env, shop, tmp_path):
+    catalog, folder = shop
+    lines = [{"image": "x" * 300 + ".jpg"}, {"image": str(catalog.parent / "img" / "1.jpg"), "k": 1}]
+    run, out = batch(fashrec_env, ["similar", "--index", folder], lines, tmp_path)
+    assert out[0]["error"] == "image" and "too long" in out[0]["message"] and len(out[1]["results"]) == 1
+
+
+def test_refine_batch_with_absurd_numbers(fashrec_env, shop, tmp_path):
+    catalog, folder = shop
+    image = str(catalog.parent / "img" / "1.jpg")
+    lines = [{"image": image, "text": "in red", "max_steps": 1e309}, '{"image": "%s", "max_steps": -1}' % image,
+             {"image": image, "text": "in red", "k": 1e309}, {"image": image, "text": "in red", "k": 1}]
+    run, out = batch(fashrec_env, ["refine", "--index", folder, "--planner", "rules"], lines, tmp_path)
+    assert [o.get("error") for o in out] == ["usage", "usage", "usage", None]
+    assert "'max_steps'" in out[0]["message"] and "'k'" in out[2]["message"]
+
+
+def test_plan_batch_with_a_malformed_previous_plan(fashrec_env, shop, tmp_path):
+    _, folder = shop
+    lines = [{"text": "in red", "previous": {"set": "abc"}}, {"text": "in red", "previous": {"exclude": 5}},
+             {"text": "in red", "previous": {"price": {"max": "cheap"}}}, {"text": "in red"}]
+    run, out = batch(fashrec_env, ["plan", "--index", folder, "--planner", "rules"], lines, tmp_path)
+    assert [o.get("error") for o in out] == ["usage", "usage", "usage", None]
+    assert all("previous" in o["message"] for o in out[:3])
+
+
+def test_batch_lines_that_are_not_utf8_each_get_an_error(fashrec_env, shop, tmp_path):
+    _, folder = shop
+    lines = ['{"text": "shirt", "k": 1}', b'{"text": "caf\xe9"}', '{"text": "shirt", "k": 1}']
+    run, out = batch(fashrec_env, ["search", "--index", folder], lines, tmp_path)
+    assert out[1]["error"] == "usage" and "UTF-8" in out[1]["message"]
+    assert "results" in out[0] and "results" in out[2]
+
+
+def test_batch_pointing_at_a_folder_is_a_usage_error(fashrec, shop, tmp_path):
+    _, folder = shop
+    run = fashrec("search", "--index", folder, "--batch", tmp_path)
+    assert run.returncode == 2 and run.stdout == "", run.stderr
+    error = json.loads(run.stderr)
+    assert error["error"] == "usage" and "is a folder" in error["message"]
+
+
+# -- item 10: files where folders belong, and the other way round ---------------------------------------
+def test_fashrec_home_that_is_a_file(fashrec, fashrec_env, shop, tmp_path):
+    catalog, folder = shop
+    home = tmp_path / "home-file"
+    home.write_text("not a folder")
+    fashrec_env["FASHREC_HOME"] = str(home)
+    image = catalog.parent / "img" / "1.jpg"
+    for command in (["refine", image, "in red", "--session", "s1", "--index", folder, "--planner", "rules"],
+                    ["profile", "set", "size=M"]):
+        run = fashrec(*command, "--json")
+        assert run.returncode == 2 and "Traceback" not in run.stderr, run.stderr
+        error = json.loads(run.stderr)
+        assert "FASHREC_HOME" in error["message"] and "is a file" in error["message"] and error["hint"]
+    assert home.read_text() == "not a folder"
+
+
+def test_sheet_pointing_at_a_folder(fashrec, shop, tmp_path):
+    catalog, folder = shop
+    run = fashrec("similar", catalog.parent / "img" / "1.jpg", "--index", folder, "--sheet", tmp_path, "--json")
+    assert run.returncode == 2 and run.stdout == "", run.stderr
+    assert "cannot write the sheet" in json.loads(run.stderr)["message"]
+
+
+def test_chat_with_invalid_utf8_on_stdin(fashrec_env, shop, tmp_path):
+    catalog, folder = shop
+    image = catalog.parent / "img" / "1.jpg"
+    run = run_bytes(fashrec_env, ["chat", image, "--index", folder, "--planner", "rules", "--json"],
+                    b"in red\ncaf\xe9 \xff\n/plan\n", tmp_path)
+    assert "Traceback" not in run.stderr.decode("utf-8")
+    out = [json.loads(line) for line in run.stdout.decode("utf-8").splitlines()]
+    assert [o["line"] for o in out] == [1, 2, 3] and out[1]["error"] == "usage" and "UTF-8" in out[1]["message"]
+    assert "results" in out[0] and "constraints" in out[2] and run.returncode == 1
+
+
+# -- item 11: option-parsing errors in --json mode are JSON ------------------------------------------------
+@pytest.mark.parametrize("args, words", [
+    (["search", "x", "-k", "0"], "'-k'"), (["search", "x", "-k", "-1"], "'-k'"),
+    (["search", "x", "-k", "ten"], "'-k'"), (["search", "x", "--bogus"], "--bogus"),
+    (["refine", "a.jpg", "x", "--max-steps", "0"], "'--max-steps'"),
+])
+def test_option_parsing_errors_are_json_in_json_mode(fashrec, args, words):
+    run = fashrec(*args, "--json")
+    assert run.returncode == 2 and run.stdout == ""
+    error = json.loads(run.stderr)   # exactly one JSON document, no rich box
+    assert error["error"] == "usage" and words in error["message"] and f"fashrec {args[0]} --help" in error["hint"]
+    assert set(error) == {"error", "message", "hint"}
+    human = fashrec(*args)
+    assert human.returncode == 2 and words in human.stderr and not human.stderr.lstrip().startswith("{")
+
+
+# -- item 12: a bad --llm file falls back to rules with --planner llm too -------------------------------
+def test_a_bad_llm_file_falls_back_to_rules(fashrec, shop, tmp_path):
+    catalog, folder = shop
+    bad = tmp_path / "model.gguf"
+    bad.write_bytes(b"not a model at all")
+    image = catalog.parent / "img" / "1.jpg"
+    for command in (["refine", image, "in red"], ["plan", "in red"]):
+        run = fashrec(*command, "--index", folder, "--planner", "llm", "--llm", bad, "--json")
+        assert run.returncode == 0, run.stderr
+        plan = run.json().get("plan", run.json())
+        assert plan["source"] == "llm+rules" and "color" in plan["set"]
+        assert any("not a GGUF" in n and "rules" in n for n in plan["notes"]), plan["notes"]
+
+
+# -- item 13: a broken profile has its own exit code and a way out -------------------------------------
+@pytest.mark.parametrize("content", ["{not json", '{"version": 99}', "DIR"])
+def test_a_broken_profile_is_exit_8_with_a_hint(fashrec, fashrec_env, shop, content):
+    _, folder = shop
+    home = Path(fashrec_env["FASHREC_HOME"])
+    home.mkdir(parents=True, exist_ok=True)
+    profile = home / "profile.json"
+    profile.mkdir() if content == "DIR" else profile.write_text(content)
+    for command in (["search", "shirt", "--index", folder], ["profile", "show"]):
+        run = fashrec(*command, "--json")
+        assert run.returncode == 8 and run.stdout == "", run.stderr
+        error = json.loads(run.stderr)
+        assert error["error"] == "profile" and str(profile) in error["message"] + error["hint"]
+    run = fashrec("profile", "clear", "--json")
+    if content == "DIR":   # never removed for the user: it is not a file fashrec wrote
+        assert run.returncode == 8 and profile.is_dir()
+    else:
+        assert run.returncode == 0 and not profile.exists()
+
+
+# -- item 14: a misleading hint ----------------------------------------------------------------------
+def test_where_price_points_at_something_that_exists(fashrec, shop):
+    _, folder = shop
+    run = fashrec("search", "shirt", "--where", "price=5", "--index", folder, "--json")
+    assert run.returncode == 2
+    error = json.loads(run.stderr)
+    assert "--max-price" not in error["message"] + error.get("hint", "")
+    assert "under 5" in error["hint"] and "budget" in error["hint"]
+
+
+# -- item 15: bytes that are not UTF-8 never reach the output raw ---------------------------------------
+def test_argv_that_is_not_utf8_is_refused_and_output_stays_utf8(fashrec_env, shop, tmp_path):
+    _, folder = shop
+    for json_flag in (["--json"], []):
+        run = subprocess.run([sys.executable, "-m", "fashrec", "search", b"caf\xe9 \xff", "--index", str(folder),
+                              *json_flag], capture_output=True, env=fashrec_env, cwd=tmp_path, timeout=120)
+        assert run.returncode == 2
+        stderr = run.stderr.decode("utf-8")   # valid UTF-8, whatever came in
+        message = json.loads(stderr)["message"] if json_flag else stderr
+        assert "not valid UTF-8" in message and "caf\\xe9 \\xff" in message
+        assert run.stdout == b""
