@@ -22,6 +22,12 @@ NEIGHBOURS = 15
 VOTE_TEMPERATURE = 0.05
 VOTE_WEIGHT = 0.65        # the rest goes to zero-shot prompts
 MIN_COVERAGE = 0.5        # infer an attribute only if most neighbours have it at all
+# Runners-up a guess carries (what an unsure reading offers to choose from): at most this many, each
+# backed by at least this share. On 4,428 unseen photos, among guesses under the keep threshold the value
+# alone was right for 41 % of colours, 44 % of categories and 41 % of genders, and the label was among
+# the value and its runners-up for 72 %, 81 % and 95 % (`fashrec eval anchor`, "unsure").
+ALTERNATIVES = 2
+ALTERNATIVE_SHARE = 0.1
 
 
 @dataclass(frozen=True)
@@ -94,9 +100,17 @@ def _blend(attr: str, votes: dict[str, float], prompts: AttributePrompts | None,
     if not dist:
         return None
     value, conf = max(dist.items(), key=lambda kv: kv[1])
+    scale = dist
     if settings.confidence == "vote" and source == "neighbours+zero-shot":
-        conf = votes.get(value, 0.0)
-    return AttributeGuess(value, float(conf), source)
+        conf, scale = votes.get(value, 0.0), votes
+    return AttributeGuess(value, float(conf), source, _runners_up(scale, value))
+
+
+def _runners_up(scale: dict[str, float], chosen: str) -> tuple[tuple[str, float], ...]:
+    """The likeliest other values on the confidence's own scale, so an unsure guess can offer them."""
+    others = sorted(((v, p) for v, p in scale.items() if v != chosen and p >= ALTERNATIVE_SHARE),
+                    key=lambda kv: -kv[1])
+    return tuple((v, float(p)) for v, p in others[:ALTERNATIVES])
 
 
 def understand_anchor(index: Index, vector: np.ndarray, prompts: AttributePrompts | None,

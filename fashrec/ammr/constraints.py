@@ -9,7 +9,7 @@ it; the loop's re-plan policies build a new one (relaxing a keep, or another rea
 from __future__ import annotations
 
 from fashrec.ammr.relative import resolve_relative
-from fashrec.ammr.types import Anchor, Constraints, Resolution
+from fashrec.ammr.types import Anchor, Constraints, Resolution, Unsure
 from fashrec.catalog import Vocabulary
 from fashrec.catalog.roles import KEEP_ORDER, role_of
 from fashrec.planner import Plan
@@ -34,7 +34,7 @@ def anchor_keeps(anchor: Anchor, plan: Plan, relative: Resolution,
     Those that define a product's identity (:data:`~fashrec.catalog.roles.KEEP_ORDER`) or that the
     shopper asked to keep are hard; the rest only help ranking.
     """
-    touched = set(plan.set) | set(plan.exclude) | set(plan.drop) | set(relative.within)
+    touched = _touched(plan, relative)
     hard, soft = {}, {}
     for attr, guess in anchor.attributes.items():
         if attr in touched or guess.confidence < min_confidence:
@@ -44,3 +44,17 @@ def anchor_keeps(anchor: Anchor, plan: Plan, relative: Resolution,
         else:
             soft[attr] = guess.value
     return hard, soft
+
+
+def unsure_keeps(anchor: Anchor, constraints: Constraints, min_confidence: float) -> list[Unsure]:
+    """The identity attributes the request left alone that would have been kept had they been read
+    surely enough: the results may differ in them, so the shopper is shown the reading and asked."""
+    touched = _touched(constraints.plan, constraints.relative) | set(constraints.hard)
+    unsure = [Unsure(attr, guess, min_confidence) for attr, guess in anchor.attributes.items()
+              if attr not in touched and guess.confidence < min_confidence and role_of(attr) in KEEP_ORDER]
+    return sorted(unsure, key=lambda u: KEEP_ORDER.index(role_of(u.attribute)))
+
+
+def _touched(plan: Plan, relative: Resolution) -> set[str]:
+    """The attributes the request itself decides (set, excluded, dropped or steered)."""
+    return set(plan.set) | set(plan.exclude) | set(plan.drop) | set(relative.within)

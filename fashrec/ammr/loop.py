@@ -20,7 +20,7 @@ from typing import Callable
 
 from fashrec.ammr.anchor import understand_anchor
 from fashrec.ammr.compose import compose
-from fashrec.ammr.constraints import KEEP_CONFIDENCE, read_constraints
+from fashrec.ammr.constraints import KEEP_CONFIDENCE, read_constraints, unsure_keeps
 from fashrec.ammr.critic import select
 from fashrec.ammr.explain import explain
 from fashrec.ammr.guard import check_product, passes
@@ -167,7 +167,8 @@ class Refiner:
         timing["explain"] = (time.perf_counter() - t) * 1000
         query = {"image": anchor.image, "text": text, "k": options.k, "strategy": options.strategy}
         return RefineResult(query, anchor, attempt.constraints.plan, steps, results, stop_reason, timing,
-                            attempt.composed.description, attempt.constraints.relative, personal)
+                            attempt.composed.description, attempt.constraints.relative, personal,
+                            unsure_keeps(anchor, constraints, options.keep_confidence))
 
     def _start(self, anchor: Anchor, text: str, plan: Plan, options: RefineOptions,
                personal: Personalization | None, exclude_ids: set[str] | None, previous: Plan | None,

@@ -29,9 +29,38 @@ class AttributeGuess:
     value: str
     confidence: float
     source: str
+    # The runners-up, most likely first, on the same scale as ``confidence``: what an unsure reading
+    # offers the shopper to choose from (see :class:`Unsure`).
+    alternatives: tuple[tuple[str, float], ...] = ()
 
     def to_dict(self) -> dict:
-        return {"value": self.value, "confidence": round(self.confidence, 3), "source": self.source}
+        return {"value": self.value, "confidence": round(self.confidence, 3), "source": self.source,
+                "alternatives": [{"value": v, "confidence": round(c, 3)} for v, c in self.alternatives]}
+
+
+@dataclass(frozen=True)
+class Unsure:
+    """An identity attribute of the anchor (category, gender, colour...) that the request left alone but
+    that was read too unsurely to keep: the results may differ in it, and the shopper is told so and
+    offered the likeliest values to name."""
+
+    attribute: str
+    guess: AttributeGuess
+    threshold: float
+
+    @property
+    def options(self) -> list[tuple[str, float]]:
+        return [(self.guess.value, self.guess.confidence), *self.guess.alternatives]
+
+    @property
+    def question(self) -> str:
+        offered = " or ".join(f"{v} ({c:.0%})" for v, c in self.options)
+        return (f"the photo's {self.attribute} is unsure: {offered}; it is not kept, so results may be any "
+                f"{self.attribute} (name one to keep it)")
+
+    def to_dict(self) -> dict:
+        return {"attribute": self.attribute, "threshold": self.threshold, "question": self.question,
+                "options": [{"value": v, "confidence": round(c, 3)} for v, c in self.options]}
 
 
 @dataclass
@@ -221,11 +250,13 @@ class RefineResult:
     description: str = ""
     relative: Resolution | None = None
     profile: Personalization | None = None
+    unsure: list[Unsure] = field(default_factory=list)
 
     def to_dict(self) -> dict:
         return {
             "query": self.query,
             "anchor": self.anchor.to_dict(),
+            "unsure": [u.to_dict() for u in self.unsure],
             "plan": self.plan.to_dict(),
             "relative": self.relative.to_dict() if self.relative else None,
             "target": self.description,

@@ -117,6 +117,8 @@ def render_refine(data: dict[str, Any], *, explain: bool) -> None:
     anchor = data["anchor"]["attributes"]
     stdout.print("[bold]Anchor:[/] " + (", ".join(
         f"{a}={g['value']} ({g['confidence']:.0%})" for a, g in anchor.items()) or "(unknown)"), highlight=False)
+    for unsure in data.get("unsure") or []:
+        stdout.print(f"  [yellow]? {unsure['question']}[/]", highlight=False)
     stdout.print(f"[bold]Understood:[/] {plan_words(plan) or '(no explicit change)'}"
                  f"  [dim]({plan['source']} planner)[/]", highlight=False)
     render_notes((plan.get("notes") or []) + ((data.get("relative") or {}).get("notes") or []))
