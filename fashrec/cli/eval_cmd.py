@@ -95,6 +95,10 @@ def _render_details(reader) -> None:
         stdout.print(table)
         stdout.print(f"[dim]{attr}: ECE {s.ece:.3f}; costliest confusions (label -> guess): "
                      + ", ".join(f"{t} -> {g} {n}" for t, g, n, _ in s.confusions[:5]) + "[/]")
+        if s.unsure_accuracy is not None:
+            stdout.print(f"[dim]{attr}: unsure (not kept, asked) for {s.unsure_share:.0%} of photos: the value "
+                         f"right {s.unsure_accuracy:.0%}, the label among the {s.unsure_options:.1f} values "
+                         f"offered {s.unsure_offered:.0%}[/]", highlight=False)
 
 
 @eval_app.command("refine")
@@ -102,7 +106,10 @@ def eval_refine(
     catalog: Path = typer.Argument(..., help="Catalog JSONL; its evaluation slice becomes the anchors."),
     n: int = typer.Option(200, "--n", min=1, help="Number of requests."),
     seed: int = SeedOpt,
-    strategies: str = typer.Option("ammr,image,text,fusion", "--strategies"),
+    strategies: str = typer.Option("ammr,image,text,fusion", "--strategies",
+                                   help="Comma-separated; also ammr-labelled (the anchors' own labels instead of "
+                                        "their reading) and ammr-answered (refine's questions about an unsure "
+                                        "anchor answered with its labels)."),
     planner: str = PlannerOpt,
     llm: Optional[Path] = LlmOpt,
     model: Optional[str] = ModelOpt,
@@ -120,11 +127,12 @@ def eval_refine(
         def render() -> None:
             stdout.print(f"[bold]{report.requests}[/] requests over {report.indexed} indexed products "
                          f"({', '.join(f'{k} {v}' for k, v in report.kinds.items())}); planner {report.planner}")
-            table = Table("strategy", "P@10", "hit@10", "anchor kept", "p50 ms", "p95 ms", "P@10 by kind",
+            table = Table("strategy", "P@10", "hit@10", "anchor kept", "asked", "p50 ms", "p95 ms", "P@10 by kind",
                           "brands (Gini)", header_style="bold")
             for s in report.strategies:
                 table.add_row(s.strategy, f"{s.precision_at_10:.3f}", f"{s.hit_at_10:.3f}",
-                              f"{s.anchor_preservation:.3f}", f"{s.latency_p50_ms:.0f}", f"{s.latency_p95_ms:.0f}",
+                              f"{s.anchor_preservation:.3f}", f"{s.asked:.2f}",
+                              f"{s.latency_p50_ms:.0f}", f"{s.latency_p95_ms:.0f}",
                               " ".join(f"{k}={v:.2f}" for k, v in s.by_kind.items()),
                               f"{s.brand_exposure.get('brands', 0)} ({s.brand_exposure.get('gini', 0):.2f})")
             stdout.print(table)

@@ -13,6 +13,9 @@ Per attribute the report gives:
 - a **calibration table**: guesses binned by confidence, with the count and accuracy in each bin, and
   the expected calibration error (ECE, count-weighted |accuracy - mean confidence|);
 - **accuracy at confidence >= 0.8** and the share of labelled anchors guessed that confidently;
+- the **unsure** guesses, below the keep threshold (:data:`~fashrec.ammr.constraints.KEEP_CONFIDENCE`),
+  which refine does not keep but shows and asks about: their share, how often the value alone is right,
+  and how often the label is among the values offered (the value and its runners-up);
 - the **confusion pairs that cost most** (label -> guess, with their share of all errors).
 
 Across attributes: the **joint** rate (category, colour and gender all right) and the milliseconds per
@@ -40,6 +43,7 @@ from typing import Any, Callable, Mapping, Sequence
 import numpy as np
 
 from fashrec.ammr.anchor import DEFAULT_READER, ReaderSettings, infer_attributes
+from fashrec.ammr.constraints import KEEP_CONFIDENCE
 from fashrec.catalog import Product
 from fashrec.catalog.images import file_digest
 from fashrec.catalog.roles import attribute_for_role
@@ -64,8 +68,9 @@ READERS: dict[str, ReaderSettings] = {
     "zero-shot only": ReaderSettings(vote_weight=0.0),
 }
 
-# One reading of one anchor: attribute -> (value, confidence); absent attributes were not guessed.
-Reading = Mapping[str, tuple[str, float]]
+# One reading of one anchor: attribute -> (value, confidence) or (value, confidence, runners-up);
+# absent attributes were not guessed.
+Reading = Mapping[str, tuple]
 
 
 def _r(x: float | None, digits: int = 4) -> float | None:
@@ -96,11 +101,18 @@ class AttributeScore:
     ece: float
     calibration: list[CalibrationBin] = field(default_factory=list)
     confusions: list[tuple[str, str, int, float]] = field(default_factory=list)
+    unsure_share: float = 0.0            # share of labelled anchors guessed below the keep threshold
+    unsure_accuracy: float | None = None # the value alone right, among those
+    unsure_offered: float | None = None  # the label among the values offered (value and runners-up)
+    unsure_options: float | None = None  # mean number of values offered
 
     def to_dict(self) -> dict[str, Any]:
         return {"attribute": self.attribute, "items": self.items, "accuracy": _r(self.accuracy),
                 "coverage": _r(self.coverage), "confident_accuracy": _r(self.confident_accuracy),
                 "confident_share": _r(self.confident_share), "ece": _r(self.ece),
+                "unsure": {"threshold": KEEP_CONFIDENCE, "share": _r(self.unsure_share),
+                           "accuracy": _r(self.unsure_accuracy), "offered_contains_label": _r(self.unsure_offered),
+                           "mean_options": _r(self.unsure_options, 2)},
                 "calibration": [b.to_dict() for b in self.calibration],
                 "confusions": [{"label": t, "guess": g, "count": n, "share_of_errors": _r(s)}
                                for t, g, n, s in self.confusions]}
@@ -186,8 +198,8 @@ def calibration_table(confidence: np.ndarray, correct: np.ndarray,
     return bins, ece
 
 
-def score_attribute(attribute: str, truth: Sequence[str | None], guesses: Sequence[tuple[str, float] | None],
-                    *, top: int = TOP_CONFUSIONS) -> AttributeScore | None:
+def score_attribute(attribute: str, truth: Sequence[str | None], guesses: Sequence[tuple | None],
+                    *, top: int = TOP_CONFUSIONS, keep: float = KEEP_CONFIDENCE) -> AttributeScore | None:
     """One attribute's accuracy, calibration and costliest confusions (None when nothing is labelled)."""
     labelled = [i for i, t in enumerate(truth) if t]
     if not labelled:
@@ -201,11 +213,17 @@ def score_attribute(attribute: str, truth: Sequence[str | None], guesses: Sequen
     errors = Counter((truth[i], guesses[i][0]) for i in guessed if guesses[i][0] != truth[i])
     n_errors = max(len(labelled) - right, 1)      # unguessed anchors are errors too
     pairs = [(t, g, n, n / n_errors) for (t, g), n in errors.most_common(top)]
+    unsure = [i for i in guessed if guesses[i][1] < keep]
+    offered = [(guesses[i][0], *(v for v, _ in (guesses[i][2] if len(guesses[i]) > 2 else ()))) for i in unsure]
     return AttributeScore(
         attribute=attribute, items=len(labelled), accuracy=right / len(labelled),
         coverage=len(guessed) / len(labelled),
         confident_accuracy=float(correct[confident].mean()) if confident.any() else None,
-        confident_share=float(confident.sum()) / len(labelled), ece=ece, calibration=table, confusions=pairs)
+        confident_share=float(confident.sum()) / len(labelled), ece=ece, calibration=table, confusions=pairs,
+        unsure_share=len(unsure) / len(labelled),
+        unsure_accuracy=float(np.mean([guesses[i][0] == truth[i] for i in unsure])) if unsure else None,
+        unsure_offered=float(np.mean([truth[i] in o for i, o in zip(unsure, offered)])) if unsure else None,
+        unsure_options=float(np.mean([len(o) for o in offered])) if unsure else None)
 
 
 def score_readings(reader: str, truth: Sequence[Mapping[str, str | None]], readings: Sequence[Reading], *,
@@ -252,14 +270,14 @@ def exact_photo_agreement(index: Index, anchors: Sequence[Product], attributes: 
 # --- running -------------------------------------------------------------------------------------
 
 def read_all(index: Index, vectors: np.ndarray, prompts: AttributePrompts,
-             settings: ReaderSettings) -> tuple[list[dict[str, tuple[str, float]]], list[float]]:
+             settings: ReaderSettings) -> tuple[list[dict[str, tuple]], list[float]]:
     """Every anchor vector read with ``settings``; (readings, milliseconds per reading)."""
     readings, ms = [], []
     for vector in vectors:
         t = time.perf_counter()
         guesses = infer_attributes(index, vector, prompts, settings=settings)
         ms.append((time.perf_counter() - t) * 1000)
-        readings.append({a: (g.value, g.confidence) for a, g in guesses.items()})
+        readings.append({a: (g.value, g.confidence, g.alternatives) for a, g in guesses.items()})
     return readings, ms
 
 

@@ -22,7 +22,7 @@ import numpy as np
 
 from fashrec.ammr.loop import RefineOptions, Refiner
 from fashrec.ammr.relative import LIGHTNESS_STEP
-from fashrec.ammr.types import Anchor, AttributeGuess
+from fashrec.ammr.types import Anchor, AttributeGuess, RefineResult, Unsure
 from fashrec.catalog import Product, load_catalog
 from fashrec.catalog.colors import color_info
 from fashrec.catalog.roles import attribute_for_role
@@ -39,6 +39,10 @@ TOP = 10
 # Not a strategy of its own: ammr given the anchor's catalog labels instead of its reading of the photo.
 # What perfect anchor understanding would reach on the same requests (``--strategies ammr,ammr-labelled``).
 LABELLED = "ammr-labelled"
+# Nor this: ammr after the shopper answered the questions refine asked (each identity attribute it was too
+# unsure of to keep, see ``RefineResult.unsure``), answered with the product's own label; the rest stays
+# as read. What asking can buy at best, two turns counted as one request (``--strategies ammr,ammr-answered``).
+ANSWERED = "ammr-answered"
 
 
 @dataclass
@@ -78,6 +82,7 @@ class StrategyScore:
     latency_p95_ms: float
     by_kind: dict[str, float]
     brand_exposure: dict = field(default_factory=dict)  # share of result slots per brand, and its Gini
+    asked: float = 0.0   # share of requests whose answer asked about an unsure anchor attribute
 
     def to_dict(self) -> dict:
         return rounded_fields(self)
@@ -321,22 +326,14 @@ def evaluate_refine(
         t0 = time.perf_counter()
         anchor = refiner.anchor_from_image(req.anchor.image_path)
         anchor_ms = (time.perf_counter() - t0) * 1000
-        plans: dict[bool, Plan] = {}
-        plan_ms: dict[bool, float] = {}
+        plans: dict[bool, tuple[Plan, float]] = {}
         for strategy in strategies:
-            labelled = strategy == LABELLED
-            used = labelled_anchor(req.anchor, anchor) if labelled else anchor
-            t1 = time.perf_counter()
-            if labelled not in plans:
-                plans[labelled] = refiner.plan(req.text, used)
-                plan_ms[labelled] = (time.perf_counter() - t1) * 1000
-                t1 = time.perf_counter()
-            result = refiner.refine(used, req.text, RefineOptions(k=k, strategy="ammr" if labelled else strategy),
-                                    plan=plans[labelled])
-            elapsed = (time.perf_counter() - t1) * 1000 + anchor_ms + plan_ms[labelled]
+            result, elapsed, asked = _answer(refiner, req, anchor, strategy, plans, k)
+            elapsed += anchor_ms
             products = [r.candidate.product for r in result.results][:TOP]
             good = [req.matches(p) for p in products]
             stats = per[strategy]
+            stats["asked"].append(float(asked))
             stats["precision"].append(sum(good) / TOP)
             stats["hit"].append(float(any(good)))
             stats["preservation"].append(identity_preservation(req, products, maker_identity))
@@ -349,6 +346,39 @@ def evaluate_refine(
     scores = [strategy_score(strategy, per[strategy]) for strategy in strategies]
     return RefineEvalReport(str(catalog), len(requests), len(indexed), dict(Counter(r.kind for r in requests)),
                             scores, load_ms, planner)
+
+
+def _answer(refiner: Refiner, req: Request, anchor: Anchor, strategy: str, plans: dict[bool, tuple[Plan, float]],
+            k: int) -> tuple[RefineResult, float, bool]:
+    """One strategy's answer to one request, its milliseconds (the plan included, the anchor not) and
+    whether it asked about the anchor.
+
+    The request is planned once per kind of anchor (as read, or labelled) and shared by the strategies."""
+    labelled = strategy == LABELLED
+    used = labelled_anchor(req.anchor, anchor) if labelled else anchor
+    t = time.perf_counter()
+    if labelled not in plans:
+        plan = refiner.plan(req.text, used)
+        plans[labelled] = (plan, (time.perf_counter() - t) * 1000)
+        t = time.perf_counter()
+    plan, plan_ms = plans[labelled]
+    engine = "ammr" if strategy in (LABELLED, ANSWERED) else strategy
+    result = refiner.refine(used, req.text, RefineOptions(k=k, strategy=engine), plan=plan)
+    asked = bool(result.unsure)
+    if strategy == ANSWERED and asked:
+        result = refiner.refine(answered_anchor(req.anchor, anchor, result.unsure), req.text,
+                                RefineOptions(k=k), plan=plan)
+    return result, (time.perf_counter() - t) * 1000 + plan_ms, asked
+
+
+def answered_anchor(product: Product, read: Anchor, unsure: list[Unsure]) -> Anchor:
+    """The photo's anchor after the shopper named each attribute refine asked about (the product's label)."""
+    attrs = dict(read.attributes)
+    for question in unsure:
+        label = product.first(question.attribute)
+        if label:
+            attrs[question.attribute] = AttributeGuess(label, 1.0, "shopper")
+    return Anchor(read.vector, attrs, read.image, estimated_price=read.estimated_price)
 
 
 def labelled_anchor(product: Product, read: Anchor) -> Anchor:
@@ -364,4 +394,4 @@ def strategy_score(strategy: str, s: dict[str, list]) -> StrategyScore:
         strategy, float(np.mean(s["precision"] or [0])), float(np.mean(s["hit"] or [0])),
         float(np.mean(s["preservation"] or [0])), float(np.percentile(lat, 50)), float(np.percentile(lat, 95)),
         {key[5:]: round(float(np.mean(v)), 4) for key, v in sorted(s.items()) if key.startswith("kind:")},
-        brand_exposure(s["brands"]))
+        brand_exposure(s["brands"]), float(np.mean(s["asked"] or [0])))

@@ -21,6 +21,18 @@ def test_accuracy_counts_missing_guesses_as_wrong():
     assert s.confusions == [("red", "blue", 1, 0.5)]
 
 
+def test_unsure_guesses_are_scored_with_the_values_they_offer():
+    truth = ["red", "blue", "green", "red"]
+    guesses = [("red", 0.9, ()), ("navy", 0.4, (("blue", 0.3),)), ("teal", 0.2, (("olive", 0.1),)),
+               ("red", 0.45)]
+    s = score_attribute("color", truth, guesses)
+    assert s.unsure_share == 0.75                 # three of four below the keep threshold (0.5)
+    assert s.unsure_accuracy == pytest.approx(1 / 3)
+    assert s.unsure_offered == pytest.approx(2 / 3)   # blue was offered, green was not
+    assert s.unsure_options == pytest.approx(5 / 3)
+    assert s.to_dict()["unsure"]["threshold"] == 0.5
+
+
 def test_calibration_bins_and_ece():
     conf = np.array([0.95, 0.95, 0.55, 0.55])
     correct = np.array([True, True, True, False])
@@ -82,6 +94,12 @@ def test_eval_anchor_end_to_end(fashrec, tmp_path, tiny_model):
             assert sum(b["count"] for b in attr["calibration"]) == guessed
             right = sum(b["count"] * b["accuracy"] for b in attr["calibration"] if b["count"])
             assert right == pytest.approx(attr["accuracy"] * attr["items"], abs=0.01)  # both rounded in JSON
+        for attr in reader["attributes"].values():
+            unsure = attr["unsure"]
+            below = sum(b["count"] for b in attr["calibration"] if float(b["bin"].split("-")[1]) <= 0.5)
+            assert unsure["share"] == pytest.approx(below / attr["items"], abs=1e-3)
+            if unsure["share"]:    # the value is always offered, so offering more can only help
+                assert unsure["accuracy"] <= unsure["offered_contains_label"] and unsure["mean_options"] >= 1
     # the copied photo: found by its bytes, and its colour label disagrees with the indexed product's
     exact = report["exact_photos"]
     assert exact["anchors"] >= 1 and exact["agreement"]["color"] < 1.0 and exact["joint_agreement"] < 1.0

@@ -63,15 +63,17 @@ def test_labelled_anchor_row_runs_ammr_on_the_products_own_labels(tmp_path, tiny
     from fashrec.ammr import Refiner
     from fashrec.demo import make_catalog
     from fashrec.encoder import load_encoder
-    from fashrec.evaluation.refine import LABELLED, labelled_anchor
+    from fashrec.evaluation.refine import ANSWERED, LABELLED, answered_anchor, labelled_anchor
     from fashrec.index import open_index
     from fashrec.planner import create_planner
 
     catalog = make_catalog(tmp_path / "shop", n_items=160, seed=1)
     report = evaluate_refine(catalog, n=6, planner="rules", model=str(tiny_model), workdir=tmp_path / "work",
-                             strategies=("ammr", LABELLED))
-    assert [s.strategy for s in report.strategies] == ["ammr", LABELLED]
+                             strategies=("ammr", LABELLED, ANSWERED))
+    assert [s.strategy for s in report.strategies] == ["ammr", LABELLED, ANSWERED]
     assert all(0 <= s.precision_at_10 <= 1 and s.latency_p50_ms > 0 for s in report.strategies)
+    ammr, labelled, answered = report.strategies
+    assert answered.asked == ammr.asked and labelled.asked == 0.0   # certain labels leave nothing to ask
 
     index = open_index(tmp_path / "work" / "index")
     refiner = Refiner(index, load_encoder(index.encoder_spec), create_planner("rules"))
@@ -81,3 +83,14 @@ def test_labelled_anchor_row_runs_ammr_on_the_products_own_labels(tmp_path, tiny
     assert known.values() == {a: v[0] for a, v in anchors[0].attributes.items() if v}
     assert {g.confidence for g in known.attributes.values()} == {1.0} and known.vector is read.vector
     assert known.catalog_id is None        # still a photo from outside the index
+
+    # The shopper answers what refine asked about (an unsure gender) with the product's label; the rest
+    # stays as read.
+    from fashrec.ammr.types import AttributeGuess, Unsure
+
+    read.attributes["gender"] = AttributeGuess("unisex" if anchors[0].first("gender") != "unisex" else "men",
+                                               0.3, "test")
+    told = answered_anchor(anchors[0], read, [Unsure("gender", read.attributes["gender"], 0.5)])
+    assert told.attributes["gender"] == AttributeGuess(anchors[0].first("gender"), 1.0, "shopper")
+    assert {a: g for a, g in told.attributes.items() if a != "gender"} == \
+        {a: g for a, g in read.attributes.items() if a != "gender"}
