@@ -9,6 +9,7 @@ from typing import Any, Callable, Iterator, Optional
 import typer
 from rich.table import Table
 
+from fashrec.ammr.constraints import KEEP_CONFIDENCE
 from fashrec.cli.app import eval_app
 from fashrec.cli.options import (
     JsonOpt,
@@ -61,19 +62,21 @@ def _render_anchor(report: AnchorEvalReport, details: bool) -> None:
     stdout.print(f"[bold]{report.anchors}[/] photos read against {report.indexed} indexed products"
                  + (f" ({report.unreadable} unreadable, not scored)" if report.unreadable else ""))
     joint = "+".join(report.joint)
-    table = Table("reader", *report.attributes, "joint", "ms/anchor", header_style="bold")
+    table = Table("reader", *report.attributes, "joint", "kept wrong", "ms/anchor", header_style="bold")
     sure = Table("reader", *(f"{a} @{CONFIDENT:g}" for a in report.joint), header_style="bold")
     for r in report.readers:
         accs = [f"{r.attributes[a].accuracy:.3f}" if a in r.attributes else "-" for a in report.attributes]
         ms = report.ms_per_anchor(r)
         table.add_row(r.reader, *accs, "-" if r.joint is None else f"{r.joint:.3f}",
+                      "-" if r.joint_kept_wrong is None else f"{r.joint_kept_wrong:.3f}",
                       "-" if ms is None else f"{ms:.1f}")
         sure.add_row(r.reader, *(f"{s.confident_accuracy:.3f} of {s.confident_share:.2f}"
                                  if (s := r.attributes.get(a)) and s.confident_accuracy is not None else "-"
                                  for a in report.joint))
     stdout.print(table)
-    stdout.print(f"[dim]joint: {joint} all right. Below: accuracy among guesses at confidence >= {CONFIDENT:g},"
-                 " of the share of photos guessed that confidently.[/]")
+    stdout.print(f"[dim]joint: {joint} all right; kept wrong: one of them wrong yet read surely enough to be"
+                 f" kept (>= {KEEP_CONFIDENCE:g}), so refine neither shows it as unsure nor asks. Below: accuracy"
+                 f" among guesses at confidence >= {CONFIDENT:g}, of the share of photos guessed that confidently.[/]")
     stdout.print(sure)
     ex = report.exact_photos
     if ex.anchors:
@@ -98,7 +101,8 @@ def _render_details(reader) -> None:
         if s.unsure_accuracy is not None:
             stdout.print(f"[dim]{attr}: unsure (not kept, asked) for {s.unsure_share:.0%} of photos: the value "
                          f"right {s.unsure_accuracy:.0%}, the label among the {s.unsure_options:.1f} values "
-                         f"offered {s.unsure_offered:.0%}[/]", highlight=False)
+                         f"offered {s.unsure_offered:.0%}; kept and wrong for {s.kept_wrong:.0%}[/]",
+                         highlight=False)
 
 
 @eval_app.command("refine")

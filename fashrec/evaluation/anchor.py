@@ -105,6 +105,7 @@ class AttributeScore:
     unsure_accuracy: float | None = None # the value alone right, among those
     unsure_offered: float | None = None  # the label among the values offered (value and runners-up)
     unsure_options: float | None = None  # mean number of values offered
+    kept_wrong: float = 0.0              # share of labelled anchors whose guess is kept (not asked) and wrong
 
     def to_dict(self) -> dict[str, Any]:
         return {"attribute": self.attribute, "items": self.items, "accuracy": _r(self.accuracy),
@@ -112,7 +113,7 @@ class AttributeScore:
                 "confident_share": _r(self.confident_share), "ece": _r(self.ece),
                 "unsure": {"threshold": KEEP_CONFIDENCE, "share": _r(self.unsure_share),
                            "accuracy": _r(self.unsure_accuracy), "offered_contains_label": _r(self.unsure_offered),
-                           "mean_options": _r(self.unsure_options, 2)},
+                           "mean_options": _r(self.unsure_options, 2), "kept_wrong": _r(self.kept_wrong)},
                 "calibration": [b.to_dict() for b in self.calibration],
                 "confusions": [{"label": t, "guess": g, "count": n, "share_of_errors": _r(s)}
                                for t, g, n, s in self.confusions]}
@@ -128,10 +129,14 @@ class ReaderReport:
     joint_items: int
     read_ms: float | None = None        # mean time to read one embedded photo
     read_p95_ms: float | None = None
+    # Share of those anchors with at least one of the joint attributes kept (read at or above the keep
+    # threshold, so neither shown as unsure nor asked about) and wrong: what refine gets silently wrong.
+    joint_kept_wrong: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {"reader": self.reader, "settings": self.settings, "anchors": self.anchors,
-                "joint": _r(self.joint), "joint_items": self.joint_items, "read_ms": _r(self.read_ms, 3),
+                "joint": _r(self.joint), "joint_items": self.joint_items,
+                "joint_kept_wrong": _r(self.joint_kept_wrong), "read_ms": _r(self.read_ms, 3),
                 "read_p95_ms": _r(self.read_p95_ms, 3),
                 "attributes": {a: s.to_dict() for a, s in self.attributes.items()}}
 
@@ -223,7 +228,8 @@ def score_attribute(attribute: str, truth: Sequence[str | None], guesses: Sequen
         unsure_share=len(unsure) / len(labelled),
         unsure_accuracy=float(np.mean([guesses[i][0] == truth[i] for i in unsure])) if unsure else None,
         unsure_offered=float(np.mean([truth[i] in o for i, o in zip(unsure, offered)])) if unsure else None,
-        unsure_options=float(np.mean([len(o) for o in offered])) if unsure else None)
+        unsure_options=float(np.mean([len(o) for o in offered])) if unsure else None,
+        kept_wrong=sum(1 for i in guessed if guesses[i][1] >= keep and guesses[i][0] != truth[i]) / len(labelled))
 
 
 def score_readings(reader: str, truth: Sequence[Mapping[str, str | None]], readings: Sequence[Reading], *,
@@ -238,14 +244,16 @@ def score_readings(reader: str, truth: Sequence[Mapping[str, str | None]], readi
         if s is not None:
             scores[attr] = s
     both = [i for i, t in enumerate(truth) if joint and all(t.get(a) for a in joint)]
-    joint_rate = None
+    joint_rate = kept_wrong = None
     if both:
         joint_rate = float(np.mean([all(readings[i].get(a) is not None and readings[i][a][0] == truth[i][a]
                                         for a in joint) for i in both]))
+        kept_wrong = float(np.mean([any((g := readings[i].get(a)) is not None and g[1] >= KEEP_CONFIDENCE
+                                        and g[0] != truth[i][a] for a in joint) for i in both]))
     ms = np.asarray(milliseconds, dtype=np.float64) if milliseconds is not None and len(milliseconds) else None
     return ReaderReport(reader, dict(settings or {}), len(truth), scores, joint_rate, len(both),
                         None if ms is None else float(ms.mean()),
-                        None if ms is None else float(np.percentile(ms, 95)))
+                        None if ms is None else float(np.percentile(ms, 95)), kept_wrong)
 
 
 def exact_photo_agreement(index: Index, anchors: Sequence[Product], attributes: Sequence[str],

@@ -30,6 +30,9 @@ def test_unsure_guesses_are_scored_with_the_values_they_offer():
     assert s.unsure_accuracy == pytest.approx(1 / 3)
     assert s.unsure_offered == pytest.approx(2 / 3)   # blue was offered, green was not
     assert s.unsure_options == pytest.approx(5 / 3)
+    assert s.kept_wrong == 0.0                    # the one kept guess is right
+    wrong = score_attribute("color", truth, [("blue", 0.9), *guesses[1:]])
+    assert wrong.kept_wrong == 0.25
     assert s.to_dict()["unsure"]["threshold"] == 0.5
 
 
@@ -54,6 +57,7 @@ def test_joint_needs_every_attribute_right():
     report = score_readings("test", truth, readings, attributes=["category", "color", "gender"],
                             joint=["category", "color", "gender"], milliseconds=[1.0, 2.0, 3.0])
     assert report.joint == 0.5 and report.joint_items == 2     # the anchor without a colour label is left out
+    assert report.joint_kept_wrong == 0.5                       # blue for red, at 0.8: kept, so not asked
     assert report.read_ms == 2.0
     assert report.attributes["color"].accuracy == 0.5 and report.attributes["category"].accuracy == 1.0
     with pytest.raises(ValueError):
