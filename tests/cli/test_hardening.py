@@ -1,4 +1,4 @@
-"""The command line under misuse: hostile campaign II, items 7, 8, 10-15.
+"""The command line under misuse: hostile campaign II, items 7, 8, 10-15 and 17.
 
 Catalog text full of rich markup and terminal escapes, batch lines built to overflow or crash,
 option-parsing errors in --json mode, files and folders where the other kind is expected, bytes that
@@ -245,3 +245,16 @@ def test_argv_that_is_not_utf8_is_refused_and_output_stays_utf8(fashrec_env, sho
         message = json.loads(stderr)["message"] if json_flag else stderr
         assert "not valid UTF-8" in message and "caf\\xe9 \\xff" in message
         assert run.stdout == b""
+
+
+# -- item 17: absurd budgets are refused (the injected chat turns: tests/planner/test_readings.py) --------
+@pytest.mark.parametrize("planner", ["rules", "hybrid"])
+def test_absurd_and_negative_budgets_are_refused_through_plan(fashrec, shop, planner):
+    _, folder = shop
+    run = fashrec("plan", "in red, under 0 dollars, price max -1, under 1e309 euros", "--index", folder,
+                  "--planner", planner, "--json")
+    assert run.returncode == 0, run.stderr
+    plan = run.json()
+    assert plan["price"] == {"min": None, "max": None}, plan   # hybrid used to answer max 1
+    assert any("budget" in n or "price" in n for n in plan["notes"]), plan["notes"]
+

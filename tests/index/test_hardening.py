@@ -24,6 +24,7 @@ from fashrec.index.build import build_index
 
 
 # -- one writer at a time ------------------------------------------------------------------------------
+@pytest.mark.hostile("concurrency")
 def test_two_concurrent_index_runs_one_wins_one_is_refused(tmp_path, tiny_model, fashrec_env):
     catalog = make_catalog(tmp_path / "shop", 30)
     index_dir = tmp_path / "shop" / "shop.fashrec-index"
@@ -87,6 +88,7 @@ def sigkill(proc: subprocess.Popen) -> None:
     assert proc.wait(timeout=30) == -signal.SIGKILL
 
 
+@pytest.mark.hostile("kill -9 during index")
 def test_index_run_killed_mid_encode_then_mid_write(tmp_path, tiny_model, fashrec_env):
     shop = tmp_path / "shop"
     catalog = make_catalog(shop, 12)
