@@ -459,3 +459,19 @@ def test_a_symlink_loop_is_not_called_a_missing_target(shop):
     os.symlink(shop / "img" / "loop-a.jpg", shop / "img" / "loop-b.jpg")
     err = only_problem(load_catalog(write_lines(shop / "c.jsonl", [good("l", "img/loop-a.jpg")])), 1)
     assert "symbolic link loop" in err.message and "target missing" not in err.message
+
+
+def test_lines_that_aborted_a_run_are_skipped_by_the_command(shop, tiny_model, fashrec):
+    """Items 6 and 14 through `fashrec index`: each of these lines used to end the run with a traceback
+    (or a misleading reason); now each is one skipped line with its own reason, and the rest is indexed."""
+    write_wide_png(shop / "img" / "wide.png")
+    lines = [good("ok"), good("long", "img/" + "a" * 300 + ".jpg"), good("home", "~nosuchuser-fashrec/x.jpg"),
+             good("url", f"file://{shop}/img/a.jpg"), good("wide", "img/wide.png"), good("ok2")]
+    run = fashrec("index", write_lines(shop / "c.jsonl", lines), "--model", tiny_model, "--json")
+    assert run.returncode == 0 and "Traceback" not in run.stderr, run.stderr
+    report = run.json()
+    assert report["total"] == 2
+    reasons = {e["id"]: e["message"] for e in report["skipped"]}
+    assert set(reasons) == {"long", "home", "url", "wide"}, reasons
+    assert "too long" in reasons["long"] and "no user 'nosuchuser-fashrec'" in reasons["home"]
+    assert "file:// URL" in reasons["url"] and "60000x1 pixels" in reasons["wide"]

@@ -140,3 +140,16 @@ def test_every_index_file_gets_the_same_permissions(shop, tiny_model):
         os.umask(old)
     modes = {p.name: stat.S_IMODE(p.stat().st_mode) for p in folder.iterdir()}
     assert set(modes.values()) == {0o644}, modes
+
+
+def test_user_files_inside_an_index_survive_the_command(shop, tiny_model, fashrec):
+    """Item 1 through `fashrec index`: the stray cleaner matched items-*, vectors-* and *.partial."""
+    folder = shop.parent / "shop.fashrec-index"
+    assert fashrec("index", shop, "--index", folder, "--model", tiny_model, "--json").returncode == 0
+    put_user_files(folder)
+    make_catalog(shop.parent, 14)
+    for extra in ([], ["--rebuild"], []):   # an update that writes, a rebuild, a no-op
+        run = fashrec("index", shop, "--index", folder, *extra, "--json")
+        assert run.returncode == 0, run.stderr
+    assert_user_files_intact(folder)
+    assert fashrec("info", "--index", folder, "--json").json()["items"] == 14

@@ -163,3 +163,22 @@ def test_index_check_reports_and_changes_nothing(built, fashrec):
     assert {p.name: p.read_bytes() for p in folder.iterdir()} == before
     run = fashrec("index", catalog, "--check")      # for a person: the same, in words
     assert run.returncode == 4 and "p5" in run.stdout and "fails its checksum" in run.stdout
+
+
+def test_damage_is_refused_by_search_and_repaired_by_a_plain_index_run(built, fashrec):
+    """Items 3 and 4 through the commands: a price edited to 0.01 was served, and a plain `fashrec index`
+    on a manifest that says 10 items answered "already up to date"."""
+    catalog, folder = built
+    edit_row(folder, "p3", "price 0.01")
+    run = fashrec("search", "item", "--index", folder, "--json")
+    assert run.returncode == 4 and run.stdout == "", run.stderr
+    assert "'p3'" in json.loads(run.stderr)["message"]
+    edit_manifest(folder, count=10)
+    run = fashrec("index", catalog, "--json")
+    assert run.returncode == 0, run.stderr
+    assert "index already up to date" not in run.json()["notes"] and run.json()["total"] == 12
+    run = fashrec("search", "item", "-k", "12", "--index", folder, "--json")
+    assert run.returncode == 0, run.stderr
+    prices = {r["id"]: r["price"] for r in run.json()["results"]}
+    assert prices["p3"] == 43.0 and len(prices) == 12
+    assert fashrec("index", "--check", "--index", folder, "--json").json()["ok"] is True
