@@ -46,12 +46,14 @@ def anchor_keeps(anchor: Anchor, plan: Plan, relative: Resolution,
     return hard, soft
 
 
-def unsure_keeps(anchor: Anchor, constraints: Constraints, min_confidence: float) -> list[Unsure]:
-    """The identity attributes the request left alone that would have been kept had they been read
-    surely enough: the results may differ in them, so the shopper is shown the reading and asked."""
-    touched = _touched(constraints.plan, constraints.relative) | set(constraints.hard)
-    unsure = [Unsure(attr, guess, min_confidence) for attr, guess in anchor.attributes.items()
-              if attr not in touched and guess.confidence < min_confidence and role_of(attr) in KEEP_ORDER]
+def unsure_keeps(anchor: Anchor, constraints: Constraints, ask_below: float) -> list[Unsure]:
+    """The identity attributes the request left alone and read below ``ask_below``: those not kept (under
+    the keep threshold, so the results may differ in them) and, when ``ask_below`` is above that
+    threshold, those kept on a guess worth confirming. The shopper is shown the reading and asked."""
+    touched = _touched(constraints.plan, constraints.relative)
+    unsure = [Unsure(attr, guess, ask_below, kept=attr in constraints.hard)
+              for attr, guess in anchor.attributes.items()
+              if attr not in touched and guess.confidence < ask_below and role_of(attr) in KEEP_ORDER]
     return sorted(unsure, key=lambda u: KEEP_ORDER.index(role_of(u.attribute)))
 
 

@@ -53,6 +53,9 @@ class RefineOptions:
     strategy: str = AMMR
     max_steps: int = 5
     keep_confidence: float = KEEP_CONFIDENCE
+    # Identity attributes read below this are shown and asked about (RefineResult.unsure); at the keep
+    # threshold only those not kept, above it also kept guesses worth confirming.
+    ask_below: float | None = None       # None: the keep threshold
     critic: CriticConfig = field(default_factory=CriticConfig)
     # Named score bonuses per product; recorded in Candidate.boosts. A profile's preferences replace it.
     boost: Booster | None = None
@@ -166,9 +169,10 @@ class Refiner:
         results = [ResultItem(c, explain(c, personal)) for c in selected]
         timing["explain"] = (time.perf_counter() - t) * 1000
         query = {"image": anchor.image, "text": text, "k": options.k, "strategy": options.strategy}
+        ask_below = max(options.ask_below or 0.0, options.keep_confidence)   # a keep is never dropped unsaid
         return RefineResult(query, anchor, attempt.constraints.plan, steps, results, stop_reason, timing,
                             attempt.composed.description, attempt.constraints.relative, personal,
-                            unsure_keeps(anchor, constraints, options.keep_confidence))
+                            unsure_keeps(anchor, constraints, ask_below))
 
     def _start(self, anchor: Anchor, text: str, plan: Plan, options: RefineOptions,
                personal: Personalization | None, exclude_ids: set[str] | None, previous: Plan | None,

@@ -40,13 +40,15 @@ class AttributeGuess:
 
 @dataclass(frozen=True)
 class Unsure:
-    """An identity attribute of the anchor (category, gender, colour...) that the request left alone but
-    that was read too unsurely to keep: the results may differ in it, and the shopper is told so and
-    offered the likeliest values to name."""
+    """An identity attribute of the anchor (category, gender, colour...) that the request left alone and
+    that was read below the asking threshold: either too unsurely to keep (the results may differ in it)
+    or kept on a guess worth confirming (``kept``). The shopper is told which, and offered the likeliest
+    values to name."""
 
     attribute: str
     guess: AttributeGuess
-    threshold: float
+    threshold: float          # the confidence below which refine asks
+    kept: bool = False
 
     @property
     def options(self) -> list[tuple[str, float]]:
@@ -55,11 +57,15 @@ class Unsure:
     @property
     def question(self) -> str:
         offered = " or ".join(f"{v} ({c:.0%})" for v, c in self.options)
+        if self.kept:
+            return (f"the photo's {self.attribute} is read as {offered} and kept as {self.guess.value} "
+                    f"(name another to change it)")
         return (f"the photo's {self.attribute} is unsure: {offered}; it is not kept, so results may be any "
                 f"{self.attribute} (name one to keep it)")
 
     def to_dict(self) -> dict:
-        return {"attribute": self.attribute, "threshold": self.threshold, "question": self.question,
+        return {"attribute": self.attribute, "threshold": self.threshold, "kept": self.kept,
+                "question": self.question,
                 "options": [{"value": v, "confidence": round(c, 3)} for v, c in self.options]}
 
 

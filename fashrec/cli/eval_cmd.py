@@ -118,6 +118,10 @@ def eval_refine(
     llm: Optional[Path] = LlmOpt,
     model: Optional[str] = ModelOpt,
     workdir: Optional[Path] = WorkdirOpt,
+    ask_below: Optional[float] = typer.Option(
+        None, "--ask-below", min=0.0, max=1.01,
+        help="Ask about identity attributes read below this confidence (default: the keep threshold, 0.5; "
+             "above it, kept guesses are confirmed too): changes the 'asked' share and ammr-answered."),
     json_mode: bool = JsonOpt,
 ) -> None:
     """Precision@10, hit@10, anchor preservation and latency for ammr and the single-shot baselines."""
@@ -126,7 +130,7 @@ def eval_refine(
         with progress_bar("Refining", n, enabled=not json_mode) as advance:
             report = evaluate_refine(catalog, n=n, seed=seed, strategies=tuple(s.strip() for s in strategies.split(",")),
                                      planner=planner, llm_path=str(llm) if llm else None, workdir=workdir,
-                                     model=model, progress=advance)
+                                     model=model, progress=advance, ask_below=ask_below)
 
         def render() -> None:
             stdout.print(f"[bold]{report.requests}[/] requests over {report.indexed} indexed products "

@@ -14,7 +14,7 @@ import json
 import random
 import time
 from collections import Counter, defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Callable
 
@@ -40,8 +40,9 @@ TOP = 10
 # What perfect anchor understanding would reach on the same requests (``--strategies ammr,ammr-labelled``).
 LABELLED = "ammr-labelled"
 # Nor this: ammr after the shopper answered the questions refine asked (each identity attribute it was too
-# unsure of to keep, see ``RefineResult.unsure``), answered with the product's own label; the rest stays
-# as read. What asking can buy at best, two turns counted as one request (``--strategies ammr,ammr-answered``).
+# unsure of to keep, or with ``ask_below`` above the keep threshold also kept ones worth confirming; see
+# ``RefineResult.unsure``), answered with the product's own label; the rest stays as read. What asking can
+# buy at best, two turns counted as one request (``--strategies ammr,ammr-answered``).
 ANSWERED = "ammr-answered"
 
 
@@ -97,10 +98,12 @@ class RefineEvalReport:
     strategies: list[StrategyScore]
     load_ms: dict[str, float]
     planner: str
+    ask_below: float | None = None      # RefineOptions.ask_below of the ammr rows (None: the keep threshold)
 
     def to_dict(self) -> dict:
         return {"catalog": self.catalog, "requests": self.requests, "indexed": self.indexed, "kinds": self.kinds,
-                "planner": self.planner, "load_ms": {k: round(v, 1) for k, v in self.load_ms.items()},
+                "planner": self.planner, "ask_below": self.ask_below,
+                "load_ms": {k: round(v, 1) for k, v in self.load_ms.items()},
                 "strategies": [s.to_dict() for s in self.strategies]}
 
 
@@ -297,7 +300,7 @@ def identity_preservation(req: Request, ids_products: list[Product], identity: l
 def evaluate_refine(
     catalog: Path, *, n: int = 200, seed: int = 0, strategies: tuple[str, ...] = ("ammr", "image", "text", "fusion"),
     planner: str = "hybrid", llm_path: str | None = None, workdir: Path | None = None, model: str | None = None,
-    progress: Callable[[int], None] | None = None, k: int = TOP,
+    progress: Callable[[int], None] | None = None, k: int = TOP, ask_below: float | None = None,
 ) -> RefineEvalReport:
     """Every strategy on the same ``n`` requests built from the catalog's evaluation slice."""
     catalog = Path(catalog)
@@ -328,7 +331,8 @@ def evaluate_refine(
         anchor_ms = (time.perf_counter() - t0) * 1000
         plans: dict[bool, tuple[Plan, float]] = {}
         for strategy in strategies:
-            result, elapsed, asked = _answer(refiner, req, anchor, strategy, plans, k)
+            result, elapsed, asked = _answer(refiner, req, anchor, strategy, plans,
+                                             RefineOptions(k=k, ask_below=ask_below))
             elapsed += anchor_ms
             products = [r.candidate.product for r in result.results][:TOP]
             good = [req.matches(p) for p in products]
@@ -345,11 +349,11 @@ def evaluate_refine(
 
     scores = [strategy_score(strategy, per[strategy]) for strategy in strategies]
     return RefineEvalReport(str(catalog), len(requests), len(indexed), dict(Counter(r.kind for r in requests)),
-                            scores, load_ms, planner)
+                            scores, load_ms, planner, ask_below)
 
 
 def _answer(refiner: Refiner, req: Request, anchor: Anchor, strategy: str, plans: dict[bool, tuple[Plan, float]],
-            k: int) -> tuple[RefineResult, float, bool]:
+            options: RefineOptions) -> tuple[RefineResult, float, bool]:
     """One strategy's answer to one request, its milliseconds (the plan included, the anchor not) and
     whether it asked about the anchor.
 
@@ -363,11 +367,10 @@ def _answer(refiner: Refiner, req: Request, anchor: Anchor, strategy: str, plans
         t = time.perf_counter()
     plan, plan_ms = plans[labelled]
     engine = "ammr" if strategy in (LABELLED, ANSWERED) else strategy
-    result = refiner.refine(used, req.text, RefineOptions(k=k, strategy=engine), plan=plan)
+    result = refiner.refine(used, req.text, replace(options, strategy=engine), plan=plan)
     asked = bool(result.unsure)
     if strategy == ANSWERED and asked:
-        result = refiner.refine(answered_anchor(req.anchor, anchor, result.unsure), req.text,
-                                RefineOptions(k=k), plan=plan)
+        result = refiner.refine(answered_anchor(req.anchor, anchor, result.unsure), req.text, options, plan=plan)
     return result, (time.perf_counter() - t) * 1000 + plan_ms, asked
 
 

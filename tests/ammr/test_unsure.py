@@ -34,6 +34,22 @@ def test_unsure_identity_attributes_are_asked_about_and_stated_ones_are_not(refi
     assert "men (45%) or unisex (40%)" in gender["question"] and "not kept" in gender["question"]
     kept = refiner.refine(anchor, "in linen", RefineOptions(k=4))
     assert [u.attribute for u in kept.unsure] == ["gender", "color"]
+    assert not any(u.kept for u in kept.unsure)
+
+
+def test_asking_above_the_keep_threshold_confirms_kept_guesses(refiner):
+    anchor = Anchor(refiner.index.image_vectors[0].copy(), {
+        "category": AttributeGuess("shirt", 0.95, "test"),
+        "color": AttributeGuess("white", 0.6, "test", (("beige", 0.25),)),
+        "gender": AttributeGuess("men", 0.3, "test"),
+    })
+    result = refiner.refine(anchor, "in linen", RefineOptions(k=4, ask_below=0.8))
+    assert [(u.attribute, u.kept) for u in result.unsure] == [("gender", False), ("color", True)]
+    color = result.to_dict()["unsure"][1]
+    assert color["threshold"] == 0.8 and "kept as white" in color["question"] and "beige (25%)" in color["question"]
+    # asking below the keep threshold would drop a keep unsaid: the keep threshold is the floor
+    low = refiner.refine(anchor, "in linen", RefineOptions(k=4, ask_below=0.1))
+    assert [(u.attribute, u.threshold) for u in low.unsure] == [("gender", KEEP_CONFIDENCE)]
 
 
 def test_readings_carry_their_runners_up_on_the_confidence_scale(refiner):

@@ -74,6 +74,11 @@ def test_labelled_anchor_row_runs_ammr_on_the_products_own_labels(tmp_path, tiny
     assert all(0 <= s.precision_at_10 <= 1 and s.latency_p50_ms > 0 for s in report.strategies)
     ammr, labelled, answered = report.strategies
     assert answered.asked == ammr.asked and labelled.asked == 0.0   # certain labels leave nothing to ask
+    eager = evaluate_refine(catalog, n=6, planner="rules", model=str(tiny_model), workdir=tmp_path / "work",
+                            strategies=("ammr", ANSWERED), ask_below=1.01)    # confirm every reading
+    assert eager.ask_below == 1.01 and eager.to_dict()["ask_below"] == 1.01
+    assert eager.strategies[0].asked >= ammr.asked and eager.strategies[0].asked > 0
+    assert eager.strategies[0].precision_at_10 == ammr.precision_at_10        # asking changes no result
 
     index = open_index(tmp_path / "work" / "index")
     refiner = Refiner(index, load_encoder(index.encoder_spec), create_planner("rules"))
