@@ -18,6 +18,7 @@ import typer
 from fashrec.ammr import RefineOptions
 from fashrec.cli.app import app
 from fashrec.cli.options import (
+    AskBelowOpt,
     ExplainOpt,
     IndexOpt,
     KOpt,
@@ -207,6 +208,7 @@ def chat(
     planner: str = PlannerOpt,
     llm: Optional[Path] = LlmOpt,
     max_steps: int = MaxStepsOpt,
+    ask_below: Optional[float] = AskBelowOpt,
     explain: bool = ExplainOpt,
     no_profile: bool = NoProfileOpt,
     runtime: Optional[str] = RuntimeOpt,
@@ -222,7 +224,8 @@ def chat(
         if index is None and image is None and existing and existing.index and Path(existing.index).exists():
             index = Path(existing.index)
         refiner = build_refiner(index, planner, llm, runtime)
-        dialogue = Dialogue(refiner, store, name, options=RefineOptions(k=k, max_steps=max_steps), profile=profile,
+        options = RefineOptions(k=k, max_steps=max_steps, ask_below=ask_below)
+        dialogue = Dialogue(refiner, store, name, options=options, profile=profile,
                             index_path=str(refiner.index.folder))
         chat_state = Chat(dialogue, image=image, explain=explain, json_mode=json_mode)
         interactive = sys.stdin.isatty() and not json_mode

@@ -12,6 +12,7 @@ from rich.table import Table
 from fashrec.ammr.constraints import KEEP_CONFIDENCE
 from fashrec.cli.app import eval_app
 from fashrec.cli.options import (
+    AskBelowOpt,
     JsonOpt,
     LlmOpt,
     ModelOpt,
@@ -118,10 +119,7 @@ def eval_refine(
     llm: Optional[Path] = LlmOpt,
     model: Optional[str] = ModelOpt,
     workdir: Optional[Path] = WorkdirOpt,
-    ask_below: Optional[float] = typer.Option(
-        None, "--ask-below", min=0.0, max=1.01,
-        help="Ask about identity attributes read below this confidence (default: the keep threshold, 0.5; "
-             "above it, kept guesses are confirmed too): changes the 'asked' share and ammr-answered."),
+    ask_below: Optional[float] = AskBelowOpt,
     json_mode: bool = JsonOpt,
 ) -> None:
     """Precision@10, hit@10, anchor preservation and latency for ammr and the single-shot baselines."""

@@ -16,6 +16,9 @@ BatchOpt = typer.Option(None, "--batch", help="JSONL requests from FILE ('-' for
 LlmOpt = typer.Option(None, "--llm", help="A GGUF model file for the llm/hybrid planner "
                       "(default: the embedded SmolLM2-135M-Instruct).")
 MaxStepsOpt = typer.Option(5, "--max-steps", min=1, max=MAX_STEPS, help="Bound on re-planning steps.")
+AskBelowOpt = typer.Option(None, "--ask-below", min=0.0, max=1.01, help="Also ask to confirm the anchor's "
+                           "category, gender, colour, material or pattern when read below this confidence "
+                           "(default: ask only about those read too unsurely to keep, under 0.5).")
 ExplainOpt = typer.Option(False, "--explain", help="Show the agent's steps and full reasons.")
 NoProfileOpt = typer.Option(False, "--no-profile", help="Ignore the personal profile for this command.")
 StrategyOpt = typer.Option("ammr", "--strategy", help="ammr (default) or the single-shot baselines "

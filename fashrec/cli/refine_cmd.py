@@ -13,6 +13,7 @@ from fashrec.cli.batch import request_int, request_text, run_batch
 from fashrec.cli.options import (
     MAX_K,
     MAX_STEPS,
+    AskBelowOpt,
     BatchOpt,
     ExplainOpt,
     IndexOpt,
@@ -42,10 +43,10 @@ from fashrec.profile import Profile
 
 
 def refine_once(refiner: Refiner, image: Path, text: str, *, k: int, strategy: str, max_steps: int,
-                profile: Profile | None = None) -> dict[str, Any]:
+                profile: Profile | None = None, ask_below: float | None = None) -> dict[str, Any]:
     """One refinement with the personal profile applied; the JSON-ready result."""
     anchor = refiner.anchor_from_image(image)
-    options = RefineOptions(k=k, strategy=strategy, max_steps=max_steps, profile=profile)
+    options = RefineOptions(k=k, strategy=strategy, max_steps=max_steps, profile=profile, ask_below=ask_below)
     return refiner.refine(anchor, text, options).to_dict()
 
 
@@ -59,6 +60,7 @@ def refine(
     llm: Optional[Path] = LlmOpt,
     strategy: str = StrategyOpt,
     max_steps: int = MaxStepsOpt,
+    ask_below: Optional[float] = AskBelowOpt,
     explain: bool = ExplainOpt,
     batch: Optional[Path] = BatchOpt,
     sheet: Optional[Path] = SheetOpt,
@@ -80,7 +82,8 @@ def refine(
             if batch is not None:
                 raise UsageError("--session cannot be combined with --batch")
             data = session_turn(session, image, text, pick=pick, index=index, planner=planner, llm=llm, k=k,
-                                strategy=strategy, max_steps=max_steps, profile=profile, runtime=runtime)
+                                strategy=strategy, max_steps=max_steps, profile=profile, runtime=runtime,
+                                ask_below=ask_below)
             if sheet:
                 note(f"sheet: {literal(write_sheet(sheet, turn_anchor_image(data), data['results'], session or ''))}")
             emit(data, json_mode=json_mode, render=lambda: render_turn(data, explain=explain))
@@ -91,12 +94,13 @@ def refine(
                 return refine_once(refiner, Path(request_text(r, "image")), request_text(r, "text", required=False),
                                    k=request_int(r, "k", k, 1, MAX_K),
                                    strategy=check_strategy(str(r.get("strategy", strategy))),
-                                   max_steps=request_int(r, "max_steps", max_steps, 1, MAX_STEPS), profile=profile)
+                                   max_steps=request_int(r, "max_steps", max_steps, 1, MAX_STEPS), profile=profile,
+                                   ask_below=ask_below)
             raise typer.Exit(1 if run_batch(batch, handle) else 0)
         if image is None:
             raise UsageError('give an anchor image and a request: fashrec refine shirt.jpg "but in linen"')
         data = refine_once(refiner, image, text or "", k=k, strategy=strategy, max_steps=max_steps,
-                           profile=profile)
+                           profile=profile, ask_below=ask_below)
         if sheet:
             note(f"sheet: {literal(write_sheet(sheet, image, data['results'], f'{image.name}: {text}'))}")
         emit(data, json_mode=json_mode, render=lambda: render_refine(data, explain=explain))

@@ -35,7 +35,8 @@ def _split_positionals(image: Optional[Path], text: Optional[str]) -> tuple[Opti
 
 def session_turn(session: Optional[str], image: Optional[Path], text: Optional[str], *, pick: Optional[int],
                  index: Optional[Path], planner: str, llm: Optional[Path], k: int, strategy: str, max_steps: int,
-                 profile: Profile | None, runtime: Optional[str] = None) -> dict[str, Any]:
+                 profile: Profile | None, runtime: Optional[str] = None,
+                 ask_below: Optional[float] = None) -> dict[str, Any]:
     """Run one turn of a named conversation from the command line; the JSON-ready outcome."""
 
     if session is None:
@@ -52,7 +53,8 @@ def session_turn(session: Optional[str], image: Optional[Path], text: Optional[s
     if index is None and image is None and existing and existing.index and Path(existing.index).exists():
         index = Path(existing.index)  # continue on the index the conversation started with
     refiner = build_refiner(index, planner, llm, runtime)
-    dialogue = Dialogue(refiner, store, session, options=RefineOptions(k=k, strategy=strategy, max_steps=max_steps),
+    options = RefineOptions(k=k, strategy=strategy, max_steps=max_steps, ask_below=ask_below)
+    dialogue = Dialogue(refiner, store, session, options=options,
                         profile=profile, index_path=str(refiner.index.folder))
     if image is not None:
         if existing and existing.turns:

@@ -103,3 +103,12 @@ def test_refine_shows_and_asks_about_an_unsure_reading(fashrec, small_catalog, t
     assert human.returncode == 0, human.stderr
     for unsure in data["unsure"]:
         assert f"? the photo's {unsure['attribute']} is unsure: {unsure['options'][0]['value']}" in human.stdout
+    # --ask-below above every confidence: every identity attribute the request left alone is asked about,
+    # the kept ones as confirmations; the results are the same
+    eager = fashrec("refine", photo, "something casual", "--index", index, "--planner", "rules", "-k", "3",
+                    "--ask-below", "1.01", "--json").json()
+    assert eager["results"] == data["results"]
+    identity = {attr: g for attr, g in eager["anchor"]["attributes"].items()
+                if role_of(attr) in KEEP_ORDER and attr not in touched}
+    assert {u["attribute"]: u["kept"] for u in eager["unsure"]} == {
+        attr: g["confidence"] >= KEEP_CONFIDENCE for attr, g in identity.items()}
