@@ -237,7 +237,7 @@ def apply_profile(profile: Profile, index: Index, anchor: Anchor, plan: Plan,
         effects.append(ProfileEffect("size", "hard", False, f"size {profile.size} not applied: {why}"))
     elif profile.size:
         size = normalize_value(profile.size)
-        unsized = {p.id for p in index.products if p.sizes and size not in {normalize_value(s) for s in p.sizes}}
+        unsized = set(index.ids_without_size(size))
         exclude |= unsized
         effects.append(ProfileEffect("size", "hard", True, f"size {profile.size}: {len(unsized)} products that do "
                                      "not offer it left out (products listing no sizes are kept)"))
@@ -255,7 +255,7 @@ def apply_profile(profile: Profile, index: Index, anchor: Anchor, plan: Plan,
                 effects.append(ProfileEffect("avoid", "soft", False,
                                              f"avoid {attr}={value}: the anchor you chose is {value}"))
             else:
-                ids = {p.id for p in index.products if value in p.attributes.get(attr, ())}
+                ids = set(index.ids_where(attr, value))
                 exclude |= ids
                 effects.append(ProfileEffect("avoid", "soft", True, f"{attr}={value} left out ({len(ids)} products)"))
 
@@ -278,7 +278,7 @@ def profile_limits(profile: Profile, index: Index, anchor: Anchor | None = None)
     applied = apply_profile(profile, index, anchor if anchor is not None else _NO_ANCHOR, Plan(), CriticConfig())
     if applied.critic.budget is not None:
         budget = applied.critic.budget
-        over = {p.id for p in index.products if p.price is not None and p.price > budget}
+        over = set(index.ids_priced_over(budget))
         applied.exclude_ids |= over
         for effect in applied.effects:
             if effect.rule == "budget" and effect.applied:

@@ -80,7 +80,7 @@ def blended_text_search(index: Index, qvec: np.ndarray, k: int, flt: Filter | No
     scores = ((1 - TEXT_SIDE_WEIGHT) * (index.image_vectors[candidates] @ qvec)
               + TEXT_SIDE_WEIGHT * (index.text_vectors[candidates] @ qvec))
     order = np.argsort(-scores, kind="stable")[:k]
-    return [Hit(index.products[int(candidates[i])], float(scores[i])) for i in order]
+    return [Hit(product, float(scores[i])) for product, i in zip(index.products_at(candidates[order]), order)]
 
 
 class Searcher:
@@ -154,7 +154,7 @@ class Searcher:
         qvec = self.encoder.encode_images([Path(image)])[0]
         t1 = time.perf_counter()
         found = self.index.nearest(qvec, k * BOOST_POOL_FACTOR if boost else k, flt=flt)
-        hits = [Hit(self.index.products[int(p)], float(s)) for p, s in zip(found.positions, found.scores)]
+        hits = [Hit(product, float(s)) for product, s in zip(self.index.products_at(found.positions), found.scores)]
         hits = apply_boost(hits, boost, k)
         t2 = time.perf_counter()
         return SearchResult({"image": str(image), "k": k, "where": (flt or Filter()).to_dict(),

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -12,8 +11,9 @@ import pytest
 from fashrec.ammr.anchor import Anchor, AttributeGuess
 from fashrec.ammr.critic import CriticConfig, select
 from fashrec.ammr.retrieve import Candidate
-from fashrec.catalog import Product, Vocabulary
+from fashrec.catalog import Product
 from fashrec.errors import FashrecError, UsageError
+from fashrec.index import Index
 from fashrec.planner import Plan
 from fashrec.profile import (
     Profile,
@@ -37,7 +37,7 @@ PRODUCTS = [
     product("red-linen", color="red", material="linen", brand="Zed", price=55.0),  # lists no sizes
     product("navy-wool", color="navy", material="wool", sizes=["m"], price=None),
 ]
-INDEX = SimpleNamespace(products=PRODUCTS, vocabulary=Vocabulary.from_products(PRODUCTS))
+INDEX = Index.from_products(PRODUCTS, np.zeros((len(PRODUCTS), 4), np.float32), np.zeros((len(PRODUCTS), 4), np.float32))
 
 
 def anchor(**attrs) -> Anchor:

@@ -58,7 +58,7 @@ def infer_attributes(index: Index, vector: np.ndarray, prompts: AttributePrompts
     if found.positions.size == 0:
         return {}
     weights = np.exp((found.scores - found.scores.max()) / settings.temperature)
-    neighbour_attrs = [index.products[int(pos)].attributes for pos in found.positions]
+    neighbour_attrs = [p.attributes for p in index.products_at(found.positions)]
     guesses: dict[str, AttributeGuess] = {}
     for attr in index.vocabulary.attributes():
         votes = _vote(attr, neighbour_attrs, weights)
@@ -131,7 +131,7 @@ def understand_anchor(index: Index, vector: np.ndarray, prompts: AttributePrompt
 def estimate_price(index: Index, vector: np.ndarray, *, neighbours: int = NEIGHBOURS) -> float | None:
     """Median price of the anchor's nearest catalog look-alikes (None when fewer than half have a price)."""
     found = index.nearest(vector, neighbours)
-    prices = [index.products[int(pos)].price for pos in found.positions]
+    prices = [p.price for p in index.products_at(found.positions)]
     prices = [p for p in prices if p is not None]
     if not prices or len(prices) < max(1, len(found.positions) // 2):
         return None
@@ -145,4 +145,4 @@ def anchor_from_product(index: Index, product_id: str) -> Anchor:
         raise UsageError(f"no product '{product_id}' in the index")
     product = index.products[pos]
     attrs = {a: AttributeGuess(v[0], 1.0, "catalog") for a, v in product.attributes.items() if v}
-    return Anchor(index.image_vectors[pos].copy(), attrs, str(product.image_path), product.id, product.price)
+    return Anchor(np.array(index.image_vectors[pos], dtype=np.float32), attrs, str(product.image_path), product.id, product.price)

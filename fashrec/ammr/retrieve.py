@@ -43,5 +43,5 @@ def retrieve(index: Index, query: np.ndarray, pool: int, flt: Filter, *, ef: int
     mask = index.mask(flt)
     allowed = int(mask.sum()) if mask is not None else len(index)
     found = index.nearest(query, pool, flt=flt, ef=ef)
-    return [Candidate(index.products[int(p)], int(p), float(s))
-            for p, s in zip(found.positions, found.scores)], allowed
+    return [Candidate(product, int(p), float(s))
+            for product, p, s in zip(index.products_at(found.positions), found.positions, found.scores)], allowed

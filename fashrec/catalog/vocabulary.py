@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import Iterable, Protocol, Sequence
+from typing import Any, Iterable, Protocol, Sequence
 
 from fashrec.catalog.product import Product, normalize_key, normalize_value
 
@@ -80,3 +80,11 @@ class CatalogView(Protocol):
 
     @property
     def vocabulary(self) -> Vocabulary: ...
+
+    def carrying(self, attribute: str, *, by: str) -> dict[str, tuple[int, int]]:
+        """For each value of ``by``: (products with it, how many of them list ``attribute``)."""
+        ...
+
+    def prompt_table(self, attribute: str, key: str) -> Any:
+        """Stored zero-shot prompt embeddings for ``attribute`` made for ``key``, or None."""
+        ...

@@ -34,8 +34,10 @@ def index(
                                "graph) and report; change nothing. A plain run repairs what it finds."),
     json_mode: bool = JsonOpt,
 ) -> None:
-    """Embed a catalog into an index (incremental: only new or changed items are encoded), and export the
-    encoder once for torch-free queries."""
+    """Embed a catalog into an index (incremental: only new or changed items are encoded).
+
+    The first index built with an encoder also exports it to ONNX, so that queries run without torch.
+    """
 
     with handled(json_mode):
         if check:

@@ -1,11 +1,14 @@
 """Encoder layer: zero-shot attribute recognition, one averaged text embedding per attribute value.
 
 Used twice in the pipeline: to infer the anchor's attributes, and by the attribute guard to check
-products whose metadata lacks an attribute. Prompt embeddings are computed once per index+encoder.
+products whose metadata lacks an attribute. Prompt embeddings are computed once per index+encoder: by ``fashrec index``, which stores them in the
+index (they depend only on its vocabulary and the encoder), or on first use for a view that has none.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -50,6 +53,27 @@ def prompt_texts(attribute: str, value: str) -> list[str]:
     return [attribute_prompt(role, value, t) for t in templates]
 
 
+def prompt_key(identifier: str, attribute: str, values: list[str]) -> str:
+    """What a prompt table depends on: the encoder and every prompt text (so a template edit, or a
+    vocabulary change, never reuses a stale table)."""
+    texts = [prompt_texts(attribute, v) for v in values]
+    return hashlib.sha256(json.dumps([identifier, attribute, texts]).encode()).hexdigest()
+
+
+def prompt_matrix(encoder: Encoder, attribute: str, values: list[str]) -> np.ndarray:
+    """One unit vector per value: the mean of its prompts' text embeddings, renormalised."""
+    texts = [prompt_texts(attribute, v) for v in values]
+    flat = [t for group in texts for t in group]
+    emb = encoder.encode_texts(flat)
+    out = np.zeros((len(values), emb.shape[1]), np.float32)
+    start = 0
+    for i, group in enumerate(texts):
+        mean = emb[start:start + len(group)].mean(axis=0)
+        out[i] = mean / max(np.linalg.norm(mean), 1e-12)
+        start += len(group)
+    return out
+
+
 @dataclass
 class AttributePrompts:
     index: CatalogView      # the index (or any products + vocabulary) whose values are recognised
@@ -75,16 +99,8 @@ class AttributePrompts:
         self._category = attribute_for_role(self.index.vocabulary.attributes(), "category")
         if self._category is None or attribute == self._category:
             return None
-        total: dict[str, int] = {}
-        carrying: dict[str, int] = {}
-        for p in self.index.products:
-            category = p.first(self._category)
-            if category is None:
-                continue
-            total[category] = total.get(category, 0) + 1
-            if p.attributes.get(attribute):
-                carrying[category] = carrying.get(category, 0) + 1
-        return {c for c, n in total.items() if carrying.get(c, 0) >= APPLIES_MIN_SHARE * n}
+        counts = self.index.carrying(attribute, by=self._category)
+        return {c for c, (n, carrying) in counts.items() if carrying >= APPLIES_MIN_SHARE * n}
 
     def table(self, attribute: str) -> tuple[list[str], np.ndarray] | None:
         """(values, matrix of unit prompt embeddings) for an attribute, or None if not checkable."""
@@ -93,16 +109,11 @@ class AttributePrompts:
             if not values or len(values) > MAX_VALUES:
                 self._cache[attribute] = ([], np.zeros((0, self.encoder.dimension), np.float32))
             else:
-                texts = [prompt_texts(attribute, v) for v in values]
-                flat = [t for group in texts for t in group]
-                emb = self.encoder.encode_texts(flat)
-                out = np.zeros((len(values), emb.shape[1]), np.float32)
-                start = 0
-                for i, group in enumerate(texts):
-                    mean = emb[start:start + len(group)].mean(axis=0)
-                    out[i] = mean / max(np.linalg.norm(mean), 1e-12)
-                    start += len(group)
-                self._cache[attribute] = (values, out)
+                # An index stores the tables its build embedded (~1,500 texts for the 35k catalog).
+                stored = self.index.prompt_table(attribute, prompt_key(self.encoder.identifier, attribute, values))
+                if stored is None or stored.shape != (len(values), self.encoder.dimension):
+                    stored = prompt_matrix(self.encoder, attribute, values)
+                self._cache[attribute] = (values, stored)
         values, matrix = self._cache[attribute]
         return (values, matrix) if values else None
 

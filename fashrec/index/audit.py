@@ -3,7 +3,7 @@
 
 Every row of the item store against its checksum (or, in a row older than checksums, against what a
 row must look like), the manifest's count and dimension against what is stored, the graph against
-its checksum. A writer that finds damage repairs it -- damaged rows are re-encoded from the catalog,
+its checksum, the mapped file against its checksums and the item store. A writer that finds damage repairs it -- damaged rows are re-encoded from the catalog,
 a wrong count or dimension is rewritten, the graph is rebuilt from the stored vectors -- so a damaged
 index is never "already up to date".
 """
@@ -14,9 +14,13 @@ import sqlite3
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
+
 from fashrec.errors import FashrecIndexError
 from fashrec.index import ann, items
+from fashrec.index.columns import Columns
 from fashrec.index.manifest import Manifest, read_manifest
+from fashrec.index.mapped import Mapped
 
 StoredRow = tuple[str, str, str]   # image digest, text digest, stored metadata (JSON)
 
@@ -31,6 +35,9 @@ class Audit:
     damaged: dict[str, str] = field(default_factory=dict)      # id -> what is wrong with its row
     store: list[str] = field(default_factory=list)              # what is wrong with the files or the manifest
     graph: str | None = None                                    # what is wrong with the graph
+    # Why the mapped file must be written again though nothing is damaged (none yet, or it describes
+    # the item store as it was before a copy changed its times); None when it is current.
+    remap: str | None = None
     dimension: int = 0                                          # the stored vectors' dimension
 
     @property
@@ -89,7 +96,39 @@ def audit_generation(folder: Path, manifest: Manifest) -> Audit:
     if len(rows) != manifest.count:
         audit.store.append(f"the manifest says {manifest.count} items, the item store holds {len(rows)}")
     audit.graph = graph_problem(folder, manifest)
+    mapped_problem, audit.remap = mapped_findings(folder, manifest, rows, sound=not audit.damaged)
+    if mapped_problem:
+        audit.store.append(mapped_problem)
     return audit
+
+
+def mapped_findings(folder: Path, manifest: Manifest, rows: list[tuple], *, sound: bool) -> tuple[str | None, str | None]:
+    """(what is wrong with the mapped file, why it must be rewritten though sound). Its checksums are
+    verified, and when the rows are ``sound`` its labels and vectors are compared with theirs: a file
+    that says something else than the item store is damaged, whatever its stamp says."""
+    if not manifest.mapped_file:
+        return None, "the index has no mapped file yet (written by an older fashrec)"
+    path = folder / manifest.mapped_file
+    if not path.is_file():
+        return f"the mapped file {path.name} is missing", None
+    try:
+        found = Mapped(path)
+        found.verify()
+        image, text, labels = found.array("image"), found.array("text"), found.array("labels")
+    except FashrecIndexError as exc:
+        return exc.message, None
+    if sound and rows:
+        dim = image.shape[1] if image.ndim == 2 else 0
+        same = (image.shape == text.shape == (len(rows), dim) and len(labels) == len(rows)
+                and all(len(r[5]) == len(r[6]) == 4 * dim for r in rows)
+                and np.array_equal(labels, [r[0] for r in rows])
+                and np.array_equal(image, np.frombuffer(b"".join(r[5] for r in rows), np.float32).reshape(image.shape))
+                and np.array_equal(text, np.frombuffer(b"".join(r[6] for r in rows), np.float32).reshape(text.shape)))
+        if not same:
+            return f"the mapped file {path.name} does not match the item store", None
+    if not Columns(found).describes(folder / manifest.items_file):
+        return None, "the item store changed after its mapped file was written"
+    return None, None
 
 
 def _read(path: Path) -> list[tuple]:

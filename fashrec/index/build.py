@@ -14,6 +14,7 @@ from typing import Callable
 
 from fashrec.catalog import CatalogLoad, load_catalog
 from fashrec.encoder import DEFAULT_MODEL, identify
+from fashrec.encoder.runtime import load_query_encoder
 from fashrec.errors import CatalogError, EncoderMismatchError, FashrecIndexError, UsageError
 from fashrec.index import index_dir_for, ownership
 from fashrec.index.audit import Audit, audit_generation
@@ -74,15 +75,19 @@ def build_index(
                                              batch_size=batch_size, advance=advance)
         encoded = {r[0] for r in rows}
         removals = plan_removals(load, old_rows, diff, encoded, report) + _unrepaired(audit, encoded, report)
-        if old and audit.clean and not (rows or removals or diff.meta_only):
+        if audit and audit.remap:
+            report.notes.append(f"{audit.remap}: written now")
+        if export_onnx:  # before publishing: the prompt tables it stores are then embedded without torch
+            export_for_queries(spec, identifier, load.products, report)
+        if old and audit.clean and not (rows or removals or diff.meta_only or audit.remap):
             report.notes.append("index already up to date")
             manifest = old
         else:
             changes = Changes(rows, removals, [(p.id, p.metadata()) for p in diff.meta_only])
             manifest = publish(lock, current, old, changes, catalog=catalog,
-                               encoder={"spec": spec, "identifier": identifier, "dimension": int(dimension)})
-        if export_onnx:
-            export_for_queries(spec, identifier, load.products, report)
+                               encoder={"spec": spec, "identifier": identifier, "dimension": int(dimension)},
+                               prompt_encoder=lambda: load_query_encoder(spec, identifier=identifier,
+                                                                         runtime="auto").encoder)
         report.total = manifest.count
         report.seconds = time.perf_counter() - started
         _remember(folder)

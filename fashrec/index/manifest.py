@@ -33,14 +33,17 @@ class Manifest:
     updated_at: str = ""
     fashrec_version: str = ""
     # Earlier generations still on disk for readers that read the manifest just before a publish:
-    # [{"generation", "items_file", "vectors_file"}]. An older fashrec ignores this field.
+    # [{"generation", "items_file", "vectors_file"[, "mapped_file"]}]. An older fashrec ignores this field.
     retained: list[dict[str, Any]] = field(default_factory=list)
+    # What queries map instead of loading (fashrec/index/mapped.py); "" in an index written before it
+    # existed, which readers then open the old way. An older fashrec ignores this field.
+    mapped_file: str = ""
 
     def files(self) -> set[str]:
         """Every index file this manifest references, retained generations included."""
-        names = {self.items_file, self.vectors_file}
+        names = {self.items_file, self.vectors_file} | ({self.mapped_file} if self.mapped_file else set())
         for r in self.retained:
-            names |= {r["items_file"], r["vectors_file"]}
+            names |= {r["items_file"], r["vectors_file"]} | ({r["mapped_file"]} if r.get("mapped_file") else set())
         return names
 
     def to_dict(self) -> dict[str, Any]:
@@ -111,6 +114,8 @@ def _invalid_fields(manifest: Manifest) -> list[str]:
         "hnsw": isinstance(manifest.hnsw, dict),
         "retained": isinstance(manifest.retained, list) and all(
             isinstance(r, dict) and count(r.get("generation")) and plain_name(r.get("items_file"))
-            and plain_name(r.get("vectors_file")) for r in manifest.retained),
+            and plain_name(r.get("vectors_file")) and (not r.get("mapped_file") or plain_name(r["mapped_file"]))
+            for r in manifest.retained),
+        "mapped_file": manifest.mapped_file == "" or plain_name(manifest.mapped_file),
     }
     return [name for name, ok in checks.items() if not ok]

@@ -19,14 +19,16 @@ from fashrec.index.lock import LOCK_NAME, read_record
 from fashrec.index.manifest import MANIFEST_NAME
 
 # Names fashrec's generations use; a file so named that no record mentions is reported, not removed.
-GENERATION_NAME = re.compile(r"^(items-\d+\.sqlite|vectors-\d+\.hnsw|\.manifest-\d+\.json\.tmp)(\.partial)?$")
+GENERATION_NAME = re.compile(
+    r"^(items-\d+\.sqlite|vectors-\d+\.hnsw|mapped-\d+\.bin|\.manifest-\d+\.json\.tmp)(\.partial)?$")
 
 
 def generation_names(generation: int) -> dict[str, str]:
     """The files one generation is written as (partial first, then renamed), and its manifest's temp file."""
-    items, vectors = f"items-{generation}.sqlite", f"vectors-{generation}.hnsw"
-    return {"items": items, "vectors": vectors, "items_partial": f"{items}.partial",
-            "vectors_partial": f"{vectors}.partial", "manifest_temp": f".manifest-{generation}.json.tmp"}
+    items, vectors, mapped = f"items-{generation}.sqlite", f"vectors-{generation}.hnsw", f"mapped-{generation}.bin"
+    return {"items": items, "vectors": vectors, "mapped": mapped, "items_partial": f"{items}.partial",
+            "vectors_partial": f"{vectors}.partial", "mapped_partial": f"{mapped}.partial",
+            "manifest_temp": f".manifest-{generation}.json.tmp"}
 
 
 def free_generation(folder: Path, first: int) -> int:

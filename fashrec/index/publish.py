@@ -8,15 +8,19 @@ generation, and a killed run leaves the previous one readable.
 from __future__ import annotations
 
 import contextlib
+import os
 import shutil
 import sqlite3
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import Callable
 
 from fashrec import __version__
+from fashrec.encoder.interface import Encoder
 from fashrec.errors import FashrecIndexError
-from fashrec.index import ann, items, ownership
+from fashrec.index import ann, columns, items, mapped, ownership
+from fashrec.index.audit import graph_problem
 from fashrec.index.encode import EncodedRow
 from fashrec.index.lock import WriterLock
 from fashrec.index.manifest import (
@@ -59,24 +63,26 @@ def _retain(current: Manifest | None) -> list[dict]:
     reader that has just read the current manifest still finds its files (readers retry once more)."""
     if current is None:
         return []
-    return [{"generation": current.generation, "items_file": current.items_file,
-             "vectors_file": current.vectors_file}]
+    kept = {"generation": current.generation, "items_file": current.items_file, "vectors_file": current.vectors_file}
+    return [{**kept, "mapped_file": current.mapped_file} if current.mapped_file else kept]
 
 
 def publish(lock: WriterLock, current: Manifest | None, old: Manifest | None, changes: Changes, *,
-            encoder: dict, catalog: Path) -> Manifest:
-    """Write and publish the next generation; ``old`` is what it builds on (None: from scratch)."""
+            encoder: dict, catalog: Path, prompt_encoder: Callable[[], Encoder | None] | None = None) -> Manifest:
+    """Write and publish the next generation; ``old`` is what it builds on (None: from scratch).
+    ``prompt_encoder`` embeds the attribute prompts stored in the mapped file (see columns.derive)."""
     where = lock.folder
     generation = ownership.free_generation(where, (current.generation + 1) if current else 1)
     names = ownership.generation_names(generation)
     retained = _retain(current)
-    kept = {n for r in retained for n in (r["items_file"], r["vectors_file"])}
+    kept = {n for r in retained for n in (r["items_file"], r["vectors_file"], r.get("mapped_file")) if n}
     retired = manifest_files(current) - {MANIFEST_NAME} - kept
     check_free_space(where, old, len(changes.rows), int(encoder["dimension"]))
     # Recorded before anything is created: a run killed from here on leaves only files its lock names.
     lock.record([*names.values(), *retired])
     try:
-        count, crc32 = _write_generation(where, old, changes, names, int(encoder["dimension"]))
+        written = _Writing(where, old, names, int(encoder["dimension"]), str(encoder["identifier"]), prompt_encoder)
+        count, crc32 = written.write(changes)
         stamp = now()
         manifest = Manifest(
             schema_version=SCHEMA_VERSION, encoder=encoder, generation=generation, items_file=names["items"],
@@ -84,7 +90,7 @@ def publish(lock: WriterLock, current: Manifest | None, old: Manifest | None, ch
             hnsw={"M": ann.HNSW_M, "ef_construction": ann.HNSW_EF_CONSTRUCTION, "ef": ann.HNSW_EF_SEARCH,
                   "crc32": crc32},
             created_at=old.created_at if old else stamp, updated_at=stamp, fashrec_version=__version__,
-            retained=retained,
+            retained=retained, mapped_file=names["mapped"],
         )
         write_manifest(where, manifest, temp_name=names["manifest_temp"])  # the one atomic step that publishes
     except BaseException as exc:
@@ -113,6 +119,7 @@ def write_failed(where: Path, exc: BaseException) -> FashrecIndexError:
 # the id and SQLite's page overhead (fashion-products rows measured about 600 B), and the graph's links.
 ROW_OVERHEAD = 1024
 GRAPH_OVERHEAD = 2 * ann.HNSW_M * 4 + 64
+MAPPED_OVERHEAD = 256  # the mapped file per item beyond both vectors: postings, columns, id and digest tables
 
 
 def check_free_space(where: Path, old: Manifest | None, new_rows: int, dimension: int) -> None:
@@ -121,7 +128,8 @@ def check_free_space(where: Path, old: Manifest | None, new_rows: int, dimension
     old_bytes = (where / old.items_file).stat().st_size if old and (where / old.items_file).is_file() else 0
     rows = (old.count if old else 0) + new_rows
     needed = int(1.1 * (old_bytes + new_rows * (2 * 4 * dimension + ROW_OVERHEAD)
-                        + rows * (4 * dimension + GRAPH_OVERHEAD))) + (1 << 20)
+                        + rows * (4 * dimension + GRAPH_OVERHEAD)
+                        + rows * (2 * 4 * dimension + MAPPED_OVERHEAD))) + (1 << 20)
     usage = shutil.disk_usage(where)
     if usage.free < needed:
         raise FashrecIndexError(
@@ -138,27 +146,61 @@ def _is_published(where: Path, generation: int) -> bool:
         return False
 
 
-def _write_generation(where: Path, old: Manifest | None, changes: Changes, names: dict[str, str],
-                      dimension: int) -> tuple[int, int]:
-    """The new item store (a copy of the old one, changed) and its graph, written as partial files,
-    each proven complete, then renamed; (item count, graph crc32)."""
-    items_path, vectors_path = where / names["items_partial"], where / names["vectors_partial"]
-    if old:
-        shutil.copyfile(where / old.items_file, items_path)
-    conn = items.connect(items_path)
-    try:
-        items.migrate(conn)
-        with conn:
-            items.delete_ids(conn, changes.removals)
-            items.upsert(conn, changes.rows)
-            items.update_meta(conn, changes.metadata)
-            items.seal(conn)   # rows older than checksums: the audit has just vouched for them
-        loaded = items.load_all(conn, dimension, source=items_path)
-        items.check_complete(conn, items_path)
-    finally:
-        conn.close()
-    # Labels in the graph are row positions, so rebuild it over the final row order.
-    crc32 = ann.save_hnsw(ann.build_hnsw(loaded.image_vecs), vectors_path, len(loaded.metas))
-    items_path.replace(where / names["items"])
-    vectors_path.replace(where / names["vectors"])
-    return len(loaded.metas), crc32
+class _Writing:
+    """One new generation's files, each written as a partial file, proven complete, then renamed: the
+    item store (a copy of the old one, changed), its graph, and the mapped file queries read (vectors,
+    catalog-wide facts, prompt tables)."""
+
+    def __init__(self, folder: Path, old: Manifest | None, names: dict[str, str], dimension: int,
+                 identifier: str, prompt_encoder: Callable[[], Encoder | None] | None) -> None:
+        self.folder, self.old, self.names, self.dimension = folder, old, names, dimension
+        self.identifier, self.prompt_encoder = identifier, prompt_encoder
+        self.partials = {part: folder / names[f"{part}_partial"] for part in ("items", "vectors", "mapped")}
+
+    def write(self, changes: Changes) -> tuple[int, int]:
+        """(item count, graph crc32)."""
+        items_path = self.partials["items"]
+        if self.old:
+            shutil.copyfile(self.folder / self.old.items_file, items_path)
+        conn = items.connect(items_path)
+        try:
+            items.migrate(conn)
+            with conn:
+                items.delete_ids(conn, changes.removals)
+                items.upsert(conn, changes.rows)
+                items.update_meta(conn, changes.metadata)
+                items.seal(conn)   # rows older than checksums: the audit has just vouched for them
+            loaded = items.load_all(conn, self.dimension, source=items_path)
+            items.check_complete(conn, items_path)
+        finally:
+            conn.close()
+        crc32 = self._graph(loaded, reuse=not changes.rows and not changes.removals)
+        arrays, facts = columns.derive(loaded, identifier=self.identifier, prompt_encoder=self.prompt_encoder,
+                                       previous=self._previous_columns(), items_path=items_path)
+        mapped.write_mapped(self.partials["mapped"], arrays, facts)
+        mapped.Mapped(self.partials["mapped"])  # proven complete: every array lies inside the file
+        for part, path in self.partials.items():
+            path.replace(self.folder / self.names[part])
+        return len(loaded.metas), crc32
+
+    def _graph(self, loaded: items.LoadedItems, *, reuse: bool) -> int:
+        """Labels in the graph are row positions: rebuilt over the final row order, or copied when only
+        metadata changed (same rows, same order, same vectors) and the old graph is intact; its crc32."""
+        path = self.partials["vectors"]
+        if reuse and self.old and self.old.count == len(loaded.metas) and self.old.hnsw.get("crc32") is not None \
+                and graph_problem(self.folder, self.old) is None:
+            shutil.copyfile(self.folder / self.old.vectors_file, path)
+            with open(path, "rb+") as fh:
+                os.fsync(fh.fileno())
+            if ann.file_crc32(path) == self.old.hnsw["crc32"]:  # the copy is complete
+                return int(self.old.hnsw["crc32"])
+        return ann.save_hnsw(ann.build_hnsw(loaded.image_vecs), path, len(loaded.metas))
+
+    def _previous_columns(self) -> columns.Columns | None:
+        """The old generation's facts, for its prompt tables (None when it has no mapped file)."""
+        if not (self.old and self.old.mapped_file):
+            return None
+        try:
+            return columns.Columns(mapped.Mapped(self.folder / self.old.mapped_file))
+        except FashrecIndexError:
+            return None

@@ -4,14 +4,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Sequence
 
 import numpy as np
 
-from fashrec.catalog import Product, Vocabulary, normalize_value
+from fashrec.catalog import Product, Vocabulary
 from fashrec.errors import FashrecIndexError
 from fashrec.index import ann, items
+from fashrec.index.columns import BRAND_FIELD, LARGE, SIZES_FIELD, Columns
 from fashrec.index.filters import Filter
 from fashrec.index.manifest import Manifest, read_manifest
+from fashrec.index.mapped import Mapped
+from fashrec.index.rows import ProductRows
 
 
 class _GenerationGone(Exception):
@@ -28,36 +32,84 @@ def _require(path: Path) -> None:
         raise _GenerationGone(path)
 
 
-# Posting-list keys for the products' own fields (no attribute name starts with "@").
-BRAND_FIELD, SIZES_FIELD = "@brand", "@sizes"
+def _open_mapped(folder: Path, manifest: Manifest, items_path: Path) -> tuple[ProductRows, Columns]:
+    path = folder / manifest.mapped_file
+    _require(path)
+    try:
+        columns = Columns(Mapped(path, trusted=LARGE))
+    except (FileNotFoundError, FashrecIndexError):
+        _require(path)  # deleted while we mapped it: not corruption
+        raise
+    if not columns.describes(items_path):
+        # The item store changed after the writer described it (a hand edit, a disk tool, a copy that
+        # lost its times): every row is read and checked, as before mapped files, so a damaged row is
+        # refused by name. The next `fashrec index` audits it and writes a new mapped file.
+        return _open_rows(folder, manifest, items_path)
+    dim = int(manifest.encoder["dimension"])
+    shapes = [tuple(columns.vector_matrix(space).shape) for space in ("image", "text")]
+    if len(columns) != manifest.count or len(columns.labels) != manifest.count or \
+            any(shape != (manifest.count, dim) for shape in shapes):
+        raise FashrecIndexError(f"index at {folder} is inconsistent ({path} holds {len(columns)} items of "
+                                f"{shapes[0][1:]} dimensions, the manifest says {manifest.count} of {dim})",
+                                hint="rebuild it with: fashrec index CATALOG.jsonl --rebuild")
+    rows = ProductRows(items_path, columns.labels, dimension=dim)
+    try:
+        rows.check()
+    except (FileNotFoundError, FashrecIndexError):
+        _require(items_path)  # deleted while we checked it: not corruption
+        raise
+    return rows, columns
 
 
-def _field_values(product: Product, key: str) -> list[str]:
-    """The normalized values a posting list of ``key`` holds for ``product``."""
-    if key == BRAND_FIELD:
-        return [normalize_value(product.brand)] if product.brand else []
-    if key == SIZES_FIELD:
-        return list({normalize_value(s) for s in product.sizes})
-    return product.attributes.get(key, [])
+def _open_rows(folder: Path, manifest: Manifest, items_path: Path) -> tuple[ProductRows, Columns]:
+    """An index without a mapped file (written before they existed): read every row, as it used to."""
+    try:
+        conn = items.connect(items_path, readonly=True)
+    except FashrecIndexError:
+        _require(items_path)  # deleted while we connected: not corruption
+        raise
+    try:
+        loaded = items.load_all(conn, int(manifest.encoder["dimension"]), source=items_path)
+    except Exception as exc:
+        if isinstance(exc, FashrecIndexError):
+            raise
+        raise FashrecIndexError(f"index item store is unreadable: {items_path} ({exc})",
+                                hint="rebuild it with: fashrec index CATALOG.jsonl --rebuild") from exc
+    finally:
+        conn.close()
+    if len(loaded.metas) != manifest.count:
+        raise FashrecIndexError(
+            f"index at {folder} is inconsistent ({len(loaded.metas)} items stored, manifest says "
+            f"{manifest.count})", hint=items.REPAIR)
+    return ProductRows(items_path, loaded.labels, loaded.metas), Columns.computed(loaded)
 
 
 @dataclass
 class Index:
-    """An opened index. Everything is in memory; opening is the only I/O."""
+    """An opened index: products read on demand, catalog-wide facts and vectors memory-mapped.
+
+    Opening reads the manifest, maps ``mapped-<gen>.bin`` and loads the graph; nothing is parsed per
+    product. An index written before mapped files existed is opened the old way (every row read and
+    the same facts computed in memory), and gains its mapped file on its next ``fashrec index``.
+    """
 
     folder: Path
-    manifest: Manifest
-    products: list[Product]
-    image_vectors: np.ndarray
-    text_vectors: np.ndarray
+    manifest: Manifest | None
+    products: Sequence[Product]
+    columns: Columns
     graph: object | None = None
-    _positions: dict[str, int] = field(default_factory=dict, repr=False)
-    _by_digest: dict[str, int] = field(default_factory=dict, repr=False)
     _masks: dict[tuple, np.ndarray] = field(default_factory=dict, repr=False)
     _vocabulary: Vocabulary | None = field(default=None, repr=False)
-    _postings: dict[str, dict[str, np.ndarray]] = field(default_factory=dict, repr=False)
-    _columns: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
     _facts: dict[str, object] = field(default_factory=dict, repr=False)
+
+    @classmethod
+    def from_products(cls, products: list[Product], image_vectors: np.ndarray, text_vectors: np.ndarray,
+                      folder: Path = Path("."), manifest: Manifest | None = None, graph: object | None = None,
+                      ) -> "Index":
+        """An index over products in memory (tests, evaluations): the same facts, computed here."""
+        loaded = items.LoadedItems(np.arange(len(products), dtype=np.int64), [p.metadata() for p in products], np.asarray(image_vectors, np.float32),
+                                   np.asarray(text_vectors, np.float32), ["" for _ in products])
+        return cls(folder, manifest, products, Columns.computed(loaded), graph)
 
     @classmethod
     def open(cls, folder: Path) -> "Index":
@@ -79,44 +131,34 @@ class Index:
     @classmethod
     def _open_generation(cls, folder: Path, manifest: Manifest) -> "Index":
         items_path = folder / manifest.items_file
-        vectors_path = folder / manifest.vectors_file
-        dim = int(manifest.encoder["dimension"])
         _require(items_path)
-        try:
-            conn = items.connect(items_path, readonly=True)
-        except FashrecIndexError:
-            _require(items_path)  # deleted while we connected: not corruption
-            raise
-        try:
-            loaded = items.load_all(conn, dim, source=items_path)
-        except Exception as exc:
-            if isinstance(exc, FashrecIndexError):
-                raise
-            raise FashrecIndexError(f"index item store is unreadable: {items_path} ({exc})",
-                                    hint="rebuild it with: fashrec index CATALOG.jsonl --rebuild") from exc
-        finally:
-            conn.close()
-        if len(loaded.metas) != manifest.count:
-            raise FashrecIndexError(
-                f"index at {folder} is inconsistent ({len(loaded.metas)} items stored, manifest says "
-                f"{manifest.count})", hint=items.REPAIR)
+        if manifest.mapped_file:
+            products, columns = _open_mapped(folder, manifest, items_path)
+        else:
+            products, columns = _open_rows(folder, manifest, items_path)
         graph = None
         if manifest.count:
+            vectors_path = folder / manifest.vectors_file
             _require(vectors_path)
             try:
-                graph = ann.load_hnsw(vectors_path, dim, manifest.count, crc32=manifest.hnsw.get("crc32"))
+                graph = ann.load_hnsw(vectors_path, int(manifest.encoder["dimension"]), manifest.count,
+                                      crc32=manifest.hnsw.get("crc32"))
             except (FileNotFoundError, FashrecIndexError):
                 _require(vectors_path)  # deleted while we read it: not corruption
                 raise
-        products = [Product.from_metadata(m) for m in loaded.metas]
-        index = cls(folder, manifest, products, loaded.image_vecs, loaded.text_vecs, graph)
-        index._positions = {p.id: i for i, p in enumerate(products)}
-        index._by_digest = {d: i for i, d in enumerate(loaded.image_digests)}
-        return index
+        return cls(folder, manifest, products, columns, graph)
 
     # -- facts ------------------------------------------------------------------------------------
     def __len__(self) -> int:
-        return len(self.products)
+        return len(self.columns)
+
+    @property
+    def image_vectors(self) -> np.ndarray:
+        return self.columns.vector_matrix("image")
+
+    @property
+    def text_vectors(self) -> np.ndarray:
+        return self.columns.vector_matrix("text")
 
     @property
     def dimension(self) -> int:
@@ -133,35 +175,59 @@ class Index:
     @property
     def vocabulary(self) -> Vocabulary:
         if self._vocabulary is None:
-            self._vocabulary = Vocabulary.from_products(self.products)
+            self._vocabulary = self.columns.vocabulary()
         return self._vocabulary
 
     @property
     def currency(self) -> str | None:
-        """The catalog's one currency (None when it has none or several); computed once."""
-        if "currency" not in self._facts:
-            currencies = {p.currency for p in self.products if p.currency}
-            self._facts["currency"] = currencies.pop() if len(currencies) == 1 else None
-        return self._facts["currency"]
+        """The catalog's one currency (None when it has none or several)."""
+        return self.columns.currency()
 
     def coverage(self, attribute: str) -> float:
-        """Share of products that list ``attribute`` at all (computed once per attribute)."""
-        key = f"coverage:{attribute}"
-        if key not in self._facts:
-            listed = sum(1 for p in self.products if p.attributes.get(attribute))
-            self._facts[key] = listed / len(self.products) if self.products else 0.0
-        return self._facts[key]
+        """Share of products that list ``attribute`` at all."""
+        return self.columns.listed(attribute) / len(self) if len(self) else 0.0
+
+    def carrying(self, attribute: str, *, by: str) -> dict[str, tuple[int, int]]:
+        """For each value of ``by``: (products with it, how many of them list ``attribute``)."""
+        listing = self._value_mask(attribute, set(self.columns.postings(attribute)))
+        return {value: (len(positions), int(listing[positions].sum()))
+                for value, positions in self.columns.postings(by).items()}
+
+    def prompt_table(self, attribute: str, key: str) -> np.ndarray | None:
+        """The zero-shot prompt embeddings ``fashrec index`` stored for ``attribute``, if made for ``key``."""
+        return self.columns.prompt_table(attribute, key)
 
     def position(self, product_id: str) -> int | None:
-        return self._positions.get(product_id)
+        return self.columns.position(product_id)
 
     def position_of_image(self, digest: str) -> int | None:
         """The product whose image has exactly these bytes (an anchor taken from the catalog)."""
-        return self._by_digest.get(digest)
+        return self.columns.position_of_image(digest)
 
     def get(self, product_id: str) -> Product | None:
-        pos = self._positions.get(product_id)
+        pos = self.position(product_id)
         return self.products[pos] if pos is not None else None
+
+    def ids_where(self, attribute: str, value: str) -> list[str]:
+        """Ids of the products carrying ``value`` for ``attribute``."""
+        return self.columns.ids_at(self.columns.postings(attribute).get(value, np.zeros(0, np.int64)))
+
+    def ids_priced_over(self, limit: float) -> list[str]:
+        """Ids of the products with a price above ``limit`` (unpriced products are not)."""
+        with np.errstate(invalid="ignore"):
+            return self.columns.ids_at(np.flatnonzero(self.columns.column("price") > limit))
+
+    def ids_without_size(self, size: str) -> list[str]:
+        """Ids of the products that list sizes but not ``size`` (normalised)."""
+        lacking = self.columns.column("sized").copy()
+        lacking[self.columns.offering(size)] = False
+        return self.columns.ids_at(np.flatnonzero(lacking))
+
+    def products_at(self, positions) -> list[Product]:
+        """The products at ``positions``, read from the item store in one go where not yet read."""
+        if isinstance(self.products, ProductRows):
+            return self.products.many([int(p) for p in positions])
+        return [self.products[int(p)] for p in positions]
 
     def disk_bytes(self) -> int:
         return sum(p.stat().st_size for p in self.folder.iterdir() if p.is_file())
@@ -183,13 +249,13 @@ class Index:
 
         A Python loop over 35k products cost ~100 ms per new filter, most of a refinement's time.
         """
-        mask = np.ones(len(self.products), dtype=bool)
+        mask = np.ones(len(self), dtype=bool)
         for attr, allowed in flt.include.items():
             mask &= self._value_mask(attr, allowed)
         for attr, banned in flt.exclude.items():
             mask &= ~self._value_mask(attr, banned)
         if flt.price_min is not None or flt.price_max is not None:
-            prices = self._column("price")
+            prices = self.columns.column("price")
             with np.errstate(invalid="ignore"):
                 mask &= ~np.isnan(prices)
                 if flt.price_min is not None:
@@ -197,7 +263,7 @@ class Index:
                 if flt.price_max is not None:
                     mask &= prices <= flt.price_max
         if flt.in_stock_only:
-            mask &= self._column("in_stock")
+            mask &= self.columns.column("in_stock")
         if flt.brands:
             mask &= self._value_mask(BRAND_FIELD, flt.brands)
         if flt.exclude_brands:
@@ -205,33 +271,18 @@ class Index:
         if flt.sizes:
             mask &= self._value_mask(SIZES_FIELD, flt.sizes)
         for product_id in flt.exclude_ids:
-            pos = self._positions.get(product_id)
+            pos = self.position(product_id)
             if pos is not None:
                 mask[pos] = False
         return mask
 
     def _value_mask(self, attribute: str, values: set[str]) -> np.ndarray:
-        if attribute not in self._postings:
-            lists: dict[str, list[int]] = {}
-            for pos, p in enumerate(self.products):
-                for v in _field_values(p, attribute):
-                    lists.setdefault(v, []).append(pos)
-            self._postings[attribute] = {v: np.array(ps, dtype=np.int64) for v, ps in lists.items()}
-        mask = np.zeros(len(self.products), dtype=bool)
-        postings = self._postings[attribute]
+        mask = np.zeros(len(self), dtype=bool)
+        postings = self.columns.postings(attribute)
         for v in values:
             if v in postings:
                 mask[postings[v]] = True
         return mask
-
-    def _column(self, name: str) -> np.ndarray:
-        if name not in self._columns:
-            if name == "price":   # NaN where a product has no price (a price filter never matches it)
-                self._columns[name] = np.array([np.nan if p.price is None else p.price for p in self.products],
-                                               dtype=np.float64)
-            else:                 # in stock unless the catalog says it is not
-                self._columns[name] = np.array([p.in_stock is not False for p in self.products], dtype=bool)
-        return self._columns[name]
 
     def nearest(self, query: np.ndarray, k: int, *, flt: Filter | None = None,
                 ef: int | None = None, space: str = "image") -> ann.Neighbours:

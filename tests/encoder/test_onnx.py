@@ -337,3 +337,22 @@ def test_ensure_export_finds_an_export_without_loading_the_model(tiny_encoder, t
 
     found = ensure_export(tiny_encoder.identifier, load, root=root)
     assert found.ok and found.status == "found" and found.folder == report.folder
+
+
+def test_the_shipped_encoder_on_onnx_equals_torch_on_the_example_catalog(tmp_path):
+    """fashrec-mini itself (not the tiny test model): every example-catalog image, title and description,
+    and the anchors, embed to cosine >= 0.9999 with torch's embeddings."""
+    from fashrec.encoder.openclip import OpenClipEncoder
+
+    torch_encoder = OpenClipEncoder("fashrec-mini", threads=1)
+    report = export_encoder(torch_encoder, root=tmp_path, probe_images=example_images()[:4])
+    assert report.ok, report.reason
+    fast, note = loader.try_onnx(torch_encoder.identifier, roots=[tmp_path])
+    assert fast is not None, note
+    images = example_images()
+    assert len(images) >= 160
+    cos = cosines(torch_encoder.encode_images(images), fast.encode_images(images))
+    assert cos.min() >= 0.9999, cos.min()
+    texts = [row["title"] for row in example_rows()] + [row.get("description", "") for row in example_rows()] + TEXTS
+    cos = cosines(torch_encoder.encode_texts(texts), fast.encode_texts(texts))
+    assert cos.min() >= 0.9999, cos.min()

@@ -64,8 +64,8 @@ def test_build_then_incremental(shop, tiny_model):
     assert idx.get("p2").title == "renamed"
     # The current generation's files and the previous one's (kept for readers) remain.
     files = sorted(p.name for p in (folder / "shop.fashrec-index").iterdir())
-    assert files == [".lock", "items-1.sqlite", "items-2.sqlite", "manifest.json", "vectors-1.hnsw",
-                     "vectors-2.hnsw"]  # the no-op run wrote none
+    assert files == [".lock", "items-1.sqlite", "items-2.sqlite", "manifest.json", "mapped-1.bin", "mapped-2.bin",
+                     "vectors-1.hnsw", "vectors-2.hnsw"]  # the no-op run wrote none
 
 
 def test_bad_line_keeps_previous_version(shop, tiny_model):

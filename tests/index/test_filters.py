@@ -30,8 +30,7 @@ prices = st.one_of(st.none(), st.floats(0, 200, allow_nan=False))
 def test_mask_equals_matches(rows, include, exclude, lo, hi, in_stock_only, excluded):
     items = [Product(id=f"p{i}", image="x", image_path=Path("x"), attributes=attrs, price=price, in_stock=stock)
              for i, (attrs, price, stock) in enumerate(rows)]
-    index = Index(Path("."), None, items, np.zeros((len(items), 2), np.float32), np.zeros((len(items), 2), np.float32))
-    index._positions = {p.id: i for i, p in enumerate(items)}
+    index = Index.from_products(items, np.zeros((len(items), 2), np.float32), np.zeros((len(items), 2), np.float32))
     flt = Filter(include, exclude, lo, hi, in_stock_only, {f"p{i}" for i in excluded})
     mask = index.mask(flt)
     expected = [flt.matches(p) for p in items]
@@ -51,7 +50,7 @@ def test_brand_and_size_masks_equal_matches(rows, brands, refused, sizes):
     """Brands and sizes are the products' own fields: no brand or no sizes listed never matches a wish."""
     items = [Product(id=f"p{i}", image="x", image_path=Path("x"), brand=brand, sizes=listed)
              for i, (brand, listed) in enumerate(rows)]
-    index = Index(Path("."), None, items, np.zeros((len(items), 2), np.float32), np.zeros((len(items), 2), np.float32))
+    index = Index.from_products(items, np.zeros((len(items), 2), np.float32), np.zeros((len(items), 2), np.float32))
     flt = Filter(brands=brands, exclude_brands=refused, sizes=sizes)
     mask = index.mask(flt)
     expected = [flt.matches(p) for p in items]

@@ -80,7 +80,7 @@ def wait_for(proc: subprocess.Popen, ready, what: str, *, interval: float = 0.00
 
 
 def published_data(generation: int) -> list[str]:
-    return [f"items-{generation}.sqlite", f"vectors-{generation}.hnsw"]
+    return [f"items-{generation}.sqlite", f"vectors-{generation}.hnsw", f"mapped-{generation}.bin"]
 
 
 def sigkill(proc: subprocess.Popen) -> None:

@@ -76,8 +76,8 @@ def test_the_previous_generation_stays_and_the_one_before_goes(built):
     manifest = read_manifest(folder)
     g = manifest.generation
     names = sorted(p.name for p in folder.iterdir())
-    assert names == sorted([".lock", "manifest.json", f"items-{g}.sqlite", f"vectors-{g}.hnsw",
-                            f"items-{g - 1}.sqlite", f"vectors-{g - 1}.hnsw"])
+    assert names == sorted([".lock", "manifest.json", f"items-{g}.sqlite", f"vectors-{g}.hnsw", f"mapped-{g}.bin",
+                            f"items-{g - 1}.sqlite", f"vectors-{g - 1}.hnsw", f"mapped-{g - 1}.bin"])
     assert [r["generation"] for r in manifest.retained] == [g - 1]
     assert_usable(folder, 12)
 

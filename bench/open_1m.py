@@ -1,0 +1,207 @@
+"""An open 1M-item index: memory and search quality, the lean open (mapped file) next to the old one.
+
+The index is built from the ANN benchmark's 1M clustered set (``bench/ann_bench.py``: the same vectors,
+queries and graph, reusing its ``--graph-cache``), written through fashrec's own writers: an item store
+with 1M rows (small metadata, both vectors), the graph, the mapped file, a manifest. Two attribute
+values are drawn so that filters let 2 % and 30 % of the items through, as the ANN benchmark's random
+masks do. Then, in fresh processes:
+
+- ``lean``: ``open_index`` as shipped (maps the vectors, reads no row);
+- ``today``: the same files opened by fashrec as it was before this change (``--baseline-repo``, e.g. a
+  checkout of main before the lean open landed: every row read, float32 copies of both matrices, 1M
+  Product objects), through a manifest that does not name the mapped file.
+
+Each reports RSS after opening and peak RSS after the queries, recall@10 against exact ground truth,
+and single-query p50 for unfiltered, 2 % and 30 % filtered searches through ``Index.nearest``.
+
+    OPENBLAS_NUM_THREADS=1 python bench/open_1m.py --graph-cache ~/.cache/fashrec-data/work-fast/ann-cache \\
+        --workdir ~/.cache/fashrec-data/work-fast/open-1m --json /tmp/open-1m.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+from ann_bench import build_or_load, ground_truth, make_vectors, recall  # noqa: E402
+from common import describe_machine, log, machine_info, markdown_table, percentiles_ms, write_json  # noqa: E402
+
+N = 1_000_000
+DIM = 256
+K = 10
+SHARES = {"two": 0.02, "thirty": 0.30}
+
+
+def rss_mib() -> float:
+    with open("/proc/self/status") as fh:
+        for line in fh:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+# -- building the index once ----------------------------------------------------------------------------
+def buckets(n: int) -> np.ndarray:
+    draw = np.random.default_rng(5).random(n)
+    return np.where(draw < SHARES["two"], 0, np.where(draw < SHARES["two"] + SHARES["thirty"], 1, 2))
+
+
+def build(args) -> Path:
+    from fashrec import __version__
+    from fashrec.index import ann, columns, items, mapped
+    from fashrec.index.manifest import SCHEMA_VERSION, Manifest, write_manifest
+
+    folder = args.workdir / "index"
+    if (folder / "manifest.json").exists():
+        return folder
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True)
+    vectors = make_vectors("clustered", N, DIM, seed=N)
+    graph, _ = build_or_load(vectors, 16, args.graph_cache, f"clustered-{N}-{DIM}-M16")
+    del graph
+    text = make_vectors("clustered", N, DIM, seed=N + 1)
+    names = np.array(["two", "thirty", "rest"])[buckets(N)]
+    log("writing 1M rows to the item store ...")
+    conn = items.connect(folder / "items-1.sqlite")
+    items.migrate(conn)
+    with conn:
+        for start in range(0, N, 50_000):
+            rows = [(f"p{i}", f"{i:064x}", f"{i:064x}",
+                     {"id": f"p{i}", "image": f"/img/{i}.jpg", "title": f"product {i}",
+                      "attributes": {"share": str(names[i]), "color": ("red", "blue", "black")[i % 3]},
+                      "price": float(i % 200)}, vectors[i], text[i]) for i in range(start, min(N, start + 50_000))]
+            items.upsert(conn, rows)
+    del vectors, text, rows
+    loaded = items.load_all(conn, DIM)
+    conn.close()
+    log("writing the mapped file ...")
+    arrays, facts = columns.derive(loaded, identifier="bench", items_path=folder / "items-1.sqlite")
+    mapped.write_mapped(folder / "mapped-1.bin", arrays, facts)
+    del loaded, arrays
+    shutil.copyfile(args.graph_cache / f"clustered-{N}-{DIM}-M16.hnsw", folder / "vectors-1.hnsw")
+    manifest = Manifest(schema_version=SCHEMA_VERSION, encoder={"spec": "bench", "identifier": "bench", "dimension": DIM},
+                        generation=1, items_file="items-1.sqlite", vectors_file="vectors-1.hnsw", count=N,
+                        hnsw={"M": 16, "ef_construction": ann.HNSW_EF_CONSTRUCTION, "ef": ann.HNSW_EF_SEARCH,
+                              "crc32": ann.file_crc32(folder / "vectors-1.hnsw")},
+                        fashrec_version=__version__, mapped_file="mapped-1.bin")
+    write_manifest(folder, manifest)
+    return folder
+
+
+def old_copy(folder: Path) -> Path:
+    """The same files, with a manifest that does not name the mapped file (hard links: no copy)."""
+    old = folder.parent / "index-old"
+    if not (old / "manifest.json").exists():
+        shutil.rmtree(old, ignore_errors=True)
+        old.mkdir()
+        for name in ("items-1.sqlite", "vectors-1.hnsw"):
+            os.link(folder / name, old / name)
+        data = json.loads((folder / "manifest.json").read_text())
+        data["mapped_file"] = ""
+        (old / "manifest.json").write_text(json.dumps(data))
+    return old
+
+
+# -- measuring, in a fresh process --------------------------------------------------------------------
+def child(args) -> None:
+    from fashrec.index import open_index
+    from fashrec.index.filters import Filter
+
+    queries = make_vectors("clustered", args.queries, DIM, seed=10_000_019)
+    base = rss_mib()
+    t = time.perf_counter()
+    index = open_index(args.child)
+    open_s = time.perf_counter() - t
+    after_open = rss_mib()
+    out = {"open_s": open_s, "rss_before_open_mib": base, "rss_after_open_mib": after_open, "cases": {}}
+    truths = json.loads(Path(args.truth).read_text())
+    for case, flt in (("unfiltered", None), ("filter 2%", Filter({"share": {"two"}})),
+                      ("filter 30%", Filter({"share": {"thirty"}}))):
+        found, times = [], []
+        index.nearest(queries[0], K, flt=flt)  # the filter's mask is built once, outside the timing
+        for q in queries:
+            t = time.perf_counter()
+            got = index.nearest(q, K, flt=flt)
+            times.append(time.perf_counter() - t)
+            found.append(got.positions)
+        out["cases"][case] = {"recall@10": recall(found, np.array(truths[case])), "method": got.method,
+                              **percentiles_ms(times)}
+    out["rss_end_mib"] = rss_mib()
+    out["peak_rss_mib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(json.dumps(out))
+
+
+def truths(args, folder: Path) -> Path:
+    path = args.workdir / f"truth-{args.queries}.json"
+    if path.exists():
+        return path
+    vectors = make_vectors("clustered", N, DIM, seed=N)
+    queries = make_vectors("clustered", args.queries, DIM, seed=10_000_019)
+    which = buckets(N)
+    data = {"unfiltered": ground_truth(vectors, queries, K).tolist(),
+            "filter 2%": ground_truth(vectors, queries, K, which == 0).tolist(),
+            "filter 30%": ground_truth(vectors, queries, K, which == 1).tolist()}
+    path.write_text(json.dumps(data))
+    return path
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--graph-cache", type=Path, required=True)
+    parser.add_argument("--workdir", type=Path, required=True)
+    parser.add_argument("--queries", type=int, default=300)
+    parser.add_argument("--modes", default="lean,today")
+    parser.add_argument("--baseline-repo", type=Path, help="the fashrec checkout that measures 'today'")
+    parser.add_argument("--json", type=Path)
+    parser.add_argument("--child", type=Path)
+    parser.add_argument("--truth", type=Path)
+    args = parser.parse_args()
+    if args.child:
+        child(args)
+        return
+    args.workdir.mkdir(parents=True, exist_ok=True)
+    info = machine_info()
+    print(f"# An open 1M-item index\n\n{describe_machine(info)}\n")
+    folder = build(args)
+    truth = truths(args, folder)
+    results: dict = {}
+    for mode in args.modes.split(","):
+        target = folder if mode == "lean" else old_copy(folder)
+        repo = HERE.parent if mode == "lean" else args.baseline_repo
+        if repo is None:
+            parser.error("--baseline-repo is needed to measure 'today'")
+        log(f"measuring {mode} ({repo}) ...")
+        env = {**os.environ, "PYTHONPATH": str(repo), "OPENBLAS_NUM_THREADS": "1"}
+        proc = subprocess.run([sys.executable, __file__, "--child", str(target), "--truth", str(truth),
+                               "--graph-cache", str(args.graph_cache), "--workdir", str(args.workdir),
+                               "--queries", str(args.queries)], capture_output=True, text=True, env=env)
+        if proc.returncode != 0:
+            raise SystemExit(f"{mode} failed:\n{proc.stderr[-3000:]}")
+        results[mode] = json.loads(proc.stdout.strip().splitlines()[-1])
+    rows = []
+    for mode, r in results.items():
+        for case, c in r["cases"].items():
+            rows.append((mode, case, f"{c['recall@10']:.4f}", f"{c['p50']:.3f}", c["method"]))
+    print(markdown_table(("open", "search", "recall@10", "p50 ms", "method"), rows))
+    print()
+    print(markdown_table(("open", "open s", "RSS after open MiB", "peak RSS MiB"),
+                         [(m, f"{r['open_s']:.1f}", f"{r['rss_after_open_mib']:.0f}", f"{r['peak_rss_mib']:.0f}")
+                          for m, r in results.items()]))
+    info["load_avg_1m_end"] = round(os.getloadavg()[0], 2)
+    write_json(args.json, {"machine": info, "results": results})
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,271 @@
+"""Index layer: what a query reads about the whole catalog, precomputed when a generation is written.
+
+Filters, anchors and the planner need catalog-wide facts -- which products carry each attribute value,
+prices, stock, the vocabulary, which product has an id or an image -- and used to rebuild them at every
+open from 35k Product objects. :func:`derive` computes them once, from the item store's rows, as arrays
+and JSON facts that :mod:`fashrec.index.mapped` stores beside the vectors; :class:`Columns` answers
+from them. An index written before this file existed gets the same answers computed in memory at open
+(slower, identical), until its next ``fashrec index``.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+from typing import Any, Callable, Mapping, Protocol, Sequence
+
+import numpy as np
+
+from fashrec.catalog import Vocabulary, normalize_value
+from fashrec.encoder.interface import Encoder
+from fashrec.encoder.prompts import MAX_VALUES, prompt_key, prompt_matrix
+from fashrec.index.items import LoadedItems
+
+# Arrays a query reads only in part (rows of the matrices): not checksummed at open (see mapped.py).
+LARGE = frozenset({"image", "text"})
+# Posting-list keys for the products' own fields (no attribute name starts with "@").
+BRAND_FIELD, SIZES_FIELD = "@brand", "@sizes"
+
+
+class ArraySource(Protocol):
+    """Where the arrays live: a mapped file (:class:`fashrec.index.mapped.Mapped`) or memory."""
+
+    facts: dict[str, Any]
+
+    def has(self, name: str) -> bool: ...
+
+    def array(self, name: str) -> np.ndarray: ...
+
+
+class InMemory:
+    """Arrays computed at open, for an index written before mapped files existed."""
+
+    def __init__(self, arrays: Mapping[str, np.ndarray], facts: dict[str, Any]) -> None:
+        self.facts = facts
+        self._arrays = dict(arrays)
+
+    def has(self, name: str) -> bool:
+        return name in self._arrays
+
+    def array(self, name: str) -> np.ndarray:
+        return self._arrays[name]
+
+
+def _attributes(meta: Mapping[str, Any]) -> dict[str, list[str]]:
+    """A stored product's attributes as lists (as ``Product.from_metadata`` reads them)."""
+    return {k: (v if isinstance(v, list) else [v]) for k, v in (meta.get("attributes") or {}).items()}
+
+
+def _sorted_lookup(keys: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+    """Keys as a sorted fixed-width byte array, and the position each sorted key belongs to; equal keys
+    keep position order, so a lookup takes the last (as a dict built in position order would)."""
+    encoded = [k.encode("utf-8") for k in keys]
+    width = max((len(k) for k in encoded), default=1) or 1
+    table = np.array(encoded, dtype=f"S{width}") if encoded else np.zeros(0, dtype="S1")
+    order = np.argsort(table, kind="stable").astype(np.int64)
+    return table[order], order
+
+
+def item_stamp(items_path: Path) -> list[int]:
+    """What identifies the item store a mapped file was derived from: its size and modification time
+    (a generation's files never change once published; SQLite's read-only connections keep both)."""
+    st = items_path.stat()
+    return [int(st.st_size), int(st.st_mtime_ns)]
+
+
+def derive(loaded: LoadedItems, *, identifier: str = "", prompt_encoder: Callable[[], Encoder | None] | None = None,
+           previous: "Columns | None" = None, items_path: Path | None = None,
+           ) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
+    """(arrays, facts) of one generation, from all its stored rows (written to ``items_path``, complete).
+    The attribute prompts of encoder ``identifier`` are reused from ``previous`` where unchanged, else
+    embedded by ``prompt_encoder()`` (called at most once; without it, or when it gives None, queries
+    embed them themselves)."""
+    metas = loaded.metas
+    attributes = [_attributes(m) for m in metas]
+    counters: dict[str, Counter] = {}
+    lists: dict[str, dict[str, list[int]]] = {}
+    for pos, attrs in enumerate(attributes):
+        for attr, vals in attrs.items():
+            counters.setdefault(attr, Counter()).update(vals)
+            for v in vals:
+                lists.setdefault(attr, {}).setdefault(v, []).append(pos)
+    vocabulary = {a: dict(c.most_common()) for a, c in sorted(counters.items())}
+    arrays: dict[str, np.ndarray] = {"image": loaded.image_vecs, "text": loaded.text_vecs,
+                                     "labels": np.asarray(loaded.labels, dtype=np.int64)}
+    names = list(vocabulary)
+    for i, attr in enumerate(names):
+        values = list(vocabulary[attr])
+        arrays[f"postings.{i}"] = np.concatenate([np.asarray(lists[attr][v], dtype=np.int32) for v in values])
+        arrays[f"offsets.{i}"] = np.cumsum([0] + [len(lists[attr][v]) for v in values]).astype(np.int64)
+    arrays["price"] = np.array([np.nan if m.get("price") is None else m["price"] for m in metas], dtype=np.float64)
+    arrays["in_stock"] = np.array([m.get("in_stock") is not False for m in metas], dtype=bool)
+    arrays["ids"], arrays["ids.order"] = _sorted_lookup([str(m["id"]) for m in metas])
+    field_facts = _add_fields(arrays, metas)
+    arrays["digests"], arrays["digests.order"] = _sorted_lookup(list(loaded.image_digests))
+    currencies = sorted({m["currency"] for m in metas if m.get("currency")})
+    listed = {attr: sum(1 for attrs in attributes if attrs.get(attr)) for attr in names}
+    facts: dict[str, Any] = {"count": len(metas), "attributes": names, "vocabulary": vocabulary,
+                             "listed": listed, "currencies": currencies, **field_facts,
+                             "prompts": {}, "items_stamp": item_stamp(items_path) if items_path else None}
+    _add_prompts(arrays, facts, Vocabulary(vocabulary), identifier, prompt_encoder, previous)
+    return arrays, facts
+
+
+def _add_fields(arrays: dict[str, np.ndarray], metas: list[dict[str, Any]]) -> dict[str, Any]:
+    """The products' own fields a request may name: brand and size postings (normalised as Index masks
+    read a Product's), which products list sizes at all, and the counts Vocabulary.from_products keeps."""
+    size_sets = [{normalize_value(s) for s in m.get("sizes") or ()} for m in metas]
+    brand_sets = [{normalize_value(m["brand"])} if m.get("brand") else set() for m in metas]
+    arrays["sized"] = np.array([bool(m.get("sizes")) for m in metas], dtype=bool)
+    brands = Counter(normalize_value(m["brand"]) for m in metas if m.get("brand") and str(m["brand"]).strip())
+    sizes = Counter(v for m in metas for v in {normalize_value(s) for s in m.get("sizes") or () if str(s).strip()})
+    return {"sizes": _add_field(arrays, "sizes", size_sets), "brands": _add_field(arrays, "brands", brand_sets),
+            "brand_counts": dict(brands.most_common()), "size_counts": dict(sizes.most_common()),
+            "priced": sum(1 for m in metas if m.get("price") is not None)}
+
+
+def _add_field(arrays: dict[str, np.ndarray], name: str, per_product: list[set[str]]) -> list[str]:
+    """Posting lists of a product field (normalised sizes, brands): which products carry each value;
+    the values, in the order of ``{name}.offsets``."""
+    lists: dict[str, list[int]] = {}
+    for pos, values in enumerate(per_product):
+        for value in values:
+            lists.setdefault(value, []).append(pos)
+    values = sorted(lists)
+    arrays[f"{name}.postings"] = np.concatenate([np.asarray(lists[v], np.int32) for v in values]
+                                                or [np.zeros(0, np.int32)])
+    arrays[f"{name}.offsets"] = np.cumsum([0] + [len(lists[v]) for v in values]).astype(np.int64)
+    return values
+
+
+def _add_prompts(arrays: dict[str, np.ndarray], facts: dict[str, Any], vocabulary: Vocabulary, identifier: str,
+                 prompt_encoder: Callable[[], Encoder | None] | None, previous: "Columns | None") -> None:
+    """The zero-shot prompt table of every checkable attribute, reused from ``previous`` when its key
+    (encoder identifier + prompt texts) is unchanged, else embedded now."""
+    encoder: Encoder | None = None
+    tried = False
+    for i, attr in enumerate(vocabulary.attributes()):
+        values = vocabulary.values(attr)
+        if not values or len(values) > MAX_VALUES:
+            continue
+        key = prompt_key(identifier, attr, values)
+        matrix = previous.prompt_table(attr, key) if previous is not None else None
+        if matrix is None:
+            if not tried:
+                encoder, tried = (prompt_encoder() if prompt_encoder is not None else None), True
+            if encoder is None:
+                continue
+            matrix = prompt_matrix(encoder, attr, values)
+        arrays[f"prompts.{i}"] = np.asarray(matrix, dtype=np.float32)
+        facts["prompts"][attr] = {"array": f"prompts.{i}", "key": key}
+
+
+class Columns:
+    """Catalog-wide facts of one generation, answered from precomputed arrays."""
+
+    def __init__(self, source: ArraySource) -> None:
+        self.source = source
+        self.facts = source.facts
+        self._index = {attr: i for i, attr in enumerate(self.facts.get("attributes", []))}
+        self._postings: dict[str, dict[str, np.ndarray]] = {}
+        self._id_rank: np.ndarray | None = None  # position -> row of the sorted id table
+
+    @classmethod
+    def computed(cls, loaded: LoadedItems) -> "Columns":
+        arrays, facts = derive(loaded)
+        return cls(InMemory(arrays, facts))
+
+    def __len__(self) -> int:
+        return int(self.facts["count"])
+
+    def vector_matrix(self, space: str) -> np.ndarray:
+        return self.source.array(space)
+
+    @property
+    def labels(self) -> np.ndarray:
+        return self.source.array("labels")
+
+    def vocabulary(self) -> Vocabulary:
+        return Vocabulary({a: dict(vals) for a, vals in self.facts["vocabulary"].items()},
+                          dict(self.facts["brand_counts"]), dict(self.facts["size_counts"]), self.facts["priced"])
+
+    def currency(self) -> str | None:
+        currencies = self.facts.get("currencies") or []
+        return currencies[0] if len(currencies) == 1 else None
+
+    def listed(self, attribute: str) -> int:
+        return int(self.facts["listed"].get(attribute, 0))
+
+    def describes(self, items_path: Path) -> bool:
+        """Whether these facts were derived from the item store at ``items_path`` as it is now."""
+        stamp = self.facts.get("items_stamp")
+        try:
+            return stamp is not None and list(stamp) == item_stamp(items_path)
+        except OSError:
+            return False
+
+    def postings(self, attribute: str) -> dict[str, np.ndarray]:
+        """value -> ascending positions of the products carrying it (an attribute, or BRAND_FIELD or
+        SIZES_FIELD)."""
+        if attribute in (BRAND_FIELD, SIZES_FIELD):
+            name = "brands" if attribute == BRAND_FIELD else "sizes"
+            if attribute not in self._postings:
+                positions, offsets = self.source.array(f"{name}.postings"), self.source.array(f"{name}.offsets")
+                self._postings[attribute] = {v: positions[offsets[j]:offsets[j + 1]]
+                                             for j, v in enumerate(self.facts.get(name, []))}
+            return self._postings[attribute]
+        if attribute not in self._postings:
+            i = self._index.get(attribute)
+            if i is None:
+                self._postings[attribute] = {}
+            else:
+                positions, offsets = self.source.array(f"postings.{i}"), self.source.array(f"offsets.{i}")
+                values = list(self.facts["vocabulary"][attribute])
+                self._postings[attribute] = {v: positions[offsets[j]:offsets[j + 1]] for j, v in enumerate(values)}
+        return self._postings[attribute]
+
+    def column(self, name: str) -> np.ndarray:
+        return self.source.array(name)
+
+    def offering(self, size: str) -> np.ndarray:
+        """Positions of the products that list ``size`` (normalised) among their sizes."""
+        return self.postings(SIZES_FIELD).get(size, np.zeros(0, dtype=np.int32))
+
+    def ids_at(self, positions: np.ndarray) -> list[str]:
+        """The product ids at ``positions`` (from the sorted id table, without reading any row)."""
+        if self._id_rank is None:
+            order = self.source.array("ids.order")
+            self._id_rank = np.empty_like(order)
+            self._id_rank[order] = np.arange(len(order))
+        table = self.source.array("ids")
+        return [v.decode("utf-8") for v in table[self._id_rank[np.asarray(positions, np.int64)]]]
+
+    def _lookup(self, name: str, key: str) -> int | None:
+        table = self.source.array(name)
+        if not len(table):
+            return None
+        probe = key.encode("utf-8")
+        if len(probe) > table.dtype.itemsize:
+            return None
+        at = int(np.searchsorted(table, probe, side="right")) - 1
+        if at < 0 or table[at] != probe:
+            return None
+        return int(self.source.array(f"{name}.order")[at])
+
+    def position(self, product_id: str) -> int | None:
+        return self._lookup("ids", product_id)
+
+    def position_of_image(self, digest: str) -> int | None:
+        return self._lookup("digests", digest)
+
+    def prompt_entry(self, attribute: str) -> tuple[str, np.ndarray] | None:
+        entry = self.facts.get("prompts", {}).get(attribute)
+        if not entry or not self.source.has(entry["array"]):
+            return None
+        return str(entry["key"]), self.source.array(entry["array"])
+
+    def prompt_table(self, attribute: str, key: str) -> np.ndarray | None:
+        """The stored prompt embeddings of ``attribute`` if they were made for exactly ``key``."""
+        entry = self.prompt_entry(attribute)
+        return entry[1] if entry is not None and entry[0] == key else None
+
