@@ -10,6 +10,7 @@
 | ``FASHREC_PROGRESS`` | ``1``: progress bars even when stderr is not a terminal | off |
 | ``FASHREC_RUNTIME`` | encoder runtime of query commands: ``auto``, ``onnx`` or ``torch`` (``--runtime``) | ``auto`` |
 | ``FASHREC_EXPORTS`` | where verified ONNX exports of encoders are kept | ``$FASHREC_HOME/onnx`` |
+| ``FASHREC_RAY_KILL_DRILL`` | fault drill for ``--engine ray``: a folder whose ``kills`` file says how many workers kill themselves, and after which batch | off |
 """
 
 from __future__ import annotations
@@ -66,6 +67,13 @@ def exports_dir() -> Path:
     """$FASHREC_EXPORTS, else $FASHREC_HOME/onnx: the encoders' verified ONNX exports, one folder each."""
     env = os.environ.get("FASHREC_EXPORTS")
     return Path(env).expanduser() if env else home_dir() / "onnx"
+
+
+def ray_kill_drill() -> Path | None:
+    """$FASHREC_RAY_KILL_DRILL: a folder; Ray encoder workers SIGKILL themselves as its ``kills`` file
+    says (``fashrec.index.ray_engine.kill_drill``), to prove a run survives dead workers."""
+    env = os.environ.get("FASHREC_RAY_KILL_DRILL")
+    return Path(env).expanduser() if env else None
 
 
 def cache_dir() -> Path:

@@ -17,7 +17,7 @@ from fashrec.encoder.runtime import check_runtime, planned_runtime
 from fashrec.errors import FashrecIndexError, UsageError
 from fashrec.index import default_index_dir, index_dir_for
 from fashrec.index.audit import audit_index
-from fashrec.index.build import build_index
+from fashrec.index.build import build_index, choose_engine
 
 
 @app.command()
@@ -30,6 +30,14 @@ def index(
     strict: bool = typer.Option(False, "--strict", help="Fail on the first bad line instead of skipping it."),
     batch_size: int = typer.Option(64, "--batch-size", min=1, max=4096),
     runtime: Optional[str] = IndexRuntimeOpt,
+    engine: str = typer.Option("local", "--engine", help="Where images are encoded: local (this process) or "
+                               "ray (a Ray Data pipeline: a local Ray runtime, or the cluster at --ray-address)."),
+    ray_address: Optional[str] = typer.Option(None, "--ray-address", help="Ray cluster to encode on "
+                                              "(host:port, ray://host:10001 or auto); default: a local runtime."),
+    ray_workers: Optional[int] = typer.Option(None, "--ray-workers", min=1, help="Encoder workers (default: "
+                                              "one per CPU of the cluster, or per --ray-gpus)."),
+    ray_gpus: float = typer.Option(0.0, "--ray-gpus", min=0.0, help="GPUs per Ray worker (default 0: CPU "
+                                   "workers)."),
     check: bool = typer.Option(False, "--check", help="Only check the index (every row, the manifest, the "
                                "graph) and report; change nothing. A plain run repairs what it finds."),
     json_mode: bool = JsonOpt,
@@ -46,10 +54,11 @@ def index(
         if catalog is None:
             raise UsageError("give the catalog to index: fashrec index CATALOG.jsonl")
         export_onnx = check_runtime(runtime) != "torch"
+        chosen = choose_engine(engine, address=ray_address, workers=ray_workers, gpus=ray_gpus)
         with ExitStack() as bars:
             report = build_index(
                 catalog, index_dir, model=model, rebuild=rebuild, strict=strict, batch_size=batch_size,
-                export_onnx=export_onnx,
+                export_onnx=export_onnx, engine=chosen,
                 progress=lambda desc, total: bars.enter_context(progress_bar(desc, total, enabled=not json_mode)),
             )
 

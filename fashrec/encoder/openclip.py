@@ -97,6 +97,14 @@ class OpenClipEncoder:
                     progress(len(chunk))
         return normalize_rows(out), failures
 
+    def encode_pixels(self, pixels: np.ndarray) -> np.ndarray:
+        """Embed images already preprocessed (float32 N x 3 x H x W, as ``self.preprocess`` makes them):
+        the distributed index build decodes and preprocesses elsewhere and encodes here."""
+        torch = self._torch
+        with torch.inference_mode():
+            batch = torch.from_numpy(np.ascontiguousarray(pixels, dtype=np.float32)).to(self.device)
+            return normalize_rows(self.model.encode_image(batch).float().cpu().numpy())
+
     # -- texts ------------------------------------------------------------------------------------
     def encode_texts(self, texts: Sequence[str], *, batch_size: int = 256) -> np.ndarray:
         torch = self._torch

@@ -130,9 +130,13 @@ class Preprocessor:
     # -- numbers (numpy float32, elementwise as torchvision) ---------------------------------------
     def to_array(self, im: Image.Image) -> np.ndarray:
         """One image as a float32 3 x H x W array, normalised."""
-        im = self.geometry(im)
+        return self.normalize(np.asarray(self.geometry(im), dtype=np.uint8))
+
+    def normalize(self, hwc: np.ndarray) -> np.ndarray:
+        """The float steps alone, on the uint8 H x W x 3 pixels :meth:`geometry` gave: a distributed
+        encoder ships these (a quarter of the float32 bytes) and normalises where it encodes."""
         # to_tensor: uint8 HWC -> float32 CHW / 255; Normalize: (x - mean) / std, all in float32.
-        x = np.asarray(im, dtype=np.uint8).transpose(2, 0, 1).astype(np.float32)
+        x = np.asarray(hwc, dtype=np.uint8).transpose(2, 0, 1).astype(np.float32)
         x /= np.float32(255)
         x -= self._mean
         x /= self._std

@@ -19,7 +19,7 @@ from fashrec.errors import CatalogError, EncoderMismatchError, FashrecIndexError
 from fashrec.index import index_dir_for, ownership
 from fashrec.index.audit import Audit, audit_generation
 from fashrec.index.diff import diff_catalog, plan_removals
-from fashrec.index.encode import encode_changes, export_for_queries
+from fashrec.index.encode import Engine, LocalEngine, encode_changes, export_for_queries
 from fashrec.index.lock import writer_lock
 from fashrec.index.manifest import MANIFEST_NAME, Manifest, read_manifest
 from fashrec.index.publish import (
@@ -29,7 +29,7 @@ from fashrec.index.publish import (
     publish,
 )
 from fashrec.index.report import IndexReport
-from fashrec.settings import write_state
+from fashrec.settings import ray_kill_drill, write_state
 
 ProgressFactory = Callable[[str, int], "Callable[[int], None]"]
 
@@ -44,10 +44,12 @@ def build_index(
     batch_size: int = 64,
     progress: ProgressFactory | None = None,
     export_onnx: bool = True,
+    engine: Engine | None = None,
 ) -> IndexReport:
     """Create or update the index of ``catalog``. See the module docstring for the guarantees.
 
-    ``export_onnx`` also makes (once per encoder) the verified ONNX export queries run on without torch.
+    ``export_onnx`` also makes (once per encoder) the verified ONNX export queries run on without torch;
+    ``engine`` encodes (default: :class:`LocalEngine`, this process; see :func:`choose_engine`).
     """
     started = time.perf_counter()
     catalog = Path(catalog).expanduser()
@@ -72,7 +74,7 @@ def build_index(
             advance = progress("Encoding images", len(diff.to_encode)) if progress else None
             known = set(old_rows) | set(audit.damaged if audit else ())
             rows, dimension = encode_changes(diff.to_encode, spec, known, catalog, report, strict=strict,
-                                             batch_size=batch_size, advance=advance)
+                                             batch_size=batch_size, advance=advance, engine=engine)
         encoded = {r[0] for r in rows}
         removals = plan_removals(load, old_rows, diff, encoded, report) + _unrepaired(audit, encoded, report)
         if audit and audit.remap:
@@ -92,6 +94,24 @@ def build_index(
         report.seconds = time.perf_counter() - started
         _remember(folder)
         return report
+
+
+ENGINES = ("local", "ray")
+
+
+def choose_engine(name: str = "local", *, address: str | None = None, workers: int | None = None,
+                  gpus: float = 0.0) -> Engine:
+    """The encoding engine called ``name``: ``local`` (this process) or ``ray`` (a Ray Data pipeline on
+    the cluster at ``address``, or on a local Ray runtime)."""
+    if name not in ENGINES:
+        raise UsageError(f"unknown engine '{name}': choose {' or '.join(ENGINES)}")
+    if name == "local":
+        if address or workers or gpus:
+            raise UsageError("--ray-address, --ray-workers and --ray-gpus need --engine ray")
+        return LocalEngine()
+    from fashrec.index.ray_engine import RayEngine
+
+    return RayEngine(address=address, workers=workers, gpus=gpus, drill=ray_kill_drill())
 
 
 def repair_notes(audit: Audit | None) -> list[str]:

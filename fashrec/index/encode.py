@@ -1,10 +1,18 @@
 """Index layer, build step 2: embed what is new or changed (image and text vectors), reporting bad images;
-then make sure queries can run without torch (a verified ONNX export of the encoder)."""
+then make sure queries can run without torch (a verified ONNX export of the encoder).
+
+The embedding itself is done by an engine: :class:`LocalEngine` (this process, the default) or
+:class:`fashrec.index.ray_engine.RayEngine` (a Ray Data pipeline on a local runtime or a cluster).
+Every engine answers the same question -- vectors by position plus, per bad image, why -- so what is
+stored and what is reported does not depend on where the encoding ran.
+"""
 
 from __future__ import annotations
 
+import time
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Protocol
 
 import numpy as np
 
@@ -19,30 +27,66 @@ from fashrec.index.report import IndexReport
 EncodedRow = tuple[str, str, str, dict[str, Any], np.ndarray, np.ndarray]
 
 
+@dataclass
+class Encoded:
+    """What an engine returns: row ``i`` of both matrices belongs to input ``i``; ``failures[i]`` says
+    why image ``i`` could not be used (its row is then meaningless)."""
+
+    image_vecs: np.ndarray
+    text_vecs: np.ndarray
+    failures: dict[int, str]
+    dimension: int
+    details: dict[str, Any] = field(default_factory=dict)   # how it ran (engine, workers, seconds), for the report
+
+
+class Engine(Protocol):
+    name: str
+
+    def encode(self, images: list[Path], texts: list[str], spec: str, *, batch_size: int,
+               advance: Callable[[int], None] | None) -> Encoded: ...
+
+
+class LocalEngine:
+    """Encode in this process with the encoder the index records."""
+
+    name = "local"
+
+    def encode(self, images: list[Path], texts: list[str], spec: str, *, batch_size: int,
+               advance: Callable[[int], None] | None) -> Encoded:
+        encoder = load_encoder(spec)
+        started = time.perf_counter()
+        image_vecs, failures = encoder.encode_images_lenient(images, batch_size=batch_size, progress=advance)
+        text_vecs = encoder.encode_texts(texts) if texts else np.zeros((0, encoder.dimension), np.float32)
+        return Encoded(image_vecs, text_vecs, {i: e.message for i, e in failures.items()}, encoder.dimension,
+                       {"engine": self.name, "images": len(images), "seconds": round(time.perf_counter() - started, 3)})
+
+
 def encode_changes(to_encode: list[tuple[Product, str, str]], spec: str, known_ids: set[str], catalog: Path,
                    report: IndexReport, *, strict: bool, batch_size: int,
-                   advance: Callable[[int], None] | None) -> tuple[list[EncodedRow], int]:
+                   advance: Callable[[int], None] | None, engine: Engine | None = None,
+                   ) -> tuple[list[EncodedRow], int]:
     """The rows of the items to (re-)encode, and the encoder's dimension; a bad image is skipped and
     reported with file, line and field (or raised with ``strict``)."""
-    encoder = load_encoder(spec)
-    image_vecs, failures = encoder.encode_images_lenient(
-        [p.image_path for p, _, _ in to_encode], batch_size=batch_size, progress=advance)
-    text_vecs = encoder.encode_texts([p.text() for p, _, _ in to_encode]) if to_encode else None
+    engine = engine or LocalEngine()
+    encoded = engine.encode([p.image_path for p, _, _ in to_encode], [p.text() for p, _, _ in to_encode], spec,
+                            batch_size=batch_size, advance=advance)
+    report.engine = encoded.details
     rows: list[EncodedRow] = []
     for i, (product, image_digest, text_digest) in enumerate(to_encode):
-        if i in failures:
-            err = CatalogError(failures[i].message, path=str(catalog), line=product.line, field="image")
+        if i in encoded.failures:
+            err = CatalogError(encoded.failures[i], path=str(catalog), line=product.line, field="image")
             err.item_id = product.id
             if strict:
                 raise err
             report.skipped.append(err)
             continue
-        rows.append((product.id, image_digest, text_digest, product.metadata(), image_vecs[i], text_vecs[i]))
+        rows.append((product.id, image_digest, text_digest, product.metadata(), encoded.image_vecs[i],
+                     encoded.text_vecs[i]))
         if product.id in known_ids:
             report.updated += 1
         else:
             report.added += 1
-    return rows, encoder.dimension
+    return rows, encoded.dimension
 
 
 PROBES = 16  # catalog images and titles checked against torch, next to the exporter's own probes

@@ -24,6 +24,7 @@ class IndexReport:
     skipped: list[CatalogError] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     onnx: dict | None = None  # the encoder's export for torch-free queries (ExportReport.to_dict), if tried
+    engine: dict | None = None  # how encoding ran (local or ray; workers, seconds), when anything was encoded
 
     def to_dict(self) -> dict:
         return {
@@ -33,4 +34,5 @@ class IndexReport:
             "repaired": self.repaired,
             "total": self.total, "seconds": round(self.seconds, 3),
             "skipped": [e.to_dict() for e in self.skipped], "notes": self.notes, "onnx": self.onnx,
+            "engine": self.engine,
         }
