@@ -56,7 +56,8 @@ class Unsure:
 
     @property
     def question(self) -> str:
-        offered = " or ".join(f"{v} ({c:.0%})" for v, c in self.options)
+        # Likeliest first: the blend may pick a value the vote backs less than a runner-up.
+        offered = " or ".join(f"{v} ({c:.0%})" for v, c in sorted(self.options, key=lambda vc: -vc[1]))
         if self.kept:
             return (f"the photo's {self.attribute} is read as {offered} and kept as {self.guess.value} "
                     f"(name another to change it)")

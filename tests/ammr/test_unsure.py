@@ -11,7 +11,7 @@ from PIL import Image
 
 from fashrec.ammr.constraints import KEEP_CONFIDENCE
 from fashrec.ammr.loop import RefineOptions
-from fashrec.ammr.types import Anchor, AttributeGuess
+from fashrec.ammr.types import Anchor, AttributeGuess, Unsure
 from fashrec.catalog.roles import KEEP_ORDER, role_of
 
 
@@ -34,6 +34,10 @@ def test_unsure_identity_attributes_are_asked_about_and_stated_ones_are_not(refi
     assert "men (45%) or unisex (40%)" in gender["question"] and "not kept" in gender["question"]
     kept = refiner.refine(anchor, "in linen", RefineOptions(k=4))
     assert [u.attribute for u in kept.unsure] == ["gender", "color"]
+    # the question names the likeliest value first, even when the reading chose a runner-up
+    swapped = Unsure("gender", AttributeGuess("men", 0.41, "test", (("women", 0.59),)), KEEP_CONFIDENCE)
+    assert "unsure: women (59%) or men (41%)" in swapped.question
+    assert swapped.options[0] == ("men", 0.41)                       # the reading itself stays first
     assert not any(u.kept for u in kept.unsure)
 
 
@@ -102,7 +106,8 @@ def test_refine_shows_and_asks_about_an_unsure_reading(fashrec, small_catalog, t
     human = fashrec("refine", photo, "something casual", "--index", index, "--planner", "rules", "-k", "3")
     assert human.returncode == 0, human.stderr
     for unsure in data["unsure"]:
-        assert f"? the photo's {unsure['attribute']} is unsure: {unsure['options'][0]['value']}" in human.stdout
+        likeliest = max(unsure["options"], key=lambda o: o["confidence"])["value"]
+        assert f"? the photo's {unsure['attribute']} is unsure: {likeliest}" in human.stdout
     # --ask-below above every confidence: every identity attribute the request left alone is asked about,
     # the kept ones as confirmations; the results are the same
     eager = fashrec("refine", photo, "something casual", "--index", index, "--planner", "rules", "-k", "3",
