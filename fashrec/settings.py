@@ -11,6 +11,7 @@
 | ``FASHREC_RUNTIME`` | encoder runtime of query commands: ``auto``, ``onnx`` or ``torch`` (``--runtime``) | ``auto`` |
 | ``FASHREC_EXPORTS`` | where verified ONNX exports of encoders are kept | ``$FASHREC_HOME/onnx`` |
 | ``FASHREC_RAY_KILL_DRILL`` | fault drill for ``--engine ray``: a folder whose ``kills`` file says how many workers kill themselves, and after which batch | off |
+| ``FASHREC_SERVER`` | a running ``fashrec serve`` that search, similar and refine send requests to | none (answer locally) |
 """
 
 from __future__ import annotations
@@ -82,6 +83,11 @@ def cache_dir() -> Path:
     return Path(env).expanduser() if env else Path.home() / ".cache" / "fashrec-data"
 
 
+def server_from_env() -> str | None:
+    """$FASHREC_SERVER: the URL of a running `fashrec serve` (search, similar and refine ask it)."""
+    return os.environ.get("FASHREC_SERVER") or None
+
+
 def progress_forced() -> bool:
     """Progress bars even when stderr is not a terminal (for logs and tests)."""
     return os.environ.get("FASHREC_PROGRESS") == "1"
@@ -123,7 +129,9 @@ def write_state(**updates) -> None:
 # Commands that answer one request at a time. Their numpy work is matrix-vector products, which one
 # BLAS thread does faster than two fighting over a busy 2-core machine (measured: 1.6 vs 2.4 ms for
 # 35k x 256); batch work (index, train, eval) keeps all cores.
-INTERACTIVE_COMMANDS = {"search", "similar", "refine", "outfit", "chat", "plan", "info", "session", "profile"}
+# The server answers one request per thread, so it is interactive too.
+INTERACTIVE_COMMANDS = {"search", "similar", "refine", "outfit", "chat", "plan", "info", "session", "profile",
+                        "serve"}
 LLM_THREAD_LIMIT = 2
 
 

@@ -19,8 +19,10 @@ from __future__ import annotations
 
 from fashrec.ammr.anchor import (
                                 anchor_from_product,
+                                correct_anchor,
                                 estimate_price,
                                 infer_attributes,
+                                keep_corrected,
                                 understand_anchor,
 )
 from fashrec.ammr.constraints import KEEP_CONFIDENCE, anchor_keeps, read_constraints
@@ -55,7 +57,8 @@ from fashrec.ammr.types import (
 __all__ = [
     "AMMR", "Anchor", "AttributeGuess", "Booster", "Candidate", "Check", "Constraints", "CriticConfig",
     "KEEP_CONFIDENCE", "Personalization", "RefineOptions", "RefineResult", "Refiner", "Resolution", "ResultItem",
-    "StandingRules", "Step", "anchor_from_product", "anchor_keeps", "available_strategies", "check_product",
+    "StandingRules", "Step", "anchor_from_product", "anchor_keeps", "correct_anchor", "keep_corrected",
+    "available_strategies", "check_product",
     "constraint_filter", "estimate_price", "explain", "infer_attributes", "passes", "read_constraints",
     "register_strategy", "resolve_relative", "retrieve", "select", "understand_anchor", "wish_attribute",
 ]

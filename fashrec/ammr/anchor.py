@@ -2,21 +2,25 @@
 
 The anchor need not be in the catalog. Its attributes come from a similarity-weighted vote of its
 nearest catalog neighbours combined with zero-shot prompts; an anchor that *is* a catalog product
-(same picture) simply takes that product's metadata.
+(same picture) simply takes that product's metadata. What was read can be corrected by the shopper
+(:func:`correct_anchor`, the CLI's and the page's ``anchor`` corrections); a correction is then a stated
+constraint, never relaxed to fill an answer (:func:`keep_corrected`).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
 
 from fashrec.ammr.types import Anchor, AttributeGuess
 from fashrec.catalog.images import file_digest
+from fashrec.catalog.product import normalize_key, normalize_value
 from fashrec.encoder.prompts import AttributePrompts
 from fashrec.errors import UsageError
 from fashrec.index import Index
+from fashrec.planner import Plan
 
 NEIGHBOURS = 15
 VOTE_TEMPERATURE = 0.05
@@ -28,6 +32,7 @@ MIN_COVERAGE = 0.5        # infer an attribute only if most neighbours have it a
 # the value and its runners-up for 72 %, 81 % and 95 % (`fashrec eval anchor`, "unsure").
 ALTERNATIVES = 2
 ALTERNATIVE_SHARE = 0.1
+SHOPPER = "shopper"       # the source of an attribute the shopper corrected
 
 
 @dataclass(frozen=True)
@@ -146,3 +151,29 @@ def anchor_from_product(index: Index, product_id: str) -> Anchor:
     product = index.products[pos]
     attrs = {a: AttributeGuess(v[0], 1.0, "catalog") for a, v in product.attributes.items() if v}
     return Anchor(np.array(index.image_vectors[pos], dtype=np.float32), attrs, str(product.image_path), product.id, product.price)
+
+
+def correct_anchor(anchor: Anchor, edits: dict[str, str], index: Index) -> Anchor:
+    """The anchor with what was read from it corrected, ``{"category": "dress"}``: the shopper's word is
+    certain. Attributes and values must be the catalog's own."""
+    if not edits:
+        return anchor
+    vocabulary = index.vocabulary
+    attributes = dict(anchor.attributes)
+    for raw_attr, raw_value in edits.items():
+        attr, value = normalize_key(raw_attr), normalize_value(raw_value)
+        if attr not in vocabulary.attributes():
+            raise UsageError(f"anchor: unknown attribute '{raw_attr}' (known: {', '.join(vocabulary.attributes())})")
+        if not vocabulary.has(attr, value):
+            raise UsageError(f"anchor: the catalog has no {attr} '{raw_value}'",
+                             hint=f"{attr} is one of: {', '.join(vocabulary.values(attr)[:12])}")
+        attributes[attr] = AttributeGuess(value, 1.0, SHOPPER)
+    return replace(anchor, attributes=attributes)
+
+
+def keep_corrected(plan: Plan, anchor: Anchor) -> Plan:
+    """``plan`` keeping the attributes the shopper corrected (unless the request changes them): a
+    correction is said, so like "same colour" it holds for every step of the answer."""
+    said = set(plan.keep) | set(plan.set) | set(plan.exclude) | set(plan.drop)
+    corrected = [a for a, guess in anchor.attributes.items() if guess.source == SHOPPER and a not in said]
+    return replace(plan, keep=[*plan.keep, *corrected]) if corrected else plan

@@ -38,10 +38,10 @@ from fashrec.cli.output import (
     stdout,
 )
 from fashrec.cli.render import render_constraints, render_turn, write_sheet
-from fashrec.cli.runtime import build_refiner, load_profile_unless
 from fashrec.dialogue import Dialogue, SessionStore
 from fashrec.dialogue.store import check_name
 from fashrec.errors import FashrecError, UsageError
+from fashrec.service.runtime import build_refiner, load_profile_unless
 
 COMMANDS = {
     "/pick N [TEXT]": "continue from result N of the last turn (constraints stay)",

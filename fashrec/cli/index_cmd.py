@@ -12,12 +12,12 @@ from rich.table import Table
 from fashrec.cli.app import app
 from fashrec.cli.options import IndexOpt, IndexRuntimeOpt, JsonOpt
 from fashrec.cli.output import emit, handled, literal, note, progress_bar, stdout
-from fashrec.cli.runtime import open_index_for
 from fashrec.encoder.runtime import check_runtime, planned_runtime
 from fashrec.errors import FashrecIndexError, UsageError
 from fashrec.index import default_index_dir, index_dir_for
 from fashrec.index.audit import audit_index
 from fashrec.index.build import build_index, choose_engine
+from fashrec.service.runtime import open_index_for
 
 
 @app.command()

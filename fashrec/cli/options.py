@@ -38,6 +38,8 @@ RuntimeOpt = typer.Option(None, "--runtime", help="Encoder runtime: auto (ONNX w
                           "Default: $FASHREC_RUNTIME, else auto.")
 IndexRuntimeOpt = typer.Option(None, "--runtime", help="torch: skip exporting the encoder for torch-free "
                                "queries (default: $FASHREC_RUNTIME, else auto: export it once per encoder).")
+ServerOpt = typer.Option(None, "--server", help="Send the request to a running `fashrec serve` at this URL "
+                         "(default: $FASHREC_SERVER); same output, no model loading.")
 
 PLANNER_HELP = {
     "refine": "hybrid (default), rules or llm.",

@@ -18,14 +18,14 @@ from fashrec.cli.options import (
 )
 from fashrec.cli.output import emit, handled, literal, note
 from fashrec.cli.render import render_outfits, write_outfit_sheet
-from fashrec.cli.runtime import (
+from fashrec.outfit import OutfitComposer, load_definition
+from fashrec.profile import profile_limits
+from fashrec.service.runtime import (
     anchor_for,
     load_profile_unless,
     open_index_for,
     query_encoder,
 )
-from fashrec.outfit import OutfitComposer, load_definition
-from fashrec.profile import profile_limits
 
 SlotsOpt = typer.Option(None, "--slots", help="An edited copy of the slot definition "
                         "(default: fashrec/data/outfit_slots.json).")

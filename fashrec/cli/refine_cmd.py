@@ -7,12 +7,9 @@ from typing import Any, Optional
 
 import typer
 
-from fashrec.ammr import RefineOptions, Refiner
 from fashrec.cli.app import app
-from fashrec.cli.batch import request_int, request_text, run_batch
+from fashrec.cli.batch import run_batch
 from fashrec.cli.options import (
-    MAX_K,
-    MAX_STEPS,
     AskBelowOpt,
     BatchOpt,
     ExplainOpt,
@@ -25,29 +22,24 @@ from fashrec.cli.options import (
     PickOpt,
     PlannerOpt,
     RuntimeOpt,
+    ServerOpt,
     SessionOpt,
     SheetOpt,
     StrategyOpt,
 )
 from fashrec.cli.output import emit, handled, literal, note
+from fashrec.cli.remote import post, post_line, server_url, with_profile
 from fashrec.cli.render import (
     render_refine,
     render_turn,
     turn_anchor_image,
     write_sheet,
 )
-from fashrec.cli.runtime import build_refiner, check_strategy, load_profile_unless
-from fashrec.cli.session_cmd import session_turn
+from fashrec.cli.session_cmd import session_turn, split_positionals
 from fashrec.errors import UsageError
-from fashrec.profile import Profile
-
-
-def refine_once(refiner: Refiner, image: Path, text: str, *, k: int, strategy: str, max_steps: int,
-                profile: Profile | None = None, ask_below: float | None = None) -> dict[str, Any]:
-    """One refinement with the personal profile applied; the JSON-ready result."""
-    anchor = refiner.anchor_from_image(image)
-    options = RefineOptions(k=k, strategy=strategy, max_steps=max_steps, profile=profile, ask_below=ask_below)
-    return refiner.refine(anchor, text, options).to_dict()
+from fashrec.service.handlers import Defaults, refine_answer
+from fashrec.service.runtime import build_refiner, check_strategy, load_profile_unless
+from fashrec.service.schema import RefineRequest, read_request
 
 
 @app.command()
@@ -68,6 +60,7 @@ def refine(
     pick: Optional[int] = PickOpt,
     no_profile: bool = NoProfileOpt,
     runtime: Optional[str] = RuntimeOpt,
+    server: Optional[str] = ServerOpt,
     json_mode: bool = JsonOpt,
 ) -> None:
     """Refine an anchor image with a text constraint (the AMMR agent loop).
@@ -78,6 +71,21 @@ def refine(
     with handled(json_mode or batch is not None):
         check_strategy(strategy)
         profile = load_profile_unless(no_profile)
+        url = server_url(server)
+        if url is not None:
+            if index is not None:
+                raise UsageError("--index and --server: the server answers from the index it was started with")
+            request = with_profile({"k": k, "strategy": strategy, "max_steps": max_steps,
+                                    **({"ask_below": ask_below} if ask_below is not None else {})}, profile)
+            if batch is not None:
+                raise typer.Exit(1 if run_batch(batch, lambda line: post_line(url, "/refine", request, line))
+                                 else 0)
+            data = _remote_refine(url, request, image, text, session, pick)
+            if sheet:
+                note(f"sheet: {literal(write_sheet(sheet, turn_anchor_image(data), data['results'], text or ''))}")
+            emit(data, json_mode=json_mode, render=lambda: (render_turn(data, explain=explain) if "session" in data
+                                                           else render_refine(data, explain=explain)))
+            return
         if session is not None or pick is not None:
             if batch is not None:
                 raise UsageError("--session cannot be combined with --batch")
@@ -89,18 +97,31 @@ def refine(
             emit(data, json_mode=json_mode, render=lambda: render_turn(data, explain=explain))
             return
         refiner = build_refiner(index, planner, llm, runtime)
+        defaults = Defaults(k=k, strategy=strategy, max_steps=max_steps, ask_below=ask_below)
         if batch is not None:
-            def handle(r: dict[str, Any]):
-                return refine_once(refiner, Path(request_text(r, "image")), request_text(r, "text", required=False),
-                                   k=request_int(r, "k", k, 1, MAX_K),
-                                   strategy=check_strategy(str(r.get("strategy", strategy))),
-                                   max_steps=request_int(r, "max_steps", max_steps, 1, MAX_STEPS), profile=profile,
-                                   ask_below=ask_below)
+            def handle(line: dict[str, Any]):
+                request = read_request(RefineRequest, line)
+                return refine_answer(refiner, request, defaults=defaults, profile_off=no_profile,
+                                     image=Path(request.image) if request.image else None)
             raise typer.Exit(1 if run_batch(batch, handle) else 0)
         if image is None:
             raise UsageError('give an anchor image and a request: fashrec refine shirt.jpg "but in linen"')
-        data = refine_once(refiner, image, text or "", k=k, strategy=strategy, max_steps=max_steps,
-                           profile=profile, ask_below=ask_below)
+        data = refine_answer(refiner, RefineRequest(text=text or ""), defaults=defaults, image=image,
+                             profile_off=no_profile)
         if sheet:
             note(f"sheet: {literal(write_sheet(sheet, image, data['results'], f'{image.name}: {text}'))}")
         emit(data, json_mode=json_mode, render=lambda: render_refine(data, explain=explain))
+
+
+def _remote_refine(url: str, request: dict[str, Any], image: Optional[Path], text: Optional[str],
+                   session: Optional[str], pick: Optional[int]) -> dict[str, Any]:
+    """One refinement (or session turn) answered by the server at ``url``."""
+    if session is not None or pick is not None:
+        if session is None:
+            raise UsageError("--pick continues a conversation: add --session NAME")
+        image, text = split_positionals(image, text)
+        request = {**request, "session": session, **({"pick": pick} if pick is not None else {})}
+    elif image is None:
+        raise UsageError('give an anchor image and a request: fashrec refine shirt.jpg "but in linen"')
+    return post(url, "/refine", {**request, "text": text or ""}, image)
+

@@ -8,9 +8,8 @@ from typing import Any, List, Optional
 import typer
 
 from fashrec.cli.app import app
-from fashrec.cli.batch import request_int, request_text, run_batch
+from fashrec.cli.batch import run_batch
 from fashrec.cli.options import (
-    MAX_K,
     BatchOpt,
     IndexOpt,
     JsonOpt,
@@ -18,73 +17,70 @@ from fashrec.cli.options import (
     NoProfileOpt,
     RuntimeOpt,
     SearchPlannerOpt,
+    ServerOpt,
     SheetOpt,
     WhereOpt,
 )
 from fashrec.cli.output import emit, handled, literal, note
+from fashrec.cli.remote import post_line, server_url, with_profile
 from fashrec.cli.render import render_search, write_sheet
-from fashrec.cli.runtime import build_searcher, load_profile_unless
 from fashrec.errors import UsageError
-from fashrec.index import Index
-from fashrec.index.filters import Filter, parse_where, vet_where
-from fashrec.profile import profile_limits
-from fashrec.search import Boost
-
-
-def _request_filter(request: dict[str, Any]) -> list[str]:
-    where = request.get("where") or {}
-    if isinstance(where, dict):
-        return [f"{a}={v}" for a, vals in where.items() for v in (vals if isinstance(vals, list) else [vals])]
-    return list(where)
-
-
-def _where(index: Index, exprs: list[str]) -> tuple[Filter, list[str]]:
-    """``--where`` as a filter, and a note for each attribute or value the catalog does not have."""
-    return vet_where(parse_where(exprs), index.vocabulary)
-
-
-def _profile_limits(index: Index, use_profile: bool) -> tuple[Filter, Boost | None, list[dict]]:
-    """The personal profile as (filter of what it leaves out, ranking boost, what each rule did)."""
-    profile = load_profile_unless(not use_profile)
-    if profile is None:
-        return Filter(), None, []
-    applied = profile_limits(profile, index)
-    return Filter(exclude_ids=set(applied.exclude_ids)), applied.boost, [e.to_dict() for e in applied.effects
-                                                                         if e.applied]
+from fashrec.service.handlers import Defaults, search_answer, similar_answer
+from fashrec.service.runtime import build_searcher, load_profile_unless
+from fashrec.service.schema import SearchRequest, SimilarRequest, read_request
 
 
 def _run(kind: str, query, k: int, where, index, batch, sheet, json_mode: bool, use_profile: bool = True,
-         planner: str = "none", runtime: Optional[str] = None) -> None:
+         planner: str = "none", server: Optional[str] = None, runtime: Optional[str] = None) -> None:
     """The shared body of `search` (kind "text") and `similar` (kind "image")."""
     with handled(json_mode or batch is not None):
-        searcher = build_searcher(index, planner, runtime)
-        limits, boost, effects = _profile_limits(searcher.index, use_profile)
-        ask = searcher.text if kind == "text" else searcher.image
+        url = server_url(server)
+        answer = _local(kind, index, planner, k, use_profile, runtime) if url is None else _remote(kind, url, index, k,
+                                                                                           use_profile)
         if batch is not None:
-            def handle(r: dict[str, Any]):
-                query = request_text(r, kind)
-                flt, notes = _where(searcher.index, _request_filter(r))
-                out = ask(query if kind == "text" else Path(query), k=request_int(r, "k", k, 1, MAX_K),
-                          flt=flt.merged(limits), boost=boost).to_dict()
-                return {**out, "notes": notes} if notes else out
-            raise typer.Exit(1 if run_batch(batch, handle) else 0)
+            raise typer.Exit(1 if run_batch(batch, answer) else 0)
         if query is None or query == "":
             raise UsageError(f"give a query {kind} (or --batch FILE)")
-        flt, where_notes = _where(searcher.index, list(where or []))
-        data = ask(query, k=k, flt=flt.merged(limits), boost=boost).to_dict()
-        if where_notes:   # a filter word that matches nothing is said, never a silent empty answer
-            data["notes"] = where_notes
-            if not json_mode:
-                for text in where_notes:
-                    note("[yellow]note:[/] " + literal(text))
-        if effects:
-            data["profile"] = effects
-            if not json_mode:
-                note("profile: " + literal("; ".join(e["detail"] for e in effects)))
+        data = answer({"text": query} if kind == "text" else {"image": str(query)}, list(where or []))
+        if not json_mode:   # a filter word that matches nothing is said, never a silent empty answer
+            for text in data.get("notes", []):
+                note("[yellow]note:[/] " + literal(text))
+        if data.get("profile") and not json_mode:
+            note("profile: " + literal("; ".join(e["detail"] for e in data["profile"])))
         label = f'"{query}"' if kind == "text" else f"like {Path(query).name}"
         if sheet:
             note(f"sheet: {literal(write_sheet(sheet, Path(query) if kind == 'image' else None, data['results'], label))}")
         emit(data, json_mode=json_mode, render=lambda: render_search(data, label))
+
+
+def _local(kind: str, index, planner: str, k: int, use_profile: bool, runtime: Optional[str] = None):
+    """Answer requests in this process: load the index and encoder once."""
+    searcher = build_searcher(index, planner, runtime)
+    defaults = Defaults(k=k)
+
+    def answer(request: dict[str, Any], where: list[str] | None = None) -> dict[str, Any]:
+        flt = list(where) if where else None
+        if kind == "text":
+            return search_answer(searcher, read_request(SearchRequest, request), defaults=defaults, where=flt,
+                                 profile_off=not use_profile)
+        similar = read_request(SimilarRequest, request)
+        return similar_answer(searcher, similar, defaults=defaults, where=flt, profile_off=not use_profile,
+                              image=Path(similar.image) if similar.image else None)
+
+    return answer
+
+
+def _remote(kind: str, url: str, index, k: int, use_profile: bool):
+    """Send requests to the server at ``url``: no index or model is loaded here."""
+    if index is not None:
+        raise UsageError("--index and --server: the server answers from the index it was started with")
+    defaults = with_profile({"k": k}, load_profile_unless(not use_profile))
+    route = "/search" if kind == "text" else "/similar"
+
+    def answer(request: dict[str, Any], where: list[str] | None = None) -> dict[str, Any]:
+        return post_line(url, route, defaults, {**request, **({"where": where} if where else {})})
+
+    return answer
 
 
 @app.command()
@@ -98,6 +94,7 @@ def search(
     no_profile: bool = NoProfileOpt,
     planner: str = SearchPlannerOpt,
     runtime: Optional[str] = RuntimeOpt,
+    server: Optional[str] = ServerOpt,
     json_mode: bool = JsonOpt,
 ) -> None:
     """Find items matching a text query ("red floral summer dress").
@@ -105,7 +102,7 @@ def search(
     The words are understood first (--planner): the colours, categories, materials, genders and prices
     they name become filters, so every result has them; embedding similarity ranks within.
     """
-    _run("text", text, k, where, index, batch, sheet, json_mode, not no_profile, planner, runtime)
+    _run("text", text, k, where, index, batch, sheet, json_mode, not no_profile, planner, server, runtime)
 
 
 @app.command()
@@ -118,7 +115,8 @@ def similar(
     sheet: Optional[Path] = SheetOpt,
     no_profile: bool = NoProfileOpt,
     runtime: Optional[str] = RuntimeOpt,
+    server: Optional[str] = ServerOpt,
     json_mode: bool = JsonOpt,
 ) -> None:
     """Find items that look like an image."""
-    _run("image", image, k, where, index, batch, sheet, json_mode, not no_profile, runtime=runtime)
+    _run("image", image, k, where, index, batch, sheet, json_mode, not no_profile, server=server, runtime=runtime)

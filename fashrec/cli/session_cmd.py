@@ -13,11 +13,14 @@ from fashrec.cli.app import app
 from fashrec.cli.options import JsonOpt
 from fashrec.cli.output import emit, handled, literal, note, stdout
 from fashrec.cli.render import render_changes
-from fashrec.cli.runtime import build_refiner
-from fashrec.dialogue import Dialogue, SessionStore
+from fashrec.dialogue import SessionStore
 from fashrec.dialogue.store import check_name
-from fashrec.errors import SessionError, UsageError
+from fashrec.errors import UsageError
 from fashrec.profile import Profile
+from fashrec.service import handlers
+from fashrec.service.handlers import existing_store, session_answer
+from fashrec.service.runtime import build_refiner
+from fashrec.service.schema import RefineRequest
 
 session_app = typer.Typer(help="Saved conversations: multi-turn refinement that survives restarts.",
                           no_args_is_help=True)
@@ -26,7 +29,7 @@ app.add_typer(session_app, name="session")
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".gif", ".bmp", ".tif", ".tiff"}
 
 
-def _split_positionals(image: Optional[Path], text: Optional[str]) -> tuple[Optional[Path], Optional[str]]:
+def split_positionals(image: Optional[Path], text: Optional[str]) -> tuple[Optional[Path], Optional[str]]:
     """`refine --session s1 "shorter sleeves"`: a lone argument that is no image file is the request."""
     if image is not None and text is None and not image.exists() and image.suffix.lower() not in IMAGE_SUFFIXES:
         return None, str(image)
@@ -42,7 +45,7 @@ def session_turn(session: Optional[str], image: Optional[Path], text: Optional[s
     if session is None:
         raise UsageError("--pick continues a conversation: add --session NAME")
     check_name(session)
-    image, text = _split_positionals(image, text)
+    image, text = split_positionals(image, text)
     if pick is not None and image is not None:
         raise UsageError("--pick and IMAGE both choose the anchor: give one of them")
     store = SessionStore()
@@ -53,31 +56,16 @@ def session_turn(session: Optional[str], image: Optional[Path], text: Optional[s
     if index is None and image is None and existing and existing.index and Path(existing.index).exists():
         index = Path(existing.index)  # continue on the index the conversation started with
     refiner = build_refiner(index, planner, llm, runtime)
+    if image is not None and existing and existing.turns:
+        note(f"[dim]session {session}: starting again ({len(existing.turns)} earlier turn(s) discarded)[/]")
+    if image is None and pick is None and not (text or "").strip():
+        raise UsageError("say what to change, or --pick N to continue from a result")
+    request = RefineRequest(text=text or "", session=session, pick=pick)
     options = RefineOptions(k=k, strategy=strategy, max_steps=max_steps, ask_below=ask_below)
-    dialogue = Dialogue(refiner, store, session, options=options,
-                        profile=profile, index_path=str(refiner.index.folder))
-    if image is not None:
-        if existing and existing.turns:
-            note(f"[dim]session {session}: starting again ({len(existing.turns)} earlier turn(s) discarded)[/]")
-        outcome = dialogue.start(image, text or "")
-    elif pick is not None:
-        outcome = dialogue.pick(pick, text or "")
-    else:
-        if not (text or "").strip():
-            raise UsageError("say what to change, or --pick N to continue from a result")
-        outcome = dialogue.say(text or "")
-    return outcome.to_dict()
+    return session_answer(refiner, request, options, profile, image=image, store=store)
 
 
 # --- session list / show / undo / rm -------------------------------------------------------------
-
-def _existing_store(name: str) -> SessionStore:
-    store = SessionStore.if_exists()
-    if store is None:
-        raise SessionError(f"no session named '{name}' (no sessions saved yet)",
-                           hint=f'start one: fashrec refine IMAGE "TEXT" --session {name}')
-    return store
-
 
 @session_app.command("list")
 def session_list(json_mode: bool = JsonOpt) -> None:
@@ -105,8 +93,7 @@ def session_list(json_mode: bool = JsonOpt) -> None:
 def session_show(name: str = typer.Argument(..., help="Session name."), json_mode: bool = JsonOpt) -> None:
     """Every turn of a conversation: request, anchor, what changed, constraints, results."""
     with handled(json_mode):
-        with _existing_store(name) as store:
-            data = store.load(name).to_dict()
+        data = handlers.session_show(name)
 
         def render() -> None:
             stdout.print(f"[bold]{data['name']}[/] · {len(data['turns'])} turn(s) · index {literal(data['index'] or '?')}",
@@ -125,13 +112,9 @@ def session_show(name: str = typer.Argument(..., help="Session name."), json_mod
 def session_undo(name: str = typer.Argument(..., help="Session name."), json_mode: bool = JsonOpt) -> None:
     """Forget the last turn: the conversation goes back to the turn before."""
     with handled(json_mode):
-        with _existing_store(name) as store:
-            removed = store.pop_turn(name)
-            left = store.load(name)
-        data = {"session": name, "undone": removed.to_dict() if removed else None, "turns": len(left.turns),
-                "constraints": left.summary()["constraints"]}
+        data = handlers.session_undo(name)
         emit(data, json_mode=json_mode, render=lambda: stdout.print(
-            f"Undid turn {removed.number} of {name}; {len(left.turns)} turn(s) left." if removed
+            f"Undid turn {data['undone']['turn']} of {name}; {data['turns']} turn(s) left." if data["undone"]
             else f"[dim]{name} has no turns to undo.[/]"))
 
 
@@ -139,7 +122,7 @@ def session_undo(name: str = typer.Argument(..., help="Session name."), json_mod
 def session_rm(name: str = typer.Argument(..., help="Session name."), json_mode: bool = JsonOpt) -> None:
     """Delete a conversation and all its turns."""
     with handled(json_mode):
-        with _existing_store(name) as store:
+        with existing_store(name) as store:
             store.load(name)  # a clear error for an unknown name
             store.remove(name)
         emit({"removed": name}, json_mode=json_mode, render=lambda: stdout.print(f"Removed session {name}."))

@@ -18,7 +18,7 @@ import re
 import time
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from fashrec.ammr import (
     Anchor,
@@ -28,6 +28,7 @@ from fashrec.ammr import (
     RefineResult,
     StandingRules,
     anchor_from_product,
+    keep_corrected,
     wish_attribute,
 )
 from fashrec.dialogue.records import AnchorRef, Session, Turn, now
@@ -79,8 +80,11 @@ class Dialogue:
 
     def __init__(self, refiner: Refiner, store: SessionStore, name: str, *,
                  options: RefineOptions | None = None, profile: StandingRules | None = None,
-                 index_path: str | None = None) -> None:
+                 index_path: str | None = None, correct_anchor: Callable[[Anchor], Anchor] | None = None) -> None:
         self.refiner = refiner
+        # The shopper's corrections of what was read from the photo, applied to every anchor of the turns
+        # this object runs (they are not stored: a caller that wants them kept sends them each turn).
+        self.correct_anchor = correct_anchor
         self.store = store
         self.name = name
         self.options = options or RefineOptions()
@@ -97,6 +101,17 @@ class Dialogue:
     def start(self, image: str | Path, text: str = "") -> TurnOutcome:
         """Begin the conversation again from ``image`` (earlier turns are discarded)."""
         return self._run("start", AnchorRef("image", str(Path(image).expanduser().resolve())), text, None)
+
+    def start_with_product(self, product_id: str, text: str = "") -> TurnOutcome:
+        """Begin the conversation again from a catalog product (earlier turns are discarded)."""
+        if self.refiner.index.position(product_id) is None:
+            raise UsageError(f"no product '{product_id}' in the index")
+        return self._run("start", AnchorRef("product", product_id), text, None)
+
+    def again(self) -> TurnOutcome:
+        """Run the last turn again with the same words and plan (after the anchor was corrected)."""
+        last = self._last_turn("run it again")
+        return self._run("refine", last.anchor, "", last.plan)
 
     def say(self, text: str) -> TurnOutcome:
         """Refine the last turn with new words ("more like the third one ..." picks result 3 first)."""
@@ -166,15 +181,20 @@ class Dialogue:
     def _run(self, action: str, ref: AnchorRef, text: str, previous: Plan | None,
              settled: list[Change] | None = None) -> TurnOutcome:
         anchor = self.anchor_for(ref)
+        if self.correct_anchor is not None:
+            anchor = self.correct_anchor(anchor)
         t = time.perf_counter()
         request = self.refiner.plan(text, anchor, previous=previous) if text.strip() else Plan(source="session")
         plan_ms = (time.perf_counter() - t) * 1000
         plan, changes = merge_plans(previous, request)
         changes = list(settled or []) + changes
         options = replace(self.options, profile=self.profile) if self.profile is not None else self.options
-        result = self.refiner.refine(anchor, text, options, plan=plan, previous=previous)
+        # corrections hold for this turn's search; the session records the plan without them, since it
+        # does not record the corrections either
+        searched = keep_corrected(plan, anchor)
+        result = self.refiner.refine(anchor, text, options, plan=searched, previous=previous)
         result.timing_ms["plan"] = plan_ms
-        if result.plan is not plan:  # the loop re-planned: record what was actually searched with
+        if result.plan is not searched:  # the loop re-planned: record what was actually searched with
             plan = result.plan
         turn = Turn(0, action, text, ref, request, plan, changes, result.ids, result.stop_reason)
         turn.number = self.store.append_turn(self.name, turn, index=self.index_path, restart=action == "start")

@@ -8,6 +8,7 @@ so below ``EXACT_SHARE`` we score the survivors directly, which is both exact an
 from __future__ import annotations
 
 import os
+import threading
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,6 +23,7 @@ HNSW_EF_CONSTRUCTION = 200
 HNSW_EF_SEARCH = 128  # recall@10 >= 0.98 up to 1M clustered vectors (bench/RESULTS.md 1.2)
 EXACT_SHARE = 0.05      # filters letting through less than 5 % of items use exact search
 EXACT_MAX_ITEMS = 20_000  # ... or fewer than this many items in absolute terms
+_GRAPH_LOCK = threading.Lock()
 
 
 @dataclass
@@ -137,11 +139,12 @@ def search(graph, vectors: np.ndarray, query: np.ndarray, k: int, *,
     if graph is None or small or (allowed is not None and n_allowed < EXACT_SHARE * n) or k >= n_allowed:
         return exact_search(vectors, query, k, allowed)
     k = min(k, n_allowed)
-    graph.set_ef(max(ef or HNSW_EF_SEARCH, k))
-    if allowed is not None:
-        labels, dists = graph.knn_query(query, k=k, filter=lambda label: bool(allowed[label]))
-        method = "hnsw-filtered"
-    else:
-        labels, dists = graph.knn_query(query, k=k)
-        method = "hnsw"
+    with _GRAPH_LOCK:   # ef is the graph's state: a query on another thread must not change it mid-search
+        graph.set_ef(max(ef or HNSW_EF_SEARCH, k))
+        if allowed is not None:
+            labels, dists = graph.knn_query(query, k=k, filter=lambda label: bool(allowed[label]), num_threads=1)
+            method = "hnsw-filtered"
+        else:
+            labels, dists = graph.knn_query(query, k=k, num_threads=1)
+            method = "hnsw"
     return Neighbours(labels[0].astype(np.int64), (1.0 - dists[0]).astype(np.float32), method)

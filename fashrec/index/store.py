@@ -238,11 +238,15 @@ class Index:
         if flt is None or flt.is_empty():
             return None
         key = flt.key()
-        if key not in self._masks:
+        found = self._masks.get(key)
+        if found is None:
+            # computed into a local first: with requests on several threads (fashrec serve) another one
+            # may clear the cache between storing and reading back
+            found = self._compute_mask(flt)
             if len(self._masks) > 256:
                 self._masks.clear()
-            self._masks[key] = self._compute_mask(flt)
-        return self._masks[key]
+            self._masks[key] = found
+        return found
 
     def _compute_mask(self, flt: Filter) -> np.ndarray:
         """``Filter.matches`` for every product at once, from per-value position lists.

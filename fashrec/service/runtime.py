@@ -1,10 +1,16 @@
-"""CLI layer: what the commands load -- the index, the encoder, the planners, the profile -- loaded once."""
+"""Service layer: what the commands and the server load -- the index, the encoder, the planners, the profile.
+
+The command line loads them once per command; ``fashrec serve`` once per process. Remarks made while
+loading (which encoder runtime, a stale export) go to :func:`notify`: plain stderr here, the command
+line's styled stderr once it calls :func:`set_notifier`.
+"""
 
 from __future__ import annotations
 
+import sys
 from collections import Counter
 from pathlib import Path
-from typing import Optional
+from typing import Callable, Optional
 
 from fashrec.ammr import (
     Anchor,
@@ -14,7 +20,6 @@ from fashrec.ammr import (
     understand_anchor,
 )
 from fashrec.catalog import Vocabulary, load_catalog
-from fashrec.cli.output import literal, note
 from fashrec.encoder import Encoder, identify
 from fashrec.encoder.prompts import AttributePrompts
 from fashrec.encoder.runtime import load_query_encoder
@@ -25,6 +30,24 @@ from fashrec.planner import Planner, create_planner
 from fashrec.profile import Profile, load_profile
 from fashrec.search import Searcher
 
+Notifier = Callable[[str, bool], None]   # (message, is_warning)
+
+
+def _to_stderr(message: str, warning: bool = False) -> None:
+    sys.stderr.write(("warning: " if warning else "") + message + "\n")
+
+
+_notifier: list[Notifier] = [_to_stderr]
+
+
+def set_notifier(notifier: Notifier) -> None:
+    """Where remarks made while loading go (the command line styles them)."""
+    _notifier[0] = notifier
+
+
+def notify(message: str, *, warning: bool = False) -> None:
+    _notifier[0](message, warning)
+
 
 def open_index_for(index: Optional[Path]) -> Index:
     return open_index(index)
@@ -34,15 +57,15 @@ def query_encoder(index: Index, runtime: Optional[str] = None) -> Encoder:
     """The index's encoder, set up for one request at a time: the verified ONNX export of the very
     encoder the index's vectors came from when there is one, else torch (``--runtime``)."""
     loaded = load_query_encoder(index.encoder_spec, runtime=runtime, identifier=index.encoder_identifier,
-                                notify=lambda message: note(f"[dim]{literal(message)}[/]"))
+                                notify=notify)
     if loaded.note:
-        note(f"[dim]{literal(loaded.note)}[/]")
+        notify(loaded.note)
     if loaded.runtime == "torch":
         current = identify(index.encoder_spec)
         if current != index.encoder_identifier:
-            note(f"[yellow]warning:[/] the encoder's files changed since this index was built (index: "
-                 f"{index.encoder_identifier}, now: {current}): queries and catalog vectors come from different "
-                 f"weights. Rebuild the index: fashrec index CATALOG --rebuild")
+            notify(f"the encoder's files changed since this index was built (index: {index.encoder_identifier}, "
+                   f"now: {current}): queries and catalog vectors come from different weights. Rebuild the "
+                   "index: fashrec index CATALOG --rebuild", warning=True)
     return loaded.encoder
 
 
@@ -91,12 +114,13 @@ def anchor_for(index: Index, encoder: Encoder, image: Optional[Path], product_id
     return understand_anchor(index, vector, AttributePrompts(index, encoder), image=image)
 
 
-def load_vocabulary(index: Optional[Path], catalog: Optional[Path]) -> tuple[Vocabulary, str | None]:
+def load_vocabulary(index: Optional[Path], catalog: Optional[Path], *,
+                    warn: Callable[[str], None] = lambda message: None) -> tuple[Vocabulary, str | None]:
     """The vocabulary (and currency) of a catalog file, an index folder, or the default index."""
     if catalog is not None:
         loaded = load_catalog(catalog, check_images=False)
         if loaded.problems:
-            note(f"[yellow]{len(loaded.problems)} catalog line(s) skipped[/] (first: {literal(loaded.problems[0].message)})")
+            warn(f"{len(loaded.problems)} catalog line(s) skipped (first: {loaded.problems[0].message})")
         if not loaded.products:
             raise UsageError(f"no valid products in {catalog}")
         currencies = Counter(p.currency for p in loaded.products if p.currency)

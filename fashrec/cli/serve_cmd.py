@@ -1,0 +1,40 @@
+"""CLI layer: `fashrec serve`, the HTTP API and the shopper's web page in one long-lived process."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import List, Optional
+
+import typer
+
+from fashrec.cli.app import app
+from fashrec.cli.options import IndexOpt, LlmOpt, PlannerOpt
+from fashrec.cli.output import handled, note
+from fashrec.serve import ServerConfig, is_loopback, run
+
+
+@app.command()
+def serve(
+    index: Optional[Path] = IndexOpt,
+    host: str = typer.Option("127.0.0.1", "--host", help="Address to listen on (default: this machine only)."),
+    port: int = typer.Option(8000, "--port", min=1, max=65535),
+    planner: str = PlannerOpt,
+    llm: Optional[Path] = LlmOpt,
+    allow_images: Optional[List[Path]] = typer.Option(None, "--allow-images", help="A folder whose images "
+                                                      "requests may name by path (repeatable; default none: "
+                                                      "photos are uploaded)."),
+    max_upload_mb: int = typer.Option(16, "--max-upload-mb", min=1, max=64, help="Largest photo accepted."),
+) -> None:
+    """Serve the API and a web page: load the index and models once, answer many requests.
+
+    POST /refine, /search, /similar, /outfit, /plan take the --batch line of each command and answer its
+    --json document; the page at / lets a shopper upload a photo, say what to change and see the clothes.
+    """
+    with handled(False):
+        config = ServerConfig(index=index, planner=planner, llm=llm, allowed_image_dirs=tuple(allow_images or ()),
+                              max_upload_bytes=max_upload_mb * 1024 * 1024)
+        if not is_loopback(host):
+            note(f"[yellow]Warning:[/] listening on {host}: anyone who can reach this machine can use the server, "
+                 "see the catalog and upload photos. Use the default --host 127.0.0.1 unless you mean it.")
+        note(f"loading the index and models; then open http://{'127.0.0.1' if host == '0.0.0.0' else host}:{port}/")
+        run(config, host=host, port=port)

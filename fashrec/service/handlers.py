@@ -1,0 +1,284 @@
+"""Service layer: one request in, its JSON-ready answer out.
+
+The command line (one command, or each ``--batch`` line) and the server (each HTTP body) answer through
+these functions, so the same request gives the same document either way. Images arrive as paths the
+caller vouches for: the command line takes any file, the server only its uploads and allowed folders;
+``label`` is the name the answer shows for such an image (an upload is reported by its own file name,
+never by where the server keeps it).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+from fashrec.ammr import Anchor, RefineOptions, Refiner, anchor_from_product, correct_anchor, keep_corrected
+from fashrec.dialogue import Dialogue, SessionStore
+from fashrec.dialogue.store import check_name
+from fashrec.errors import SessionError, UsageError
+from fashrec.index import Index
+from fashrec.index.filters import Filter, parse_where, vet_where
+from fashrec.outfit import OutfitComposer
+from fashrec.planner import Plan, PlanContext, Planner
+from fashrec.profile import Profile, profile_limits
+from fashrec.search import Searcher
+from fashrec.service.runtime import anchor_for, check_strategy, load_profile_unless
+from fashrec.service.schema import (
+    OutfitRequest,
+    PersonalFields,
+    PlanRequest,
+    RefineRequest,
+    SearchRequest,
+    SimilarRequest,
+)
+
+
+@dataclass(frozen=True)
+class Defaults:
+    """What a request leaves out: the command's options (-k, --strategy, --max-steps)."""
+
+    k: int = 10
+    strategy: str = "ammr"
+    max_steps: int = 5
+    ask_below: float | None = None   # --ask-below (None: ask only about what is not kept)
+
+
+def profile_for(request: PersonalFields, *, disabled: bool = False) -> Profile | None:
+    """The request's own profile, else the saved one; None when switched off or empty."""
+    if disabled or request.no_profile:
+        return None
+    if request.profile is not None:
+        profile = Profile.from_dict(request.profile.model_dump())
+        return None if profile.is_empty() else profile
+    return load_profile_unless(False)
+
+
+# --- search and similar ------------------------------------------------------------------------
+
+def where_exprs(where: Any) -> list[str]:
+    """``{"category": "shoes"}``, ``{"color": ["red", "blue"]}`` or ``["color!=black"]`` as --where lines."""
+    if not where:
+        return []
+    if isinstance(where, dict):
+        return [f"{a}={v}" for a, vals in where.items() for v in (vals if isinstance(vals, list) else [vals])]
+    return list(where)
+
+
+def _where(index: Index, request_where: Any, extra: list[str] | None) -> tuple[Filter, list[str]]:
+    """The request's and the command line's --where as one filter, and a note for each attribute or value
+    the catalog does not have (a typo is said, never a silent empty answer)."""
+    exprs = where_exprs(request_where) + list(extra or [])
+    return vet_where(parse_where(exprs), index.vocabulary) if exprs else (Filter(), [])
+
+
+def _limits(index: Index, profile: Profile | None) -> tuple[Filter, Any, list[dict]]:
+    """The profile as (filter of what it leaves out, ranking boost, what each applied rule did)."""
+    if profile is None:
+        return Filter(), None, []
+    applied = profile_limits(profile, index)
+    return (Filter(exclude_ids=set(applied.exclude_ids)), applied.boost,
+            [e.to_dict() for e in applied.effects if e.applied])
+
+
+def search_answer(searcher: Searcher, request: SearchRequest, *, defaults: Defaults = Defaults(),
+                  where: list[str] | None = None, profile_off: bool = False) -> dict[str, Any]:
+    """``fashrec search --json``: text -> items. ``where`` adds the command line's --where lines."""
+    limits, boost, effects = _limits(searcher.index, profile_for(request, disabled=profile_off))
+    flt, notes = _where(searcher.index, request.where, where)
+    data = searcher.text(request.text, k=request.k or defaults.k, flt=flt.merged(limits), boost=boost).to_dict()
+    if notes:
+        data["notes"] = notes
+    if effects:
+        data["profile"] = effects
+    return data
+
+
+def similar_answer(searcher: Searcher, request: SimilarRequest, *, defaults: Defaults = Defaults(),
+                   image: Path | None = None, label: str | None = None, where: list[str] | None = None,
+                   profile_off: bool = False) -> dict[str, Any]:
+    """``fashrec similar --json``: image -> items (the image, or a catalog product's photo)."""
+    image, label = _one_image(searcher.index, request, image, label)
+    limits, boost, effects = _limits(searcher.index, profile_for(request, disabled=profile_off))
+    flt, notes = _where(searcher.index, request.where, where)
+    flt = flt.merged(limits)
+    if request.id is not None:   # "more like this product": not the product itself
+        flt = flt.merged(Filter(exclude_ids={request.id}))
+    data = searcher.image(image, k=request.k or defaults.k, flt=flt, boost=boost).to_dict()
+    data["query"]["image"] = label or str(image)
+    if notes:
+        data["notes"] = notes
+    if effects:
+        data["profile"] = effects
+    return data
+
+
+def _one_image(index: Index, request: SimilarRequest, image: Path | None, label: str | None) -> tuple[Path, str | None]:
+    if request.id is not None:
+        if image is not None:
+            raise UsageError("give an 'image' or an 'id', not both")
+        product = index.get(request.id)
+        if product is None:
+            raise UsageError(f"no product '{request.id}' in the index")
+        return Path(product.image_path), None
+    if image is None:
+        raise UsageError("the request needs an 'image' (or an 'id')")
+    return image, label
+
+
+# --- the anchor --------------------------------------------------------------------------------
+
+def _anchor(refiner: Refiner, request: RefineRequest, image: Path | None, label: str | None) -> Anchor:
+    if request.id is not None:
+        if image is not None:
+            raise UsageError("give an anchor 'image' or an 'id', not both")
+        anchor = anchor_from_product(refiner.index, request.id)
+    elif image is not None:
+        anchor = refiner.anchor_from_image(image)
+        if label is not None:
+            anchor = replace(anchor, image=label)
+    else:
+        raise UsageError("the request needs an anchor: an 'image' or a catalog product 'id'")
+    return correct_anchor(anchor, request.anchor, refiner.index)
+
+
+# --- refine ------------------------------------------------------------------------------------
+
+def refine_answer(refiner: Refiner, request: RefineRequest, *, defaults: Defaults = Defaults(),
+                  image: Path | None = None, label: str | None = None, profile_off: bool = False,
+                  store: SessionStore | None = None) -> dict[str, Any]:
+    """``fashrec refine --json``: one refinement, or one turn of a session when the request names one."""
+    options = RefineOptions(k=request.k or defaults.k, strategy=check_strategy(request.strategy or defaults.strategy),
+                            max_steps=request.max_steps or defaults.max_steps,
+                            ask_below=defaults.ask_below if request.ask_below is None else request.ask_below)
+    profile = profile_for(request, disabled=profile_off)
+    if request.session is not None or request.pick is not None:
+        return session_answer(refiner, request, options, profile, image=image, label=label, store=store)
+    anchor = _anchor(refiner, request, image, label)
+    options = replace(options, profile=profile)
+    if not request.anchor:
+        return refiner.refine(anchor, request.text, options).to_dict()
+    started = time.perf_counter()   # planned here, to keep what the shopper corrected (as a session does)
+    plan = keep_corrected(refiner.plan(request.text, anchor), anchor)
+    plan_ms = (time.perf_counter() - started) * 1000
+    result = refiner.refine(anchor, request.text, options, plan=plan)
+    result.timing_ms["plan"] = plan_ms
+    return result.to_dict()
+
+
+def session_answer(refiner: Refiner, request: RefineRequest, options: RefineOptions, profile: Profile | None, *,
+                   image: Path | None = None, label: str | None = None,
+                   store: SessionStore | None = None) -> dict[str, Any]:
+    """One turn of a named conversation: an anchor (re)starts it, text alone refines the last turn,
+    ``pick`` continues from one of its results."""
+    if request.session is None:
+        raise UsageError("'pick' continues a conversation: add a 'session' name")
+    name = check_name(request.session)
+    if request.pick is not None and (image is not None or request.id is not None):
+        raise UsageError("'pick' and an anchor both choose the anchor: give one of them")
+    if store is None:   # one connection per request: a server answers on many threads
+        with SessionStore() as own:
+            return session_answer(refiner, request, options, profile, image=image, label=label, store=own)
+    dialogue = Dialogue(refiner, store, name, options=options, profile=profile,
+                        index_path=str(refiner.index.folder),
+                        correct_anchor=lambda a: correct_anchor(a, request.anchor, refiner.index))
+    if image is not None:
+        outcome = dialogue.start(image, request.text)
+    elif request.id is not None:
+        outcome = dialogue.start_with_product(request.id, request.text)
+    elif request.pick is not None:
+        outcome = dialogue.pick(request.pick, request.text)
+    else:
+        if not request.text.strip() and not request.anchor:
+            raise UsageError("say what to change, or 'pick' a result to continue from")
+        outcome = dialogue.say(request.text) if request.text.strip() else dialogue.again()
+    data = outcome.to_dict()
+    if label is not None and image is not None:
+        data["query"]["image"] = data["anchor"]["image"] = label
+    return data
+
+
+# --- sessions ----------------------------------------------------------------------------------
+
+def existing_store(name: str) -> SessionStore:
+    store = SessionStore.if_exists()
+    if store is None:
+        raise SessionError(f"no session named '{name}' (no sessions saved yet)",
+                           hint=f'start one: fashrec refine IMAGE "TEXT" --session {name}')
+    return store
+
+
+def session_show(name: str) -> dict[str, Any]:
+    """``fashrec session show NAME --json``."""
+    with existing_store(check_name(name)) as store:
+        return store.load(name).to_dict()
+
+
+def session_undo(name: str) -> dict[str, Any]:
+    """``fashrec session undo NAME --json``: forget the last turn."""
+    with existing_store(check_name(name)) as store:
+        removed = store.pop_turn(name)
+        left = store.load(name)
+    return {"session": name, "undone": removed.to_dict() if removed else None, "turns": len(left.turns),
+            "constraints": left.summary()["constraints"]}
+
+
+# --- plan and outfit ---------------------------------------------------------------------------
+
+def previous_plan(data: Any) -> Plan:
+    """A batch line's "previous" plan, checked field by field (it is untrusted JSON, and a plan with a
+    string where a mapping belongs used to crash the planner)."""
+    def fail(field: str, shape: str) -> UsageError:
+        return UsageError(f"\"previous{field}\" must be {shape}")
+
+    if not isinstance(data, dict):
+        raise fail("", "a plan object (as `fashrec plan --json` prints)")
+    strings = lambda v: isinstance(v, list) and all(isinstance(x, str) for x in v)  # noqa: E731
+    if not (isinstance(data.get("set", {}), dict) and all(isinstance(v, str) for v in data.get("set", {}).values())):
+        raise fail(".set", "an object of attribute -> value")
+    if not (isinstance(data.get("exclude", {}), dict)
+            and all(isinstance(v, str) or strings(v) for v in data.get("exclude", {}).values())):
+        raise fail(".exclude", "an object of attribute -> list of values")
+    price = data.get("price") or {}
+    bounds = [price.get("min"), price.get("max"), data.get("price_min"), data.get("price_max")] \
+        if isinstance(price, dict) else None
+    if bounds is None or not all(b is None or (isinstance(b, (int, float)) and not isinstance(b, bool)
+                                               and 0 <= b < float("inf")) for b in bounds):
+        raise fail(".price", "an object of min and max, each a number of 0 or more or null")
+    for key in ("relative", "keep", "drop", "notes"):
+        if data.get(key) is not None and not strings(data[key]):
+            raise fail(f".{key}", "a list of strings")
+    if not isinstance(data.get("include_out_of_stock", False), bool):
+        raise fail(".include_out_of_stock", "true or false")
+    return Plan.from_dict(data)
+
+
+def plan_answer(planner: Planner, request: PlanRequest, *, vocabulary, currency: str | None,
+                anchor: dict[str, str] | None = None) -> dict[str, Any]:
+    """``fashrec plan --batch`` line: what a request is understood to ask, grounded in the catalog."""
+    previous = previous_plan(request.previous) if request.previous is not None else None
+    context = PlanContext(vocabulary=vocabulary, anchor={**(anchor or {}), **request.anchor},
+                          previous=previous, currency=currency)
+    return {"text": request.text, "plan": planner.plan(request.text, context).to_dict()}
+
+
+def outfit_answer(composer: OutfitComposer, request: OutfitRequest, *, image: Path | None = None,
+                  label: str | None = None, profile_off: bool = False) -> dict[str, Any]:
+    """``fashrec outfit --json``: complete the look around an anchor image or catalog product."""
+    index = composer.index
+    anchor = anchor_for(index, composer.encoder, image, request.id)
+    if label is not None and image is not None:
+        anchor = replace(anchor, image=label)
+    profile = profile_for(request, disabled=profile_off)
+    limits = profile_limits(profile, index, anchor) if profile else None
+    return composer.compose(anchor, occasion=request.occasion, n=request.n,
+                            include_out_of_stock=request.include_out_of_stock, profile=limits).to_dict()
+
+
+def item_answer(index: Index, product_id: str) -> dict[str, Any]:
+    """A catalog product: what result lists show of it, plus its sizes and description."""
+    product = index.get(product_id)
+    if product is None:
+        raise UsageError(f"no product '{product_id}' in the index")
+    return {**product.summary(), "sizes": product.sizes, "description": product.description}

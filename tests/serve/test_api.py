@@ -1,0 +1,306 @@
+"""The HTTP API through an HTTP client against the real app: every route answers the command's own document,
+errors keep the command line's JSON shape, and what a client sends cannot reach beyond what it may."""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from catalog.test_hardening import write_png_bomb, write_truncated_jpeg
+from fashrec.service import schema
+
+
+def _without_timing(doc: dict) -> dict:
+    return {k: v for k, v in doc.items() if k != "timing_ms"}
+
+
+def _products(shop_index) -> list[dict]:
+    catalog, _ = shop_index
+    return [json.loads(line) for line in catalog.read_text().splitlines()]
+
+
+def _photo(shop_index, n: int = 0) -> Path:
+    catalog, _ = shop_index
+    return catalog.parent / _products(shop_index)[n]["image"]
+
+
+def _png_bytes(color=(200, 30, 30)) -> bytes:
+    out = io.BytesIO()
+    Image.new("RGB", (40, 60), color).save(out, "PNG")
+    return out.getvalue()
+
+
+# --- the answers are the commands' documents ----------------------------------------------------------
+
+def test_refine_answers_what_fashrec_refine_json_prints(client, shop_index, fashrec):
+    catalog, index = shop_index
+    photo = _photo(shop_index, 3)
+    answer = client.post("/refine", json={"image": str(photo), "text": "but in red", "k": 4})
+    assert answer.status_code == 200, answer.text
+    run = fashrec("refine", photo, "but in red", "-k", "4", "--index", index, "--planner", "rules", "--json")
+    assert run.returncode == 0, run.stderr
+    assert _without_timing(answer.json()) == _without_timing(run.json())
+    schema.RefineDocument.model_validate(run.json())   # the OpenAPI model describes what the command prints
+
+
+def test_search_similar_and_plan_answer_their_batch_lines(client, shop_index, fashrec):
+    _, index = shop_index
+    photo = _photo(shop_index, 1)
+    searches = [{"text": "red dress", "k": 3}, {"text": "shoes", "k": 2, "where": {"category": "shoes"}}]
+    run = fashrec("search", "--batch", "-", "--index", index, input="\n".join(map(json.dumps, searches)))
+    lines = [json.loads(line) for line in run.stdout.splitlines()]
+    for request, line in zip(searches, lines):
+        answer = client.post("/search", json=request)
+        assert answer.status_code == 200, answer.text
+        assert _without_timing(answer.json()) == _without_timing({k: v for k, v in line.items() if k != "line"})
+        schema.SearchDocument.model_validate(answer.json())
+    run = fashrec("similar", photo, "-k", "3", "--index", index, "--json")
+    answer = client.post("/similar", json={"image": str(photo), "k": 3})
+    assert _without_timing(answer.json()) == _without_timing(run.json())
+    run = fashrec("plan", "--batch", "-", "--index", index, "--planner", "rules",
+                  input=json.dumps({"text": "same in navy, under 40", "anchor": {"color": "black"}}))
+    answer = client.post("/plan", json={"text": "same in navy, under 40", "anchor": {"color": "black"}})
+    assert answer.json() == {k: v for k, v in json.loads(run.stdout).items() if k != "line"}
+    schema.PlanAnswer.model_validate(answer.json())
+
+
+def test_info_items_and_vocabulary(client, shop_index, fashrec):
+    _, index = shop_index
+    products = _products(shop_index)
+    run = fashrec("info", "--index", index, "--json")
+    assert client.get("/info").json() == run.json()
+    assert client.get("/healthz").json() == {"status": "ok", "items": len(products)}
+    item = client.get(f"/items/{products[2]['id']}").json()
+    assert item["id"] == products[2]["id"] and item["title"] == products[2]["title"]
+    assert item["price"] == products[2].get("price") and "sizes" in item
+    schema.ItemDocument.model_validate(item)
+    vocabulary = client.get("/vocabulary").json()
+    assert products[2]["attributes"]["category"] in vocabulary["category"]
+
+
+def test_outfit_by_product_and_by_upload(client, shop_index, fashrec):
+    _, index = shop_index
+    top = next(p for p in _products(shop_index) if p["attributes"]["category"] in ("shirt", "tshirt", "top"))
+    answer = client.post("/outfit", json={"id": top["id"], "n": 2})
+    assert answer.status_code == 200, answer.text
+    run = fashrec("outfit", "--id", top["id"], "-n", "2", "--index", index, "--json")
+    assert _without_timing(answer.json()) == _without_timing(run.json())
+    schema.OutfitDocument.model_validate(answer.json())
+    upload = client.post("/outfit", files={"image": ("look.jpg", _photo(shop_index).read_bytes(), "image/jpeg")},
+                         data={"request": json.dumps({"n": 1})})
+    assert upload.status_code == 200, upload.text
+    assert upload.json()["anchor"]["image"] == "look.jpg"
+
+
+# --- anchors: a product, an upload, corrections ------------------------------------------------------------
+
+def test_an_upload_is_the_same_anchor_as_its_path_and_shows_its_own_name(client, shop_index, loaded):
+    photo = _photo(shop_index, 5)
+    by_path = client.post("/refine", json={"image": str(photo), "text": "not black", "k": 3}).json()
+    upload = client.post("/refine", files={"image": ("my photo.jpg", photo.read_bytes(), "image/jpeg")},
+                         data={"request": json.dumps({"text": "not black", "k": 3})})
+    assert upload.status_code == 200, upload.text
+    data = upload.json()
+    assert data["query"]["image"] == data["anchor"]["image"] == "my photo.jpg"
+    assert [r["id"] for r in data["results"]] == [r["id"] for r in by_path["results"]]
+    # the upload lives only in the server's private temporary folder
+    kept = list(client.app.state.uploads.path.iterdir())
+    assert kept and all(p.suffix == ".upload" for p in kept)
+    assert str(client.app.state.uploads.path) not in upload.text
+
+
+def test_a_catalog_product_is_an_anchor_and_its_reading_can_be_corrected(client, shop_index):
+    products = _products(shop_index)
+    anchor = products[0]
+    data = client.post("/refine", json={"id": anchor["id"], "text": "", "k": 3}).json()
+    assert data["anchor"]["catalog_id"] == anchor["id"]
+    assert anchor["id"] not in [r["id"] for r in data["results"]]
+    other = next(p["attributes"]["category"] for p in products
+                 if p["attributes"]["category"] != anchor["attributes"]["category"])
+    fixed = client.post("/refine", json={"id": anchor["id"], "k": 3, "anchor": {"category": other}}).json()
+    assert fixed["anchor"]["attributes"]["category"] == {"value": other, "confidence": 1.0, "source": "shopper"}
+    assert fixed["results"] and all(r["attributes"]["category"] == other for r in fixed["results"])
+    bad = client.post("/refine", json={"id": anchor["id"], "anchor": {"category": "spaceship"}})
+    assert bad.status_code == 400 and bad.json()["error"] == "usage"
+    assert "spaceship" in bad.json()["message"] and other in bad.json()["hint"]
+
+
+def test_a_session_turn_by_turn_with_pick_and_undo(client, shop_index):
+    photo = _photo(shop_index, 2)
+    first = client.post("/refine", files={"image": ("a.jpg", photo.read_bytes(), "image/jpeg")},
+                        data={"request": json.dumps({"text": "", "k": 3, "session": "web-1"})})
+    assert first.status_code == 200, first.text
+    assert first.json()["session"]["turn"] == 1 and first.json()["session"]["action"] == "start"
+    second = client.post("/refine", json={"session": "web-1", "text": "not black", "k": 3}).json()
+    assert second["session"]["turn"] == 2 and second["plan"]["exclude"] == {"color": ["black"]}
+    picked = client.post("/refine", json={"session": "web-1", "pick": 1, "k": 3}).json()
+    assert picked["anchor"]["catalog_id"] == second["results"][0]["id"]
+    assert picked["plan"]["exclude"] == {"color": ["black"]}   # the constraints stay
+    shown = client.get("/sessions/web-1").json()
+    assert [t["action"] for t in shown["turns"]] == ["start", "refine", "pick"]
+    undone = client.post("/sessions/web-1/undo").json()
+    assert undone["undone"]["turn"] == 3 and undone["turns"] == 2
+    schema.UndoDocument.model_validate(undone)
+    missing = client.post("/refine", json={"session": "nobody", "text": "in red"})
+    assert missing.status_code == 404 and missing.json()["error"] == "session"
+    assert client.get("/sessions/nobody").status_code == 404
+
+
+# --- thumbnails ---------------------------------------------------------------------------------------
+
+def test_thumbnails_are_small_cached_jpegs_of_catalog_photos_only(client, shop_index):
+    product = _products(shop_index)[4]
+    first = client.get(f"/images/{product['id']}", params={"size": 96})
+    assert first.status_code == 200 and first.headers["content-type"] == "image/jpeg"
+    image = Image.open(io.BytesIO(first.content))
+    assert max(image.size) <= 96
+    again = client.get(f"/images/{product['id']}", params={"size": 96},
+                       headers={"If-None-Match": first.headers["etag"]})
+    assert again.status_code == 304
+    assert client.get(f"/images/{product['id']}", params={"size": 7}).status_code == 400
+    for sneaky in ("..%2F..%2F..%2Fetc%2Fpasswd", "%2Fetc%2Fpasswd", "../catalog.jsonl", "nope"):
+        answer = client.get(f"/images/{sneaky}")
+        assert answer.status_code == 404 and answer.headers["content-type"] == "application/json"
+
+
+# --- bad requests: clear 4xx in the command line's error shape ---------------------------------------------
+
+@pytest.mark.parametrize("body, needle", [
+    ({"txt": "in red", "id": "x"}, "field 'txt': unknown field"),
+    ({"text": "x", "k": 0}, "field 'k'"),
+    ({"text": "x", "k": "many"}, "field 'k'"),
+    ({"text": 5}, "field 'text'"),
+    ({"text": "x"}, "needs an anchor"),
+    ({"id": "no-such-product", "text": "x"}, "no product 'no-such-product'"),
+    ({"text": "x", "strategy": "magic", "id": "x"}, "--strategy must be one of"),
+    ([1, 2], "must be a JSON object"),
+])
+def test_bad_bodies_are_400_with_a_message_naming_the_problem(client, body, needle):
+    answer = client.post("/refine", json=body)
+    assert answer.status_code == 400
+    data = answer.json()
+    assert data["error"] == "usage" and needle in data["message"], data
+    schema.ErrorDocument.model_validate(data)
+
+
+def test_malformed_bodies_and_unknown_routes(client):
+    answer = client.post("/search", content=b"{broken", headers={"content-type": "application/json"})
+    assert answer.status_code == 400 and "malformed JSON" in answer.json()["message"]
+    answer = client.post("/search", content=b"text=red", headers={"content-type": "text/plain"})
+    assert answer.status_code == 400 and "application/json" in answer.json()["message"]
+    assert client.get("/nowhere").json()["error"] == "not-found"
+    answer = client.get("/refine")
+    assert answer.status_code == 405 and answer.json()["error"] == "method-not-allowed"
+
+
+def test_an_unexpected_failure_is_500_without_a_stack_trace(client, monkeypatch):
+    from fashrec.service import handlers
+
+    def explode(*args, **kwargs):
+        raise RuntimeError("secret internal detail")
+
+    monkeypatch.setattr(handlers, "search_answer", explode)
+    answer = client.post("/search", json={"text": "red"})
+    assert answer.status_code == 500
+    assert answer.json() == {"error": "internal", "message": "internal error (the server's log has the details)"}
+    assert "secret" not in answer.text and "Traceback" not in answer.text
+
+
+# --- what a client may reach ----------------------------------------------------------------------------
+
+def test_image_paths_only_under_allowed_folders(client, shop_index, tmp_path):
+    outside = tmp_path / "elsewhere.png"
+    outside.write_bytes(_png_bytes())
+    catalog, _ = shop_index
+    link = catalog.parent / "images" / "sneaky-link.png"
+    link.symlink_to(outside)
+    try:
+        for raw in (str(outside), "/etc/passwd", str(catalog.parent / ".." / outside.parent.name / outside.name),
+                    str(link)):
+            answer = client.post("/refine", json={"image": raw, "text": "x"})
+            assert answer.status_code == 403 and answer.json()["error"] == "forbidden", raw
+    finally:
+        link.unlink()
+
+
+def test_a_server_without_allowed_folders_reads_no_paths(loaded, shop_index):
+    from dataclasses import replace
+
+    from fastapi.testclient import TestClient
+
+    from fashrec.serve import Loaded, create_app
+
+    strict = Loaded(replace(loaded.config, allowed_image_dirs=()), loaded.refiner, loaded.searcher)
+    with TestClient(create_app(strict)) as client:
+        answer = client.post("/similar", json={"image": str(_photo(shop_index))})
+        assert answer.status_code == 403 and "--allow-images" in answer.json()["hint"]
+        assert client.post("/similar", json={"id": _products(shop_index)[0]["id"], "k": 2}).status_code == 200
+
+
+def test_uploads_are_size_limited_and_decoded_safely(client, tmp_path):
+    limit = client.app.state.loaded.config.max_upload_bytes
+    big = client.post("/refine", files={"image": ("big.png", b"\x89PNG" + b"\0" * (limit + 10), "image/png")})
+    assert big.status_code == 413 and big.json()["error"] == "too-large"
+
+    def chunks():   # no Content-Length: the limit is counted as the body streams in
+        for _ in range(limit // 65536 + 8):
+            yield b"x" * 65536
+    streamed = client.post("/refine", content=chunks(), headers={"content-type": "application/json"})
+    assert streamed.status_code == 413
+    bomb = write_png_bomb(tmp_path / "bomb.png")
+    cases = {"bomb.png": (bomb.read_bytes(), "decompression bomb"),
+             "cut.jpg": (write_truncated_jpeg(tmp_path / "cut.jpg").read_bytes(), "corrupt or truncated"),
+             "notes.jpg": (b"just some text, not a photo", "not an image"),
+             "empty.jpg": (b"", "empty")}
+    for name, (content, needle) in cases.items():
+        answer = client.post("/refine", files={"image": (name, content, "image/jpeg")},
+                             data={"request": json.dumps({"text": "x"})})
+        assert answer.status_code == 400, (name, answer.text)
+        assert answer.json()["error"] == "image" and needle in answer.json()["message"], answer.json()
+        assert name in answer.json()["message"] or name == "empty.jpg"
+    assert not list(client.app.state.uploads.path.glob("*.partial"))
+    mixed = client.post("/refine", files={"image": ("a.png", _png_bytes(), "image/png")},
+                        data={"request": json.dumps({"image": "/etc/passwd"})})
+    assert mixed.status_code == 400 and "file part" in mixed.json()["message"]
+
+
+def test_a_loopback_server_answers_only_its_own_host_names(loaded):
+    from fastapi.testclient import TestClient
+
+    from fashrec.serve import create_app, trusted_hosts
+
+    with TestClient(create_app(loaded, trusted_hosts=trusted_hosts("127.0.0.1")),
+                    base_url="http://127.0.0.1:8000") as client:
+        assert client.get("/healthz").status_code == 200
+        assert client.get("/healthz", headers={"host": "evil.example:8000"}).status_code == 400
+    assert trusted_hosts("0.0.0.0") is None
+
+
+def test_answers_carry_security_headers_and_the_page_loads_nothing_from_elsewhere(client):
+    page = client.get("/")
+    assert page.status_code == 200 and "text/html" in page.headers["content-type"]
+    policy = page.headers["content-security-policy"]
+    assert "default-src 'self'" in policy and "script-src 'self'" in policy
+    assert page.headers["x-content-type-options"] == "nosniff"
+    for asset in ("/", "/static/app.js", "/static/app.css"):
+        text = client.get(asset).text
+        assert "http://" not in text and "https://" not in text, asset
+
+
+def test_openapi_is_generated_from_the_request_and_answer_models(client):
+    document = client.get("/openapi.json").json()
+    components = document["components"]["schemas"]
+    for name in ("RefineRequest", "SearchRequest", "SimilarRequest", "OutfitRequest", "PlanRequest",
+                 "RefineDocument", "SearchDocument", "ErrorDocument", "ProfileFields"):
+        assert name in components, name
+    assert set(components["RefineRequest"]["properties"]) == set(schema.RefineRequest.model_fields)
+    refine = document["paths"]["/refine"]["post"]
+    assert set(refine["requestBody"]["content"]) == {"application/json", "multipart/form-data"}
+    assert refine["responses"]["200"]["content"]["application/json"]["schema"]["$ref"].endswith("RefineDocument")
+    for path in ("/search", "/similar", "/outfit", "/plan", "/items/{product_id}", "/images/{product_id}",
+                 "/info", "/healthz", "/sessions/{name}/undo"):
+        assert path in document["paths"], path

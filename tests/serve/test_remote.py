@@ -1,0 +1,84 @@
+"""`--server URL` (and $FASHREC_SERVER): search, similar and refine sent to a running `fashrec serve` print
+what answering locally prints, and load no model."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+SHIRT = REPO / "examples/anchors/white-cotton-shirt.jpg"
+DRESS = REPO / "examples/anchors/red-floral-dress.jpg"
+
+
+def _same(remote: dict, local: dict) -> None:
+    def strip(doc):
+        return {k: v for k, v in doc.items() if k not in ("timing_ms", "line")}
+    assert strip(remote) == strip(local)
+
+
+def test_refine_search_and_similar_print_the_same_documents(fashrec, server, example_index):
+    local = ("--index", example_index)
+    for args in (("refine", SHIRT, "but in linen", "-k", "5"), ("refine", DRESS, "not red, under 80", "--explain"),
+                 ("search", "linen shirt", "-k", "4", "--where", "gender=men"), ("similar", DRESS, "-k", "3")):
+        extra = ("--planner", "rules") if args[0] == "refine" else ()
+        here = fashrec(*args, *local, *extra, "--json")
+        there = fashrec(*args, "--server", server, "--json")
+        assert here.returncode == there.returncode == 0, there.stderr
+        _same(there.json(), here.json())
+    # and for a person: the same rendering
+    here = fashrec("refine", SHIRT, "but in linen", "-k", "3", *local, "--planner", "rules")
+    there = fashrec("refine", SHIRT, "but in linen", "-k", "3", "--server", server)
+    assert there.returncode == 0 and there.stdout == here.stdout
+
+
+def test_batch_lines_and_their_errors_are_the_same(fashrec, server, example_index):
+    lines = "\n".join([json.dumps({"image": str(SHIRT), "text": "but in linen", "k": 2}),
+                       json.dumps({"text": 5, "image": str(SHIRT)}),
+                       json.dumps({"image": str(REPO / "examples/missing.jpg"), "text": "x"}),
+                       "{broken"]) + "\n"
+    here = fashrec("refine", "--batch", "-", "--index", example_index, "--planner", "rules", input=lines)
+    there = fashrec("refine", "--batch", "-", "--server", server, input=lines)
+    assert here.returncode == there.returncode == 1
+    remote = [json.loads(line) for line in there.stdout.splitlines()]
+    for a, b in zip(remote, [json.loads(line) for line in here.stdout.splitlines()], strict=True):
+        _same(a, b)
+    assert [r.get("error") for r in remote] == [None, "usage", "image", "usage"]
+
+
+def test_a_session_through_the_server(fashrec, server):
+    first = fashrec("refine", SHIRT, "but in linen", "--session", "remote-1", "-k", "3", "--server", server, "--json")
+    assert first.returncode == 0, first.stderr
+    assert first.json()["session"]["turn"] == 1 and first.json()["anchor"]["image"] == str(SHIRT)
+    second = fashrec("refine", "not white", "--session", "remote-1", "-k", "3", "--server", server, "--json").json()
+    assert second["session"]["turn"] == 2 and second["plan"]["set"] == {"material": "linen"}
+    picked = fashrec("refine", "--pick", "1", "--session", "remote-1", "--server", server, "--json").json()
+    assert picked["anchor"]["catalog_id"] == second["results"][0]["id"]
+
+
+def test_the_environment_names_the_server_and_no_model_is_loaded(fashrec_env, server):
+    code = ("import sys\nfrom fashrec.cli import main\nsys.argv = ['fashrec', 'search', 'red dress', '--json']\n"
+            "try:\n    main()\nexcept SystemExit as e:\n    assert not e.code, e.code\n"
+            "loaded = [m for m in ('torch', 'open_clip', 'llama_cpp') if m in sys.modules]\n"
+            "assert not loaded, loaded\n")
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         env={**fashrec_env, "FASHREC_SERVER": server}, timeout=120)
+    assert run.returncode == 0, run.stderr
+    assert json.loads(run.stdout)["results"]
+
+
+def test_an_unreachable_server_and_a_refused_request_are_clear(fashrec, server, tmp_path):
+    run = fashrec("search", "red", "--server", "http://127.0.0.1:9", "--json")
+    assert run.returncode == 4
+    err = json.loads(run.stderr)
+    assert err["error"] == "index" and "cannot reach the fashrec server" in err["message"]
+    run = fashrec("similar", tmp_path / "nope.jpg", "--server", server, "--json")
+    assert run.returncode == 3 and "image not found" in json.loads(run.stderr)["message"]
+    fake = tmp_path / "fake.jpg"
+    fake.write_text("not a photo")
+    run = fashrec("refine", fake, "x", "--server", server, "--json")
+    assert run.returncode == 3 and "not an image" in json.loads(run.stderr)["message"]
+    run = fashrec("search", "red", "--server", "ftp://example", "--json")
+    assert run.returncode == 2
