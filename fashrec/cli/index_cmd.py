@@ -12,11 +12,12 @@ from rich.table import Table
 from fashrec.cli.app import app
 from fashrec.cli.options import IndexOpt, IndexRuntimeOpt, JsonOpt
 from fashrec.cli.output import emit, handled, literal, note, progress_bar, stdout
-from fashrec.encoder.runtime import check_runtime, planned_runtime
+from fashrec.encoder.runtime import check_runtime
 from fashrec.errors import FashrecIndexError, UsageError
 from fashrec.index import default_index_dir, index_dir_for
 from fashrec.index.audit import audit_index
 from fashrec.index.build import build_index, choose_engine
+from fashrec.service.handlers import info_answer
 from fashrec.service.runtime import open_index_for
 
 
@@ -104,8 +105,7 @@ def info(index: Optional[Path] = IndexOpt, json_mode: bool = JsonOpt) -> None:
     """Describe an index: items, encoder, attribute vocabulary, size on disk."""
     with handled(json_mode):
         idx = open_index_for(index)
-        data = idx.info()
-        data["query_runtime"] = dict(zip(("runtime", "why"), planned_runtime(idx.encoder_identifier)))
+        data = info_answer(idx)
 
         def render() -> None:
             stdout.print(f"[bold]{literal(data['path'])}[/]: {data['items']} items, {data['disk_bytes'] / 1e6:.1f} MB, "

@@ -113,7 +113,7 @@ def _reads(app: FastAPI) -> None:
 
     @app.get("/info", summary="fashrec info --json", responses={200: {"model": schema.InfoDocument}})
     async def info() -> dict[str, Any]:
-        return await in_thread(loaded.index.info)
+        return await in_thread(lambda: handlers.info_answer(loaded.index))
 
     @app.get("/vocabulary", summary="Every attribute's values with their product counts")
     async def vocabulary() -> dict[str, dict[str, int]]:

@@ -14,9 +14,17 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from fashrec.ammr import Anchor, RefineOptions, Refiner, anchor_from_product, correct_anchor, keep_corrected
+from fashrec.ammr import (
+    Anchor,
+    RefineOptions,
+    Refiner,
+    anchor_from_product,
+    correct_anchor,
+    keep_corrected,
+)
 from fashrec.dialogue import Dialogue, SessionStore
 from fashrec.dialogue.store import check_name
+from fashrec.encoder.runtime import planned_runtime
 from fashrec.errors import SessionError, UsageError
 from fashrec.index import Index
 from fashrec.index.filters import Filter, parse_where, vet_where
@@ -282,3 +290,10 @@ def item_answer(index: Index, product_id: str) -> dict[str, Any]:
     if product is None:
         raise UsageError(f"no product '{product_id}' in the index")
     return {**product.summary(), "sizes": product.sizes, "description": product.description}
+
+
+def info_answer(index: Index) -> dict[str, Any]:
+    """``fashrec info --json``: the index, and which encoder runtime queries will use."""
+    data = index.info()
+    data["query_runtime"] = dict(zip(("runtime", "why"), planned_runtime(index.encoder_identifier)))
+    return data
