@@ -304,3 +304,60 @@ def test_openapi_is_generated_from_the_request_and_answer_models(client):
     for path in ("/search", "/similar", "/outfit", "/plan", "/items/{product_id}", "/images/{product_id}",
                  "/info", "/healthz", "/sessions/{name}/undo"):
         assert path in document["paths"], path
+
+
+def test_a_slow_request_does_not_hold_up_the_others(loaded, monkeypatch):
+    """Requests are answered on worker threads: a slow refinement leaves the page and health checks free."""
+    import socket
+    import threading
+    import time
+    import urllib.request
+
+    import uvicorn
+
+    from fashrec.serve import create_app
+    from fashrec.service import handlers
+
+    real = handlers.search_answer
+
+    def slow(*args, **kwargs):
+        time.sleep(3)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(handlers, "search_answer", slow)
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(create_app(loaded), host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    url = f"http://127.0.0.1:{port}"
+    try:
+        while not server.started:
+            time.sleep(0.05)
+        done = {}
+
+        def ask_slowly():
+            request = urllib.request.Request(url + "/search", data=json.dumps({"text": "red"}).encode(),
+                                             headers={"content-type": "application/json"})
+            with urllib.request.urlopen(request, timeout=30) as answer:
+                done["slow"] = answer.status
+        slow_thread = threading.Thread(target=ask_slowly)
+        slow_thread.start()
+        time.sleep(0.3)
+        started = time.perf_counter()
+        for path in ("/healthz", "/", "/vocabulary"):
+            with urllib.request.urlopen(url + path, timeout=30) as answer:
+                assert answer.status == 200
+        quick = time.perf_counter() - started
+        slow_thread.join(30)
+        assert done == {"slow": 200} and quick < 2.0, quick
+    finally:
+        server.should_exit = True
+        thread.join(10)
+
+
+def test_listening_beyond_this_machine_prints_a_warning(fashrec, tmp_path):
+    run = fashrec("serve", "--host", "0.0.0.0", "--index", tmp_path / "nowhere", "--port", "1")
+    assert run.returncode == 4   # the missing index stops it before it listens
+    assert "Warning:" in run.stderr and "anyone who can reach this machine" in run.stderr
