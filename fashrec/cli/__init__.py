@@ -18,6 +18,7 @@ COMMAND_MODULES = {
     "index": "index_cmd", "info": "index_cmd", "search": "search_cmd", "similar": "search_cmd",
     "refine": "refine_cmd", "chat": "chat_cmd", "session": "session_cmd", "profile": "profile_cmd",
     "plan": "plan_cmd", "train": "train_cmd", "eval": "eval_cmd", "outfit": "outfit_cmd",
+    "serve": "serve_cmd",
 }
 
 

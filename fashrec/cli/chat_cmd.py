@@ -16,6 +16,7 @@ from typing import Any, Iterator, Optional
 import typer
 
 from fashrec.ammr import RefineOptions
+from fashrec.cli import remarks  # noqa: F401  (styles the loading remarks)
 from fashrec.cli.app import app
 from fashrec.cli.options import (
     AskBelowOpt,

@@ -9,6 +9,7 @@ from typing import Optional
 import typer
 from rich.table import Table
 
+from fashrec.cli import remarks  # noqa: F401  (styles the loading remarks)
 from fashrec.cli.app import app
 from fashrec.cli.options import IndexOpt, IndexRuntimeOpt, JsonOpt
 from fashrec.cli.output import emit, handled, literal, note, progress_bar, stdout

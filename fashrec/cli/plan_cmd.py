@@ -7,6 +7,7 @@ from typing import Any, Optional
 
 import typer
 
+from fashrec.cli import remarks  # noqa: F401  (styles the loading remarks)
 from fashrec.cli.app import app
 from fashrec.cli.batch import run_batch
 from fashrec.cli.options import BatchOpt, IndexOpt, JsonOpt, LlmOpt, PlannerOpt

@@ -7,6 +7,7 @@ from typing import List, Optional
 
 import typer
 
+from fashrec.cli import remarks  # noqa: F401  (styles the loading remarks)
 from fashrec.cli.app import app
 from fashrec.cli.options import IndexOpt, LlmOpt, PlannerOpt
 from fashrec.cli.output import handled, note

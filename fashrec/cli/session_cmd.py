@@ -9,6 +9,7 @@ import typer
 from rich.table import Table
 
 from fashrec.ammr import RefineOptions
+from fashrec.cli import remarks  # noqa: F401  (styles the loading remarks)
 from fashrec.cli.app import app
 from fashrec.cli.options import JsonOpt
 from fashrec.cli.output import emit, handled, literal, note, stdout
