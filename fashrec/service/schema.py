@@ -9,12 +9,23 @@ that what the commands print validates against them.
 
 from __future__ import annotations
 
-from typing import Any, Optional, TypeVar, Union
+from typing import Annotated, Any, Optional, TypeVar, Union
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
 
 from fashrec.errors import UsageError
 
+
+
+def _not_a_bool(value: Any) -> Any:
+    # JSON true is not a count (pydantic would read it as 1); 2.0 still is 2
+    if isinstance(value, bool):
+        raise ValueError("must be a whole number, not true or false")
+    return value
+
+
+Count = Annotated[int, BeforeValidator(_not_a_bool)]
+# the bounds of -k and --max-steps (cli/options.py MAX_K, MAX_STEPS)
 K = Field(None, ge=1, le=1000, description="How many results (default: the command's -k, 10).")
 Where = Optional[Union[dict[str, Union[str, list[str]]], list[str]]]
 
@@ -44,7 +55,7 @@ class SearchRequest(PersonalFields):
     """`fashrec search --batch` line, `POST /search` body."""
 
     text: str = Field(..., min_length=1, description="What you are looking for, in words.")
-    k: Optional[int] = K
+    k: Optional[Count] = K
     where: Where = Field(None, description='Hard filters: {"category": "shoes"} or ["color!=black"].')
 
 
@@ -53,7 +64,7 @@ class SimilarRequest(PersonalFields):
 
     image: Optional[str] = Field(None, description="An image file (the server: under an allowed folder).")
     id: Optional[str] = Field(None, description="A catalog product whose photo is the query.")
-    k: Optional[int] = K
+    k: Optional[Count] = K
     where: Where = None
 
 
@@ -66,16 +77,16 @@ class RefineRequest(PersonalFields):
     image: Optional[str] = Field(None, description="The anchor image (the server: under an allowed folder).")
     id: Optional[str] = Field(None, description="A catalog product as the anchor (like --id).")
     text: str = Field("", description='What should be different: "but in linen".')
-    k: Optional[int] = K
+    k: Optional[Count] = K
     strategy: Optional[str] = Field(None, description="ammr (default) or image, text, fusion.")
-    max_steps: Optional[int] = Field(None, ge=1, le=50)
+    max_steps: Optional[Count] = Field(None, ge=1, le=50)
     ask_below: Optional[float] = Field(None, ge=0, le=1.01, description="Also ask to confirm the anchor's "
                                        "identity read below this confidence (like --ask-below).")
     anchor: dict[str, str] = Field(default_factory=dict, description='Corrections of what was read from the '
                                    'photo: {"category": "dress"} (like --anchor category=dress).')
     session: Optional[str] = Field(None, description="Conversation name: an anchor (re)starts it, text alone "
                                    "refines its last turn.")
-    pick: Optional[int] = Field(None, ge=1, description="Continue from result N of the session's last turn.")
+    pick: Optional[Count] = Field(None, ge=1, description="Continue from result N of the session's last turn.")
 
 
 class PlanRequest(_Request):
@@ -92,7 +103,7 @@ class OutfitRequest(PersonalFields):
     image: Optional[str] = None
     id: Optional[str] = None
     occasion: Optional[str] = None
-    n: int = Field(3, ge=1, le=20, description="How many distinct outfits.")
+    n: Count = Field(3, ge=1, le=20, description="How many distinct outfits.")
     include_out_of_stock: bool = False
 
 
@@ -114,6 +125,7 @@ def describe_validation(exc: ValidationError) -> str:
     for err in exc.errors()[:3]:
         where = ".".join(str(p) for p in err["loc"]) or "request"
         message = "unknown field" if err["type"] == "extra_forbidden" else err["msg"].lower()
+        message = message.removeprefix("value error, ")
         problems.append(f"field '{where}': {message}")
     more = len(exc.errors()) - len(problems)
     return "; ".join(problems) + (f" (and {more} more)" if more > 0 else "")
