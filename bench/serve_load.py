@@ -5,7 +5,10 @@ warms it up, then runs the clients (threads, one keep-alive connection each) for
 anchors either on a catalog product (``{"id": ...}``) or, with ``--upload-share``, on an uploaded photo of
 a product that is *not* in the index (so its attributes are read from the pixels). Reports throughput,
 client-side p50/p95 latency, errors (any non-200 answer), and the server's resident memory after
-warm-up and after each round (``--rounds``), so growth would show.
+warm-up and after each round (``--rounds``), so growth would show. ``--compare N`` then times one request
+at a time three ways, on the same photos and wishes: a cold ``fashrec refine PHOTO TEXT --json`` (loads the
+index and encoder every call), the same command with ``--server`` (no model loading), and a bare HTTP
+upload to the warm server.
 
     python bench/serve_load.py --index ~/.cache/fashrec-data/catalog.eval-refine/index \\
         --catalog ~/.cache/fashrec-data/catalog.jsonl --clients 20 --seconds 30 --json /tmp/serve-load.json
@@ -131,6 +134,31 @@ class Client(threading.Thread):
         conn.close()
 
 
+def compare_paths(url: str, address, index: Path, photos: list[Path], n: int, planner: str, seed: int) -> dict:
+    """Seconds per request, one at a time: cold command, command with --server, bare HTTP upload."""
+    rng = random.Random(seed)
+    cases = [(photos[i % len(photos)], rng.choice(TEXTS)) for i in range(n)]
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    base = [sys.executable, "-m", "fashrec", "refine"]
+    ways: dict[str, list[float]] = {"cold command": [], "command --server": [], "HTTP upload": []}
+    for photo, text in cases:
+        for way, extra in (("cold command", ["--index", str(index), "--planner", planner]),
+                           ("command --server", ["--server", url])):
+            started = time.perf_counter()
+            run = subprocess.run([*base, str(photo), text, "--json", *extra], env=env, capture_output=True,
+                                 text=True, timeout=600)
+            ways[way].append(time.perf_counter() - started)
+            if run.returncode != 0 or not json.loads(run.stdout).get("results"):
+                raise SystemExit(f"{way} failed: {run.stderr[-2000:]}")
+        body, kind = multipart(photo.read_bytes(), {"text": text, "k": 10})
+        started = time.perf_counter()
+        status, data = request(address, "POST", "/refine", body, kind)
+        ways["HTTP upload"].append(time.perf_counter() - started)
+        if status != 200:
+            raise SystemExit(f"HTTP upload failed: {status} {data[:300]!r}")
+    return {way: percentiles_ms(times) for way, times in ways.items()}
+
+
 def round_of_load(address, args, ids, photos, seed: int) -> dict:
     until = time.time() + args.seconds
     started = time.perf_counter()
@@ -146,6 +174,21 @@ def round_of_load(address, args, ids, photos, seed: int) -> dict:
             "throughput_rps": len(latencies) / wall, **percentiles_ms(latencies)}
 
 
+def print_report(report: dict) -> None:
+    rounds, memory, compare = report["rounds"], report["server_rss_mib"], report["one_at_a_time_ms"]
+    print(describe_machine(report["machine"]))
+    print(f"server ready in {report['ready_s']:.1f} s; {report['clients']} clients x {report['seconds']:.0f} s, "
+          f"{report['upload_share']:.0%} uploads, planner {report['planner']}")
+    print(markdown_table(["round", "requests", "throughput (req/s)", "p50 ms", "p95 ms", "errors"],
+                         [[i + 1, r["requests"], r["throughput_rps"], r["p50"], r["p95"], r["errors"]]
+                          for i, r in enumerate(rounds)]))
+    print(markdown_table(["server RSS (MiB)", *memory], [["", *memory.values()]]))
+    if compare:
+        cold = compare["cold command"]["p50"]
+        print(markdown_table(["one request at a time", "p50 ms", "p95 ms", "x faster than cold (p50)"],
+                             [[way, c["p50"], c["p95"], cold / c["p50"]] for way, c in compare.items()]))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--index", type=Path, required=True)
@@ -158,6 +201,8 @@ def main() -> None:
     parser.add_argument("--upload-share", type=float, default=0.25)
     parser.add_argument("--planner", default="hybrid")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--compare", type=int, default=0, metavar="N",
+                        help="then time N single requests: cold command, command --server, bare HTTP")
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
     indexed = args.indexed or args.index.parent / "indexed.jsonl"
@@ -177,19 +222,15 @@ def main() -> None:
             log(f"round {n + 1}: {args.clients} clients for {args.seconds:.0f} s")
             rounds.append(round_of_load(address, args, ids, photos, args.seed + n))
             memory[f"after round {n + 1}"] = server_rss_mib(proc.pid)
+        compare = compare_paths(f"http://127.0.0.1:{port}", address, args.index, photos, args.compare,
+                                args.planner, args.seed) if args.compare else {}
     finally:
         proc.terminate()
         proc.wait(timeout=60)
     report = {"machine": machine_info(), "index": str(args.index), "clients": args.clients, "seconds": args.seconds,
               "upload_share": args.upload_share, "planner": args.planner, "ready_s": ready_s, "warm_up": warm,
-              "rounds": rounds, "server_rss_mib": memory}
-    print(describe_machine(report["machine"]))
-    print(f"server ready in {ready_s:.1f} s; {args.clients} clients x {args.seconds:.0f} s, "
-          f"{args.upload_share:.0%} uploads, planner {args.planner}")
-    print(markdown_table(["round", "requests", "throughput (req/s)", "p50 ms", "p95 ms", "errors"],
-                         [[i + 1, r["requests"], r["throughput_rps"], r["p50"], r["p95"], r["errors"]]
-                          for i, r in enumerate(rounds)]))
-    print(markdown_table(["server RSS (MiB)", *memory], [["", *memory.values()]]))
+              "rounds": rounds, "server_rss_mib": memory, "one_at_a_time_ms": compare}
+    print_report(report)
     write_json(args.json, report)
 
 
