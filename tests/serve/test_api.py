@@ -122,7 +122,8 @@ def test_a_catalog_product_is_an_anchor_and_its_reading_can_be_corrected(client,
     other = next(p["attributes"]["category"] for p in products
                  if p["attributes"]["category"] != anchor["attributes"]["category"])
     fixed = client.post("/refine", json={"id": anchor["id"], "k": 3, "anchor": {"category": other}}).json()
-    assert fixed["anchor"]["attributes"]["category"] == {"value": other, "confidence": 1.0, "source": "shopper"}
+    assert fixed["anchor"]["attributes"]["category"] == {"value": other, "confidence": 1.0, "source": "shopper",
+                                                        "alternatives": []}
     assert fixed["results"] and all(r["attributes"]["category"] == other for r in fixed["results"])
     bad = client.post("/refine", json={"id": anchor["id"], "anchor": {"category": "spaceship"}})
     assert bad.status_code == 400 and bad.json()["error"] == "usage"
