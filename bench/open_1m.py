@@ -14,6 +14,9 @@ masks do. Then, in fresh processes:
 Each reports RSS after opening and peak RSS after the queries, recall@10 against exact ground truth,
 and single-query p50 for unfiltered, 2 % and 30 % filtered searches through ``Index.nearest``.
 
+Status: written with the lean open, not yet run to completion (it needs the ANN benchmark's cached 1M
+graph, about 30 minutes of building on the 2-core machine); no numbers from it are quoted anywhere.
+
     OPENBLAS_NUM_THREADS=1 python bench/open_1m.py --graph-cache ~/.cache/fashrec-data/work-fast/ann-cache \\
         --workdir ~/.cache/fashrec-data/work-fast/open-1m --json /tmp/open-1m.json
 """
