@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from fashrec.ammr.types import Anchor, AttributeGuess
+from fashrec.ammr.types import SHOPPER, Anchor, AttributeGuess
 from fashrec.catalog.images import file_digest
 from fashrec.catalog.product import normalize_key, normalize_value
 from fashrec.encoder.prompts import AttributePrompts
@@ -32,7 +32,6 @@ MIN_COVERAGE = 0.5        # infer an attribute only if most neighbours have it a
 # the value and its runners-up for 72 %, 81 % and 95 % (`fashrec eval anchor`, "unsure").
 ALTERNATIVES = 2
 ALTERNATIVE_SHARE = 0.1
-SHOPPER = "shopper"       # the source of an attribute the shopper corrected
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,7 @@ it; the loop's re-plan policies build a new one (relaxing a keep, or another rea
 from __future__ import annotations
 
 from fashrec.ammr.relative import resolve_relative
-from fashrec.ammr.types import Anchor, Constraints, Resolution, Unsure
+from fashrec.ammr.types import SHOPPER, Anchor, Constraints, Resolution, Unsure
 from fashrec.catalog import Vocabulary
 from fashrec.catalog.roles import KEEP_ORDER, role_of
 from fashrec.planner import Plan
@@ -49,11 +49,13 @@ def anchor_keeps(anchor: Anchor, plan: Plan, relative: Resolution,
 def unsure_keeps(anchor: Anchor, constraints: Constraints, ask_below: float) -> list[Unsure]:
     """The identity attributes the request left alone and read below ``ask_below``: those not kept (under
     the keep threshold, so the results may differ in them) and, when ``ask_below`` is above that
-    threshold, those kept on a guess worth confirming. The shopper is shown the reading and asked."""
+    threshold, those kept on a guess worth confirming. The shopper is shown the reading and asked; what
+    the shopper already corrected is their word, not a reading, and is never asked again."""
     touched = _touched(constraints.plan, constraints.relative)
     unsure = [Unsure(attr, guess, ask_below, kept=attr in constraints.hard)
               for attr, guess in anchor.attributes.items()
-              if attr not in touched and guess.confidence < ask_below and role_of(attr) in KEEP_ORDER]
+              if attr not in touched and guess.source != SHOPPER and guess.confidence < ask_below
+              and role_of(attr) in KEEP_ORDER]
     return sorted(unsure, key=lambda u: KEEP_ORDER.index(role_of(u.attribute)))
 
 

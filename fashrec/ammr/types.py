@@ -24,6 +24,9 @@ Booster = Callable[[Product], dict[str, float]]
 
 # --- stage 1: the anchor -------------------------------------------------------------------------
 
+SHOPPER = "shopper"       # the source of an attribute the shopper corrected (certain: never asked again)
+
+
 @dataclass
 class AttributeGuess:
     value: str

@@ -9,7 +9,7 @@ import typer
 
 from fashrec.cli import remarks  # noqa: F401  (styles the loading remarks)
 from fashrec.cli.app import app
-from fashrec.cli.options import IndexOpt, LlmOpt, PlannerOpt
+from fashrec.cli.options import AskBelowOpt, IndexOpt, LlmOpt, PlannerOpt
 from fashrec.cli.output import handled, note
 from fashrec.serve import ServerConfig, is_loopback, run
 
@@ -25,6 +25,7 @@ def serve(
                                                       "requests may name by path (repeatable; default none: "
                                                       "photos are uploaded)."),
     max_upload_mb: int = typer.Option(16, "--max-upload-mb", min=1, max=64, help="Largest photo accepted."),
+    ask_below: Optional[float] = AskBelowOpt,
 ) -> None:
     """Serve the API and a web page: load the index and models once, answer many requests.
 
@@ -33,7 +34,7 @@ def serve(
     """
     with handled(False):
         config = ServerConfig(index=index, planner=planner, llm=llm, allowed_image_dirs=tuple(allow_images or ()),
-                              max_upload_bytes=max_upload_mb * 1024 * 1024)
+                              max_upload_bytes=max_upload_mb * 1024 * 1024, ask_below=ask_below)
         if not is_loopback(host):
             note(f"[yellow]Warning:[/] listening on {host}: anyone who can reach this machine can use the server, "
                  "see the catalog and upload photos. Use the default --host 127.0.0.1 unless you mean it.")

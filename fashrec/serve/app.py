@@ -152,6 +152,7 @@ def _reads(app: FastAPI) -> None:
 def _answers(app: FastAPI) -> None:
     loaded: Loaded = app.state.loaded
     config = loaded.config
+    refine_defaults = Defaults(ask_below=config.ask_below)
 
     async def body(request: Request, model: type) -> Body:
         return await read_body(request, model, config.allowed_image_dirs, app.state.uploads,
@@ -165,7 +166,7 @@ def _answers(app: FastAPI) -> None:
     async def refine(request: Request) -> Any:
         got = await body(request, schema.RefineRequest)
         return await in_thread(lambda: handlers.refine_answer(loaded.refiner, got.request, image=got.image,
-                                                              label=got.label, defaults=Defaults()))
+                                                              label=got.label, defaults=refine_defaults))
 
     @post("/search", schema.SearchRequest, schema.SearchDocument, "fashrec search --json")
     async def search(request: Request) -> Any:

@@ -33,6 +33,9 @@ class ServerConfig:
     # can only send its own bytes (an upload) or name a catalog product.
     allowed_image_dirs: tuple[Path, ...] = ()
     max_upload_bytes: int = DEFAULT_UPLOAD_BYTES
+    # What a /refine body leaving out "ask_below" gets (like refine --ask-below; None: ask only about
+    # what is read too unsurely to keep).
+    ask_below: float | None = None
     # Uploads kept for sessions to come back to; the oldest go first.
     max_uploads_kept: int = 512
     thumbnail_cache_bytes: int = 64 * 1024 * 1024

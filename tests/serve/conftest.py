@@ -81,12 +81,21 @@ def example_index(tmp_path_factory):
 @pytest.fixture(scope="module")
 def server(example_index, tmp_path_factory):
     """A real `fashrec serve` on a free loopback port; its URL."""
-    home = tmp_path_factory.mktemp("page-home")
+    yield from serve_process(example_index, tmp_path_factory.mktemp("page-home"))
+
+
+@pytest.fixture(scope="module")
+def asking_server(example_index, tmp_path_factory):
+    """`fashrec serve --ask-below 1.01`: every identity attribute read from a photo comes as a question."""
+    yield from serve_process(example_index, tmp_path_factory.mktemp("asking-home"), "--ask-below", "1.01")
+
+
+def serve_process(index: Path, home: Path, *extra: str):
     port = free_port()
     env = {**os.environ, "FASHREC_HOME": str(home), "FASHREC_THREADS": "1", "HF_HUB_OFFLINE": "1"}
     log = (home / "server.log").open("w")
-    proc = subprocess.Popen([sys.executable, "-m", "fashrec", "serve", "--index", str(example_index),
-                             "--port", str(port), "--planner", "rules"], env=env, stdout=log, stderr=log)
+    proc = subprocess.Popen([sys.executable, "-m", "fashrec", "serve", "--index", str(index),
+                             "--port", str(port), "--planner", "rules", *extra], env=env, stdout=log, stderr=log)
     url = f"http://127.0.0.1:{port}"
     deadline = time.time() + 120
     while time.time() < deadline:

@@ -130,6 +130,24 @@ def test_a_catalog_product_is_an_anchor_and_its_reading_can_be_corrected(client,
     assert "spaceship" in bad.json()["message"] and other in bad.json()["hint"]
 
 
+def test_ask_below_turns_what_was_read_into_questions(client, shop_index, fashrec):
+    """"ask_below" is refine --ask-below: identity attributes read under it come back as questions, with
+    the values to choose from, the same as the command answers."""
+    photo = _photo(shop_index, 7)
+    plain = client.post("/refine", json={"image": str(photo), "text": "", "k": 3}).json()
+    asked = client.post("/refine", json={"image": str(photo), "text": "", "k": 3, "ask_below": 1.01}).json()
+    assert plain["unsure"] == [] or all(u["options"][0]["confidence"] < 0.5 for u in plain["unsure"])
+    assert asked["unsure"], asked["anchor"]
+    for question in asked["unsure"]:
+        assert question["attribute"] in asked["anchor"]["attributes"] and question["options"]
+        assert question["options"][0]["value"] == asked["anchor"]["attributes"][question["attribute"]]["value"]
+    _, index = shop_index
+    run = fashrec("refine", photo, "", "--index", index, "--planner", "rules", "-k", "3", "--ask-below", "1.01",
+                  "--json")
+    assert run.returncode == 0, run.stderr
+    assert run.json()["unsure"] == asked["unsure"]
+
+
 def test_a_session_turn_by_turn_with_pick_and_undo(client, shop_index):
     photo = _photo(shop_index, 2)
     first = client.post("/refine", files={"image": ("a.jpg", photo.read_bytes(), "image/jpeg")},
@@ -174,6 +192,8 @@ def test_thumbnails_are_small_cached_jpegs_of_catalog_photos_only(client, shop_i
     ({"txt": "in red", "id": "x"}, "field 'txt': unknown field"),
     ({"text": "x", "k": 0}, "field 'k'"),
     ({"text": "x", "k": "many"}, "field 'k'"),
+    ({"text": "x", "k": True, "id": "x"}, "field 'k': must be a whole number"),
+    ({"text": "x", "ask_below": 2, "id": "x"}, "field 'ask_below'"),
     ({"text": 5}, "field 'text'"),
     ({"text": "x"}, "needs an anchor"),
     ({"id": "no-such-product", "text": "x"}, "no product 'no-such-product'"),

@@ -182,3 +182,27 @@ def test_a_bad_photo_is_explained_on_the_page(server, browser, tmp_path):
     browser.find_element(By.ID, "file").send_keys(str(fake))
     WebDriverWait(browser, 30).until(EC.visibility_of_element_located((By.ID, "error")))
     assert "not an image" in browser.find_element(By.ID, "error").text
+
+
+def test_what_the_photo_left_unclear_is_asked_and_answered_with_a_click(asking_server, browser, shots):
+    """`fashrec serve --ask-below 1.01` asks about every identity attribute read from the photo; choosing
+    a value is a correction, after which the page no longer asks about it."""
+    browser.get(asking_server + "/")
+    browser.find_element(By.ID, "file").send_keys(str(REPO / "examples/anchors/white-cotton-shirt.jpg"))
+    wait_for_turn(browser, 1)
+    no_error(browser)
+    questions = browser.find_elements(By.CSS_SELECTOR, "#unsure li")
+    assert questions and browser.find_element(By.ID, "unsure").is_displayed()
+    asked = {q.get_attribute("data-attribute") for q in questions}
+    assert "category" in asked, asked
+    browser.save_screenshot(str(shots / "8-questions.png"))
+    question = browser.find_element(By.CSS_SELECTOR, '#unsure li[data-attribute="category"]')
+    answers = question.find_elements(By.CSS_SELECTOR, "button.answer")
+    assert answers and all("%" in a.text for a in answers)
+    chosen = answers[-1].text.split(" (")[0]   # the least likely value offered: a real change
+    answers[-1].click()
+    wait_for_turn(browser, 2)
+    no_error(browser)
+    fixed = browser.find_element(By.CSS_SELECTOR, '#anchor-chips .chip[data-attribute="category"]')
+    assert chosen in fixed.text and "corrected" in fixed.get_attribute("class")
+    assert not browser.find_elements(By.CSS_SELECTOR, '#unsure li[data-attribute="category"]')

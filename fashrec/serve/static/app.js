@@ -139,6 +139,7 @@ function render(answer) {
     showAnchorPhoto(state.fileUrl);
   }
   renderAnchor(anchor, answer.assumptions);
+  renderUnsure(answer.unsure || []);
   renderPlan(answer);
   renderTurns();
   const { exact, alternatives } = splitResults(answer);
@@ -220,6 +221,29 @@ function renderAnchor(anchor, assumptions) {
     list.append(chip);
   }
   $("reading").hidden = !list.children.length;
+}
+
+function renderUnsure(unsure) {
+  // What the photo left unclear, as refine asks it: the likeliest values are one click away (a correction).
+  const list = $("unsure");
+  list.replaceChildren();
+  for (const u of unsure) {
+    const li = document.createElement("li");
+    li.dataset.attribute = u.attribute;
+    const options = [...u.options].sort((a, b) => b.confidence - a.confidence);
+    li.append(span("question", u.kept ? `Is the ${label(u.attribute)} ${u.options[0].value}? `
+                                      : `Which ${label(u.attribute)}? We could not tell, so results may be any: `));
+    for (const o of options) {
+      const b = document.createElement("button");
+      b.type = "button";
+      b.className = "answer";
+      b.textContent = `${o.value} (${Math.round(o.confidence * 100)}%)`;
+      b.addEventListener("click", () => correct(u.attribute, o.value));
+      li.append(b);
+    }
+    list.append(li);
+  }
+  list.hidden = !unsure.length;
 }
 
 function editChip(chip, attribute, current) {
