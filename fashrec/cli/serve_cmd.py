@@ -11,7 +11,6 @@ from fashrec.cli import remarks  # noqa: F401  (styles the loading remarks)
 from fashrec.cli.app import app
 from fashrec.cli.options import AskBelowOpt, IndexOpt, LlmOpt, PlannerOpt
 from fashrec.cli.output import handled, note
-from fashrec.serve import ServerConfig, is_loopback, run
 
 
 @app.command()
@@ -32,6 +31,9 @@ def serve(
     POST /refine, /search, /similar, /outfit, /plan take the --batch line of each command and answer its
     --json document; the page at / lets a shopper upload a photo, say what to change and see the clothes.
     """
+    # deferred: fashrec.serve imports fastapi and starlette (~1 s), which `fashrec --help` must not pay
+    from fashrec.serve import ServerConfig, is_loopback, run
+
     with handled(False):
         config = ServerConfig(index=index, planner=planner, llm=llm, allowed_image_dirs=tuple(allow_images or ()),
                               max_upload_bytes=max_upload_mb * 1024 * 1024, ask_below=ask_below)

@@ -45,3 +45,17 @@ def test_help_of_one_command_loads_only_its_module(command, fashrec_env):
     assert f"fashrec.cli.{COMMAND_MODULES[command]}" in loaded
     assert not loaded & {"fashrec.cli.train_cmd", "fashrec.cli.eval_cmd", "fashrec.cli.chat_cmd"}
     assert "Usage" in proc.stdout and re.search(rf"\b{command}\b", proc.stdout)
+
+
+def test_the_command_list_loads_no_heavy_stack(fashrec_env):
+    """`fashrec --help` imports every command module (typer lists them), but none of them imports torch,
+    open_clip, onnxruntime, llama_cpp or the web server's stack at module level."""
+    code = ("import sys; sys.argv = ['fashrec', '--help']\n"
+            "from fashrec.cli import main\n"
+            "try:\n    main()\nexcept SystemExit:\n    pass\n"
+            "print(sorted(m for m in ('torch', 'open_clip', 'onnxruntime', 'llama_cpp', 'fastapi', 'starlette')"
+            " if m in sys.modules))")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=fashrec_env, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert "serve" in proc.stdout and "refine" in proc.stdout
+    assert eval(proc.stdout.strip().splitlines()[-1]) == []
