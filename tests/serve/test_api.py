@@ -213,6 +213,9 @@ def test_malformed_bodies_and_unknown_routes(client):
     assert answer.status_code == 400 and "malformed JSON" in answer.json()["message"]
     answer = client.post("/search", content=b"text=red", headers={"content-type": "text/plain"})
     assert answer.status_code == 400 and "application/json" in answer.json()["message"]
+    for bad in (b'{"text": "a\\ud800b"}', b'{"text": "caf\xe9"}', b'{"text": "x", "k": 1e309}'):
+        answer = client.post("/search", content=bad, headers={"content-type": "application/json"})
+        assert answer.status_code == 400 and answer.json()["error"] == "usage", (bad, answer.text)
     assert client.get("/nowhere").json()["error"] == "not-found"
     answer = client.get("/refine")
     assert answer.status_code == 405 and answer.json()["error"] == "method-not-allowed"
