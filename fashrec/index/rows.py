@@ -36,6 +36,7 @@ class ProductRows(Sequence[Product]):
         self._cache: dict[int, Product] = {}
         self._all: list[Product] | None = None
         self._conn: sqlite3.Connection | None = None
+        self._crc: str | None = None
 
     def __len__(self) -> int:
         return len(self.labels)
@@ -139,8 +140,11 @@ class ProductRows(Sequence[Product]):
         return metas
 
     def _crc_column(self) -> str:
-        columns = {c[1] for c in self._connection().execute("PRAGMA table_info(items)")}
-        return "row_crc" if "row_crc" in columns else "NULL"
+        """The checksum column, or NULL in a store written before rows had one (asked once)."""
+        if self._crc is None:
+            columns = {c[1] for c in self._connection().execute("PRAGMA table_info(items)")}
+            self._crc = "row_crc" if "row_crc" in columns else "NULL"
+        return self._crc
 
     def _fetch_all(self) -> list[dict[str, Any]]:
         """Every row, each checked (``items.load_all``), in label order."""
