@@ -201,6 +201,9 @@ class AppliedProfile:
     exclude_ids: set[str]
     boost: Booster | None
     effects: list[ProfileEffect]
+    # The same ids by the rule that left them out ("budget", "size", "avoid"), so an empty answer can
+    # say which rule emptied it.
+    excluded_by: dict[str, set[str]] = field(default_factory=dict)
 
     def to_dict(self) -> dict:
         return {"rules": [e.to_dict() for e in self.effects], "excluded": len(self.exclude_ids)}
@@ -219,6 +222,7 @@ def apply_profile(profile: Profile, index: Index, anchor: Anchor, plan: Plan,
     """Turn the profile into concrete limits for a request (see the module docstring for the rules)."""
     effects: list[ProfileEffect] = []
     exclude: set[str] = set()
+    excluded_by: dict[str, set[str]] = {}
     critic = replace(critic)
 
     if profile.budget is not None:
@@ -239,6 +243,7 @@ def apply_profile(profile: Profile, index: Index, anchor: Anchor, plan: Plan,
         size = normalize_value(profile.size)
         unsized = set(index.ids_without_size(size))
         exclude |= unsized
+        excluded_by["size"] = unsized
         effects.append(ProfileEffect("size", "hard", True, f"size {profile.size}: {len(unsized)} products that do "
                                      "not offer it left out (products listing no sizes are kept)"))
 
@@ -257,6 +262,7 @@ def apply_profile(profile: Profile, index: Index, anchor: Anchor, plan: Plan,
             else:
                 ids = set(index.ids_where(attr, value))
                 exclude |= ids
+                excluded_by.setdefault("avoid", set()).update(ids)
                 effects.append(ProfileEffect("avoid", "soft", True, f"{attr}={value} left out ({len(ids)} products)"))
 
     boost = _booster(profile)
@@ -264,7 +270,7 @@ def apply_profile(profile: Profile, index: Index, anchor: Anchor, plan: Plan,
         effects.append(ProfileEffect("prefer", "soft", True, f"ranking boost for {', '.join(profile.prefer)}"))
     if profile.brands:
         effects.append(ProfileEffect("brands", "soft", True, f"ranking boost for {', '.join(profile.brands)}"))
-    return AppliedProfile(profile, critic, exclude, boost, effects)
+    return AppliedProfile(profile, critic, exclude, boost, effects, excluded_by)
 
 
 def profile_limits(profile: Profile, index: Index, anchor: Anchor | None = None) -> AppliedProfile:
@@ -280,6 +286,7 @@ def profile_limits(profile: Profile, index: Index, anchor: Anchor | None = None)
         budget = applied.critic.budget
         over = set(index.ids_priced_over(budget))
         applied.exclude_ids |= over
+        applied.excluded_by["budget"] = over
         for effect in applied.effects:
             if effect.rule == "budget" and effect.applied:
                 effect.detail = f"price capped at {budget:g}: {len(over)} products over it left out"

@@ -40,3 +40,8 @@ def possessive(gender: str) -> str:
 
 def article(word: str) -> str:
     return "an" if word[:1] in "aeiou" else "a"
+
+
+def plural(count: int, noun: str, plural_form: str | None = None) -> str:
+    """"1 product", "3 products", "0 products": a count with its noun agreeing."""
+    return f"{count} {noun if count == 1 else plural_form or noun + 's'}"

@@ -18,16 +18,18 @@ the pieces' rank and to the outfit score; each piece says which profile rule lif
 
 from __future__ import annotations
 
+import math
 import time
 from collections import Counter
 from dataclasses import dataclass, field
 from itertools import combinations
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Callable
 
 import numpy as np
 
 from fashrec.ammr.anchor import Anchor
 from fashrec.catalog import Product
+from fashrec.catalog.wording import plural
 from fashrec.errors import UsageError
 from fashrec.index import Index
 from fashrec.outfit.harmony import harmony
@@ -91,14 +93,24 @@ class Outfit:
     score: float
     reasons: list[Reason]
     missing: list[str] = field(default_factory=list)
+    empty: dict[str, str] = field(default_factory=dict)   # missing slot -> the rule that left it empty
 
     @property
     def ids(self) -> list[str]:
         return [piece.product.id for piece in self.pieces]
 
+    def total(self) -> dict:
+        """What the added pieces cost together (pieces without a price are counted apart, not as 0)."""
+        prices = [p.product.price for p in self.pieces if p.product.price is not None]
+        currencies = sorted({p.product.currency for p in self.pieces if p.product.currency})
+        return {"price": round(sum(prices), 2) if prices else None,
+                "currency": currencies[0] if len(currencies) == 1 else None,
+                "priced": len(prices), "unpriced": len(self.pieces) - len(prices)}
+
     def to_dict(self) -> dict:
         return {"score": round(self.score, 4), "pieces": [p.to_dict() for p in self.pieces],
-                "reasons": [r.to_dict() for r in self.reasons], "missing": self.missing}
+                "total": self.total(), "reasons": [r.to_dict() for r in self.reasons], "missing": self.missing,
+                "empty": [{"slot": slot, "reason": why} for slot, why in self.empty.items()]}
 
 
 @dataclass
@@ -107,9 +119,12 @@ class OutfitResult:
     outfits: list[Outfit]
     timing_ms: dict[str, float] = field(default_factory=dict)
     profile: "AppliedProfile | None" = None
+    budget: float | None = None
+    empty: dict[str, str] = field(default_factory=dict)   # slot -> why no product at all may fill it
 
     def to_dict(self) -> dict:
         return {"anchor": self.context.to_dict(), "outfits": [o.to_dict() for o in self.outfits],
+                "budget": self.budget, "empty": [{"slot": slot, "reason": why} for slot, why in self.empty.items()],
                 "profile": self.profile.to_dict() if self.profile else None,
                 "timing_ms": {k: round(v, 2) for k, v in self.timing_ms.items()}}
 
@@ -123,24 +138,50 @@ class _Pool:
     scores: PoolScores
     compatible: np.ndarray               # pieces that may be worn together
     boosts: list[dict[str, float]]       # profile boosts per pool index, by rule text
+    prices: np.ndarray                   # per pool index; 0 where a product has no price (never counted)
+    empty: dict[str, str] = field(default_factory=dict)   # slot -> why it has no candidate at all
+    budget: float | None = None          # the whole look's
+    rest: list[float] = field(default_factory=list)   # per depth: the least the required slots from it cost
+
+    def affordable(self, depth: int, state: tuple, choice: int) -> bool:
+        """Whether ``choice`` at ``depth`` leaves enough of the look's budget for the required slots after it."""
+        if self.budget is None:
+            return True
+        spent = sum(self.prices[i] for i in state if i is not None) + self.prices[choice]
+        return spent + self.rest[depth + 1] <= self.budget + 1e-9
 
 
 @dataclass
 class _Limits:
-    """The profile as this request applies it to candidate pieces."""
+    """The profile and the look's budget as this request applies them to candidate pieces."""
 
-    excluded: np.ndarray                 # per product position: left out by the profile
     applied: "AppliedProfile | None"
+    # (words for what a rule leaves out, per position: left out by it), in the order they are applied
+    rules: list[tuple[str, np.ndarray]] = field(default_factory=list)
+    budget: float | None = None          # the whole look's
 
     @classmethod
-    def of(cls, index: Index, applied: "AppliedProfile | None") -> "_Limits":
-        excluded = np.zeros(len(index), dtype=bool)
+    def of(cls, index: Index, applied: "AppliedProfile | None", budget: float | None = None) -> "_Limits":
+        def mask(ids) -> np.ndarray:
+            out = np.zeros(len(index), dtype=bool)
+            out[[p for p in (index.position(pid) for pid in ids) if p is not None]] = True
+            return out
+
+        rules: list[tuple[str, np.ndarray]] = []
         if applied is not None:
-            for pid in applied.exclude_ids:
-                pos = index.position(pid)
-                if pos is not None:
-                    excluded[pos] = True
-        return cls(excluded, applied)
+            profile = applied.profile
+            words = {"budget": f"over your profile budget {profile.budget:g}" if profile.budget is not None else
+                     "over your profile budget", "size": f"not in your size {profile.size}",
+                     "avoid": "left out by your profile's avoid"}
+            rules += [(words.get(rule, f"left out by your profile's {rule}"), mask(ids))
+                      for rule, ids in applied.excluded_by.items() if ids]
+            unnamed = applied.exclude_ids.difference(*applied.excluded_by.values())
+            if unnamed:
+                rules.append(("left out by your profile", mask(unnamed)))
+        if budget is not None:
+            over = np.array([p.price is not None and p.price > budget for p in index.products], dtype=bool)
+            rules.append((f"over the look's budget {budget:g}", over))
+        return cls(applied, rules, budget)
 
     def boosts(self, product: Product) -> dict[str, float]:
         """Profile boosts by rule text ("profile: prefers linen"); empty without preferences."""
@@ -205,23 +246,17 @@ class OutfitComposer:
     # -- candidates -------------------------------------------------------------------------------
     def _slot_candidates(self, slot: Slot, ctx: OutfitContext, occ: tuple[np.ndarray, float, float] | None,
                          include_out_of_stock: bool, weights: dict[str, float],
-                         limits: _Limits) -> tuple[np.ndarray, np.ndarray, np.ndarray | None, list[dict[str, float]]]:
-        """(positions, consistency fit, occasion agreement, profile boosts) of a slot's best candidates."""
+                         limits: _Limits) -> tuple[np.ndarray, np.ndarray, np.ndarray | None,
+                                                   list[dict[str, float]], str | None]:
+        """(positions, consistency fit, occasion agreement, profile boosts, why there are none) of a slot's
+        best candidates."""
         w = self.wardrobe
-        pos = w.groups.get(slot.group, np.zeros(0, dtype=np.int64))
-        if not include_out_of_stock:
-            pos = pos[w.in_stock[pos]]
-        pos = pos[~limits.excluded[pos]]
-        own = self.index.position(ctx.anchor.catalog_id) if ctx.anchor.catalog_id else None
-        if own is not None:
-            pos = pos[pos != own]
+        pos, empty_because = self._eligible(slot, ctx, include_out_of_stock, limits)
         wanted = ctx.wanted()
         fits = [w.fit_vector(trait, wanted[trait], pos) for trait in ("gender", "occasion", "season")]
-        allowed = np.logical_and.reduce([f > 0 for f in fits]) if len(pos) else np.zeros(0, dtype=bool)
-        pos = pos[allowed]
-        fit = np.mean([f[allowed] for f in fits], axis=0) if len(pos) else np.zeros(0)
+        fit = np.mean(fits, axis=0) if len(pos) else np.zeros(0)
         if not len(pos):
-            return pos, fit, None, []
+            return pos, fit, None, [], empty_because
         vecs = self.index.image_vectors[pos]
         unary = weights["consistency"] * fit
         unary += weights["colour"] * w.harmony_vector(ctx.traits.color, pos)
@@ -236,7 +271,37 @@ class OutfitComposer:
             unary += np.array([sum(b.values()) for b in boosts])
         order = np.lexsort((pos, -unary))[:CANDIDATES_PER_SLOT]   # ties: catalog order, deterministic
         return (pos[order], fit[order], (occ_score[order] if occ_score is not None else None),
-                [boosts[i] for i in order])
+                [boosts[i] for i in order], None)
+
+    def _eligible(self, slot: Slot, ctx: OutfitContext, include_out_of_stock: bool,
+                  limits: _Limits) -> tuple[np.ndarray, str | None]:
+        """The products a slot may use, and, when there are none, the rule that removed the last ones.
+
+        The rules run in order (stock, each profile rule, the look's budget, the anchor itself, gender,
+        occasion, season fit); the first one that leaves nothing is the one named, with how many it removed.
+        """
+        w = self.wardrobe
+        pos = w.groups.get(slot.group, np.zeros(0, dtype=np.int64))
+        if not len(pos):
+            return pos, f"the catalog has no {slot.group} products"
+        wanted = ctx.wanted()
+        own = self.index.position(ctx.anchor.catalog_id) if ctx.anchor.catalog_id else None
+        steps: list[tuple[str, Callable[[np.ndarray], np.ndarray]]] = []
+        if not include_out_of_stock:
+            steps.append(("out of stock", lambda p: w.in_stock[p]))
+        steps += [(words, lambda p, m=mask: ~m[p]) for words, mask in limits.rules]
+        if own is not None:
+            steps.append(("the anchor itself", lambda p: p != own))
+        for trait in ("gender", "occasion", "season"):
+            steps.append((f"not for {wanted[trait]}" if wanted[trait] else f"of a {trait} that does not fit",
+                          lambda p, t=trait: w.fit_vector(t, wanted[t], p) > 0))
+        for words, keep in steps:
+            kept = pos[keep(pos)]
+            if not len(kept):
+                return kept, (f"the one remaining {slot.group} product is {words}" if len(pos) == 1 else
+                              f"all {len(pos)} remaining {slot.group} products are {words}")
+            pos = kept
+        return pos, None
 
     def _pool(self, ctx: OutfitContext, include_out_of_stock: bool, limits: _Limits) -> _Pool:
         w = self.wardrobe
@@ -244,9 +309,12 @@ class OutfitComposer:
         weights = cue_weights(occ is not None)
         positions, fits, occs, options = [-1], [1.0], [0.5], []
         boosts: list[dict[str, float]] = [{}]
+        empty: dict[str, str] = {}
         for slot in ctx.slots:
-            pos, fit, occ_score, slot_boosts = self._slot_candidates(slot, ctx, occ, include_out_of_stock, weights,
-                                                                     limits)
+            pos, fit, occ_score, slot_boosts, why = self._slot_candidates(slot, ctx, occ, include_out_of_stock,
+                                                                          weights, limits)
+            if why:
+                empty[slot.name] = why
             options.append(list(range(len(positions), len(positions) + len(pos))))
             positions += [int(p) for p in pos]
             fits += list(fit)
@@ -278,7 +346,12 @@ class OutfitComposer:
             compatible[i, j] = compatible[j, i] = not clash
         bonus = [sum(b.values()) for b in boosts] if limits.applied is not None else None
         scores = PoolScores(np.array(fits), np.array(occs) if occ else None, harm, style, colors, names, bonus)
-        return _Pool(positions, options, scores, compatible, boosts)
+        prices = np.array([0.0] + [self.index.products[p].price or 0.0 for p in positions[1:]])
+        rest = [0.0] * (len(ctx.slots) + 1)
+        for depth in range(len(ctx.slots) - 1, -1, -1):
+            cheapest = min((prices[i] for i in options[depth]), default=0.0)
+            rest[depth] = rest[depth + 1] + (0.0 if ctx.slots[depth].optional else cheapest)
+        return _Pool(positions, options, scores, compatible, boosts, prices, empty, limits.budget, rest)
 
     # -- search -----------------------------------------------------------------------------------
     def _beam(self, pool: _Pool, scorer: OutfitScorer, slots: list[Slot], used: Counter,
@@ -288,7 +361,8 @@ class OutfitComposer:
             grown = []
             for state, _ in beams:
                 chosen = [i for i in state if i is not None]
-                fitting = [i for i in pool.options[depth] if all(pool.compatible[i, j] for j in chosen)]
+                fitting = [i for i in pool.options[depth] if all(pool.compatible[i, j] for j in chosen)
+                           and pool.affordable(depth, state, i)]
                 choices: list[int | None] = list(fitting)
                 if slot.optional or not fitting:
                     choices.append(None)
@@ -313,11 +387,13 @@ class OutfitComposer:
 
     def _outfit(self, state, ctx: OutfitContext, pool: _Pool, scorer: OutfitScorer) -> Outfit:
         pieces, optional_names, missing = [], [], []
+        empty: dict[str, str] = {}
         required = 0
-        for i, slot in zip(state, ctx.slots):
+        for depth, (i, slot) in enumerate(zip(state, ctx.slots)):
             if i is None:
                 if not slot.optional:
                     missing.append(slot.name)
+                    empty[slot.name] = self._why_empty(depth, slot, state, pool)
                 continue
             if slot.optional:
                 optional_names.append(slot.name)
@@ -328,7 +404,21 @@ class OutfitComposer:
                                       slot.optional))
         chosen = [i for i in state if i is not None]
         breakdown = scorer.explain(chosen, required, optional_names, ctx.wanted(), missing)
-        return Outfit(pieces, breakdown.score, breakdown.reasons, missing)
+        return Outfit(pieces, breakdown.score, breakdown.reasons, missing, empty)
+
+    @staticmethod
+    def _why_empty(depth: int, slot: Slot, state: tuple, pool: _Pool) -> str:
+        """Why a required slot stayed empty: no candidate at all (and the rule that removed the last), or
+        none that goes with the pieces chosen before it, or none the look's budget still allows."""
+        if slot.name in pool.empty:
+            return pool.empty[slot.name]
+        before = [i for i in state[:depth] if i is not None]
+        wearable = [i for i in pool.options[depth] if all(pool.compatible[i, j] for j in before)]
+        if not wearable:
+            return (f"all {len(pool.options[depth])} candidates clash with the other pieces (gender or season)")
+        spent = sum(pool.prices[i] for i in before)
+        return (f"none of the {len(wearable)} candidates fits the look's budget {pool.budget:g} "
+                f"({spent:.2f} already spent, the cheapest costs {min(pool.prices[i] for i in wearable):.2f})")
 
     def _why(self, i: int, pos: int, ctx: OutfitContext, pool: _Pool) -> list[str]:
         t = self.wardrobe.traits[pos]
@@ -348,14 +438,21 @@ class OutfitComposer:
         return out
 
     def compose(self, anchor: Anchor, *, occasion: str | None = None, n: int = 3,
-                include_out_of_stock: bool = False, profile: "AppliedProfile | None" = None) -> OutfitResult:
-        """Up to ``n`` distinct outfits, best first; ``profile`` from :func:`fashrec.profile.profile_limits`."""
+                include_out_of_stock: bool = False, profile: "AppliedProfile | None" = None,
+                budget: float | None = None) -> OutfitResult:
+        """Up to ``n`` distinct outfits, best first; ``profile`` from :func:`fashrec.profile.profile_limits`.
+
+        ``budget`` caps what the added pieces of one look cost together (pieces without a price count 0,
+        like the profile's per-piece budget keeps them); the profile's budget still caps each piece.
+        """
         if not 1 <= n <= MAX_OUTFITS:
             raise UsageError(f"the number of outfits must be between 1 and {MAX_OUTFITS}, got {n}")
+        if budget is not None and not (math.isfinite(budget) and budget > 0):
+            raise UsageError(f"the look's budget must be a positive number, got {budget:g}")
         timing: dict[str, float] = {}
         t = time.perf_counter()
         ctx = self.context(anchor, occasion)
-        pool = self._pool(ctx, include_out_of_stock, _Limits.of(self.index, profile))
+        pool = self._pool(ctx, include_out_of_stock, _Limits.of(self.index, profile, budget))
         timing["candidates"] = (time.perf_counter() - t) * 1000
         t = time.perf_counter()
         scorer = OutfitScorer(pool.scores, sum(1 for s in ctx.slots if not s.optional))
@@ -370,24 +467,24 @@ class OutfitComposer:
             seen.add(frozenset(chosen))
             used.update(chosen)
             outfits.append(self._outfit(state, ctx, pool, scorer))
-        if len(outfits) < n:
-            ctx.notes.append(f"only {len(outfits)} distinct outfit(s) could be built from the catalog")
+        if outfits and len(outfits) < n:
+            ctx.notes.append(f"only {plural(len(outfits), 'distinct outfit')} could be built from the catalog")
         outfits.sort(key=lambda o: -o.score)
         timing["search"] = (time.perf_counter() - t) * 1000
-        return OutfitResult(ctx, outfits, timing, profile)
+        return OutfitResult(ctx, outfits, timing, profile, budget, dict(pool.empty))
 
 
 def compose_outfits(index: Index, anchor: Anchor, *, occasion: str | None = None, n: int = 3,
                     encoder: "Encoder | None" = None, include_out_of_stock: bool = False,
                     definition: SlotDefinition | None = None,
-                    profile: "AppliedProfile | None" = None) -> list[Outfit]:
+                    profile: "AppliedProfile | None" = None, budget: float | None = None) -> list[Outfit]:
     """Up to ``n`` distinct outfits that complete the look of ``anchor`` (best first).
 
     For many anchors on one index, keep an :class:`OutfitComposer` instead: it prepares the index once.
     """
     composer = OutfitComposer(index, encoder, definition=definition)
     return composer.compose(anchor, occasion=occasion, n=n, include_out_of_stock=include_out_of_stock,
-                            profile=profile).outfits
+                            profile=profile, budget=budget).outfits
 
 
 __all__ = ["Outfit", "OutfitComposer", "OutfitContext", "OutfitPiece", "OutfitResult", "compose_outfits"]

@@ -361,12 +361,17 @@ def test_cli_outfit_json_human_and_sheet(fashrec, shop, tmp_path):
     assert data["anchor"]["catalog_id"] == "w1" and data["anchor"]["group"] == "top"
     assert len(data["outfits"]) == 2
     piece = data["outfits"][0]["pieces"][0]
-    assert set(piece) >= {"slot", "id", "title", "image", "attributes", "why"}
+    assert set(piece) >= {"slot", "id", "title", "image", "attributes", "why", "price", "in_stock"}
+    first = data["outfits"][0]
+    assert first["total"]["price"] == pytest.approx(sum(p["price"] for p in first["pieces"]))
 
     sheet = tmp_path / "look.png"
-    run = fashrec("outfit", image, "--index", shop / "idx", "--occasion", "party", "--sheet", sheet)
+    budget = round(max(o["total"]["price"] for o in data["outfits"]), 2)
+    run = fashrec("outfit", image, "--index", shop / "idx", "--occasion", "party", "--sheet", sheet,
+                  "--budget", budget)
     assert run.returncode == 0, run.stderr
     assert "Outfit 1" in run.stdout and "score" in run.stdout and "colour" in run.stdout
+    assert "total" in run.stdout and "EUR" in run.stdout and f"Budget: {budget:g}" in run.stdout
     assert sheet.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
@@ -452,9 +457,31 @@ def test_profile_budget_and_avoid_limit_every_piece(composer):
     assert all(p.price <= 30 for p in pieces)                  # the budget holds for every piece
     assert all(p.first("color") != "beige" for p in pieces)
     assert all("footwear" in o.missing for o in limited.outfits)   # every pair of shoes costs more than 30
+    # ... and each look says so: the profile's budget emptied the slot, not a lack of stock.
+    assert all("over your profile budget 30" in o.empty["footwear"] for o in limited.outfits)
     rules = {r["rule"]: r for r in limited.to_dict()["profile"]["rules"]}
     assert rules["budget"]["applied"] and "left out" in rules["budget"]["detail"]
     assert rules["avoid"]["applied"]
+
+
+def test_each_look_has_a_total_and_the_look_budget_caps_it(composer):
+    anchor = anchor_from_product(composer.index, "w1")
+    free = composer.compose(anchor, n=3)
+    for o in free.outfits:
+        total = o.total()
+        assert total["price"] == pytest.approx(sum(p.product.price for p in o.pieces))
+        assert total["priced"] == len(o.pieces) and total["unpriced"] == 0 and total["currency"] == "EUR"
+    totals = sorted(o.total()["price"] for o in free.outfits)
+    budget = totals[0] + 0.01 if len(totals) > 1 and totals[0] < totals[-1] else totals[0]
+    capped = composer.compose(anchor, n=3, budget=budget)
+    assert capped.outfits and capped.to_dict()["budget"] == budget
+    assert all(o.total()["price"] <= budget + 1e-9 for o in capped.outfits)
+    cheapest_pair = min(p.product.price for o in free.outfits for p in o.pieces if p.slot == "footwear")
+    tight = composer.compose(anchor, n=1, budget=cheapest_pair - 0.01)   # no pair of shoes fits at all
+    assert all("footwear" in o.missing and "over the look's budget" in o.empty["footwear"]
+               for o in tight.outfits)
+    with pytest.raises(UsageError, match="budget"):
+        composer.compose(anchor, budget=0)
 
 
 def test_profile_avoid_gives_way_to_the_anchor_and_prefer_lifts_pieces(composer):
@@ -480,6 +507,8 @@ def test_cli_outfit_applies_the_profile_unless_told_not_to(fashrec, shop):
     assert all(p["price"] <= 30 for o in data["outfits"] for p in o["pieces"])
     human = fashrec("outfit", "--id", "w1", "--index", shop / "idx")
     assert "Profile:" in human.stdout and "price capped at 30" in human.stdout
+    assert "footwear products are over your profile budget 30" in human.stdout   # the rule that emptied it
+    assert "nothing suitable in stock" not in human.stdout
 
     run = fashrec("outfit", "--id", "w1", "--index", shop / "idx", "--json", "--no-profile")
     assert run.json()["profile"] is None
