@@ -39,12 +39,14 @@ class Turn:
     result_ids: list[str] = field(default_factory=list)
     stop_reason: str = ""
     created_at: str = field(default_factory=now)
+    result_titles: list[str] = field(default_factory=list)   # parallel to result_ids (empty in old records)
 
     def to_dict(self) -> dict:
         return {"turn": self.number, "action": self.action, "text": self.text, "anchor": self.anchor.to_dict(),
                 "request": self.request.to_dict(), "plan": self.plan.to_dict(),
                 "constraints": self.plan.describe(), "changes": [c.to_dict() for c in self.changes],
-                "results": list(self.result_ids), "stop_reason": self.stop_reason, "time": self.created_at}
+                "results": list(self.result_ids), "titles": list(self.result_titles),
+                "stop_reason": self.stop_reason, "time": self.created_at}
 
 
 @dataclass

@@ -146,6 +146,17 @@ class Dialogue:
             previous = replace(previous, relative=[], keep=keep)
         return self._run("pick", AnchorRef("product", last.result_ids[rank - 1]), text, previous, settled)
 
+    def more(self, count: int | None = None) -> TurnOutcome:
+        """The next page of the last turn's answer: the same anchor and constraints, ``count`` (default k)
+        products not shown yet. The turn keeps every result shown so far, so "pick 12" still works."""
+        last = self._last_turn("show more")
+        shown = list(last.result_ids)
+        options = replace(self.options, k=count or self.options.k)
+        outcome = self._run("more", last.anchor, last.text, last.plan, exclude_ids=set(shown), shown=shown,
+                            options=options)
+        outcome.result.query["offset"] = len(shown)
+        return outcome
+
     def new_image(self, image: str | Path, text: str = "") -> TurnOutcome:
         """Continue from another picture, keeping the constraints gathered so far."""
         last = self.session.last
@@ -164,6 +175,10 @@ class Dialogue:
                                hint=f'start it with an image: fashrec refine IMAGE "TEXT" --session {self.name}')
         return last
 
+    def _titles(self, ids: list[str]) -> list[str]:
+        products = (self.refiner.index.get(pid) for pid in ids)
+        return [p.title or "" if p is not None else "" for p in products]
+
     def anchor_for(self, ref: AnchorRef) -> Anchor:
         if ref not in self._anchors:
             if ref.kind == "image":
@@ -179,23 +194,36 @@ class Dialogue:
         return self._anchors[ref]
 
     def _run(self, action: str, ref: AnchorRef, text: str, previous: Plan | None,
-             settled: list[Change] | None = None) -> TurnOutcome:
+             settled: list[Change] | None = None, *, exclude_ids: set[str] | None = None,
+             shown: list[str] | None = None, options: RefineOptions | None = None) -> TurnOutcome:
+        """Plan (unless this is a page of the last answer), refine, record. ``shown``: results a "more"
+        turn already showed; they stay first in its record and cannot come again (``exclude_ids``)."""
         anchor = self.anchor_for(ref)
         if self.correct_anchor is not None:
             anchor = self.correct_anchor(anchor)
         t = time.perf_counter()
-        request = self.refiner.plan(text, anchor, previous=previous) if text.strip() else Plan(source="session")
+        if action == "more":
+            request, plan, changes = Plan(source="session"), previous or Plan(), []
+        else:
+            request = self.refiner.plan(text, anchor, previous=previous) if text.strip() else Plan(source="session")
+            plan, changes = merge_plans(previous, request)
         plan_ms = (time.perf_counter() - t) * 1000
-        plan, changes = merge_plans(previous, request)
         changes = list(settled or []) + changes
-        options = replace(self.options, profile=self.profile) if self.profile is not None else self.options
+        options = options or self.options
+        options = replace(options, profile=self.profile) if self.profile is not None else options
         # corrections hold for this turn's search; the session records the plan without them, since it
         # does not record the corrections either
         searched = keep_corrected(plan, anchor)
-        result = self.refiner.refine(anchor, text, options, plan=searched, previous=previous)
+        result = self.refiner.refine(anchor, text, options, plan=searched, previous=previous,
+                                     exclude_ids=exclude_ids)
         result.timing_ms["plan"] = plan_ms
         if result.plan is not searched:  # the loop re-planned: record what was actually searched with
             plan = result.plan
-        turn = Turn(0, action, text, ref, request, plan, changes, result.ids, result.stop_reason)
+        if action == "more" and not result.ids:
+            raise UsageError(f"no more products: the {len(shown or [])} shown are all that satisfy the constraints",
+                             hint="say what to change instead")
+        turn = Turn(0, action, text, ref, request, plan, changes, (shown or []) + result.ids, result.stop_reason,
+                    result_titles=[*(self._titles(shown or [])), *(r.candidate.product.title or "" for r in
+                                                                    result.results)])
         turn.number = self.store.append_turn(self.name, turn, index=self.index_path, restart=action == "start")
         return TurnOutcome(self.name, turn, result)

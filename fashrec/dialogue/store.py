@@ -47,8 +47,14 @@ MIGRATIONS: list[tuple[str, list[str]]] = [
                PRIMARY KEY (session, number)
            )""",
     ]),
+    # Titles of the results as they were shown, so `session show` reads without opening the index.
+    ("0002_result_titles", [
+        "ALTER TABLE turns ADD COLUMN result_titles TEXT NOT NULL DEFAULT '[]'",   # JSON list, as result_ids
+    ]),
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
+TURN_COLUMNS = ("number, action, text, anchor_kind, anchor, request_plan, plan, changes, result_ids, stop_reason, "
+                "created_at, result_titles")
 
 
 def sessions_path() -> Path:
@@ -130,8 +136,7 @@ class SessionStore:
         if row is None:
             return None
         turns = [_turn_from_row(r) for r in self.conn.execute(
-            "SELECT number, action, text, anchor_kind, anchor, request_plan, plan, changes, result_ids, "
-            "stop_reason, created_at FROM turns WHERE session = ? ORDER BY number", (name,))]
+            f"SELECT {TURN_COLUMNS} FROM turns WHERE session = ? ORDER BY number", (name,))]
         return Session(row[0], row[1], row[2], row[3], turns)
 
     def load(self, name: str) -> Session:
@@ -162,12 +167,11 @@ class SessionStore:
             number = self.conn.execute("SELECT COALESCE(MAX(number), 0) + 1 FROM turns WHERE session = ?",
                                        (name,)).fetchone()[0]
             self.conn.execute(
-                "INSERT INTO turns (session, number, action, text, anchor_kind, anchor, request_plan, plan, changes, "
-                "result_ids, stop_reason, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                f"INSERT INTO turns (session, {TURN_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (name, number, turn.action, turn.text, turn.anchor.kind, turn.anchor.value,
                  json.dumps(turn.request.to_dict()), json.dumps(turn.plan.to_dict()),
                  json.dumps([c.to_dict() for c in turn.changes]), json.dumps(turn.result_ids),
-                 turn.stop_reason, turn.created_at))
+                 turn.stop_reason, turn.created_at, json.dumps(turn.result_titles)))
         return int(number)
 
     def pop_turn(self, name: str) -> Turn | None:
@@ -175,8 +179,7 @@ class SessionStore:
         self.load(name)
         with self._write():
             row = self.conn.execute(
-                "SELECT number, action, text, anchor_kind, anchor, request_plan, plan, changes, result_ids, "
-                "stop_reason, created_at FROM turns WHERE session = ? ORDER BY number DESC LIMIT 1",
+                f"SELECT {TURN_COLUMNS} FROM turns WHERE session = ? ORDER BY number DESC LIMIT 1",
                 (name,)).fetchone()
             if row is None:
                 return None
@@ -213,7 +216,7 @@ class _Transaction:
 
 
 def _turn_from_row(row: tuple) -> Turn:
-    number, action, text, kind, anchor, request, plan, changes, result_ids, stop_reason, created = row
+    number, action, text, kind, anchor, request, plan, changes, result_ids, stop_reason, created, titles = row
     return Turn(number, action, text, AnchorRef(kind, anchor), Plan.from_dict(json.loads(request)),
                 Plan.from_dict(json.loads(plan)), [Change.from_dict(c) for c in json.loads(changes)],
-                list(json.loads(result_ids)), stop_reason, created)
+                list(json.loads(result_ids)), stop_reason, created, list(json.loads(titles)))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from pathlib import Path
 
@@ -103,7 +104,7 @@ def turn(text: str, plan: Plan, ids: list[str], action: str = "refine") -> Turn:
 def test_sessions_survive_reopening(tmp_path):
     path = tmp_path / "sessions.sqlite"
     with SessionStore(path) as store:
-        assert store.schema_version == 1 and store.migrations() == ["0001_sessions_and_turns"]
+        assert store.schema_version == 2 and store.migrations() == MIGRATED
         assert store.append_turn("s1", turn("", Plan(), ["a", "b"], "start"), index="/idx") == 1
         plan, changes = merge_plans(None, Plan(set={"color": "red"}, drop=["price"]))
         t2 = turn("in red", plan, ["c"])
@@ -115,7 +116,36 @@ def test_sessions_survive_reopening(tmp_path):
         assert session.plan.set == {"color": "red"} and session.plan.drop == ["price"]
         assert [str(c) for c in session.last.changes] == ["+ color=red"]
         assert session.last.result_ids == ["c"] and session.last.anchor == AnchorRef("image", "/x/shirt.jpg")
-        assert store.migrations() == ["0001_sessions_and_turns"]  # not applied twice
+        assert store.migrations() == MIGRATED  # not applied twice
+
+
+MIGRATED = ["0001_sessions_and_turns", "0002_result_titles"]
+
+
+def test_a_first_version_database_is_migrated_and_keeps_its_turns(tmp_path):
+    """A sessions.sqlite written before result titles were stored: its turns read back, without titles."""
+    from fashrec.dialogue.store import MIGRATIONS
+
+    path = tmp_path / "sessions.sqlite"
+    conn = sqlite3.connect(path)
+    for statement in MIGRATIONS[0][1]:
+        conn.execute(statement)
+    conn.execute("CREATE TABLE migrations (name TEXT PRIMARY KEY, applied_at TEXT NOT NULL)")
+    conn.execute("INSERT INTO migrations VALUES ('0001_sessions_and_turns', 'then')")
+    conn.execute("INSERT INTO sessions VALUES ('old', 'then', 'then', NULL)")
+    conn.execute("INSERT INTO turns VALUES ('old', 1, 'start', 'in red', 'image', '/x.jpg', ?, ?, '[]', "
+                 "'[\"a\", \"b\"]', 'done', 'then')", (json.dumps(Plan().to_dict()),) * 2)
+    conn.execute("PRAGMA user_version = 1")
+    conn.commit()
+    conn.close()
+    with SessionStore(path) as store:
+        assert store.schema_version == 2 and store.migrations() == MIGRATED
+        old = store.load("old").turns[0]
+        assert old.result_ids == ["a", "b"] and old.result_titles == [] and old.text == "in red"
+        t = turn("in blue", Plan(), ["c"])
+        t.result_titles = ["Blue shirt"]
+        store.append_turn("old", t)
+        assert store.load("old").turns[1].to_dict()["titles"] == ["Blue shirt"]
 
 
 def test_undo_restart_and_remove(tmp_path):
