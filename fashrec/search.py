@@ -13,13 +13,14 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, TypeVar
 
 import numpy as np
 
 from fashrec.ammr import Constraints, constraint_filter
 from fashrec.catalog import Product, normalize_value
 from fashrec.encoder import Encoder
+from fashrec.errors import UsageError
 from fashrec.index import Index
 from fashrec.index.filters import Filter
 from fashrec.planner import Plan, PlanContext, Planner, wanted_text
@@ -30,6 +31,10 @@ TEXT_SIDE_WEIGHT = 0.35
 # With a ranking boost (profile preferences), this many more candidates than asked for are re-ranked,
 # so a preferred item just below the cut can move up; boosts are small, so a few k is enough.
 BOOST_POOL_FACTOR = 3
+# Sorting by price orders the most relevant products, never the whole catalog: a "cheapest first" list
+# of things unlike the query would be no answer. The pool is this many, or the page's end if further.
+SORT_POOL = 100
+SORTS = ("relevance", "price", "-price")
 
 Boost = Callable[[Product], dict[str, float]]
 
@@ -56,6 +61,40 @@ def apply_boost(hits: list[Hit], boost: Boost | None, k: int) -> list[Hit]:
         hit.boosts = boost(hit.product)
         hit.score += sum(hit.boosts.values())
     return sorted(hits, key=lambda h: (h.tier, -h.score))[:k]
+
+
+def check_sort(sort: str) -> str:
+    if sort not in SORTS:
+        raise UsageError(f"sort must be one of {', '.join(SORTS)}, got '{sort}'")
+    return sort
+
+
+def price_key(price: float | None, sort: str) -> tuple[bool, float]:
+    """Sort key for ``sort`` = "price" (cheapest first) or "-price" (dearest first); unpriced last."""
+    if price is None:
+        return (True, 0.0)
+    return (False, -price if sort == "-price" else price)
+
+
+def pool_size(k: int, offset: int, sort: str) -> int:
+    """How many ranked products a page needs: its end, or the sorting pool."""
+    return max(SORT_POOL, offset + k) if sort != "relevance" else offset + k
+
+
+T = TypeVar("T")
+
+
+def paged(items: list[T], k: int, offset: int, sort: str, *, price: Callable[[T], float | None],
+          tier: Callable[[T], int]) -> list[T]:
+    """Items ``offset`` .. ``offset + k`` in ``sort`` order. Sorting never lifts a lower tier (a near
+    miss, a relaxed match) above a full match: it orders within each tier."""
+    if sort != "relevance":
+        items = sorted(items, key=lambda item: (tier(item), price_key(price(item), sort)))
+    return items[offset:offset + k]
+
+
+def page(hits: list[Hit], k: int, offset: int, sort: str) -> list[Hit]:
+    return paged(hits, k, offset, sort, price=lambda h: h.product.price, tier=lambda h: h.tier)
 
 
 @dataclass
@@ -102,16 +141,25 @@ class Searcher:
                               currency=self.index.currency)
         return self.planner.plan(query, context)
 
-    def text(self, query: str, *, k: int = 10, flt: Filter | None = None, boost: Boost | None = None) -> SearchResult:
-        """Products matching ``query``; ``boost`` (e.g. profile preferences) re-ranks a wider pool."""
+    def text(self, query: str, *, k: int = 10, flt: Filter | None = None, boost: Boost | None = None,
+             offset: int = 0, sort: str = "relevance", image: str | Path | None = None) -> SearchResult:
+        """Products matching ``query``; ``boost`` (e.g. profile preferences) re-ranks a wider pool.
+
+        ``offset`` skips that many results (paging); ``sort`` "price" / "-price" orders the most
+        relevant ones by price. With ``image``, the words say what to find and the photo how it should
+        look: the query vector is the mean of both (the words are still understood into filters).
+        """
         t0 = time.perf_counter()
+        want = pool_size(k, offset, check_sort(sort))
         plan = self.understand(query)
         flt = flt or Filter()
         # What the query refuses is filtered out, never embedded: "not striped" must not pull to stripes.
         wanted = (wanted_text(query, self.index.vocabulary) or "product") if plan is not None else query
         qvec = self.encoder.encode_texts([wanted])[0]
+        if image is not None:
+            qvec = _mean_direction(qvec, self.encoder.encode_images([Path(image)])[0])
         t1 = time.perf_counter()
-        pool = k * BOOST_POOL_FACTOR if boost else k
+        pool = want * BOOST_POOL_FACTOR if boost else want
         named = (constraint_filter(self.index, Constraints(plan), in_stock_only=False) if plan is not None
                  else Filter())
         if named.is_empty():
@@ -120,7 +168,7 @@ class Searcher:
             hits = blended_text_search(self.index, qvec, pool, flt.merged(named))
             for hit in hits:
                 hit.notes.append("matches " + ", ".join(_named(named)))
-            if len(hits) < k:   # too few match everything named: the closest others follow, after them
+            if len(hits) < want:   # too few match everything named: the closest others follow, after them
                 seen = {h.product.id for h in hits}
                 # From a wide pool: a near miss (one thing lacking) beats a closer look that lacks three.
                 others = [h for h in blended_text_search(self.index, qvec, max(50, 5 * pool), flt)
@@ -130,9 +178,11 @@ class Searcher:
                     hit.tier = max(1, len(lacking))
                     hit.notes.append("closest other; lacks " + ", ".join(lacking))
                 hits += others
-        hits = apply_boost(hits, boost, k)
+        hits = page(apply_boost(hits, boost, want), k, offset, sort)
         t2 = time.perf_counter()
-        info: dict[str, Any] = {"text": query, "k": k, "where": flt.to_dict()}
+        info: dict[str, Any] = {"text": query, "k": k, "where": flt.to_dict(), "offset": offset, "sort": sort}
+        if image is not None:
+            info["image"] = str(image)
         if plan is not None:
             notes = list(plan.notes) + [f"{a}={v} only steers ranking: too few products list a {a}"
                                         for a, v in plan.set.items() if a not in named.include]
@@ -148,18 +198,25 @@ class Searcher:
         return SearchResult(info, hits, {"encode": (t1 - t0) * 1000, "search": (t2 - t1) * 1000})
 
     def image(self, image: str | Path, *, k: int = 10, flt: Filter | None = None,
-              boost: Boost | None = None) -> SearchResult:
-        """Products that look like ``image``; ``boost`` re-ranks a wider pool."""
+              boost: Boost | None = None, offset: int = 0, sort: str = "relevance") -> SearchResult:
+        """Products that look like ``image``; ``boost`` re-ranks a wider pool; paging as in :meth:`text`."""
         t0 = time.perf_counter()
+        want = pool_size(k, offset, check_sort(sort))
         qvec = self.encoder.encode_images([Path(image)])[0]
         t1 = time.perf_counter()
-        found = self.index.nearest(qvec, k * BOOST_POOL_FACTOR if boost else k, flt=flt)
+        found = self.index.nearest(qvec, want * BOOST_POOL_FACTOR if boost else want, flt=flt)
         hits = [Hit(product, float(s)) for product, s in zip(self.index.products_at(found.positions), found.scores)]
-        hits = apply_boost(hits, boost, k)
+        hits = page(apply_boost(hits, boost, want), k, offset, sort)
         t2 = time.perf_counter()
         return SearchResult({"image": str(image), "k": k, "where": (flt or Filter()).to_dict(),
-                             "method": found.method}, hits,
+                             "offset": offset, "sort": sort, "method": found.method}, hits,
                             {"encode": (t1 - t0) * 1000, "search": (t2 - t1) * 1000})
+
+
+def _mean_direction(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """The unit vector halfway between two unit vectors (text and image queries weigh the same)."""
+    mean = (np.asarray(a, np.float32) + np.asarray(b, np.float32)) / 2
+    return (mean / max(float(np.linalg.norm(mean)), 1e-12)).astype(np.float32)
 
 
 def _named(named: Filter) -> list[str]:

@@ -38,6 +38,7 @@ from fashrec.ammr.types import (
     StandingRules,
     Step,
 )
+from fashrec.catalog.wording import plural
 from fashrec.encoder import Encoder
 from fashrec.encoder.prompts import AttributePrompts
 from fashrec.errors import UsageError
@@ -160,7 +161,8 @@ class Refiner:
             outcome = Outcome(step.allowed, step.retrieved, step.selected)
             following = next((a for policy in POLICIES if (a := policy(self, run.request, attempt, outcome))), None)
             if following is None:
-                stop_reason = f"only {len(selected)} products satisfy every stated constraint"
+                verb = "satisfies" if len(selected) == 1 else "satisfy"
+                stop_reason = f"only {plural(len(selected), 'product')} {verb} every stated constraint"
                 break
             attempt = following
         else:

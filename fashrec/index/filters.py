@@ -9,6 +9,8 @@ one that lists no sizes never matches a wanted size (an answer must not pass an 
 from __future__ import annotations
 
 import difflib
+import math
+import re
 from dataclasses import dataclass, field, replace
 
 from fashrec.catalog import Product, Vocabulary, normalize_key, normalize_value
@@ -96,10 +98,16 @@ def _both(a: set[str], b: set[str]) -> set[str]:
     return (a & b) if a and b else set(a or b)
 
 
+WHERE_FORMS = "attr=value, attr!=value, price<50, price<=50, price>20, price>=20 or price=20..40"
+
+
 def parse_where(expressions: list[str] | None) -> Filter:
-    """``attr=value`` (repeat an attribute to allow several values) and ``attr!=value``."""
+    """``attr=value`` (repeat an attribute to allow several values), ``attr!=value``, and price bounds."""
     flt = Filter()
     for expr in expressions or []:
+        if normalize_key(re.split(r"[<>=!]", expr, maxsplit=1)[0]) == "price":
+            _price_bound(flt, expr)
+            continue
         if "!=" in expr:
             attr, _, value = expr.partition("!=")
             target = flt.exclude
@@ -107,15 +115,10 @@ def parse_where(expressions: list[str] | None) -> Filter:
             attr, _, value = expr.partition("=")
             target = flt.include
         else:
-            raise UsageError(f"--where expects attr=value or attr!=value, got '{expr}'")
+            raise UsageError(f"--where expects {WHERE_FORMS}, got '{expr}'")
         attr, value = normalize_key(attr), normalize_value(value)
         if not attr or not value:
-            raise UsageError(f"--where expects attr=value or attr!=value, got '{expr}'")
-        if attr == "price":
-            raise UsageError("--where filters attributes, not prices",
-                             hint="say the price in the request instead (fashrec search \"shirt under 5\", "
-                                  "fashrec refine IMAGE \"same, under 5\"), or set a standing budget: "
-                                  "fashrec profile set budget=5")
+            raise UsageError(f"--where expects {WHERE_FORMS}, got '{expr}'")
         target.setdefault(attr, set()).add(value)
     return flt
 
@@ -167,3 +170,46 @@ def _suggest(word: str, known, before: str, after: str = "") -> str:
     close = difflib.get_close_matches(word, list(known), n=1, cutoff=0.6)
     return f" (did you mean {before}{close[0]}{after}?)" if close else ""
 
+
+_PRICE = re.compile(r"^\s*price\s*(<=|>=|<|>|=)\s*(.*?)\s*$", re.IGNORECASE)
+
+
+def _price_bound(flt: Filter, expr: str) -> None:
+    """``price<50`` (strictly below), ``price<=50``, ``price>20``, ``price>=20``, ``price=20..40``,
+    ``price=..40``, ``price=20..`` and ``price=25`` (exactly); several bounds narrow each other."""
+    match = _PRICE.match(expr)
+    if not match:
+        raise UsageError(f"--where: cannot read the price bound '{expr}' (use price<50, price>=20 or "
+                         f"price=20..40)")
+    op, value = match.groups()
+    if op == "=":
+        low, sep, high = value.partition("..")
+        lo, hi = (_amount(low, expr), _amount(high, expr)) if sep else (_amount(value, expr),) * 2
+        if lo is None and hi is None:
+            raise UsageError(f"--where: '{expr}' names no price")
+        if lo is not None and hi is not None and lo > hi:
+            raise UsageError(f"--where: '{expr}' is an empty range (the lower bound is above the upper)")
+    else:
+        amount = _amount(value, expr)
+        if amount is None:
+            raise UsageError(f"--where: '{expr}' names no price")
+        # A strict bound is the next representable price: the filter's bounds are inclusive.
+        lo = amount if op == ">=" else math.nextafter(amount, math.inf) if op == ">" else None
+        hi = amount if op == "<=" else math.nextafter(amount, -math.inf) if op == "<" else None
+    if lo is not None:
+        flt.price_min = lo if flt.price_min is None else max(flt.price_min, lo)
+    if hi is not None:
+        flt.price_max = hi if flt.price_max is None else min(flt.price_max, hi)
+
+
+def _amount(text: str, expr: str) -> float | None:
+    text = text.strip()
+    if not text:
+        return None
+    try:
+        amount = float(text)
+    except ValueError:
+        raise UsageError(f"--where: '{text}' in '{expr}' is not a price") from None
+    if not math.isfinite(amount) or amount < 0:
+        raise UsageError(f"--where: a price bound must be a finite number >= 0, got '{text}' in '{expr}'")
+    return amount

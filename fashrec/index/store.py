@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import statistics
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Sequence
@@ -307,6 +309,25 @@ class Index:
             "generation": self.manifest.generation,
             "hnsw": self.manifest.hnsw,
             "attributes": {a: len(vocab.values(a)) for a in vocab.attributes()},
+            "vocabulary": vocab.to_dict(),
+            **offer(self.products),
             "disk_bytes": self.disk_bytes(),
             "updated_at": self.manifest.updated_at,
         }
+
+
+def offer(products: list[Product]) -> dict:
+    """What a script needs to phrase a request: prices and currencies, brands, sizes, stock (with counts)."""
+    prices = sorted(p.price for p in products if p.price is not None)
+    currencies = Counter(p.currency for p in products if p.currency)
+    stock = Counter("unknown" if p.in_stock is None else "in_stock" if p.in_stock else "out_of_stock"
+                    for p in products)
+    return {
+        "price": {"min": prices[0] if prices else None, "max": prices[-1] if prices else None,
+                  "median": statistics.median(prices) if prices else None, "priced": len(prices),
+                  "currency": currencies.most_common(1)[0][0] if len(currencies) == 1 else None,
+                  "currencies": dict(currencies.most_common())},
+        "brands": dict(Counter(p.brand for p in products if p.brand).most_common()),
+        "sizes": dict(Counter(s for p in products for s in p.sizes).most_common()),
+        "stock": {k: stock.get(k, 0) for k in ("in_stock", "out_of_stock", "unknown")},
+    }
