@@ -14,6 +14,8 @@ from pathlib import Path
 from typing import Any, Iterator, Optional
 
 import typer
+from rich.padding import Padding
+from rich.table import Table
 
 from fashrec.ammr import RefineOptions
 from fashrec.cli import remarks  # noqa: F401  (styles the loading remarks)
@@ -29,31 +31,57 @@ from fashrec.cli.options import (
     PlannerOpt,
     RuntimeOpt,
 )
-from fashrec.cli.output import (
-    dumps,
-    handled,
-    literal,
-    note,
-    report_error,
-    stderr,
-    stdout,
-)
-from fashrec.cli.render import render_constraints, render_turn, write_sheet
+from fashrec.cli.output import dumps, handled, literal, note, report_error, stdout
+from fashrec.cli.render import render_constraints, render_turn
+from fashrec.cli.sheet import write_sheet
 from fashrec.dialogue import Dialogue, SessionStore
 from fashrec.dialogue.store import check_name
 from fashrec.errors import FashrecError, UsageError
 from fashrec.service.runtime import build_refiner, load_profile_unless
+from fashrec.settings import home_dir
 
 COMMANDS = {
-    "/pick N [TEXT]": "continue from result N of the last turn (constraints stay)",
-    "/undo": "forget the last turn",
-    "/plan": "show the accumulated constraints",
-    "/sheet FILE": "write a contact sheet PNG of the last results",
-    "/image PATH [TEXT]": "continue from another picture (constraints stay)",
-    "/new PATH [TEXT]": "start over from a picture (constraints cleared)",
-    "/help": "this list",
-    "/quit": "leave (the session is saved; continue it with --session)",
+    "more": "show the next results of the last turn (same constraints)",
+    "pick N [TEXT]": "continue from result N of the last turn (constraints stay)",
+    "undo": "forget the last turn",
+    "plan": "show the accumulated constraints",
+    "sheet FILE.png": "write a contact sheet PNG of the last results",
+    "image PATH [TEXT]": "continue from another picture (constraints stay)",
+    "new PATH [TEXT]": "start over from a picture (constraints cleared)",
+    "help": "this list",
+    "quit": "leave (the session is saved; continue it with --session)",
 }
+ALIASES = {"exit": "quit", "q": "quit", "bye": "quit", "next": "more", "?": "help"}
+BARE = {"more", "undo", "plan", "help", "quit"}       # commands that are the whole line
+HISTORY_FILE = "chat-history"
+
+
+def command_of(line: str) -> tuple[str, str] | None:
+    """The chat command a line gives, as (name, rest), or None when the line is a request.
+
+    "/undo" and "undo" are the same. A plain word counts as a command only where it cannot be a
+    request: alone on the line ("more", "undo"), "pick" before a number, "sheet" before a .png file
+    name, "image"/"new" before a file that exists. "more formal" or "new colours" stay requests.
+    """
+    if line.startswith("/"):
+        name, _, rest = line[1:].partition(" ")
+        name = name.lower()
+        return ALIASES.get(name, name), rest.strip()
+    word, _, rest = line.partition(" ")
+    word, rest = ALIASES.get(word.lower(), word.lower()), rest.strip()
+    if not rest and word in BARE:
+        return word, ""
+    if word == "pick" and rest.split(" ")[0].isdigit():
+        return word, rest
+    if word == "sheet" and rest.lower().endswith(".png") and " " not in rest:
+        return word, rest
+    if word in ("image", "new") and rest:
+        try:
+            first = shlex.split(rest)[0]
+        except (ValueError, IndexError):
+            return None
+        return (word, rest) if Path(first).expanduser().is_file() else None
+    return None
 
 
 class Chat:
@@ -66,47 +94,59 @@ class Chat:
         self.json_mode = json_mode
         self.last: Optional[dict[str, Any]] = None
 
+    def begin(self) -> dict[str, Any]:
+        """Answer the pending image at once (what was read from it and the closest products)."""
+        image, self.pending_image = self.pending_image, None
+        return self._turn("start", self.dialogue.start(image, ""))
+
     def handle(self, line: str) -> Optional[dict[str, Any]]:
         """Answer one line; returns what to print (None: nothing), raises FashrecError on a bad request."""
-
-        if not line.startswith("/"):
+        command = command_of(line)
+        if command is None:
             return self._turn("refine", self._say(line))
-        command, _, rest = line.partition(" ")
-        command, rest = command.lower(), rest.strip()
-        if command in ("/quit", "/exit", "/q"):
+        name, rest = command
+        if name == "quit":
             return {"command": "quit"}
-        if command == "/help":
+        if name == "help":
             return {"command": "help", "commands": COMMANDS}
-        if command == "/pick":
+        if name == "more":
+            return self._turn("more", self.dialogue.more())
+        if name == "pick":
             number, _, text = rest.partition(" ")
             if not number.isdigit():
-                raise UsageError("/pick needs a result number: /pick 3")
+                raise UsageError("pick needs a result number: pick 3")
             return self._turn("pick", self.dialogue.pick(int(number), text.strip()))
-        if command in ("/image", "/new"):
-            path, text = _path_and_text(rest, command)
-            if command == "/new":
+        if name in ("image", "new"):
+            path, text = _path_and_text(rest, name)
+            if name == "new":
                 return self._turn("new", self.dialogue.start(path, text))
             return self._turn("image", self.dialogue.new_image(path, text))
-        if command == "/undo":
-            removed = self.dialogue.undo()
-            session = self.dialogue.session
-            self.last = None
-            return {"command": "undo", "undone": removed.number if removed else None, "turns": len(session.turns),
-                    "constraints": session.summary()["constraints"]}
-        if command == "/plan":
+        if name == "undo":
+            return self._undo()
+        if name == "plan":
             session = self.dialogue.session
             return {"command": "plan", "session": session.name, "turns": len(session.turns),
                     "plan": session.plan.to_dict(), "constraints": session.summary()["constraints"]}
-        if command == "/sheet":
-            if not rest:
-                raise UsageError("/sheet needs a file name: /sheet looks.png")
-            if not self.last:
-                raise UsageError("no results in this chat yet")
-            anchor = (self.last.get("anchor") or {}).get("image")
-            path = write_sheet(Path(rest), Path(anchor) if anchor else None, self.last["results"],
-                               f"{self.dialogue.name}, turn {self.last['session']['turn']}")
-            return {"command": "sheet", "path": str(path)}
-        raise UsageError(f"unknown command {command} (try /help)")
+        if name == "sheet":
+            return self._sheet(rest)
+        raise UsageError(f"unknown command /{name} (try help)")
+
+    def _undo(self) -> dict[str, Any]:
+        removed = self.dialogue.undo()
+        session = self.dialogue.session
+        self.last = None
+        return {"command": "undo", "undone": removed.number if removed else None, "turns": len(session.turns),
+                "constraints": session.summary()["constraints"]}
+
+    def _sheet(self, rest: str) -> dict[str, Any]:
+        if not rest:
+            raise UsageError("sheet needs a file name: sheet looks.png")
+        if not self.last:
+            raise UsageError("no results in this chat yet")
+        anchor = (self.last.get("anchor") or {}).get("image")
+        path = write_sheet(Path(rest), self.last, anchor=Path(anchor) if anchor else None,
+                           title=f"{self.dialogue.name}, turn {self.last['session']['turn']}")
+        return {"command": "sheet", "path": str(path)}
 
     def _say(self, text: str):
         if self.pending_image is not None:
@@ -123,9 +163,14 @@ class Chat:
         if "results" in data:
             render_turn(data, explain=self.explain)
         elif command == "help":
+            table = Table.grid(padding=(0, 2))
+            table.add_column(style="bold", no_wrap=True)
+            table.add_column()
             for usage, meaning in COMMANDS.items():
-                stdout.print(f"  [bold]{usage}[/]  {meaning}", highlight=False)
-            stdout.print("  anything else is a request that refines the last turn", highlight=False)
+                table.add_row(usage, meaning)
+            stdout.print(Padding(table, (0, 0, 0, 2)))
+            stdout.print("  (each also works with a leading /: /undo, /pick 2)")
+            stdout.print("  anything else is a request that refines the last turn")
         elif command == "undo":
             stdout.print(f"Undid turn {data['undone']}; {data['turns']} turn(s) left." if data["undone"]
                          else "[dim]Nothing to undo.[/]")
@@ -137,7 +182,6 @@ class Chat:
 
 
 def _path_and_text(rest: str, command: str) -> tuple[Path, str]:
-
     try:
         parts = shlex.split(rest)
     except ValueError as exc:
@@ -148,8 +192,9 @@ def _path_and_text(rest: str, command: str) -> tuple[Path, str]:
 
 
 def _lines(interactive: bool) -> Iterator[str | UsageError]:
-    """Input lines, each decoded on its own: a line that is not UTF-8 becomes an error for that line
-    (it used to end the chat with a traceback, or be echoed back as raw bytes)."""
+    """Lines of input: with line editing and history at a terminal, plain lines from a pipe, each decoded
+    on its own there: a line that is not UTF-8 becomes an error for that line (it used to end the chat
+    with a traceback, or be echoed back as raw bytes)."""
     if not interactive:
         for raw in sys.stdin.buffer:
             try:
@@ -157,13 +202,21 @@ def _lines(interactive: bool) -> Iterator[str | UsageError]:
             except UnicodeDecodeError as exc:
                 yield UsageError(f"this line is not valid UTF-8 (byte {exc.start}): ignored")
         return
+    # deferred: prompt_toolkit is only needed at a terminal, and costs ~0.1 s to import
+    from prompt_toolkit import PromptSession
+    from prompt_toolkit.history import FileHistory
+    from prompt_toolkit.output import create_output
+
+    history = home_dir() / HISTORY_FILE
+    history.parent.mkdir(parents=True, exist_ok=True)
+    # Prompts go to stderr, like every other remark: stdout carries only answers.
+    session: PromptSession = PromptSession(history=FileHistory(str(history)), output=create_output(sys.stderr))
     while True:
         try:
-            yield stderr.input("[bold magenta]you>[/] ")
-        except UnicodeDecodeError as exc:
-            yield UsageError(f"that line is not valid UTF-8 (byte {exc.start}): ignored")
+            yield session.prompt("you> ")
+        except KeyboardInterrupt:   # Ctrl-C clears the line, as in a shell; Ctrl-D leaves
+            continue
         except EOFError:
-            stderr.print()
             return
 
 
@@ -203,7 +256,7 @@ def chat(
     image: Optional[Path] = typer.Argument(None, help="Anchor image for the first request (optional when "
                                            "continuing a session)."),
     index: Optional[Path] = IndexOpt,
-    session: Optional[str] = typer.Option(None, "--session", help="Session to continue or create "
+    session: Optional[str] = typer.Option(None, "--session", metavar="NAME", help="Session to continue or create "
                                           "(default: a new one named chat-<time>)."),
     k: int = KOpt,
     planner: str = PlannerOpt,
@@ -215,7 +268,17 @@ def chat(
     runtime: Optional[str] = RuntimeOpt,
     json_mode: bool = typer.Option(False, "--json", help="One JSON object per answered line on stdout."),
 ) -> None:
-    """Refine step by step at a prompt: each line refines the last turn; /help lists the commands."""
+    """Refine step by step at a prompt: each line refines the last turn; "help" lists the commands.
+
+    At a terminal, chat IMAGE answers at once (what was read from the photo and the closest products)
+    and the prompt has line editing and history. From a pipe it reads one request per line, the first
+    joining IMAGE; with --json it writes one JSON object per answered line.
+
+    Examples:
+    fashrec chat shirt.jpg
+    fashrec chat --session s1
+    printf 'in navy\\nunder 100\\nmore\\npick 2\\n' | fashrec chat shirt.jpg --json
+    """
 
     with handled(json_mode):
         name = check_name(session or datetime.now().strftime("chat-%Y%m%d-%H%M%S"))
@@ -233,9 +296,11 @@ def chat(
         if interactive:
             turns = len(existing.turns) if existing else 0
             note(f"[bold]fashrec chat[/] · session [cyan]{name}[/]" + (f" ({turns} earlier turns)" if turns else "")
-                 + " · /help for commands, /quit to leave")
+                 + " · help for commands, quit to leave")
             if existing and existing.turns and image is None:
                 note("constraints so far: " + (", ".join(existing.summary()["constraints"]) or "(none)"))
+            if image is not None:
+                chat_state.render(chat_state.begin())
         failures = converse(chat_state, _lines(interactive), json_mode=json_mode)
         store.close()
         if failures and not interactive:

@@ -111,7 +111,7 @@ def eval_refine(
     catalog: Path = typer.Argument(..., help="Catalog JSONL; its evaluation slice becomes the anchors."),
     n: int = typer.Option(200, "--n", min=1, help="Number of requests."),
     seed: int = SeedOpt,
-    strategies: str = typer.Option("ammr,image,text,fusion", "--strategies",
+    strategies: str = typer.Option("ammr,image,text,fusion", "--strategies", metavar="LIST",
                                    help="Comma-separated; also ammr-labelled (the anchors' own labels instead of "
                                         "their reading) and ammr-answered (refine's questions about an unsure "
                                         "anchor answered with its labels)."),
@@ -122,7 +122,12 @@ def eval_refine(
     ask_below: Optional[float] = AskBelowOpt,
     json_mode: bool = JsonOpt,
 ) -> None:
-    """Precision@10, hit@10, anchor preservation and latency for ammr and the single-shot baselines."""
+    """Precision@10, hit@10, anchor preservation and latency for ammr and the single-shot baselines.
+
+    Examples:
+    fashrec eval refine catalog.jsonl --n 200
+    fashrec eval refine catalog.jsonl --n 50 --strategies ammr,fusion --planner rules --json
+    """
 
     with handled(json_mode):
         with progress_bar("Refining", n, enabled=not json_mode) as advance:
@@ -152,13 +157,17 @@ def eval_search(
     catalog: Path = typer.Argument(..., help="Catalog JSONL; its indexed part (as in eval refine) is searched."),
     n: int = typer.Option(200, "--n", min=1, help="Number of queries."),
     seed: int = SeedOpt,
-    strategies: str = typer.Option("embedding,rules", "--strategies",
+    strategies: str = typer.Option("embedding,rules", "--strategies", metavar="LIST",
                                    help="embedding (similarity alone) and/or planners: rules, hybrid, llm."),
     model: Optional[str] = ModelOpt,
     workdir: Optional[Path] = WorkdirOpt,
     json_mode: bool = JsonOpt,
 ) -> None:
-    """Precision@10 of text search: by embedding alone, and understood by a planner first."""
+    """Precision@10 of text search: by embedding alone, and understood by a planner first.
+
+    Examples:
+    fashrec eval search catalog.jsonl --n 200
+    """
 
     with handled(json_mode):
         with progress_bar("Searching", n, enabled=not json_mode) as advance:
@@ -178,18 +187,27 @@ def eval_search(
 
 @eval_app.command("planner")
 def eval_planner_command(
-    data: Path = typer.Option(DEFAULT_PHRASES, "--data", help="Labelled phrases (JSONL; default: the ones shipped with fashrec)."),
-    vocabulary: Optional[Path] = typer.Option(None, "--vocabulary", help=f"Vocabularies the phrases name "
+    data: Path = typer.Option(DEFAULT_PHRASES, "--data", metavar="FILE",
+                              help="Labelled phrases (JSONL; default: the ones shipped with fashrec)."),
+    vocabulary: Optional[Path] = typer.Option(None, "--vocabulary", metavar="FILE",
+                                              help=f"Vocabularies the phrases name "
                                               f"(default: {VOCABULARY_NAME} next to --data)."),
-    planner: str = typer.Option("all", "--planner", help="all, or one of rules, llm, hybrid (or any "
+    planner: str = typer.Option("all", "--planner", metavar="all|NAME",
+                                help="all, or one of rules, llm, hybrid (or any "
                                 "registered planner)."),
     llm: Optional[Path] = LlmOpt,
-    split: Optional[str] = typer.Option(None, "--split", help="Only phrases of this split (dev, holdout)."),
+    split: Optional[str] = typer.Option(None, "--split", metavar="dev|holdout",
+                                        help="Only phrases of this split (dev, holdout)."),
     limit: Optional[int] = typer.Option(None, "--limit", min=1, help="Only the first N phrases."),
     failures: int = typer.Option(0, "--failures", min=0, help="Show up to N failed phrases per planner."),
     json_mode: bool = JsonOpt,
 ) -> None:
-    """Exact-match and per-field accuracy, and latency, of each planner on labelled phrases."""
+    """Exact-match and per-field accuracy, and latency, of each planner on labelled phrases.
+
+    Examples:
+    fashrec eval planner --planner rules
+    fashrec eval planner --planner all --json
+    """
 
     with handled(json_mode):
         if not data.exists():
@@ -252,16 +270,21 @@ def eval_dialogue(
     n: int = typer.Option(50, "--n", min=1, help="Number of simulated shoppers."),
     max_turns: int = typer.Option(5, "--max-turns", min=1, max=20, help="Turns before a shopper gives up."),
     seed: int = SeedOpt,
-    strategies: str = typer.Option("ammr,fusion", "--strategies",
+    strategies: str = typer.Option("ammr,fusion", "--strategies", metavar="LIST",
                                    help="Comma-separated: ammr (multi-turn session), ammr-stateless, fusion."),
     planner: str = PlannerOpt,
     llm: Optional[Path] = LlmOpt,
     model: Optional[str] = ModelOpt,
     workdir: Optional[Path] = WorkdirOpt,
-    traces: Optional[Path] = typer.Option(None, "--traces", help="Also write every conversation as JSONL."),
+    traces: Optional[Path] = typer.Option(None, "--traces", metavar="FILE",
+                                          help="Also write every conversation as JSONL."),
     json_mode: bool = JsonOpt,
 ) -> None:
-    """Success within 1/3/5 turns and mean turns for a simulated shopper, AMMR sessions vs single-shot."""
+    """Success within 1/3/5 turns and mean turns for a simulated shopper, AMMR sessions vs single-shot.
+
+    Examples:
+    fashrec eval dialogue catalog.jsonl --n 50 --max-turns 5 --planner rules
+    """
 
     with handled(json_mode):
         with progress_bar("Dialogues", n, enabled=not json_mode) as advance:
@@ -300,11 +323,15 @@ def eval_dialogue(
 def eval_encoder(
     catalog: Path = typer.Argument(..., help="Catalog (JSONL); only its evaluation items "
                               "(held-out and validation slices) are used."),
-    model: Optional[str] = typer.Option(None, "--model", help="Encoder spec (default: fashrec-mini)."),
+    model: Optional[str] = typer.Option(None, "--model", metavar="SPEC", help="Encoder spec (default: fashrec-mini)."),
     no_baseline: bool = typer.Option(False, "--no-baseline", help="Skip the random-init comparison."),
     json_mode: bool = typer.Option(False, "--json", help="Print the report as JSON."),
 ) -> None:
-    """Zero-shot attribute accuracy and retrieval precision of an encoder on held-out items."""
+    """Zero-shot attribute accuracy and retrieval precision of an encoder on held-out items.
+
+    Examples:
+    fashrec eval encoder catalog.jsonl
+    """
     with handled(json_mode):
 
         with _phase_progress() as (on_phase, advance):
@@ -400,17 +427,22 @@ def render_outfit_eval(data: dict[str, Any]) -> None:
 @eval_app.command("outfit")
 def eval_outfit(
     catalog: Optional[Path] = typer.Argument(None, help="Catalog JSONL (its index is built or updated first)."),
-    index: Optional[Path] = typer.Option(None, "--index", help="Evaluate on this index as it is instead."),
+    index: Optional[Path] = typer.Option(None, "--index", metavar="DIR",
+                                         help="Evaluate on this index as it is instead."),
     n_anchors: int = typer.Option(100, "--n-anchors", min=1, help="How many catalog products to dress."),
     n: int = typer.Option(3, "-n", "--outfits", min=1, max=20, help="Outfits per anchor."),
     occasion: Optional[str] = OccasionOpt,
     seed: int = SeedOpt,
-    model: Optional[str] = typer.Option(None, "--model", help="Encoder when the index must be built."),
+    model: Optional[str] = typer.Option(None, "--model", metavar="SPEC", help="Encoder when the index must be built."),
     prompts: bool = typer.Option(False, "--prompts", help="Load the encoder for the occasion-prompt cue even "
                                  "without --occasion."),
     json_mode: bool = JsonOpt,
 ) -> None:
-    """Consistency, colour harmony, diversity and latency of composed outfits vs a random baseline."""
+    """Consistency, colour harmony, diversity and latency of composed outfits vs a random baseline.
+
+    Examples:
+    fashrec eval outfit --index shop.fashrec-index --n-anchors 100
+    """
 
     with handled(json_mode):
         with progress_bar("Composing outfits", n_anchors, enabled=not json_mode) as advance:

@@ -7,12 +7,12 @@ from pathlib import Path
 from typing import Optional
 
 import typer
-from rich.table import Table
 
 from fashrec.cli import remarks  # noqa: F401  (styles the loading remarks)
 from fashrec.cli.app import app
 from fashrec.cli.options import IndexOpt, IndexRuntimeOpt, JsonOpt
 from fashrec.cli.output import emit, handled, literal, note, progress_bar, stdout
+from fashrec.cli.render import render_info
 from fashrec.encoder.runtime import check_runtime
 from fashrec.errors import FashrecIndexError, UsageError
 from fashrec.index import default_index_dir, index_dir_for
@@ -25,28 +25,36 @@ from fashrec.service.runtime import open_index_for
 @app.command()
 def index(
     catalog: Optional[Path] = typer.Argument(None, help="Catalog JSONL (one product per line)."),
-    index_dir: Optional[Path] = typer.Option(None, "--index", help="Index folder (default: next to the catalog)."),
-    model: Optional[str] = typer.Option(None, "--model", help="Encoder: fashrec-mini (default), a model "
+    index_dir: Optional[Path] = typer.Option(None, "--index", metavar="DIR",
+                                             help="Index folder (default: next to the catalog)."),
+    model: Optional[str] = typer.Option(None, "--model", metavar="SPEC",
+                                        help="Encoder: fashrec-mini (default), a model "
                                         "folder, ARCH:PRETRAINED or hf-hub:ID."),
     rebuild: bool = typer.Option(False, "--rebuild", help="Start from scratch (needed to change encoder)."),
     strict: bool = typer.Option(False, "--strict", help="Fail on the first bad line instead of skipping it."),
-    batch_size: int = typer.Option(64, "--batch-size", min=1, max=4096),
+    batch_size: int = typer.Option(64, "--batch-size", min=1, max=4096, metavar="N",
+                                    help="Images encoded per batch."),
     runtime: Optional[str] = IndexRuntimeOpt,
-    engine: str = typer.Option("local", "--engine", help="Where images are encoded: local (this process) or "
+    engine: str = typer.Option("local", "--engine", metavar="local|ray", help="Where images are encoded: local (this process) or "
                                "ray (a Ray Data pipeline: a local Ray runtime, or the cluster at --ray-address)."),
-    ray_address: Optional[str] = typer.Option(None, "--ray-address", help="Ray cluster to encode on "
+    ray_address: Optional[str] = typer.Option(None, "--ray-address", metavar="ADDR", help="Ray cluster to encode on "
                                               "(host:port, ray://host:10001 or auto); default: a local runtime."),
-    ray_workers: Optional[int] = typer.Option(None, "--ray-workers", min=1, help="Encoder workers (default: "
+    ray_workers: Optional[int] = typer.Option(None, "--ray-workers", min=1, metavar="N", help="Encoder workers (default: "
                                               "one per CPU of the cluster, or per --ray-gpus)."),
-    ray_gpus: float = typer.Option(0.0, "--ray-gpus", min=0.0, help="GPUs per Ray worker (default 0: CPU "
+    ray_gpus: float = typer.Option(0.0, "--ray-gpus", min=0.0, metavar="G", help="GPUs per Ray worker (default 0: CPU "
                                    "workers)."),
     check: bool = typer.Option(False, "--check", help="Only check the index (every row, the manifest, the "
                                "graph) and report; change nothing. A plain run repairs what it finds."),
     json_mode: bool = JsonOpt,
 ) -> None:
-    """Embed a catalog into an index (incremental: only new or changed items are encoded).
+    """Embed a catalog into an index (incremental: only new or changed items are encoded), and export the
+    encoder once for torch-free queries.
 
-    The first index built with an encoder also exports it to ONNX, so that queries run without torch.
+    Examples:
+    fashrec index shop.jsonl
+    fashrec index shop.jsonl --index shop.fashrec-index --model ViT-B-32:laion2b_s34b_b79k --rebuild
+    fashrec index --check --index shop.fashrec-index
+    fashrec index big.jsonl --engine ray --ray-workers 4
     """
 
     with handled(json_mode):
@@ -103,20 +111,16 @@ def check_index(folder: Path, json_mode: bool) -> None:
 
 @app.command()
 def info(index: Optional[Path] = IndexOpt, json_mode: bool = JsonOpt) -> None:
-    """Describe an index: items, encoder, attribute vocabulary, size on disk."""
+    """Describe an index: items, encoder, vocabulary (values with counts), prices, brands, sizes, stock.
+
+    With --json a script gets every value of every attribute with its count, the price range and
+    currency, the brands, the sizes and the stock counts: all it needs to phrase requests and filters.
+
+    Examples:
+    fashrec info
+    fashrec info --index shop.fashrec-index --json
+    """
     with handled(json_mode):
         idx = open_index_for(index)
         data = info_answer(idx)
-
-        def render() -> None:
-            stdout.print(f"[bold]{literal(data['path'])}[/]: {data['items']} items, {data['disk_bytes'] / 1e6:.1f} MB, "
-                         f"encoder {data['encoder']['identifier']} (dim {data['encoder']['dimension']}), "
-                         f"schema v{data['schema_version']}, updated {data['updated_at']}")
-            stdout.print(f"queries run on {data['query_runtime']['runtime']}: {literal(data['query_runtime']['why'])}",
-                         highlight=False)
-            table = Table("attribute", "values", "most common", header_style="bold")
-            vocab = idx.vocabulary
-            for attr, n in data["attributes"].items():
-                table.add_row(literal(attr), str(n), literal(", ".join(vocab.values(attr)[:6])))
-            stdout.print(table)
-        emit(data, json_mode=json_mode, render=render)
+        emit(data, json_mode=json_mode, render=lambda: render_info(data))

@@ -18,7 +18,8 @@ from fashrec.cli.options import (
     SheetOpt,
 )
 from fashrec.cli.output import emit, handled, literal, note
-from fashrec.cli.render import render_outfits, write_outfit_sheet
+from fashrec.cli.render import render_outfits
+from fashrec.cli.sheet import write_outfit_sheet
 from fashrec.outfit import OutfitComposer, load_definition
 from fashrec.profile import profile_limits
 from fashrec.service.runtime import (
@@ -28,17 +29,20 @@ from fashrec.service.runtime import (
     query_encoder,
 )
 
-SlotsOpt = typer.Option(None, "--slots", help="An edited copy of the slot definition "
+SlotsOpt = typer.Option(None, "--slots", metavar="JSON", help="An edited copy of the slot definition "
                         "(default: fashrec/data/outfit_slots.json).")
 
 
 @app.command()
 def outfit(
     image: Optional[Path] = typer.Argument(None, help="The anchor garment's image (need not be in the catalog)."),
-    product_id: Optional[str] = typer.Option(None, "--id", help="Use a catalog product as the anchor."),
+    product_id: Optional[str] = typer.Option(None, "--id", metavar="SKU", help="Use a catalog product as the anchor."),
     index: Optional[Path] = IndexOpt,
     occasion: Optional[str] = OccasionOpt,
-    n: int = typer.Option(3, "-n", "--outfits", min=1, max=20, help="How many distinct outfits."),
+    n: int = typer.Option(3, "-n", "--outfits", min=1, max=20, metavar="N", help="How many distinct outfits."),
+    budget: Optional[float] = typer.Option(None, "--budget", min=0.01, metavar="AMOUNT",
+                                           help="What the added pieces of one look may cost together (the "
+                                                "profile's budget still caps each piece)."),
     include_out_of_stock: bool = typer.Option(False, "--include-out-of-stock",
                                               help="Also use pieces the catalog marks out of stock."),
     slots: Optional[Path] = SlotsOpt,
@@ -49,8 +53,15 @@ def outfit(
 ) -> None:
     """Complete the look: build outfits from other garment groups around an anchor piece.
 
-    The personal profile applies to every piece: budget (per piece) and size are hard limits, avoided
-    values are left out unless the anchor has them, preferred values and brands rank first.
+    Each look shows its pieces' prices and their total; --budget caps that total. The personal profile
+    applies to every piece: budget (per piece) and size are hard limits, avoided values are left out
+    unless the anchor has them, preferred values and brands rank first. A slot left empty says which
+    rule emptied it.
+
+    Examples:
+    fashrec outfit shirt.jpg
+    fashrec outfit shirt.jpg --occasion formal -n 2 --budget 150
+    fashrec outfit --id sku-1001 --sheet looks.png
     """
     with handled(json_mode):
         definition = load_definition(slots) if slots else None
@@ -61,7 +72,7 @@ def outfit(
         composer = OutfitComposer(idx, encoder, definition=definition)
         limits = profile_limits(profile, idx, anchor) if profile else None
         result = composer.compose(anchor, occasion=occasion, n=n, include_out_of_stock=include_out_of_stock,
-                                  profile=limits)
+                                  profile=limits, budget=budget)
         data = result.to_dict()
         if sheet:
             note(f"sheet: {literal(write_outfit_sheet(sheet, data, image))}")

@@ -76,12 +76,17 @@ def literal(text: Any, *, newlines: bool = False) -> str:
     Everything from a catalog, a request or a path goes through this before reaching a console:
     a title "[/] ..." used to crash the renderer, and an id holding ESC [31m recoloured the terminal.
     """
+    return escape(visible(text, newlines=newlines))
+
+
+def visible(text: Any, *, newlines: bool = False) -> str:
+    """Control characters (and lone surrogates) made visible, markup left alone: for a ``rich.text.Text``,
+    which never parses markup, so escaping it there would show the backslashes."""
     text = str(text)
     text = _CONTROL.sub(lambda m: m.group().encode("unicode_escape").decode("ascii"), text)
     if not newlines:
         text = text.replace("\n", "\\n").replace("\t", " ")
-    text = text.encode("utf-8", "backslashreplace").decode("utf-8")   # lone surrogates, visibly
-    return escape(text)
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")   # lone surrogates, visibly
 
 
 def print_json(value: Any, *, indent: int | None = 2) -> None:

@@ -10,7 +10,7 @@ import typer
 from fashrec.cli import remarks  # noqa: F401  (styles the loading remarks)
 from fashrec.cli.app import app
 from fashrec.cli.batch import run_batch
-from fashrec.cli.options import BatchOpt, IndexOpt, JsonOpt, LlmOpt, PlannerOpt
+from fashrec.cli.options import IndexOpt, JsonOpt, LlmOpt, PlannerOpt, batch_option
 from fashrec.cli.output import emit, handled, literal, note
 from fashrec.cli.render import render_plan
 from fashrec.errors import UsageError
@@ -25,18 +25,23 @@ from fashrec.service.schema import PlanRequest, read_request
 def plan_command(
     text: Optional[str] = typer.Argument(None, help="The request, e.g. \"same in navy, under 40 euros\"."),
     index: Optional[Path] = IndexOpt,
-    catalog: Optional[Path] = typer.Option(None, "--catalog", help="Read the vocabulary from a catalog "
+    catalog: Optional[Path] = typer.Option(None, "--catalog", metavar="FILE", help="Read the vocabulary from a catalog "
                                            "JSONL instead of an index (images are not checked)."),
     planner: str = PlannerOpt,
     llm: Optional[Path] = LlmOpt,
-    anchor: Optional[list[str]] = typer.Option(None, "--anchor", "-a", help="An anchor attribute "
+    anchor: Optional[list[str]] = typer.Option(None, "--anchor", "-a", metavar="ATTR=VALUE", help="An anchor attribute "
                                                "attr=value (repeatable)."),
-    currency: Optional[str] = typer.Option(None, "--currency", help="The catalog's currency (default: "
+    currency: Optional[str] = typer.Option(None, "--currency", metavar="CODE", help="The catalog's currency (default: "
                                            "the one its products use)."),
-    batch: Optional[Path] = BatchOpt,
+    batch: Optional[Path] = batch_option("plan"),
     json_mode: bool = JsonOpt,
 ) -> None:
-    """Show the plan a request turns into: constraints grounded in the catalog's own vocabulary."""
+    """Show the plan a request turns into: constraints grounded in the catalog's own vocabulary.
+
+    Examples:
+    fashrec plan "same in navy, under 40 euros"
+    fashrec plan "not black" --catalog shop.jsonl --anchor color=black --json
+    """
     json_mode = json_mode or batch is not None  # batch output is JSON lines by definition
     with handled(json_mode):
         if (text is None) == (batch is None):
@@ -53,7 +58,7 @@ def plan_command(
                 return plan_answer(chosen, read_request(PlanRequest, line), vocabulary=vocabulary,
                                    currency=currency, anchor=base_anchor)
 
-            failures = run_batch(batch, handle)
+            failures = run_batch(batch, handle, "plan")
             if failures:
                 raise typer.Exit(1)
             return

@@ -6,7 +6,7 @@ from typing import Any, List
 
 import typer
 
-from fashrec.cli.app import app
+from fashrec.cli.app import App, app
 from fashrec.cli.options import JsonOpt
 from fashrec.cli.output import emit, handled, literal, stdout
 from fashrec.profile import (
@@ -17,7 +17,7 @@ from fashrec.profile import (
     save_profile,
 )
 
-profile_app = typer.Typer(help="Your standing wishes (size, budget, avoid, prefer, brands), applied to every "
+profile_app = App(help="Your standing wishes (size, budget, avoid, prefer, brands), applied to every "
                                "recommendation.", no_args_is_help=True)
 app.add_typer(profile_app, name="profile")
 
@@ -34,11 +34,17 @@ def _render(data: dict[str, Any], path: str) -> None:
 
 @profile_app.command("set")
 def profile_set(
-    assignments: List[str] = typer.Argument(..., help="key=value pairs: size=M budget=60 avoid=black,polyester "
+    assignments: List[str] = typer.Argument(..., metavar="KEY=VALUE",
+                                            help="key=value pairs: size=M budget=60 avoid=black,polyester "
                                             "prefer=linen brands=Acme,Zed (an empty value clears the key)."),
     json_mode: bool = JsonOpt,
 ) -> None:
-    """Set (or change) profile rules; keys not named keep their value."""
+    """Set (or change) profile rules; keys not named keep their value.
+
+    Examples:
+    fashrec profile set size=M budget=60 avoid=black prefer=linen brands=Acme,Zed
+    fashrec profile set avoid=
+    """
 
     with handled(json_mode):
         profile = load_profile().with_values(parse_assignments(assignments))
@@ -49,7 +55,11 @@ def profile_set(
 
 @profile_app.command("show")
 def profile_show(json_mode: bool = JsonOpt) -> None:
-    """Show the profile and where it is stored."""
+    """Show the profile and where it is stored.
+
+    Examples:
+    fashrec profile show --json
+    """
 
     with handled(json_mode):
         data = load_profile().to_dict()
@@ -58,7 +68,11 @@ def profile_show(json_mode: bool = JsonOpt) -> None:
 
 @profile_app.command("clear")
 def profile_clear(json_mode: bool = JsonOpt) -> None:
-    """Delete the profile (recommendations are no longer personalised)."""
+    """Delete the profile (recommendations are no longer personalised).
+
+    Examples:
+    fashrec profile clear
+    """
 
     with handled(json_mode):
         existed = clear_profile()

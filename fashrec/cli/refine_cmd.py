@@ -12,7 +12,6 @@ from fashrec.cli.app import app
 from fashrec.cli.batch import run_batch
 from fashrec.cli.options import (
     AskBelowOpt,
-    BatchOpt,
     ExplainOpt,
     IndexOpt,
     JsonOpt,
@@ -20,24 +19,24 @@ from fashrec.cli.options import (
     LlmOpt,
     MaxStepsOpt,
     NoProfileOpt,
+    OffsetOpt,
     PickOpt,
     PlannerOpt,
     RuntimeOpt,
     ServerOpt,
     SessionOpt,
     SheetOpt,
+    SortOpt,
     StrategyOpt,
+    batch_option,
 )
 from fashrec.cli.output import emit, handled, literal, note
 from fashrec.cli.remote import post, post_line, server_url, with_profile
-from fashrec.cli.render import (
-    render_refine,
-    render_turn,
-    turn_anchor_image,
-    write_sheet,
-)
+from fashrec.cli.render import render_refine, render_turn, turn_anchor_image
 from fashrec.cli.session_cmd import session_turn, split_positionals
+from fashrec.cli.sheet import write_sheet
 from fashrec.errors import UsageError
+from fashrec.search import check_sort
 from fashrec.service.handlers import Defaults, refine_answer
 from fashrec.service.runtime import build_refiner, check_strategy, load_profile_unless
 from fashrec.service.schema import RefineRequest, read_request
@@ -48,6 +47,8 @@ def refine(
     image: Optional[Path] = typer.Argument(None, help="The anchor image (need not be in the catalog)."),
     text: Optional[str] = typer.Argument(None, help='What should be different: "but in linen".'),
     k: int = KOpt,
+    offset: int = OffsetOpt,
+    sort: str = SortOpt,
     index: Optional[Path] = IndexOpt,
     planner: str = PlannerOpt,
     llm: Optional[Path] = LlmOpt,
@@ -55,7 +56,7 @@ def refine(
     max_steps: int = MaxStepsOpt,
     ask_below: Optional[float] = AskBelowOpt,
     explain: bool = ExplainOpt,
-    batch: Optional[Path] = BatchOpt,
+    batch: Optional[Path] = batch_option("refine"),
     sheet: Optional[Path] = SheetOpt,
     session: Optional[str] = SessionOpt,
     pick: Optional[int] = PickOpt,
@@ -67,50 +68,63 @@ def refine(
     """Refine an anchor image with a text constraint (the AMMR agent loop).
 
     With --session NAME the request joins a conversation: IMAGE + TEXT (re)starts it, TEXT alone refines
-    the previous turn, --pick N continues from result N of the previous turn.
+    the previous turn, --pick N continues from result N of the previous turn. --sort orders the products
+    found by price (full matches first); --offset N shows the next page.
+
+    Examples:
+    fashrec refine shirt.jpg "but in linen"
+    fashrec refine shirt.jpg "same in navy, under 40 euros" --explain --sheet looks.png
+    fashrec refine shirt.jpg "darker" --sort price --offset 10
+    fashrec refine shirt.jpg "shorter sleeves" --session s1
+    fashrec refine --session s1 --pick 2 "but in blue"
     """
     with handled(json_mode or batch is not None):
         check_strategy(strategy)
+        check_sort(sort)
         profile = load_profile_unless(no_profile)
         url = server_url(server)
         if url is not None:
             if index is not None:
                 raise UsageError("--index and --server: the server answers from the index it was started with")
-            request = with_profile({"k": k, "strategy": strategy, "max_steps": max_steps,
+            request = with_profile({"k": k, "strategy": strategy, "max_steps": max_steps, "offset": offset, "sort": sort,
                                     **({"ask_below": ask_below} if ask_below is not None else {})}, profile)
             if batch is not None:
                 raise typer.Exit(1 if run_batch(batch, lambda line: post_line(url, "/refine", request, line))
                                  else 0)
             data = _remote_refine(url, request, image, text, session, pick)
             if sheet:
-                note(f"sheet: {literal(write_sheet(sheet, turn_anchor_image(data), data['results'], text or ''))}")
+                note(f"sheet: {literal(write_sheet(sheet, data, anchor=turn_anchor_image(data), title=text or 'refine'))}")
             emit(data, json_mode=json_mode, render=lambda: (render_turn(data, explain=explain) if "session" in data
                                                            else render_refine(data, explain=explain)))
             return
         if session is not None or pick is not None:
             if batch is not None:
                 raise UsageError("--session cannot be combined with --batch")
+            if offset or sort != "relevance":
+                raise UsageError("--offset and --sort page a single refinement; in a conversation use chat's "
+                                 "\"more\"", hint="fashrec chat --session NAME")
             data = session_turn(session, image, text, pick=pick, index=index, planner=planner, llm=llm, k=k,
                                 strategy=strategy, max_steps=max_steps, profile=profile, runtime=runtime,
                                 ask_below=ask_below)
             if sheet:
-                note(f"sheet: {literal(write_sheet(sheet, turn_anchor_image(data), data['results'], session or ''))}")
+                note(f"sheet: {literal(write_sheet(sheet, data, anchor=turn_anchor_image(data), title=f'session {session}'))}")
             emit(data, json_mode=json_mode, render=lambda: render_turn(data, explain=explain))
             return
         refiner = build_refiner(index, planner, llm, runtime)
-        defaults = Defaults(k=k, strategy=strategy, max_steps=max_steps, ask_below=ask_below)
+        defaults = Defaults(k=k, strategy=strategy, max_steps=max_steps, ask_below=ask_below, offset=offset,
+                            sort=sort)
         if batch is not None:
             def handle(line: dict[str, Any]):
                 request = read_request(RefineRequest, line)
                 return refine_answer(refiner, request, defaults=defaults, profile_off=no_profile,
                                      image=Path(request.image) if request.image else None)
-            raise typer.Exit(1 if run_batch(batch, handle) else 0)
+            raise typer.Exit(1 if run_batch(batch, handle, "refine") else 0)
         if image is None:
             raise UsageError('give an anchor image and a request: fashrec refine shirt.jpg "but in linen"')
         data = refine_answer(refiner, RefineRequest(text=text or ""), defaults=defaults, image=image,
                              profile_off=no_profile)
         if sheet:
-            note(f"sheet: {literal(write_sheet(sheet, image, data['results'], f'{image.name}: {text}'))}")
+            note(f"sheet: {literal(write_sheet(sheet, data, anchor=image, title=f'Refine {image.name}'))}")
         emit(data, json_mode=json_mode, render=lambda: render_refine(data, explain=explain))
 
 

@@ -6,14 +6,15 @@ objects), so what a person sees and what a script parses cannot drift apart.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any, Callable, Optional
 
+from rich.padding import Padding
 from rich.table import Table
+from rich.text import Text
 
-from fashrec.cli.output import literal, stdout
-from fashrec.cli.sheet import Tile, make_sheet
-from fashrec.errors import UsageError
+from fashrec.cli.output import literal, stdout, visible
 from fashrec.planner import Plan, price_label
 
 KEY_ATTRIBUTES = ("category", "color", "material", "pattern", "gender", "usage")
@@ -22,10 +23,11 @@ KEY_ATTRIBUTES = ("category", "color", "material", "pattern", "gender", "usage")
 # --- pieces --------------------------------------------------------------------------------------
 
 def shown(data: Any) -> Any:
-    """``data`` with every string (keys too) made literal for rich: the renderers below put catalog and
-    request text into markup templates and table cells, which rich would otherwise parse."""
+    """``data`` with every string (keys too) made visible: control characters escaped, so an id holding
+    ESC [31m cannot recolour the terminal. The renderers below put catalog and request text only into
+    ``rich.text.Text`` (never parsed as markup); a markup template takes :func:`literal` text instead."""
     if isinstance(data, str):
-        return literal(data)
+        return visible(data)
     if isinstance(data, dict):
         return {shown(k): shown(v) for k, v in data.items()}
     if isinstance(data, (list, tuple)):
@@ -42,12 +44,26 @@ def short_attributes(attributes: dict[str, Any], limit: int = 4) -> str:
     return " · ".join(parts)
 
 
+def money(amount: float, currency: str | None) -> str:
+    return f"{amount:.2f} {currency or ''}".strip()
+
+
 def price_text(item: dict[str, Any]) -> str:
     """"39.95 EUR", with "(out)" when the catalog says it is out of stock: the same in every table."""
-    price = f"{item['price']:.2f} {item.get('currency') or ''}".strip() if item.get("price") is not None else ""
+    price = money(item["price"], item.get("currency")) if item.get("price") is not None else ""
     if item.get("in_stock") is False:
         price = f"{price} (out)".strip()
     return price
+
+
+def marker_of(item: dict[str, Any]) -> str:
+    """What a row is, when it is not a plain match: "relaxed" (passed only after the loop relaxed a kept
+    anchor attribute), "near miss" (search: lacks something the query named)."""
+    if (item.get("tier") or 1) > 1:
+        return "relaxed"
+    if str(item.get("why") or "").startswith("closest other"):
+        return "near miss"
+    return ""
 
 
 def plan_words(plan: dict[str, Any]) -> str:
@@ -56,119 +72,298 @@ def plan_words(plan: dict[str, Any]) -> str:
 
 
 def render_notes(notes: list[str]) -> None:
-    """Notes already made literal (the renderers pass their data through :func:`shown` first)."""
+    """Notes already made visible (the renderers pass their data through :func:`shown` first)."""
     for n in notes:
-        stdout.print(f"  [dim]{n}[/]", highlight=False)
+        stdout.print(Text(f"  {n}", style="dim"))
 
 
-def render_profile_note(note: Optional[dict[str, Any]]) -> None:
-    """One line naming the profile rules that shaped a result (nothing when no profile applied)."""
+def render_profile_note(note: dict[str, Any] | list[dict[str, Any]] | None) -> None:
+    """One line naming the profile rules that shaped a result (nothing when no profile applied).
+
+    ``note`` is refine's and outfit's ``profile`` section, or search's list of the rules it applied.
+    """
     if not note:
         return
-    applied = [r["detail"] for r in note["rules"] if r["applied"]]
-    waived = [r["detail"] for r in note["rules"] if not r["applied"]]
+    rules = note if isinstance(note, list) else note["rules"]
+    applied = [r["detail"] for r in rules if r["applied"]]
+    waived = [r["detail"] for r in rules if not r["applied"]]
     if applied:
-        stdout.print("[bold]Profile:[/] " + "; ".join(applied), highlight=False)
+        stdout.print(Text.assemble(("Profile: ", "bold"), "; ".join(applied)))
     render_notes(waived)
+
+
+# --- rows of products: a full table when the terminal is wide, a compact layout when it is not ------
+
+WIDE_COLUMNS = 110   # below this, table cells wrap titles over several lines: use the compact layout
+
+
+def is_wide() -> bool:
+    return stdout.width >= WIDE_COLUMNS
+
+
+@dataclass
+class Row:
+    """One product in a list: its rank, the result as JSON, the reason shown for it, what kind of row."""
+
+    rank: int
+    item: dict[str, Any]
+    why: str = ""
+    marker: str = ""
+    label: str = ""      # what stands before the title in the compact layout (default "rank.")
+
+    @property
+    def head(self) -> str:
+        return self.label or f"{self.rank}."
+
+
+def rows_of(items: list[dict[str, Any]], *, start: int = 1, why: Callable[[dict[str, Any]], str] | None = None,
+            marker: str | None = None) -> list[Row]:
+    why = why or (lambda r: str(r.get("why") or ""))
+    return [Row(rank, r, why(r), marker if marker is not None else marker_of(r))
+            for rank, r in enumerate(items, start=start)]
+
+
+def render_rows(rows: list[Row], *, title: str = "", attributes: bool = True, score: bool = True) -> None:
+    if not rows:
+        return
+    if is_wide():
+        stdout.print(_rows_table(rows, title=title, attributes=attributes, score=score))
+        return
+    if title:
+        stdout.print(Text(title, style="bold"))
+    width = max(len(r.head) for r in rows)
+    for row in rows:
+        _compact_row(row, width, score=score)
+
+
+def _rows_table(rows: list[Row], *, title: str, attributes: bool, score: bool) -> Table:
+    table = Table(title=Text(title) if title else None, title_justify="left", header_style="bold")
+    table.add_column("#", justify="right", style="dim")
+    table.add_column("id", style="cyan", no_wrap=True)
+    table.add_column("title")
+    if attributes:
+        table.add_column("attributes", style="green")
+    table.add_column("price", justify="right")
+    if score:
+        table.add_column("score", justify="right")
+    if any(r.marker for r in rows):
+        table.add_column("", style="yellow")
+    if any(r.why for r in rows):
+        table.add_column("why", style="green" if not attributes else None)
+    for row in rows:
+        r = row.item
+        cells = [str(row.rank), Text(r["id"]), Text(r.get("title") or "")]
+        cells += [Text(short_attributes(r.get("attributes") or {}))] if attributes else []
+        cells += [Text(price_text(r))] + ([f"{r['score']:.3f}"] if score else [])
+        cells += [Text(row.marker)] if any(x.marker for x in rows) else []
+        cells += [Text(row.why)] if any(x.why for x in rows) else []
+        table.add_row(*cells)
+    return table
+
+
+def _compact_row(row: Row, width: int, *, score: bool) -> None:
+    """rank, title (cut with an ellipsis to one line), price; then id and attributes; then the reason."""
+    r = row.item
+    head = Table.grid(padding=(0, 1), expand=True)
+    head.add_column(justify="right", width=width, style="dim")
+    head.add_column(ratio=1, no_wrap=True, overflow="ellipsis")
+    head.add_column(justify="right", no_wrap=True)
+    right = Text(price_text(r))
+    if row.marker:
+        right = Text.assemble((row.marker, "yellow"), "  " if right else "", right)
+    head.add_row(row.head, Text(r.get("title") or r["id"], style="bold"), right)
+    stdout.print(head)
+    facts = [r["id"], short_attributes(r.get("attributes") or {})] + ([f"score {r['score']:.3f}"] if score else [])
+    indent = (0, 0, 0, width + 1)
+    stdout.print(Padding(Text(" · ".join(f for f in facts if f), style="dim"), indent, expand=False))
+    if row.why:
+        stdout.print(Padding(Text(row.why, style="green"), indent, expand=False))
 
 
 # --- search and similar --------------------------------------------------------------------------
 
-def results_table(results: list[dict[str, Any]], *, title: str = "", extra: str | None = None) -> Table:
-    table = Table(title=title or None, show_lines=False, header_style="bold")
-    table.add_column("#", justify="right", style="dim")
-    table.add_column("id", style="cyan", no_wrap=True)
-    table.add_column("title")
-    table.add_column("attributes", style="green")
-    table.add_column("price", justify="right")
-    table.add_column("score", justify="right")
-    if extra:
-        table.add_column(extra)
-    for rank, r in enumerate(results, start=1):
-        row = [str(rank), r["id"], r.get("title") or "", short_attributes(r.get("attributes") or {}), price_text(r),
-               f"{r['score']:.3f}"]
-        if extra:
-            row.append(str(r.get(extra.lower(), "")))
-        table.add_row(*row)
-    return table
-
-
 def render_search(data: dict[str, Any], title: str) -> None:
-    data, title = shown(data), literal(title)
+    data, title = shown(data), visible(title)
     understood = data["query"].get("understood")
     if understood:
         named = plan_words(understood)
         if named:
-            stdout.print(f"[bold]Understood:[/] {named}  [dim]({understood['planner']} planner)[/]", highlight=False)
+            stdout.print(Text.assemble(("Understood: ", "bold"), named, (f"  ({understood['planner']} planner)",
+                                                                         "dim")))
         render_notes(understood["notes"])
+    render_profile_note(data.get("profile"))
     results = data["results"]
     if not results:
-        stdout.print("[yellow]No results.[/]")
+        stdout.print("[yellow]No results.[/]" if not data["query"].get("offset") else
+                     f"[yellow]No results after the first {data['query']['offset']}.[/]")
         return
-    # A "why" column only when something (a profile preference, a near miss) explains a row.
-    stdout.print(results_table(results, title=title, extra="Why" if any(r.get("why") for r in results) else None))
+    render_rows(rows_of(results, start=(data["query"].get("offset") or 0) + 1), title=title)
+    render_alternatives(data)
+
+
+def render_alternatives(data: dict[str, Any]) -> None:
+    """Near misses an answer keeps apart from its results (``alternatives``), each saying what it lacks."""
+    alternatives = data.get("alternatives") or []
+    if alternatives:
+        render_rows(rows_of(alternatives, marker="alternative"), title="Alternatives (each lacks something):")
 
 
 # --- refine and sessions -------------------------------------------------------------------------
 
+def anchor_words(anchor: dict[str, Any], *, width: int | None = None) -> str:
+    """What was read from the anchor: "category=shirt (57%), color=white (80%)"; with ``width``, the
+    values alone, key attributes first, as many as fit in one line of that many characters."""
+    guesses = anchor.get("attributes") or {}
+    if not guesses:
+        return "(unknown)"
+    keys = [k for k in KEY_ATTRIBUTES if k in guesses] + [k for k in guesses if k not in KEY_ATTRIBUTES]
+    if width is None:
+        return ", ".join(f"{a}={guesses[a]['value']} ({guesses[a]['confidence']:.0%})" for a in keys)
+    parts: list[str] = []
+    for n, a in enumerate(keys):
+        part = f"{guesses[a]['value']} {guesses[a]['confidence']:.0%}"
+        more = f" · +{len(keys) - n - 1} more" if n < len(keys) - 1 else ""
+        if parts and len(" · ".join(parts + [part]) + more) > width:
+            return " · ".join(parts) + f" · +{len(keys) - n} more"
+        parts.append(part)
+    return " · ".join(parts)
+
+
 def render_refine(data: dict[str, Any], *, explain: bool) -> None:
     data = shown(data)
     plan = data["plan"]
-    anchor = data["anchor"]["attributes"]
-    stdout.print("[bold]Anchor:[/] " + (", ".join(
-        f"{a}={g['value']} ({g['confidence']:.0%})" for a, g in anchor.items()) or "(unknown)"), highlight=False)
+    if is_wide() or explain:
+        catalog_id = data["anchor"].get("catalog_id")
+        source = f"catalog {catalog_id}" if catalog_id else "read from the photo"
+        stdout.print(Text.assemble(("Anchor: ", "bold"), anchor_words(data["anchor"]), (f"  ({source})", "dim")))
+    else:
+        stdout.print(Text.assemble(("Anchor: ", "bold"), anchor_words(data["anchor"], width=stdout.width - 9)))
     for unsure in data.get("unsure") or []:
-        stdout.print(f"  [yellow]? {unsure['question']}[/]", highlight=False)
-    stdout.print(f"[bold]Understood:[/] {plan_words(plan) or '(no explicit change)'}"
-                 f"  [dim]({plan['source']} planner)[/]", highlight=False)
+        stdout.print(Text(f"  ? {unsure['question']}", style="yellow"))
+    stdout.print(Text.assemble(("Understood: ", "bold"), plan_words(plan) or "(no explicit change)",
+                               (f"  ({plan['source']} planner)", "dim")))
     render_notes((plan.get("notes") or []) + ((data.get("relative") or {}).get("notes") or []))
     render_profile_note(data.get("profile"))
     if explain:
         for s in data["steps"]:
-            stdout.print(f"  [dim]step {s['number']}: {s['action']} {s['detail']} - {s['allowed']} allowed, "
-                         f"{s['retrieved']} retrieved, {s['passed_guard']} passed the guard, "
-                         f"{s['selected']} selected {s['dropped'] or ''}[/]", highlight=False)
-        stdout.print(f"  [dim]stop: {data['stop_reason']}[/]", highlight=False)
+            render_notes([f"step {s['number']}: {s['action']} {s['detail']} - {s['allowed']} allowed, "
+                          f"{s['retrieved']} retrieved, {s['passed_guard']} passed the guard, "
+                          f"{s['selected']} selected {s['dropped'] or ''}"])
+        render_notes([f"stop: {data['stop_reason']}"])
     if not data["results"]:
         stdout.print("[yellow]No product satisfies every constraint.[/]")
+        render_alternatives(data)
         return
-    table = Table(header_style="bold")
-    for col, style in (("#", "dim"), ("id", "cyan"), ("title", ""), ("price", ""), ("why", "green")):
-        table.add_column(col, style=style or None, overflow="fold")
-    for rank, r in enumerate(data["results"], start=1):
-        why = r["why"] if explain else ", ".join(r["satisfied"]) or "-"
-        table.add_row(str(rank), r["id"], r.get("title") or "", price_text(r), why)
-    stdout.print(table)
+    offset = data["query"].get("offset") or 0
+    render_rows(rows_of(data["results"], start=offset + 1,
+                        why=lambda r: r["why"] if explain else ", ".join(r["satisfied"]) or "-"),
+                attributes=False, score=explain)
+    render_alternatives(data)
 
 
 def render_changes(session: dict[str, Any]) -> None:
     changes = shown(session["changes"])
     listed = [("+ " if c["change"] == "added" else "- " if c["change"] == "removed" else "~ ")
               + (f"{c['previous']} -> {c['constraint']}" if c.get("previous") else c["constraint"]) for c in changes]
-    stdout.print("[bold]Changed:[/] " + (", ".join(listed) if listed else "[dim]no change to the constraints[/]"),
-                 highlight=False)
+    stdout.print(Text.assemble(("Changed: ", "bold"), ", ".join(listed) if listed else
+                               ("no change to the constraints", "dim")))
     render_constraints(session["constraints"])
 
 
 def render_constraints(constraints: list[str]) -> None:
-    constraints = shown(constraints)
-    stdout.print("[bold]Constraints:[/] " + (", ".join(constraints) or "[dim](none)[/]"), highlight=False)
+    stdout.print(Text.assemble(("Constraints: ", "bold"), ", ".join(shown(constraints)) or ("(none)", "dim")))
 
 
 def render_turn(data: dict[str, Any], *, explain: bool) -> None:
     s = shown({k: v for k, v in data["session"].items() if k in ("name", "turn", "action", "anchor")})
     anchor = s["anchor"]
     source = anchor["value"] if anchor["kind"] == "image" else f"product {anchor['value']}"
-    text = f' "{literal(data["query"]["text"])}"' if data["query"].get("text") else ""
-    stdout.print(f"[bold cyan]Session {s['name']} · turn {s['turn']}[/] ({s['action']}){text}  "
-                 f"[dim]anchor: {source}[/]", highlight=False)
+    if anchor["kind"] == "image" and not is_wide():
+        source = Path(source).name
+    text = f' "{visible(data["query"]["text"])}"' if data["query"].get("text") and s["action"] != "more" else ""
+    stdout.print(Text.assemble((f"Session {s['name']} · turn {s['turn']}", "bold cyan"), f" ({s['action']}){text}  ",
+                               (f"anchor: {source}", "dim")))
     render_changes(data["session"])
     render_refine(data, explain=explain)
+
+
+def turn_heading(turn: dict[str, Any], before: dict[str, Any] | None) -> str:
+    """How a stored turn reads: 'start "in navy"', 'pick #2 of turn 1: Slim olive shirt', 'more (11-20)'."""
+    text = f' "{turn["text"]}"' if turn.get("text") and turn["action"] != "more" else ""
+    if turn["action"] == "pick" and before is not None:
+        picked = turn["anchor"]["value"]
+        ids = before.get("results") or []
+        rank = ids.index(picked) + 1 if picked in ids else None
+        title = (before.get("titles") or [])[rank - 1] if rank and len(before.get("titles") or []) >= rank else ""
+        what = f"#{rank} of turn {before['turn']}" if rank else f"product {picked}"
+        return f"pick {what}: {title or picked}" + (f" ({picked})" if title else "") + text
+    if turn["action"] == "more" and before is not None:
+        return f"more (results {len(before.get('results') or []) + 1}-{len(turn.get('results') or [])})"
+    return turn["action"] + text
+
+
+def render_session(data: dict[str, Any]) -> None:
+    """`session show`: every turn with its request (a pick names what was picked), changes and results."""
+    data = shown(data)
+    stdout.print(Text.assemble((data["name"], "bold"),
+                               f" · {len(data['turns'])} turn(s) · index {data['index'] or '?'}"))
+    before = None
+    for t in data["turns"]:
+        anchor = t["anchor"]
+        source = Path(anchor["value"]).name if anchor["kind"] == "image" else f"product {anchor['value']}"
+        source = "" if t["action"] == "pick" else f"{source} · "   # a pick's heading names its product
+        stdout.print(Text.assemble((f"{t['turn']}. ", "bold cyan"), turn_heading(t, before),
+                                   (f"  {source}{t['time']}", "dim")))
+        render_changes(t)
+        titles = t.get("titles") or []
+        listed = [f"{n}. {titles[n - 1]} ({pid})" if n <= len(titles) and titles[n - 1] else f"{n}. {pid}"
+                  for n, pid in enumerate(t["results"], start=1)]
+        first = len(before["results"]) if t["action"] == "more" and before else 0
+        listed = listed[first:]
+        stdout.print(Padding(Text("\n".join(listed[:10]) + (f"\n… and {len(listed) - 10} more" if len(listed) > 10
+                                                             else "") if listed else "(no results)"),
+                             (0, 0, 0, 3), expand=False))
+        render_notes([t["stop_reason"]] if t.get("stop_reason") else [])
+        before = t
 
 
 def turn_anchor_image(data: dict[str, Any]) -> Optional[Path]:
     image = (data.get("anchor") or {}).get("image")
     return Path(image) if image else None
+
+
+# --- index facts -------------------------------------------------------------------------------
+
+def counted(counts: dict[str, int], limit: int = 6) -> str:
+    """"red 40, blue 31, ... (+12 more)": the most common values first."""
+    shown = ", ".join(f"{v} {n}" for v, n in list(counts.items())[:limit])
+    return shown + (f", … (+{len(counts) - limit} more)" if len(counts) > limit else "")
+
+
+def render_info(data: dict[str, Any]) -> None:
+    data = shown(data)
+    stdout.print(Text.assemble((data["path"], "bold"), f": {data['items']} items, {data['disk_bytes'] / 1e6:.1f} MB, "
+                               f"encoder {data['encoder']['identifier']} (dim {data['encoder']['dimension']}), "
+                               f"schema v{data['schema_version']}, updated {data['updated_at']}"))
+    if data.get("query_runtime"):
+        stdout.print(Text(f"queries run on {data['query_runtime']['runtime']}: {data['query_runtime']['why']}"))
+    table = Table("attribute", "values", "most common (products)", header_style="bold")
+    for attr, counts in data["vocabulary"].items():
+        table.add_row(Text(attr), str(len(counts)), Text(counted(counts)))
+    stdout.print(table)
+    price = data["price"]
+    if price["priced"]:
+        currency = price["currency"] or " / ".join(price["currencies"]) or ""
+        stdout.print(f"[bold]Prices:[/] {price['min']:.2f} to {price['max']:.2f} {literal(currency)} (median "
+                     f"{price['median']:.2f}; {price['priced']} of {data['items']} priced)", highlight=False)
+    else:
+        stdout.print("[bold]Prices:[/] [dim]none listed[/]", highlight=False)
+    for label, counts in (("Brands", data["brands"]), ("Sizes", data["sizes"])):
+        stdout.print(f"[bold]{label}:[/] " + (f"{len(counts)}: {literal(counted(counts, 8))}" if counts
+                                               else "[dim]none listed[/]"), highlight=False)
+    stock = data["stock"]
+    stdout.print(f"[bold]Stock:[/] {stock['in_stock']} in stock, {stock['out_of_stock']} out of stock, "
+                 f"{stock['unknown']} not stated", highlight=False)
 
 
 # --- plans ---------------------------------------------------------------------------------------
@@ -209,63 +404,66 @@ def render_plan(plan: Plan, text: str) -> None:
 
 # --- outfits -------------------------------------------------------------------------------------
 
+def total_text(total: dict[str, Any]) -> str:
+    """"129.85 EUR", "+ 1 unpriced" when some pieces have no price; "no prices" when none has."""
+    if total.get("price") is None:
+        return "no prices"
+    text = money(total["price"], total.get("currency"))
+    return text + (f" + {total['unpriced']} unpriced" if total.get("unpriced") else "")
+
+
 def render_outfits(data: dict[str, Any]) -> None:
     data = shown(data)
     a = data["anchor"]
     traits = a["traits"]
     described = " · ".join(str(traits[k]) for k in ("category", "gender", "color", "season") if traits.get(k))
     source = f"catalog {a['catalog_id']}" if a.get("catalog_id") else "inferred from the image"
-    stdout.print(f"[bold]Anchor:[/] {described} [dim]({traits['group']}, {source})[/]", highlight=False)
+    stdout.print(Text.assemble(("Anchor: ", "bold"), described, (f" ({traits['group']}, {source})", "dim")))
     if a.get("occasion"):
-        stdout.print(f"[bold]Occasion:[/] {a['occasion']} [dim]({a['occasion_source']})[/]", highlight=False)
+        stdout.print(Text.assemble(("Occasion: ", "bold"), a["occasion"], (f" ({a['occasion_source']})", "dim")))
+    if data.get("budget") is not None:
+        stdout.print(Text.assemble(("Budget: ", "bold"), f"{data['budget']:g} for the added pieces of a look"))
     for n in a.get("notes") or []:
-        stdout.print(f"  [yellow]{n}[/]", highlight=False)
+        stdout.print(Text(f"  {n}", style="yellow"))
     render_profile_note(data.get("profile"))
     if not data["outfits"]:
         stdout.print("[yellow]No outfit could be built from this catalog.[/]")
+        for e in data.get("empty") or []:
+            stdout.print(Text(f"  {e['slot']}: {e['reason']}", style="yellow"))
         return
     for number, outfit in enumerate(data["outfits"], start=1):
-        table = Table(title=f"Outfit {number} · score {outfit['score']:.3f}", title_justify="left",
-                      header_style="bold")
+        _render_outfit(number, outfit)
+
+
+def _render_outfit(number: int, outfit: dict[str, Any]) -> None:
+    title = f"Outfit {number} · total {total_text(outfit['total'])} · score {outfit['score']:.3f}"
+    rows = [Row(0, p, p["why"], label=p["slot"] + (" (optional)" if p.get("optional") else ""))
+            for p in outfit["pieces"]]
+    empty = {e["slot"]: e["reason"] for e in outfit.get("empty") or []}
+    if is_wide():
+        table = Table(title=title, title_justify="left", header_style="bold")
         for col, style in (("slot", "magenta"), ("id", "cyan"), ("title", ""), ("attributes", "green"),
-                           ("why", "dim")):
-            table.add_column(col, style=style or None, overflow="fold")
-        for p in outfit["pieces"]:
-            slot = p["slot"] + (" (optional)" if p.get("optional") else "")
-            table.add_row(slot, p["id"], p.get("title") or "", short_attributes(p.get("attributes") or {}), p["why"])
+                           ("price", ""), ("why", "dim")):
+            table.add_column(col, style=style or None, overflow="fold", justify="right" if col == "price" else "left")
+        for row in rows:
+            p = row.item
+            table.add_row(Text(row.label), Text(p["id"]), Text(p.get("title") or ""),
+                          Text(short_attributes(p.get("attributes") or {})), Text(price_text(p)), Text(row.why))
         for slot in outfit.get("missing") or []:
-            table.add_row(slot, "-", "[yellow]nothing suitable in stock[/]", "", "")
+            table.add_row(Text(slot), "-", Text(f"empty: {empty.get(slot, 'nothing suitable')}", style="yellow"),
+                          "", "", "")
         stdout.print(table)
-        for r in outfit["reasons"]:
-            points = f"+{r['points']:.3f}" if r["points"] else "      "
-            stdout.print(f"  [dim]{points}  {r['rule']:<13} {r['detail']}[/]", highlight=False)
-
-
-# --- contact sheets ------------------------------------------------------------------------------
-
-def write_sheet(path: Path, anchor: Path | None, results: list[dict[str, Any]], title: str) -> Path:
-    tiles = [Tile(anchor, ["anchor / query"], highlight=True)] if anchor else []
-    for rank, r in enumerate(results, start=1):
-        tiles.append(Tile(Path(r["image"]), [f"{rank}. {r['id']}", (r.get("title") or "")[:24],
-                                             f"score {r['score']:.3f}"]))
-    try:
-        return make_sheet(tiles, path, title=title)
-    except OSError as exc:   # a folder, a read-only place, a full disk
-        raise UsageError(f"cannot write the sheet {path}: {exc.strerror or exc}") from None
-
-
-def write_outfit_sheet(path: Path, data: dict[str, Any], anchor_image: Path | None) -> Path:
-    """One row per outfit: the anchor (highlighted), then its pieces."""
-    anchor_path = anchor_image or (Path(data["anchor"]["image"]) if data["anchor"].get("image") else None)
-    width = 1 + max((len(o["pieces"]) for o in data["outfits"]), default=0)
-    tiles: list[Tile] = []
-    for number, outfit in enumerate(data["outfits"], start=1):
-        row = [Tile(anchor_path, [f"outfit {number}", f"score {outfit['score']:.3f}"], highlight=True)]
-        row += [Tile(Path(p["image"]), [p["slot"], p["id"], (p.get("title") or "")[:24]]) for p in outfit["pieces"]]
-        tiles += row + [Tile(None, []) for _ in range(width - len(row))]
-    if not tiles:
-        tiles = [Tile(anchor_path, ["anchor", "no outfit"], highlight=True)]
-    try:
-        return make_sheet(tiles, path, title="Complete the look", columns=max(width, 1))
-    except OSError as exc:
-        raise UsageError(f"cannot write the sheet {path}: {exc.strerror or exc}") from None
+    else:
+        stdout.print(Text(title, style="bold"))
+        width = max((len(r.head) for r in rows), default=1)
+        for row in rows:
+            _compact_row(row, width, score=False)
+        for slot in outfit.get("missing") or []:
+            stdout.print(Text(f"{slot}: empty: {empty.get(slot, 'nothing suitable')}", style="yellow"))
+    reasons = Table.grid(padding=(0, 1))
+    reasons.add_column(justify="right", style="dim", width=7)
+    reasons.add_column(style="dim", no_wrap=True)
+    reasons.add_column(style="dim")
+    for r in outfit["reasons"]:
+        reasons.add_row(f"+{r['points']:.3f}" if r["points"] else "", Text(r["rule"]), Text(r["detail"]))
+    stdout.print(Padding(reasons, (0, 0, 0, 1), expand=False))

@@ -1,7 +1,8 @@
-"""CLI layer: `fashrec search` (text -> items) and `fashrec similar` (image -> items)."""
+"""CLI layer: `fashrec search` (text -> items, optionally with a photo) and `fashrec similar` (image -> items)."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, List, Optional
 
@@ -11,59 +12,84 @@ from fashrec.cli import remarks  # noqa: F401  (styles the loading remarks)
 from fashrec.cli.app import app
 from fashrec.cli.batch import run_batch
 from fashrec.cli.options import (
-    BatchOpt,
     IndexOpt,
     JsonOpt,
     KOpt,
     NoProfileOpt,
+    OffsetOpt,
     RuntimeOpt,
     SearchPlannerOpt,
     ServerOpt,
     SheetOpt,
+    SortOpt,
     WhereOpt,
+    batch_option,
 )
 from fashrec.cli.output import emit, handled, literal, note
 from fashrec.cli.remote import post_line, server_url, with_profile
-from fashrec.cli.render import render_search, write_sheet
+from fashrec.cli.render import render_search
+from fashrec.cli.sheet import write_sheet
 from fashrec.errors import UsageError
+from fashrec.search import check_sort
 from fashrec.service.handlers import Defaults, search_answer, similar_answer
 from fashrec.service.runtime import build_searcher, load_profile_unless
 from fashrec.service.schema import SearchRequest, SimilarRequest, read_request
 
 
-def _run(kind: str, query, k: int, where, index, batch, sheet, json_mode: bool, use_profile: bool = True,
-         planner: str = "none", server: Optional[str] = None, runtime: Optional[str] = None) -> None:
+@dataclass
+class Page:
+    """-k, --offset and --sort: what a request (a batch line) leaves out."""
+
+    k: int
+    offset: int
+    sort: str
+
+
+def _run(kind: str, query, page: Page, where, index, batch, sheet, json_mode: bool, use_profile: bool = True,
+         planner: str = "none", image: Optional[Path] = None, server: Optional[str] = None,
+         runtime: Optional[str] = None) -> None:
     """The shared body of `search` (kind "text") and `similar` (kind "image")."""
     with handled(json_mode or batch is not None):
+        check_sort(page.sort)
         url = server_url(server)
-        answer = _local(kind, index, planner, k, use_profile, runtime) if url is None else _remote(kind, url, index, k,
-                                                                                           use_profile)
+        if image is not None and (batch is not None or url is not None):
+            raise UsageError("--image applies to one query answered here: give \"image\" on each batch line, "
+                             "and no --server")
+        answer = (_local(kind, index, planner, page, use_profile, runtime) if url is None
+                  else _remote(kind, url, index, page, use_profile))
         if batch is not None:
-            raise typer.Exit(1 if run_batch(batch, answer) else 0)
+            raise typer.Exit(1 if run_batch(batch, answer, "search" if kind == "text" else "similar") else 0)
         if query is None or query == "":
             raise UsageError(f"give a query {kind} (or --batch FILE)")
-        data = answer({"text": query} if kind == "text" else {"image": str(query)}, list(where or []))
+        request = {"text": query} if kind == "text" else {"image": str(query)}
+        data = answer({**request, **({"image": str(image)} if image is not None else {})}, list(where or []))
         if not json_mode:   # a filter word that matches nothing is said, never a silent empty answer
             for text in data.get("notes", []):
                 note("[yellow]note:[/] " + literal(text))
-        if data.get("profile") and not json_mode:
-            note("profile: " + literal("; ".join(e["detail"] for e in data["profile"])))
         label = f'"{query}"' if kind == "text" else f"like {Path(query).name}"
+        if image is not None:
+            label += f" like {image.name}"
         if sheet:
-            note(f"sheet: {literal(write_sheet(sheet, Path(query) if kind == 'image' else None, data['results'], label))}")
+            anchor = Path(query) if kind == "image" else image
+            note(f"sheet: {literal(write_sheet(sheet, data, anchor=anchor, title=label))}")
         emit(data, json_mode=json_mode, render=lambda: render_search(data, label))
 
 
-def _local(kind: str, index, planner: str, k: int, use_profile: bool, runtime: Optional[str] = None):
+def _local(kind: str, index, planner: str, page: Page, use_profile: bool, runtime: Optional[str] = None):
     """Answer requests in this process: load the index and encoder once."""
     searcher = build_searcher(index, planner, runtime)
-    defaults = Defaults(k=k)
+    defaults = Defaults(k=page.k, offset=page.offset, sort=page.sort)
 
     def answer(request: dict[str, Any], where: list[str] | None = None) -> dict[str, Any]:
         flt = list(where) if where else None
         if kind == "text":
-            return search_answer(searcher, read_request(SearchRequest, request), defaults=defaults, where=flt,
-                                 profile_off=not use_profile)
+            # A photo with the words is this command line's (a path it vouches for), not a service field.
+            photo = request.get("image") if isinstance(request, dict) else None
+            if photo is not None and not isinstance(photo, str):
+                raise UsageError("field 'image': must be a path string")
+            words = {key: v for key, v in request.items() if key != "image"} if isinstance(request, dict) else request
+            return search_answer(searcher, read_request(SearchRequest, words), defaults=defaults, where=flt,
+                                 profile_off=not use_profile, image=Path(photo) if photo else None)
         similar = read_request(SimilarRequest, request)
         return similar_answer(searcher, similar, defaults=defaults, where=flt, profile_off=not use_profile,
                               image=Path(similar.image) if similar.image else None)
@@ -71,11 +97,11 @@ def _local(kind: str, index, planner: str, k: int, use_profile: bool, runtime: O
     return answer
 
 
-def _remote(kind: str, url: str, index, k: int, use_profile: bool):
+def _remote(kind: str, url: str, index, page: Page, use_profile: bool):
     """Send requests to the server at ``url``: no index or model is loaded here."""
     if index is not None:
         raise UsageError("--index and --server: the server answers from the index it was started with")
-    defaults = with_profile({"k": k}, load_profile_unless(not use_profile))
+    defaults = with_profile({"k": page.k, "offset": page.offset, "sort": page.sort}, load_profile_unless(not use_profile))
     route = "/search" if kind == "text" else "/similar"
 
     def answer(request: dict[str, Any], where: list[str] | None = None) -> dict[str, Any]:
@@ -87,10 +113,14 @@ def _remote(kind: str, url: str, index, k: int, use_profile: bool):
 @app.command()
 def search(
     text: Optional[str] = typer.Argument(None, help="What you are looking for, in words."),
+    image: Optional[Path] = typer.Option(None, "--image", "-i", metavar="PHOTO",
+                                         help="Also look like this photo: the words say what, the photo how."),
     k: int = KOpt,
+    offset: int = OffsetOpt,
+    sort: str = SortOpt,
     where: Optional[List[str]] = WhereOpt,
     index: Optional[Path] = IndexOpt,
-    batch: Optional[Path] = BatchOpt,
+    batch: Optional[Path] = batch_option("search"),
     sheet: Optional[Path] = SheetOpt,
     no_profile: bool = NoProfileOpt,
     planner: str = SearchPlannerOpt,
@@ -101,23 +131,39 @@ def search(
     """Find items matching a text query ("red floral summer dress").
 
     The words are understood first (--planner): the colours, categories, materials, genders and prices
-    they name become filters, so every result has them; embedding similarity ranks within.
+    they name become filters, so every result has them; embedding similarity ranks within. With --image
+    the ranking also follows a photo ("in red" + a photo of a shirt: red shirts that look like it).
+
+    Examples:
+    fashrec search "red floral summer dress" -k 5
+    fashrec search "linen shirt" --where "price<50" --sort price
+    fashrec search "in red" --image photo.jpg
+    fashrec search "shoes" --offset 10 --json
     """
-    _run("text", text, k, where, index, batch, sheet, json_mode, not no_profile, planner, server, runtime)
+    _run("text", text, Page(k, offset, sort), where, index, batch, sheet, json_mode, not no_profile, planner, image,
+         server, runtime)
 
 
 @app.command()
 def similar(
     image: Optional[Path] = typer.Argument(None, help="An image file (need not be in the catalog)."),
     k: int = KOpt,
+    offset: int = OffsetOpt,
+    sort: str = SortOpt,
     where: Optional[List[str]] = WhereOpt,
     index: Optional[Path] = IndexOpt,
-    batch: Optional[Path] = BatchOpt,
+    batch: Optional[Path] = batch_option("similar"),
     sheet: Optional[Path] = SheetOpt,
     no_profile: bool = NoProfileOpt,
     runtime: Optional[str] = RuntimeOpt,
     server: Optional[str] = ServerOpt,
     json_mode: bool = JsonOpt,
 ) -> None:
-    """Find items that look like an image."""
-    _run("image", image, k, where, index, batch, sheet, json_mode, not no_profile, server=server, runtime=runtime)
+    """Find items that look like an image.
+
+    Examples:
+    fashrec similar photo.jpg -k 5
+    fashrec similar photo.jpg --where category=shoes --where "price=20..60" --sort price
+    """
+    _run("image", image, Page(k, offset, sort), where, index, batch, sheet, json_mode, not no_profile,
+         server=server, runtime=runtime)

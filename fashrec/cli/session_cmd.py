@@ -10,10 +10,10 @@ from rich.table import Table
 
 from fashrec.ammr import RefineOptions
 from fashrec.cli import remarks  # noqa: F401  (styles the loading remarks)
-from fashrec.cli.app import app
+from fashrec.cli.app import App, app
 from fashrec.cli.options import JsonOpt
 from fashrec.cli.output import emit, handled, literal, note, stdout
-from fashrec.cli.render import render_changes
+from fashrec.cli.render import render_session
 from fashrec.dialogue import SessionStore
 from fashrec.dialogue.store import check_name
 from fashrec.errors import UsageError
@@ -23,7 +23,7 @@ from fashrec.service.handlers import existing_store, session_answer
 from fashrec.service.runtime import build_refiner
 from fashrec.service.schema import RefineRequest
 
-session_app = typer.Typer(help="Saved conversations: multi-turn refinement that survives restarts.",
+session_app = App(help="Saved conversations: multi-turn refinement that survives restarts.",
                           no_args_is_help=True)
 app.add_typer(session_app, name="session")
 
@@ -70,7 +70,12 @@ def session_turn(session: Optional[str], image: Optional[Path], text: Optional[s
 
 @session_app.command("list")
 def session_list(json_mode: bool = JsonOpt) -> None:
-    """All saved conversations, most recently used first."""
+    """All saved conversations, most recently used first.
+
+    Examples:
+    fashrec session list
+    fashrec session list --json
+    """
     with handled(json_mode):
         store = SessionStore.if_exists()
         sessions = []
@@ -92,26 +97,24 @@ def session_list(json_mode: bool = JsonOpt) -> None:
 
 @session_app.command("show")
 def session_show(name: str = typer.Argument(..., help="Session name."), json_mode: bool = JsonOpt) -> None:
-    """Every turn of a conversation: request, anchor, what changed, constraints, results."""
+    """Every turn of a conversation: request, anchor, what changed, constraints, results.
+
+    Examples:
+    fashrec session show s1
+    """
     with handled(json_mode):
         data = handlers.session_show(name)
 
-        def render() -> None:
-            stdout.print(f"[bold]{data['name']}[/] · {len(data['turns'])} turn(s) · index {literal(data['index'] or '?')}",
-                         highlight=False)
-            for t in data["turns"]:
-                anchor = t["anchor"]["value"] if t["anchor"]["kind"] == "image" else f"product {t['anchor']['value']}"
-                stdout.print(f"[bold cyan]{t['turn']}.[/] ({t['action']}) \"{literal(t['text'])}\"  [dim]{literal(anchor)} · "
-                             f"{t['time']}[/]", highlight=False)
-                render_changes(t)
-                stdout.print(f"   results: {literal(' '.join(t['results'][:10])) or '(none)'}  [dim]{literal(t['stop_reason'])}[/]",
-                             highlight=False)
-        emit(data, json_mode=json_mode, render=render)
+        emit(data, json_mode=json_mode, render=lambda: render_session(data))
 
 
 @session_app.command("undo")
 def session_undo(name: str = typer.Argument(..., help="Session name."), json_mode: bool = JsonOpt) -> None:
-    """Forget the last turn: the conversation goes back to the turn before."""
+    """Forget the last turn: the conversation goes back to the turn before.
+
+    Examples:
+    fashrec session undo s1
+    """
     with handled(json_mode):
         data = handlers.session_undo(name)
         emit(data, json_mode=json_mode, render=lambda: stdout.print(
@@ -121,7 +124,11 @@ def session_undo(name: str = typer.Argument(..., help="Session name."), json_mod
 
 @session_app.command("rm")
 def session_rm(name: str = typer.Argument(..., help="Session name."), json_mode: bool = JsonOpt) -> None:
-    """Delete a conversation and all its turns."""
+    """Delete a conversation and all its turns.
+
+    Examples:
+    fashrec session rm s1
+    """
     with handled(json_mode):
         with existing_store(name) as store:
             store.load(name)  # a clear error for an unknown name

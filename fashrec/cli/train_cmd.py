@@ -81,8 +81,10 @@ def _interrupt_on_termination() -> None:
 def train(
     catalog: Path = typer.Argument(..., help="Catalog (JSONL) to train on; its evaluation "
                               "items (held-out and validation slices, ~20 %) are never used."),
-    out: Path = typer.Option(..., "--out", help="Output folder: an open_clip model usable as --model DIR."),
-    init: Optional[str] = typer.Option(None, "--init", help="Fine-tune this model spec instead of training "
+    out: Path = typer.Option(..., "--out", metavar="DIR",
+                             help="Output folder: an open_clip model usable as --model DIR."),
+    init: Optional[str] = typer.Option(None, "--init", metavar="SPEC",
+                                       help="Fine-tune this model spec instead of training "
                                        "fashrec-mini from scratch."),
     epochs: int = typer.Option(14, "--epochs", help="Passes over the training items."),
     batch_size: int = typer.Option(256, "--batch-size", help="Items per step (contrastive batch)."),
@@ -95,13 +97,19 @@ def train(
     minutes: Optional[float] = typer.Option(None, "--minutes", help="Training-time budget: the learning rate "
                                             "decays to zero and training stops when it is spent, even before "
                                             "--epochs (useful on a shared CPU)."),
-    precision: str = typer.Option("auto", "--precision", help="auto, bf16 or fp32."),
+    precision: str = typer.Option("auto", "--precision", metavar="auto|bf16|fp32",
+                                 help="Number format of the weights while training."),
     threads: Optional[int] = typer.Option(None, "--threads", help="CPU threads for torch (default: auto, "
                                           "re-measured while training)."),
     no_validate: bool = typer.Option(False, "--no-validate", help="Skip the held-out report at the end."),
     json_mode: bool = typer.Option(False, "--json", help="Print the result as JSON."),
 ) -> None:
-    """Train an encoder on a catalog (contrastive image<->text; resumable)."""
+    """Train an encoder on a catalog (contrastive image<->text; resumable).
+
+    Examples:
+    fashrec train shop.jsonl --out runs/mine --epochs 3
+    fashrec train shop.jsonl --out runs/mine --resume
+    """
     with handled(json_mode):
 
         config = TrainConfig(catalog=catalog, out_dir=out, init=init, epochs=epochs, batch_size=batch_size,

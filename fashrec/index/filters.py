@@ -171,6 +171,9 @@ def _suggest(word: str, known, before: str, after: str = "") -> str:
     return f" (did you mean {before}{close[0]}{after}?)" if close else ""
 
 
+PRICE_HINT = ("price bounds read price<50, price<=50, price>20, price>=20, price=20..40 or price=25; a price "
+              "can also be said in the request (fashrec search \"shirt under 50\") or kept as a standing "
+              "budget: fashrec profile set budget=50")
 _PRICE = re.compile(r"^\s*price\s*(<=|>=|<|>|=)\s*(.*?)\s*$", re.IGNORECASE)
 
 
@@ -179,20 +182,20 @@ def _price_bound(flt: Filter, expr: str) -> None:
     ``price=..40``, ``price=20..`` and ``price=25`` (exactly); several bounds narrow each other."""
     match = _PRICE.match(expr)
     if not match:
-        raise UsageError(f"--where: cannot read the price bound '{expr}' (use price<50, price>=20 or "
-                         f"price=20..40)")
+        raise UsageError(f"--where: cannot read the price bound '{expr}'", hint=PRICE_HINT)
     op, value = match.groups()
     if op == "=":
         low, sep, high = value.partition("..")
         lo, hi = (_amount(low, expr), _amount(high, expr)) if sep else (_amount(value, expr),) * 2
         if lo is None and hi is None:
-            raise UsageError(f"--where: '{expr}' names no price")
+            raise UsageError(f"--where: '{expr}' names no price", hint=PRICE_HINT)
         if lo is not None and hi is not None and lo > hi:
-            raise UsageError(f"--where: '{expr}' is an empty range (the lower bound is above the upper)")
+            raise UsageError(f"--where: '{expr}' is an empty range (the lower bound is above the upper)",
+                             hint=PRICE_HINT)
     else:
         amount = _amount(value, expr)
         if amount is None:
-            raise UsageError(f"--where: '{expr}' names no price")
+            raise UsageError(f"--where: '{expr}' names no price", hint=PRICE_HINT)
         # A strict bound is the next representable price: the filter's bounds are inclusive.
         lo = amount if op == ">=" else math.nextafter(amount, math.inf) if op == ">" else None
         hi = amount if op == "<=" else math.nextafter(amount, -math.inf) if op == "<" else None
@@ -209,7 +212,8 @@ def _amount(text: str, expr: str) -> float | None:
     try:
         amount = float(text)
     except ValueError:
-        raise UsageError(f"--where: '{text}' in '{expr}' is not a price") from None
+        raise UsageError(f"--where: '{text}' in '{expr}' is not a price", hint=PRICE_HINT) from None
     if not math.isfinite(amount) or amount < 0:
-        raise UsageError(f"--where: a price bound must be a finite number >= 0, got '{text}' in '{expr}'")
+        raise UsageError(f"--where: a price bound must be a finite number >= 0, got '{text}' in '{expr}'",
+                         hint=PRICE_HINT)
     return amount

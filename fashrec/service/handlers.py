@@ -31,7 +31,7 @@ from fashrec.index.filters import Filter, parse_where, vet_where
 from fashrec.outfit import OutfitComposer
 from fashrec.planner import Plan, PlanContext, Planner
 from fashrec.profile import Profile, profile_limits
-from fashrec.search import Searcher
+from fashrec.search import Searcher, check_sort, paged
 from fashrec.service.runtime import anchor_for, check_strategy, load_profile_unless
 from fashrec.service.schema import (
     OutfitRequest,
@@ -51,6 +51,8 @@ class Defaults:
     strategy: str = "ammr"
     max_steps: int = 5
     ask_below: float | None = None   # --ask-below (None: ask only about what is not kept)
+    offset: int = 0                  # --offset: the page
+    sort: str = "relevance"          # --sort
 
 
 def profile_for(request: PersonalFields, *, disabled: bool = False) -> Profile | None:
@@ -90,12 +92,21 @@ def _limits(index: Index, profile: Profile | None) -> tuple[Filter, Any, list[di
             [e.to_dict() for e in applied.effects if e.applied])
 
 
+def _page(request: SearchRequest | SimilarRequest | RefineRequest, defaults: Defaults) -> dict[str, Any]:
+    """-k, --offset and --sort: the request's, else the command's."""
+    return {"k": request.k or defaults.k, "offset": defaults.offset if request.offset is None else request.offset,
+            "sort": request.sort or defaults.sort}
+
+
 def search_answer(searcher: Searcher, request: SearchRequest, *, defaults: Defaults = Defaults(),
-                  where: list[str] | None = None, profile_off: bool = False) -> dict[str, Any]:
-    """``fashrec search --json``: text -> items. ``where`` adds the command line's --where lines."""
+                  where: list[str] | None = None, profile_off: bool = False,
+                  image: Path | None = None) -> dict[str, Any]:
+    """``fashrec search --json``: text -> items. ``where`` adds the command line's --where lines;
+    ``image`` (a file the caller vouches for) makes the ranking also follow a photo."""
     limits, boost, effects = _limits(searcher.index, profile_for(request, disabled=profile_off))
     flt, notes = _where(searcher.index, request.where, where)
-    data = searcher.text(request.text, k=request.k or defaults.k, flt=flt.merged(limits), boost=boost).to_dict()
+    data = searcher.text(request.text, flt=flt.merged(limits), boost=boost, image=image,
+                         **_page(request, defaults)).to_dict()
     if notes:
         data["notes"] = notes
     if effects:
@@ -113,7 +124,7 @@ def similar_answer(searcher: Searcher, request: SimilarRequest, *, defaults: Def
     flt = flt.merged(limits)
     if request.id is not None:   # "more like this product": not the product itself
         flt = flt.merged(Filter(exclude_ids={request.id}))
-    data = searcher.image(image, k=request.k or defaults.k, flt=flt, boost=boost).to_dict()
+    data = searcher.image(image, flt=flt, boost=boost, **_page(request, defaults)).to_dict()
     data["query"]["image"] = label or str(image)
     if notes:
         data["notes"] = notes
@@ -157,22 +168,35 @@ def refine_answer(refiner: Refiner, request: RefineRequest, *, defaults: Default
                   image: Path | None = None, label: str | None = None, profile_off: bool = False,
                   store: SessionStore | None = None) -> dict[str, Any]:
     """``fashrec refine --json``: one refinement, or one turn of a session when the request names one."""
-    options = RefineOptions(k=request.k or defaults.k, strategy=check_strategy(request.strategy or defaults.strategy),
+    page = _page(request, defaults)
+    options = RefineOptions(k=page["k"], strategy=check_strategy(request.strategy or defaults.strategy),
                             max_steps=request.max_steps or defaults.max_steps,
                             ask_below=defaults.ask_below if request.ask_below is None else request.ask_below)
     profile = profile_for(request, disabled=profile_off)
     if request.session is not None or request.pick is not None:
+        if page["offset"] or page["sort"] != "relevance":
+            raise UsageError("'offset' and 'sort' page a single refinement; in a conversation, ask for more",
+                             hint='fashrec chat --session NAME, then "more"')
         return session_answer(refiner, request, options, profile, image=image, label=label, store=store)
     anchor = _anchor(refiner, request, image, label)
-    options = replace(options, profile=profile)
+    # A page past the first asks the loop for offset + k products and shows the last k.
+    options = replace(options, profile=profile, k=page["k"] + page["offset"])
     if not request.anchor:
-        return refiner.refine(anchor, request.text, options).to_dict()
+        return _paged(refiner.refine(anchor, request.text, options).to_dict(), page)
     started = time.perf_counter()   # planned here, to keep what the shopper corrected (as a session does)
     plan = keep_corrected(refiner.plan(request.text, anchor), anchor)
     plan_ms = (time.perf_counter() - started) * 1000
     result = refiner.refine(anchor, request.text, options, plan=plan)
     result.timing_ms["plan"] = plan_ms
-    return result.to_dict()
+    return _paged(result.to_dict(), page)
+
+
+def _paged(data: dict[str, Any], page: dict[str, Any]) -> dict[str, Any]:
+    """A refinement's results as one page in ``sort`` order, full matches before relaxed ones."""
+    data["results"] = paged(data["results"], page["k"], page["offset"], check_sort(page["sort"]),
+                            price=lambda r: r.get("price"), tier=lambda r: r.get("tier") or 1)
+    data["query"].update(page)
+    return data
 
 
 def session_answer(refiner: Refiner, request: RefineRequest, options: RefineOptions, profile: Profile | None, *,
@@ -281,7 +305,8 @@ def outfit_answer(composer: OutfitComposer, request: OutfitRequest, *, image: Pa
     profile = profile_for(request, disabled=profile_off)
     limits = profile_limits(profile, index, anchor) if profile else None
     return composer.compose(anchor, occasion=request.occasion, n=request.n,
-                            include_out_of_stock=request.include_out_of_stock, profile=limits).to_dict()
+                            include_out_of_stock=request.include_out_of_stock, profile=limits,
+                            budget=request.budget).to_dict()
 
 
 def item_answer(index: Index, product_id: str) -> dict[str, Any]:

@@ -9,7 +9,8 @@ that what the commands print validates against them.
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Optional, TypeVar, Union
+import json
+from typing import Annotated, Any, Literal, Optional, TypeVar, Union
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
 
@@ -28,6 +29,10 @@ Count = Annotated[int, BeforeValidator(_not_a_bool)]
 # the bounds of -k and --max-steps (cli/options.py MAX_K, MAX_STEPS)
 K = Field(None, ge=1, le=1000, description="How many results (default: the command's -k, 10).")
 Where = Optional[Union[dict[str, Union[str, list[str]]], list[str]]]
+# the bounds of --offset (cli/batch.py MAX_OFFSET) and the orders of --sort (fashrec.search)
+Offset = Field(None, ge=0, le=100_000, description="Skip this many results: the next page (default: --offset, 0).")
+Sort = Optional[Literal["relevance", "price", "-price"]]
+SORT = Field(None, description="relevance, or price / -price over the most relevant (default: --sort).")
 
 
 class _Request(BaseModel):
@@ -56,6 +61,8 @@ class SearchRequest(PersonalFields):
 
     text: str = Field(..., min_length=1, description="What you are looking for, in words.")
     k: Optional[Count] = K
+    offset: Optional[Count] = Offset
+    sort: Sort = SORT
     where: Where = Field(None, description='Hard filters: {"category": "shoes"} or ["color!=black"].')
 
 
@@ -65,6 +72,8 @@ class SimilarRequest(PersonalFields):
     image: Optional[str] = Field(None, description="An image file (the server: under an allowed folder).")
     id: Optional[str] = Field(None, description="A catalog product whose photo is the query.")
     k: Optional[Count] = K
+    offset: Optional[Count] = Offset
+    sort: Sort = SORT
     where: Where = None
 
 
@@ -78,6 +87,8 @@ class RefineRequest(PersonalFields):
     id: Optional[str] = Field(None, description="A catalog product as the anchor (like --id).")
     text: str = Field("", description='What should be different: "but in linen".')
     k: Optional[Count] = K
+    offset: Optional[Count] = Offset
+    sort: Sort = SORT
     strategy: Optional[str] = Field(None, description="ammr (default) or image, text, fusion.")
     max_steps: Optional[Count] = Field(None, ge=1, le=50)
     ask_below: Optional[float] = Field(None, ge=0, le=1.01, description="Also ask to confirm the anchor's "
@@ -104,6 +115,8 @@ class OutfitRequest(PersonalFields):
     id: Optional[str] = None
     occasion: Optional[str] = None
     n: Count = Field(3, ge=1, le=20, description="How many distinct outfits.")
+    budget: Optional[float] = Field(None, gt=0, description="What the added pieces of one look may cost "
+                                    "together (like --budget).")
     include_out_of_stock: bool = False
 
 
@@ -120,12 +133,22 @@ def read_request(model: type[R], data: Any) -> R:
         raise UsageError(describe_validation(exc)) from None
 
 
+def _shown(value: Any) -> str:
+    try:
+        text = json.dumps(value)
+    except (TypeError, ValueError):
+        text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
 def describe_validation(exc: ValidationError) -> str:
     problems = []
     for err in exc.errors()[:3]:
         where = ".".join(str(p) for p in err["loc"]) or "request"
         message = "unknown field" if err["type"] == "extra_forbidden" else err["msg"].lower()
         message = message.removeprefix("value error, ")
+        if err["type"] not in ("missing", "extra_forbidden"):   # what was given, so a script sees its value
+            message += f" (got {_shown(err.get('input'))})"
         problems.append(f"field '{where}': {message}")
     more = len(exc.errors()) - len(problems)
     return "; ".join(problems) + (f" (and {more} more)" if more > 0 else "")

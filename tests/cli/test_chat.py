@@ -99,6 +99,104 @@ def test_chat_for_people(fashrec, indexed, shirt, tmp_path):
     run = fashrec("chat", shirt, "--index", indexed, "--planner", "rules", "-k", "3",
                   input=f"in navy\n/sheet {sheet}\n/help\n")
     assert run.returncode == 0, run.stderr
-    assert "turn 1" in run.stdout and "Changed:" in run.stdout and "/pick N" in run.stdout
+    assert "turn 1" in run.stdout and "Changed:" in run.stdout and "pick N" in run.stdout
     assert sheet.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert "chat-" in fashrec("session", "list", "--json").stdout  # an unnamed chat still gets a session
+
+
+def test_plain_words_are_commands_only_where_they_cannot_be_requests(tmp_path):
+    from fashrec.cli.chat_cmd import command_of
+
+    photo = tmp_path / "other.jpg"
+    photo.write_bytes(b"")
+    assert command_of("undo") == ("undo", "") and command_of("/undo") == ("undo", "")
+    assert command_of("more") == ("more", "") and command_of("Quit") == ("quit", "")
+    assert command_of("pick 2 but in red") == ("pick", "2 but in red")
+    assert command_of(f"image {photo} in red") == ("image", f"{photo} in red")
+    assert command_of("sheet looks.png") == ("sheet", "looks.png")
+    for request in ("more formal", "pick the blue one", "new colours please", "image of a coat", "undo the red"):
+        assert command_of(request) is None, request
+
+
+def test_chat_more_pages_and_plain_undo(fashrec, indexed, shirt):
+    script = "\n".join(["under 300", "more", "pick 2", "undo", "plan", "more formal"]) + "\n"
+    run = fashrec("chat", shirt, "--index", indexed, "--session", "c2", "--planner", "rules", "-k", "1", "--json",
+                  input=script)
+    assert run.returncode == 0, run.stdout + run.stderr
+    out = [json.loads(line) for line in run.stdout.splitlines()]
+    assert [o["command"] for o in out] == ["refine", "more", "pick", "undo", "plan", "refine"]
+    first, more = out[0], out[1]
+    assert more["query"]["offset"] == len(first["results"]) == 1 and more["results"]
+    assert not {r["id"] for r in more["results"]} & {r["id"] for r in first["results"]}   # a new page
+    assert more["plan"]["price"] == first["plan"]["price"] and more["session"]["changes"] == []
+    assert out[2]["session"]["anchor"]["value"] == more["results"][0]["id"]          # "pick 2": the 2nd shown
+    assert out[3]["undone"] == 3                                                       # undo, no slash
+    assert "undo" not in " ".join(out[4]["constraints"])                               # not a request
+    assert out[5]["session"]["action"] == "refine"                                    # "more formal" is one
+
+    shown = fashrec("session", "show", "c2", "--json").json()
+    assert [t["action"] for t in shown["turns"]] == ["start", "more", "refine"]
+    assert shown["turns"][1]["results"][:1] == [r["id"] for r in first["results"]]     # pick N counts them all
+    assert shown["turns"][1]["titles"][1] == more["results"][0]["title"]
+
+    run = fashrec("chat", "--session", "c2", "--planner", "rules", "-k", "1", input="pick 1\n")
+    assert run.returncode == 0, run.stderr
+    human = fashrec("session", "show", "c2")
+    picked = shown["turns"][2]["titles"][0]
+    assert f"pick #1 of turn 3: {picked}" in human.stdout                              # what was picked
+    assert '(pick) ""' not in human.stdout
+    assert shown["turns"][0]["titles"][0] in human.stdout                               # results by title
+
+
+def _pty_chat(args: list[str], env: dict[str, str], steps: list[tuple[str | None, str]], timeout: float = 300):
+    """Run `fashrec ARGS` on a pseudo-terminal; for each (keys, expected) type keys (None: nothing) and
+    wait until the output contains expected. Returns the whole output."""
+    import fcntl
+    import os
+    import select
+    import struct
+    import subprocess
+    import sys
+    import termios
+    import time
+
+    master, slave = os.openpty()
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 40, 120, 0, 0))
+    env = {**env, "TERM": "xterm", "PROMPT_TOOLKIT_NO_CPR": "1"}
+    env.pop("COLUMNS", None)
+    proc = subprocess.Popen([sys.executable, "-m", "fashrec", *args], stdin=slave, stdout=slave, stderr=slave,
+                            env=env, close_fds=True)
+    os.close(slave)
+    seen = b""
+    try:
+        for keys, expected in steps:
+            start = len(seen)
+            if keys is not None:
+                os.write(master, keys.encode())
+            deadline = time.monotonic() + timeout
+            while expected.encode() not in seen[start:]:
+                assert time.monotonic() < deadline, f"no {expected!r} in:\n{seen.decode(errors='replace')}"
+                ready, _, _ = select.select([master], [], [], 1.0)
+                if ready:
+                    try:
+                        seen += os.read(master, 65536)
+                    except OSError:   # the child closed the terminal
+                        break
+        proc.wait(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        os.close(master)
+    return seen.decode(errors="replace")
+
+
+def test_chat_at_a_terminal_answers_the_photo_first_and_edits_lines(fashrec, fashrec_env, indexed, shirt):
+    """At a terminal: what was read from the photo and a first answer before any typing; prompt-toolkit
+    line editing (the Up arrow recalls the last request instead of typing ^[[A)."""
+    args = ["chat", str(shirt), "--index", str(indexed), "--session", "tty", "--planner", "rules", "-k", "2"]
+    output = _pty_chat(args, fashrec_env, [(None, "you>"), ("in navy\r", "turn 2"), ("\x1b[A\r", "turn 3"),
+                                           ("quit\r", "")])
+    before_typing = output.split("you>", 1)[0]
+    assert "turn 1" in before_typing and "Anchor:" in before_typing
+    turns = fashrec("session", "show", "tty", "--json").json()["turns"]
+    assert [(t["action"], t["text"]) for t in turns] == [("start", ""), ("refine", "in navy"), ("refine", "in navy")]

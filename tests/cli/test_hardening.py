@@ -227,11 +227,14 @@ def test_a_broken_profile_is_exit_8_with_a_hint(fashrec, fashrec_env, shop, cont
 # -- item 14: a misleading hint ----------------------------------------------------------------------
 def test_where_price_points_at_something_that_exists(fashrec, shop):
     _, folder = shop
-    run = fashrec("search", "shirt", "--where", "price=5", "--index", folder, "--json")
+    # price bounds are --where filters now (issue 17): a bad one is refused, its hint naming what exists
+    run = fashrec("search", "shirt", "--where", "price=cheap", "--index", folder, "--json")
     assert run.returncode == 2
     error = json.loads(run.stderr)
     assert "--max-price" not in error["message"] + error.get("hint", "")
-    assert "under 5" in error["hint"] and "budget" in error["hint"]
+    assert "price<50" in error["hint"] and "under 50" in error["hint"] and "budget" in error["hint"]
+    exact = fashrec("search", "shirt", "--where", "price=11", "--index", folder, "--planner", "none", "--json")
+    assert exact.returncode == 0 and [r["price"] for r in exact.json()["results"]] == [11.0]
 
 
 # -- item 15: bytes that are not UTF-8 never reach the output raw ---------------------------------------

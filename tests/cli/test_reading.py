@@ -1,0 +1,153 @@
+"""End to end through the real `fashrec` command: what a person reads and what a script discovers.
+
+info's vocabulary, price bounds in --where, --sort and --offset, search with words and a photo, the
+compact layout of narrow terminals, named keys in --batch errors, contact sheets fitted by text width.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+
+import pytest
+
+
+@pytest.fixture()
+def indexed(fashrec, small_catalog, tiny_model):
+    run = fashrec("index", small_catalog, "--model", tiny_model, "--json")
+    assert run.returncode == 0, run.stderr
+    return small_catalog.parent / "catalog.fashrec-index"
+
+
+@pytest.fixture()
+def products(small_catalog):
+    return [json.loads(line) for line in small_catalog.read_text().splitlines()]
+
+
+def test_info_lists_the_vocabulary_prices_brands_sizes_and_stock(fashrec, indexed, products):
+    data = fashrec("info", "--index", indexed, "--json").json()
+    colors = Counter(p["attributes"]["color"] for p in products)
+    for field, counts in (("color", data["vocabulary"]["color"]), ("brands", data["brands"])):
+        assert list(counts.values()) == sorted(counts.values(), reverse=True), field   # most common first
+    assert Counter(data["vocabulary"]["color"]) == colors
+    assert data["attributes"]["color"] == len(colors)          # the old field keeps its meaning
+    prices = [p["price"] for p in products if p.get("price") is not None]
+    assert (data["price"]["min"], data["price"]["max"], data["price"]["priced"]) == (min(prices), max(prices),
+                                                                                    len(prices))
+    assert data["price"]["currency"] == products[0]["currency"]
+    assert Counter(data["brands"]) == Counter(p["brand"] for p in products if p.get("brand"))
+    assert Counter(data["sizes"]) == Counter(s for p in products for s in p.get("sizes") or [])
+    stock = Counter(p.get("in_stock") for p in products)
+    assert data["stock"] == {"in_stock": stock[True], "out_of_stock": stock[False], "unknown": stock[None]}
+    human = fashrec("info", "--index", indexed)
+    assert human.returncode == 0
+    for label in ("Prices:", "Brands:", "Sizes:", "Stock:"):
+        assert label in human.stdout
+    top_color, top_count = colors.most_common(1)[0]
+    assert f"{top_color} {top_count}" in human.stdout
+
+
+def test_price_bounds_sort_and_pages(fashrec, indexed, products):
+    prices = sorted(p["price"] for p in products)
+    middle = prices[len(prices) // 2]
+    below = fashrec("search", "clothes", "--index", indexed, "-k", "24", "--planner", "none", "--where",
+                    f"price<{middle}", "--json").json()["results"]
+    assert below and all(r["price"] < middle for r in below)
+    assert len(below) == sum(1 for p in prices if p < middle)     # strictly below: the middle one is out
+    low, high = prices[3], prices[12]
+    band = fashrec("similar", next((indexed.parent / "images").iterdir()), "--index", indexed, "-k", "24",
+                   "--where", f"price={low}..{high}", "--sort", "price", "--json").json()["results"]
+    assert [r["price"] for r in band] == sorted(r["price"] for r in band)
+    assert len(band) == sum(1 for p in prices if low <= p <= high)
+    dearest = fashrec("search", "clothes", "--index", indexed, "-k", "5", "--planner", "none", "--sort", "-price",
+                      "--json").json()["results"]
+    assert [r["price"] for r in dearest] == sorted(prices, reverse=True)[:5]   # the pool holds all 24 here
+    whole = fashrec("search", "clothes", "--index", indexed, "-k", "10", "--planner", "none", "--json").json()
+    page2 = fashrec("search", "clothes", "--index", indexed, "-k", "5", "--offset", "5", "--planner", "none",
+                    "--json").json()
+    assert [r["id"] for r in page2["results"]] == [r["id"] for r in whole["results"][5:10]]
+    assert page2["query"]["offset"] == 5
+    human = fashrec("search", "clothes", "--index", indexed, "-k", "2", "--offset", "5", "--planner", "none")
+    assert "6." in human.stdout or "│ 6 " in human.stdout                   # ranks continue after the offset
+    bad = fashrec("search", "x", "--index", indexed, "--where", "price<cheap", "--json")
+    assert bad.returncode == 2 and "cheap" in json.loads(bad.stderr)["message"]
+    bad = fashrec("search", "x", "--index", indexed, "--where", "price=40..20", "--json")
+    assert bad.returncode == 2 and "empty range" in json.loads(bad.stderr)["message"]
+
+
+def test_search_with_words_and_a_photo(fashrec, indexed, products, small_catalog):
+    """The words say what (every result has the colour they name), the photo how it looks."""
+    photo_product = next(p for p in products if p["attributes"]["category"] in ("shirt", "t-shirt"))
+    photo = small_catalog.parent / photo_product["image"]
+    colors = Counter(p["attributes"]["color"] for p in products)
+    # A colour with more products than the page, so that every result is a full match.
+    color = next(c for c, n in colors.most_common() if c != photo_product["attributes"]["color"] and n >= 4)
+    both = fashrec("search", f"in {color}", "--image", photo, "--index", indexed, "-k", "3", "--json").json()
+    assert both["query"]["image"] == str(photo) and both["query"]["understood"]["set"] == {"color": color}
+    full = [r for r in both["results"] if r["why"].startswith("matches")]
+    assert len(full) == 3 and all(r["attributes"]["color"] == color for r in full)
+    words = fashrec("search", f"in {color}", "--index", indexed, "-k", "3", "--json").json()
+    looks = {r["id"]: r["score"] for r in fashrec("similar", photo, "--index", indexed, "-k", "24",
+                                                  "--json").json()["results"]}
+    # The photo pulls the results towards its look: closer to it, on average, than the words alone.
+    mean = lambda rs: sum(looks[r["id"]] for r in rs) / len(rs)  # noqa: E731
+    assert mean(both["results"]) >= mean(words["results"])
+
+
+def test_narrow_terminals_get_the_compact_layout(fashrec, fashrec_env, indexed):
+    wide = fashrec("search", "shirt", "--index", indexed, "-k", "5", "--planner", "none")
+    assert "┃" in wide.stdout and "title" in wide.stdout                     # the full table
+    fashrec_env["COLUMNS"] = "30"
+    narrow = fashrec("search", "shirt", "--index", indexed, "-k", "5", "--planner", "none")
+    assert narrow.returncode == 0 and "┃" not in narrow.stdout
+    lines = narrow.stdout.splitlines()
+    assert all(len(line.rstrip()) <= 30 for line in lines), lines
+    assert any(line.rstrip().endswith("EUR") and "…" in line for line in lines)   # title cut, price kept
+    assert "score" in narrow.stdout
+
+
+def test_batch_errors_name_the_keys(fashrec, indexed):
+    lines = "\n".join([json.dumps({"query": "red dress"}), "{broken", json.dumps({"text": "x", "k": "five"}),
+                       json.dumps({"text": "x", "kk": 2}), json.dumps({"text": "red", "where": ["price<40"]})])
+    run = fashrec("search", "--batch", "-", "--index", indexed, input=lines + "\n")
+    out = [json.loads(line) for line in run.stdout.splitlines()]
+    assert run.returncode == 1 and [o["line"] for o in out] == [1, 2, 3, 4, 5]
+    assert "'text'" in out[0]["message"] and "query" in out[0]["message"] and '"text"' in out[0]["hint"]
+    assert out[1]["message"].startswith("malformed JSON") and "line" not in out[1]["message"]
+    assert "'k'" in out[2]["message"] and "five" in out[2]["message"]
+    assert "'kk'" in out[3]["message"] and "'k'" in out[3]["message"]
+    assert all(r["price"] < 40 for r in out[4]["results"])
+    run = fashrec("refine", "--batch", "-", "--index", indexed, "--planner", "rules",
+                  input=json.dumps({"text": "in red"}) + "\n")
+    assert json.loads(run.stdout)["line"] == 1 and "'image'" in json.loads(run.stdout)["message"]
+
+
+def test_sheet_captions_fit_their_tiles():
+    from PIL import Image, ImageDraw
+
+    from fashrec.cli.sheet import THUMB_W, _font, fit, wrap
+
+    draw = ImageDraw.Draw(Image.new("RGB", (1, 1)))
+    title = "Extraordinarily long relaxed-fit double-breasted houndstooth wool blend overcoat with lapels"
+    lines = wrap(draw, title, _font(12), THUMB_W, 2)
+    assert len(lines) == 2 and lines[-1].endswith("…")
+    assert all(draw.textlength(line, font=_font(12)) <= THUMB_W for line in lines)
+    assert wrap(draw, "Red dress", _font(12), THUMB_W, 2) == ["Red dress"]
+    cut = fit(draw, "W" * 80, _font(11), 60)
+    assert cut.endswith("…") and draw.textlength(cut, font=_font(11)) <= 60
+
+
+def test_refine_sheet_says_what_was_asked_and_read(fashrec, indexed, products, small_catalog, tmp_path):
+    from PIL import Image
+
+    photo = small_catalog.parent / products[0]["image"]
+    sheet = tmp_path / "looks.png"
+    run = fashrec("refine", photo, "but cheaper", "--index", indexed, "--planner", "rules", "-k", "4",
+                  "--sheet", sheet, "--json")
+    assert run.returncode == 0, run.stderr
+    with Image.open(sheet) as im:
+        assert im.format == "PNG"
+    plain = tmp_path / "plain.png"
+    fashrec("similar", photo, "--index", indexed, "-k", "4", "--sheet", plain, "--json")
+    with Image.open(sheet) as a, Image.open(plain) as b:
+        assert a.height > b.height          # the request, the anchor's reading and the plan on top
