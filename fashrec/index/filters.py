@@ -128,7 +128,8 @@ def vet_where(flt: Filter, vocabulary: Vocabulary) -> tuple[Filter, list[str]]:
 
     ``brand=`` and ``size=`` filter the products' own fields when the catalog has no attribute of that
     name. Every attribute or value the catalog lacks is kept (the answer stays honest: nothing has it)
-    and noted with the nearest thing it does have ("did you mean color=red?").
+    and noted with the nearest thing it does have ("did you mean color=red?"); so is a price bound on a
+    catalog without prices.
     """
     flt = replace(flt, include={a: set(v) for a, v in flt.include.items()},
                   exclude={a: set(v) for a, v in flt.exclude.items()}, brands=set(flt.brands),
@@ -146,6 +147,9 @@ def vet_where(flt: Filter, vocabulary: Vocabulary) -> tuple[Filter, list[str]]:
               for b in sorted(flt.brands | flt.exclude_brands) if b not in vocabulary.brands]
     notes += [f"--where size={z}: no product lists that size" + _suggest(z, vocabulary.sizes, "size=")
               for z in sorted(flt.sizes) if z not in vocabulary.sizes]
+    if (flt.price_min is not None or flt.price_max is not None) and vocabulary.priced == 0:
+        # Kept like any filter the catalog cannot match: nothing satisfies it, and the note says why.
+        notes.append("--where price: no product in this catalog has a price, so none satisfies a price bound")
     return flt, notes
 
 

@@ -75,6 +75,20 @@ def test_price_bounds_sort_and_pages(fashrec, indexed, products):
     assert bad.returncode == 2 and "empty range" in json.loads(bad.stderr)["message"]
 
 
+def test_a_price_bound_on_a_catalog_without_prices_is_noted(fashrec, small_catalog, tiny_model, products):
+    for p in products:
+        p.pop("price", None)
+    small_catalog.write_text("".join(json.dumps(p) + "\n" for p in products))
+    assert fashrec("index", small_catalog, "--model", tiny_model, "--json").returncode == 0
+    index = small_catalog.parent / "catalog.fashrec-index"
+    run = fashrec("search", "shirt", "--index", index, "--where", "price<50", "--planner", "none", "--json")
+    data = run.json()
+    assert run.returncode == 0 and data["results"] == []          # nothing is passed off as under 50
+    assert any("no product in this catalog has a price" in n for n in data["notes"])
+    human = fashrec("search", "shirt", "--index", index, "--where", "price<50", "--planner", "none")
+    assert "has a price" in human.stderr
+
+
 def test_search_with_words_and_a_photo(fashrec, indexed, products, small_catalog):
     """The words say what (every result has the colour they name), the photo how it looks."""
     photo_product = next(p for p in products if p["attributes"]["category"] in ("shirt", "t-shirt"))

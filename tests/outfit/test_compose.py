@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from itertools import combinations
 from pathlib import Path
 
@@ -507,7 +508,10 @@ def test_cli_outfit_applies_the_profile_unless_told_not_to(fashrec, shop):
     assert all(p["price"] <= 30 for o in data["outfits"] for p in o["pieces"])
     human = fashrec("outfit", "--id", "w1", "--index", shop / "idx")
     assert "Profile:" in human.stdout and "price capped at 30" in human.stdout
-    assert "footwear products are over your profile budget 30" in human.stdout   # the rule that emptied it
+    assert all("footwear products are over your profile budget 30" in e["reason"]   # the rule that emptied it
+               for o in data["outfits"] for e in o["empty"] if e["slot"] == "footwear")
+    flowing = re.sub(r"[│\s]+", " ", human.stdout)   # the reason may wrap inside its table cell
+    assert "footwear products are over your profile budget 30" in flowing
     assert "nothing suitable in stock" not in human.stdout
 
     run = fashrec("outfit", "--id", "w1", "--index", shop / "idx", "--json", "--no-profile")
