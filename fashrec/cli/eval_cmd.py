@@ -43,7 +43,7 @@ VOCABULARY_NAME = "planner_vocabulary.json"
 @eval_app.command("anchor")
 def eval_anchor(
     catalog: Path = typer.Argument(..., help="Catalog JSONL; its evaluation slice (as in eval refine) is read."),
-    n: Optional[int] = typer.Option(None, "--n", min=1, help="Read only a seeded sample of N photos."),
+    n: Optional[int] = typer.Option(None, "--n", min=1, metavar="N", help="Read only a seeded sample of N photos."),
     seed: int = SeedOpt,
     model: Optional[str] = ModelOpt,
     workdir: Optional[Path] = WorkdirOpt,
@@ -51,7 +51,12 @@ def eval_anchor(
                                  help="Calibration table and costliest confusions of the shipped reader."),
     json_mode: bool = JsonOpt,
 ) -> None:
-    """How well the anchor stage reads unseen photos: accuracy, calibration, confusions, joint rate, ms."""
+    """How well the anchor stage reads unseen photos: accuracy, calibration, confusions, joint rate, ms.
+
+    Examples:
+    fashrec eval anchor catalog.jsonl --n 500
+    fashrec eval anchor catalog.jsonl --no-details --json
+    """
 
     with handled(json_mode):
         note("reading the evaluation photos (the index of the other products is built first if needed)")
