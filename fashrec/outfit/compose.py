@@ -179,7 +179,9 @@ class _Limits:
             if unnamed:
                 rules.append(("left out by your profile", mask(unnamed)))
         if budget is not None:
-            over = np.array([p.price is not None and p.price > budget for p in index.products], dtype=bool)
+            # From the price column (NaN where unpriced, never over): no product row is read.
+            with np.errstate(invalid="ignore"):
+                over = np.asarray(index.columns.column("price")) > budget
             rules.append((f"over the look's budget {budget:g}", over))
         return cls(applied, rules, budget)
 
