@@ -16,20 +16,24 @@ from fashrec.cli.output import handled, note
 @app.command()
 def serve(
     index: Optional[Path] = IndexOpt,
-    host: str = typer.Option("127.0.0.1", "--host", help="Address to listen on (default: this machine only)."),
-    port: int = typer.Option(8000, "--port", min=1, max=65535),
+    host: str = typer.Option("127.0.0.1", "--host", metavar="ADDR", help="Address to listen on (default: this machine only)."),
+    port: int = typer.Option(8000, "--port", min=1, max=65535, metavar="PORT", help="Port to listen on."),
     planner: str = PlannerOpt,
     llm: Optional[Path] = LlmOpt,
-    allow_images: Optional[List[Path]] = typer.Option(None, "--allow-images", help="A folder whose images "
+    allow_images: Optional[List[Path]] = typer.Option(None, "--allow-images", metavar="DIR", help="A folder whose images "
                                                       "requests may name by path (repeatable; default none: "
                                                       "photos are uploaded)."),
-    max_upload_mb: int = typer.Option(16, "--max-upload-mb", min=1, max=64, help="Largest photo accepted."),
+    max_upload_mb: int = typer.Option(16, "--max-upload-mb", min=1, max=64, metavar="MB", help="Largest photo accepted."),
     ask_below: Optional[float] = AskBelowOpt,
 ) -> None:
     """Serve the API and a web page: load the index and models once, answer many requests.
 
     POST /refine, /search, /similar, /outfit, /plan take the --batch line of each command and answer its
     --json document; the page at / lets a shopper upload a photo, say what to change and see the clothes.
+
+    Examples:
+    fashrec serve --index shop.fashrec-index
+    fashrec serve --port 8080 --allow-images ~/photos --planner rules
     """
     # deferred: fashrec.serve imports fastapi and starlette (~1 s), which `fashrec --help` must not pay
     from fashrec.serve import ServerConfig, is_loopback, run
