@@ -89,7 +89,7 @@ def refine(
             request = with_profile({"k": k, "strategy": strategy, "max_steps": max_steps, "offset": offset, "sort": sort,
                                     **({"ask_below": ask_below} if ask_below is not None else {})}, profile)
             if batch is not None:
-                raise typer.Exit(1 if run_batch(batch, lambda line: post_line(url, "/refine", request, line))
+                raise typer.Exit(1 if run_batch(batch, lambda line: post_line(url, "/refine", request, line), "refine")
                                  else 0)
             data = _remote_refine(url, request, image, text, session, pick)
             if sheet:
