@@ -96,6 +96,26 @@ def test_outfit_by_product_and_by_upload(client, shop_index, fashrec):
     assert upload.json()["anchor"]["image"] == "look.jpg"
 
 
+def test_pages_sorts_price_bounds_and_a_look_budget_answer_as_the_commands_do(client, shop_index, fashrec):
+    """offset, sort, price bounds in where and the outfit budget are request fields (issue 17), answered
+    by the server exactly as by the command line."""
+    _, index = shop_index
+    request = {"text": "clothes", "k": 3, "offset": 3, "sort": "price", "where": ["price<80"]}
+    answer = client.post("/search", json=request)
+    assert answer.status_code == 200, answer.text
+    run = fashrec("search", "clothes", "-k", "3", "--offset", "3", "--sort", "price", "--where", "price<80",
+                  "--index", index, "--json")
+    assert _without_timing(answer.json()) == _without_timing(run.json())
+    assert answer.json()["query"]["offset"] == 3 and all(r["price"] < 80 for r in answer.json()["results"])
+    top = next(p for p in _products(shop_index) if p["attributes"]["category"] in ("shirt", "tshirt", "top"))
+    look = client.post("/outfit", json={"id": top["id"], "n": 1, "budget": 60})
+    assert look.status_code == 200, look.text
+    run = fashrec("outfit", "--id", top["id"], "-n", "1", "--budget", "60", "--index", index, "--json")
+    assert _without_timing(look.json()) == _without_timing(run.json())
+    bad = client.post("/search", json={"text": "x", "sort": "cheapest"})
+    assert bad.status_code == 400 and "'sort'" in bad.json()["message"] and "cheapest" in bad.json()["message"]
+
+
 # --- anchors: a product, an upload, corrections ------------------------------------------------------------
 
 def test_an_upload_is_the_same_anchor_as_its_path_and_shows_its_own_name(client, shop_index, loaded):
