@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from fashrec.ammr.anchor import (
                                 anchor_from_product,
+                                blend_anchors,
                                 correct_anchor,
                                 estimate_price,
                                 infer_attributes,
@@ -57,7 +58,7 @@ from fashrec.ammr.types import (
 __all__ = [
     "AMMR", "Anchor", "AttributeGuess", "Booster", "Candidate", "Check", "Constraints", "CriticConfig",
     "KEEP_CONFIDENCE", "Personalization", "RefineOptions", "RefineResult", "Refiner", "Resolution", "ResultItem",
-    "StandingRules", "Step", "anchor_from_product", "anchor_keeps", "correct_anchor", "keep_corrected",
+    "StandingRules", "Step", "anchor_from_product", "blend_anchors", "anchor_keeps", "correct_anchor", "keep_corrected",
     "available_strategies", "check_product",
     "constraint_filter", "estimate_price", "explain", "infer_attributes", "passes", "read_constraints",
     "register_strategy", "resolve_relative", "retrieve", "select", "understand_anchor", "wish_attribute",

@@ -132,6 +132,39 @@ def understand_anchor(index: Index, vector: np.ndarray, prompts: AttributePrompt
                   estimated_price=estimate_price(index, vector))
 
 
+# How far "not like this one" pushes the anchor's direction away from a photo (Rocchio's negative weight;
+# 0.5 sits in the range the relevance-feedback literature uses, not tuned here).
+UNLIKE_WEIGHT = 0.5
+
+
+def _unit(vector: np.ndarray) -> np.ndarray:
+    norm = float(np.linalg.norm(vector))
+    return vector / norm if norm > 0 else vector
+
+
+def blend_anchors(index: Index, anchors: list[Anchor], unlike: list[np.ndarray] | None = None) -> Anchor:
+    """One anchor for "like these, not like those": the mean direction of ``anchors`` pushed away from
+    ``unlike`` (image vectors). Only what every anchor agrees on is kept (at the least sure reading):
+    two shirts in different colours keep "shirt" and leave the colour open. The first anchor gives the
+    image and the price that "cheaper" is measured from."""
+    if not anchors:
+        raise UsageError("give at least one anchor image")
+    first = anchors[0]
+    vector = np.mean([_unit(np.asarray(a.vector, dtype=np.float32)) for a in anchors], axis=0)
+    if unlike:
+        vector = vector - UNLIKE_WEIGHT * np.mean([_unit(np.asarray(v, dtype=np.float32)) for v in unlike], axis=0)
+    vector = _unit(vector).astype(np.float32)
+    if len(anchors) == 1:
+        attributes = dict(first.attributes)
+    else:
+        attributes = {attr: replace(guess, confidence=min(a.attributes[attr].confidence for a in anchors),
+                                    alternatives=())
+                      for attr, guess in first.attributes.items()
+                      if all(attr in a.attributes and a.attributes[attr].value == guess.value for a in anchors[1:])}
+    return Anchor(vector, attributes, first.image, first.catalog_id if len(anchors) == 1 else None, first.price,
+                  estimated_price=first.estimated_price if first.price is None else None)
+
+
 def estimate_price(index: Index, vector: np.ndarray, *, neighbours: int = NEIGHBOURS) -> float | None:
     """Median price of the anchor's nearest catalog look-alikes (None when fewer than half have a price)."""
     found = index.nearest(vector, neighbours)

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Callable
 
-from fashrec.ammr.anchor import understand_anchor
+from fashrec.ammr.anchor import blend_anchors, understand_anchor
 from fashrec.ammr.compose import compose
 from fashrec.ammr.constraints import KEEP_CONFIDENCE, read_constraints, unsure_keeps
 from fashrec.ammr.critic import select
@@ -110,6 +110,14 @@ class Refiner:
     def anchor_from_image(self, image: str | Path) -> Anchor:
         vector = self.encoder.encode_images([Path(image)])[0]
         return understand_anchor(self.index, vector, self.prompts, image=image)
+
+    def anchor_from_images(self, images: list[str | Path], unlike: list[str | Path] = ()) -> Anchor:
+        """"Like these, not like those": each photo read as an anchor, blended (:func:`blend_anchors`)."""
+        anchors = [self.anchor_from_image(image) for image in images]
+        if len(anchors) == 1 and not unlike:
+            return anchors[0]
+        away = list(self.encoder.encode_images([Path(p) for p in unlike])) if unlike else []
+        return blend_anchors(self.index, anchors, away)
 
     def plan(self, text: str, anchor: Anchor, previous: Plan | None = None, planner: Planner | None = None) -> Plan:
         planner = planner or self.planner

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any, List, Optional
 
 import typer
 
@@ -49,6 +49,10 @@ def refine(
     k: int = KOpt,
     offset: int = OffsetOpt,
     sort: str = SortOpt,
+    like: Optional[List[Path]] = typer.Option(None, "--like", metavar="PHOTO", help="Also like this photo "
+                                              "(repeatable): what the anchors share is kept, the rest is open."),
+    unlike: Optional[List[Path]] = typer.Option(None, "--unlike", metavar="PHOTO", help="Not like this photo "
+                                                "(repeatable): the search leans away from its look."),
     index: Optional[Path] = IndexOpt,
     planner: str = PlannerOpt,
     llm: Optional[Path] = LlmOpt,
@@ -69,12 +73,14 @@ def refine(
 
     With --session NAME the request joins a conversation: IMAGE + TEXT (re)starts it, TEXT alone refines
     the previous turn, --pick N continues from result N of the previous turn. --sort orders the products
-    found by price (full matches first); --offset N shows the next page.
+    found by price (full matches first); --offset N shows the next page. --like and --unlike add photos
+    the results should look like, or not ("like these two, not like this one").
 
     Examples:
     fashrec refine shirt.jpg "but in linen"
     fashrec refine shirt.jpg "same in navy, under 40 euros" --explain --sheet looks.png
     fashrec refine shirt.jpg "darker" --sort price --offset 10
+    fashrec refine shirt.jpg "in blue" --like other.jpg --unlike striped.jpg
     fashrec refine shirt.jpg "shorter sleeves" --session s1
     fashrec refine --session s1 --pick 2 "but in blue"
     """
@@ -83,6 +89,9 @@ def refine(
         check_sort(sort)
         profile = load_profile_unless(no_profile)
         url = server_url(server)
+        if (like or unlike) and (url is not None or session is not None or pick is not None):
+            raise UsageError("--like and --unlike shape one refinement's anchor, answered here: not with "
+                             "--server, --session or --pick")
         if url is not None:
             if index is not None:
                 raise UsageError("--index and --server: the server answers from the index it was started with")
@@ -114,6 +123,9 @@ def refine(
         defaults = Defaults(k=k, strategy=strategy, max_steps=max_steps, ask_below=ask_below, offset=offset,
                             sort=sort)
         if batch is not None:
+            if like or unlike:
+                raise UsageError("--like and --unlike shape one refinement's anchor: not with --batch")
+
             def handle(line: dict[str, Any]):
                 request = read_request(RefineRequest, line)
                 return refine_answer(refiner, request, defaults=defaults, profile_off=no_profile,
@@ -122,7 +134,7 @@ def refine(
         if image is None:
             raise UsageError('give an anchor image and a request: fashrec refine shirt.jpg "but in linen"')
         data = refine_answer(refiner, RefineRequest(text=text or ""), defaults=defaults, image=image,
-                             profile_off=no_profile)
+                             profile_off=no_profile, like=tuple(like or ()), unlike=tuple(unlike or ()))
         if sheet:
             note(f"sheet: {literal(write_sheet(sheet, data, anchor=image, title=f'Refine {image.name}'))}")
         emit(data, json_mode=json_mode, render=lambda: render_refine(data, explain=explain))

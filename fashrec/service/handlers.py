@@ -166,8 +166,12 @@ def _anchor(refiner: Refiner, request: RefineRequest, image: Path | None, label:
 
 def refine_answer(refiner: Refiner, request: RefineRequest, *, defaults: Defaults = Defaults(),
                   image: Path | None = None, label: str | None = None, profile_off: bool = False,
-                  store: SessionStore | None = None) -> dict[str, Any]:
-    """``fashrec refine --json``: one refinement, or one turn of a session when the request names one."""
+                  store: SessionStore | None = None, like: tuple[Path, ...] = (),
+                  unlike: tuple[Path, ...] = ()) -> dict[str, Any]:
+    """``fashrec refine --json``: one refinement, or one turn of a session when the request names one.
+
+    ``like`` / ``unlike``: more photos the anchor should look like, and photos it should not (files the
+    caller vouches for, blended into the anchor image's direction: :func:`fashrec.ammr.blend_anchors`)."""
     page = _page(request, defaults)
     options = RefineOptions(k=page["k"], strategy=check_strategy(request.strategy or defaults.strategy),
                             max_steps=request.max_steps or defaults.max_steps,
@@ -177,10 +181,19 @@ def refine_answer(refiner: Refiner, request: RefineRequest, *, defaults: Default
         if page["offset"] or page["sort"] != "relevance":
             raise UsageError("'offset' and 'sort' page a single refinement; in a conversation, ask for more",
                              hint='fashrec chat --session NAME, then "more"')
+        if like or unlike:
+            raise UsageError("--like and --unlike shape one refinement's anchor, not a conversation's")
         return session_answer(refiner, request, options, profile, image=image, label=label, store=store)
-    anchor = _anchor(refiner, request, image, label)
+    if (like or unlike) and image is None:
+        raise UsageError("--like and --unlike go with an anchor image")
+    anchor = (refiner.anchor_from_images([image, *like], list(unlike)) if like or unlike
+              else _anchor(refiner, request, image, label))
+    if like or unlike:
+        anchor = correct_anchor(anchor, request.anchor, refiner.index)
     # A page past the first asks the loop for offset + k products and shows the last k.
     options = replace(options, profile=profile, k=page["k"] + page["offset"])
+    page = {**page, **({"like": [str(p) for p in like]} if like else {}),
+            **({"unlike": [str(p) for p in unlike]} if unlike else {})}
     if not request.anchor:
         return _paged(refiner.refine(anchor, request.text, options).to_dict(), page)
     started = time.perf_counter()   # planned here, to keep what the shopper corrected (as a session does)

@@ -165,3 +165,32 @@ def test_refine_sheet_says_what_was_asked_and_read(fashrec, indexed, products, s
     fashrec("similar", photo, "--index", indexed, "-k", "4", "--sheet", plain, "--json")
     with Image.open(sheet) as a, Image.open(plain) as b:
         assert a.height > b.height          # the request, the anchor's reading and the plan on top
+
+
+def test_refine_like_these_not_like_that(fashrec, indexed, products, small_catalog):
+    """--like blends another photo into the anchor (what both share is kept), --unlike leans away from one:
+    the results move towards the liked photo's look and away from the unliked one's."""
+    photo = lambda p: small_catalog.parent / p["image"]  # noqa: E731
+    anchor = products[0]
+    other = next(p for p in products[1:] if p["attributes"]["category"] == anchor["attributes"]["category"])
+    away = next(p for p in products if p["attributes"]["category"] != anchor["attributes"]["category"])
+
+    def looks(p):   # every product's similarity to one photo
+        return {r["id"]: r["score"] for r in fashrec("similar", photo(p), "--index", indexed, "-k", "24",
+                                                      "--json").json()["results"]}
+
+    def refine(*extra):
+        run = fashrec("refine", photo(anchor), "", "--index", indexed, "--planner", "rules", "-k", "5", *extra,
+                      "--json")
+        assert run.returncode == 0, run.stderr
+        return run.json()
+
+    plain, liked, unliked = refine(), refine("--like", photo(other)), refine("--unlike", photo(away))
+    assert liked["query"]["like"] == [str(photo(other))] and unliked["query"]["unlike"] == [str(photo(away))]
+    mean = lambda data, sims: sum(sims.get(r["id"], 0.0) for r in data["results"]) / max(1, len(data["results"]))  # noqa: E731
+    assert mean(liked, looks(other)) >= mean(plain, looks(other))
+    assert mean(unliked, looks(away)) <= mean(plain, looks(away))
+    shared = {a for a, g in liked["anchor"]["attributes"].items()}
+    assert "category" in shared                    # both anchors are of that category: it is kept
+    refused = fashrec("refine", photo(anchor), "x", "--index", indexed, "--session", "s", "--like", photo(other))
+    assert refused.returncode == 2 and "--like" in refused.stderr
