@@ -111,13 +111,15 @@ class Refiner:
         vector = self.encoder.encode_images([Path(image)])[0]
         return understand_anchor(self.index, vector, self.prompts, image=image)
 
-    def anchor_from_images(self, images: list[str | Path], unlike: list[str | Path] = ()) -> Anchor:
-        """"Like these, not like those": each photo read as an anchor, blended (:func:`blend_anchors`)."""
+    def anchor_from_images(self, images: list[str | Path], unlike: list[str | Path] = ()) -> tuple[Anchor, set[str]]:
+        """"Like these, not like those": each photo read as an anchor, blended (:func:`blend_anchors`);
+        with the ids of the catalog products the photos are, which an answer should not offer back."""
         anchors = [self.anchor_from_image(image) for image in images]
+        shown = {a.catalog_id for a in anchors if a.catalog_id}
         if len(anchors) == 1 and not unlike:
-            return anchors[0]
+            return anchors[0], shown
         away = list(self.encoder.encode_images([Path(p) for p in unlike])) if unlike else []
-        return blend_anchors(self.index, anchors, away)
+        return blend_anchors(self.index, anchors, away), shown
 
     def plan(self, text: str, anchor: Anchor, previous: Plan | None = None, planner: Planner | None = None) -> Plan:
         planner = planner or self.planner

@@ -186,20 +186,22 @@ def refine_answer(refiner: Refiner, request: RefineRequest, *, defaults: Default
         return session_answer(refiner, request, options, profile, image=image, label=label, store=store)
     if (like or unlike) and image is None:
         raise UsageError("--like and --unlike go with an anchor image")
-    anchor = (refiner.anchor_from_images([image, *like], list(unlike)) if like or unlike
-              else _anchor(refiner, request, image, label))
+    shown: set[str] = set()   # the liked photos' own products, when they are catalog products
     if like or unlike:
+        anchor, shown = refiner.anchor_from_images([image, *like], list(unlike))
         anchor = correct_anchor(anchor, request.anchor, refiner.index)
+    else:
+        anchor = _anchor(refiner, request, image, label)
     # A page past the first asks the loop for offset + k products and shows the last k.
     options = replace(options, profile=profile, k=page["k"] + page["offset"])
     page = {**page, **({"like": [str(p) for p in like]} if like else {}),
             **({"unlike": [str(p) for p in unlike]} if unlike else {})}
     if not request.anchor:
-        return _paged(refiner.refine(anchor, request.text, options).to_dict(), page)
+        return _paged(refiner.refine(anchor, request.text, options, exclude_ids=shown or None).to_dict(), page)
     started = time.perf_counter()   # planned here, to keep what the shopper corrected (as a session does)
     plan = keep_corrected(refiner.plan(request.text, anchor), anchor)
     plan_ms = (time.perf_counter() - started) * 1000
-    result = refiner.refine(anchor, request.text, options, plan=plan)
+    result = refiner.refine(anchor, request.text, options, plan=plan, exclude_ids=shown or None)
     result.timing_ms["plan"] = plan_ms
     return _paged(result.to_dict(), page)
 

@@ -187,6 +187,7 @@ def test_refine_like_these_not_like_that(fashrec, indexed, products, small_catal
 
     plain, liked, unliked = refine(), refine("--like", photo(other)), refine("--unlike", photo(away))
     assert liked["query"]["like"] == [str(photo(other))] and unliked["query"]["unlike"] == [str(photo(away))]
+    assert other["id"] not in {r["id"] for r in liked["results"]}   # a liked product is not offered back
     mean = lambda data, sims: sum(sims.get(r["id"], 0.0) for r in data["results"]) / max(1, len(data["results"]))  # noqa: E731
     assert mean(liked, looks(other)) >= mean(plain, looks(other))
     assert mean(unliked, looks(away)) <= mean(plain, looks(away))
