@@ -8,7 +8,7 @@ import sys
 import pytest
 
 import fashrec.cli as cli
-import fashrec.cli.commands as commands
+import fashrec.cli.output as output
 
 
 @pytest.mark.parametrize("argv, fashrec_threads, expected", [
@@ -21,8 +21,9 @@ import fashrec.cli.commands as commands
 ])
 def test_blas_threads_by_command(monkeypatch, argv, fashrec_threads, expected):
     seen: dict[str, str | None] = {}
-    monkeypatch.setattr(commands, "app", lambda: seen.update(blas=os.environ.get("OPENBLAS_NUM_THREADS"),
-                                                        mkl=os.environ.get("MKL_NUM_THREADS")))
+    # main() hands the command line to run_command_line once the thread policy is set: stand in for it there
+    monkeypatch.setattr(output, "run_command_line", lambda app, args: seen.update(
+        blas=os.environ.get("OPENBLAS_NUM_THREADS"), mkl=os.environ.get("MKL_NUM_THREADS")))
     for var in ("OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "FASHREC_THREADS"):
         monkeypatch.delenv(var, raising=False)
     if fashrec_threads:
@@ -34,7 +35,8 @@ def test_blas_threads_by_command(monkeypatch, argv, fashrec_threads, expected):
 
 def test_an_explicit_blas_setting_is_kept(monkeypatch):
     seen: dict[str, str | None] = {}
-    monkeypatch.setattr(commands, "app", lambda: seen.update(blas=os.environ.get("OPENBLAS_NUM_THREADS")))
+    monkeypatch.setattr(output, "run_command_line",
+                        lambda app, args: seen.update(blas=os.environ.get("OPENBLAS_NUM_THREADS")))
     monkeypatch.setenv("OPENBLAS_NUM_THREADS", "2")
     monkeypatch.setattr(sys, "argv", ["fashrec", "search", "x"])
     cli.main()
