@@ -9,7 +9,8 @@
     guard.py        5  every candidate checked against every constraint
     rank.py         5b the ranking score of a verified candidate
     critic.py       6  stock, budget, near-duplicates, brand diversity, sponsorship
-    loop.py         7  the agent loop (Refiner), with replan.py: widen, relax a keep, re-read
+    loop.py         7  the agent loop (Refiner), with replan.py: widen, give up look keeps, re-read
+    shortfall.py    7b fewer than k exact matches: said, each relaxation counted, near misses apart
     explain.py      8  one reason per result, from verified checks only
 
 The records passed between stages live in types.py.
@@ -26,7 +27,7 @@ from fashrec.ammr.anchor import (
                                 keep_corrected,
                                 understand_anchor,
 )
-from fashrec.ammr.constraints import KEEP_CONFIDENCE, anchor_keeps, read_constraints
+from fashrec.ammr.constraints import IDENTITY_CONFIDENCE, KEEP_CONFIDENCE, anchor_keeps, read_constraints
 from fashrec.ammr.critic import select
 from fashrec.ammr.explain import explain
 from fashrec.ammr.guard import check_product, passes
@@ -41,25 +42,29 @@ from fashrec.ammr.relative import resolve_relative, wish_attribute
 from fashrec.ammr.retrieve import constraint_filter, retrieve
 from fashrec.ammr.types import (
                                 Anchor,
+                                Assumption,
                                 AttributeGuess,
                                 Booster,
                                 Candidate,
                                 Check,
                                 Constraints,
                                 CriticConfig,
+                                Option,
                                 Personalization,
                                 RefineResult,
+                                Relaxation,
                                 Resolution,
                                 ResultItem,
+                                Shortfall,
                                 StandingRules,
                                 Step,
 )
 
 __all__ = [
-    "AMMR", "Anchor", "AttributeGuess", "Booster", "Candidate", "Check", "Constraints", "CriticConfig",
-    "KEEP_CONFIDENCE", "Personalization", "RefineOptions", "RefineResult", "Refiner", "Resolution", "ResultItem",
-    "StandingRules", "Step", "anchor_from_product", "blend_anchors", "anchor_keeps", "correct_anchor", "keep_corrected",
-    "available_strategies", "check_product",
+    "AMMR", "Anchor", "Assumption", "AttributeGuess", "Booster", "Candidate", "Check", "Constraints",
+    "CriticConfig", "IDENTITY_CONFIDENCE", "KEEP_CONFIDENCE", "Option", "Personalization", "RefineOptions",
+    "RefineResult", "Refiner", "Relaxation", "Resolution", "ResultItem", "Shortfall", "StandingRules", "Step",
+    "anchor_from_product", "blend_anchors", "anchor_keeps", "correct_anchor", "keep_corrected", "available_strategies", "check_product",
     "constraint_filter", "estimate_price", "explain", "infer_attributes", "passes", "read_constraints",
     "register_strategy", "resolve_relative", "retrieve", "select", "understand_anchor", "wish_attribute",
 ]

@@ -4,7 +4,9 @@ The anchor need not be in the catalog. Its attributes come from a similarity-wei
 nearest catalog neighbours combined with zero-shot prompts; an anchor that *is* a catalog product
 (same picture) simply takes that product's metadata. What was read can be corrected by the shopper
 (:func:`correct_anchor`, the CLI's and the page's ``anchor`` corrections); a correction is then a stated
-constraint, never relaxed to fill an answer (:func:`keep_corrected`).
+constraint, never relaxed to fill an answer (:func:`keep_corrected`). A photo's price, for "cheaper", is
+estimated from its nearest look-alikes of the same category and gender, and says so
+(:func:`estimate_price`).
 """
 
 from __future__ import annotations
@@ -14,12 +16,17 @@ from pathlib import Path
 
 import numpy as np
 
+from fashrec.ammr.constraints import KEEP_CONFIDENCE
+from fashrec.ammr.retrieve import FILTERABLE_COVERAGE
 from fashrec.ammr.types import SHOPPER, Anchor, AttributeGuess
 from fashrec.catalog.images import file_digest
 from fashrec.catalog.product import normalize_key, normalize_value
+from fashrec.catalog.roles import is_identity, role_of
+from fashrec.catalog.wording import plural_noun
 from fashrec.encoder.prompts import AttributePrompts
 from fashrec.errors import UsageError
 from fashrec.index import Index
+from fashrec.index.filters import Filter
 from fashrec.planner import Plan
 
 NEIGHBOURS = 15
@@ -32,6 +39,8 @@ MIN_COVERAGE = 0.5        # infer an attribute only if most neighbours have it a
 # the value and its runners-up for 72 %, 81 % and 95 % (`fashrec eval anchor`, "unsure").
 ALTERNATIVES = 2
 ALTERNATIVE_SHARE = 0.1
+# A price estimate needs at least this many priced look-alikes of the anchor's kind (else a wider kind).
+MIN_PRICED_LOOKALIKES = 5
 
 
 @dataclass(frozen=True)
@@ -128,8 +137,9 @@ def understand_anchor(index: Index, vector: np.ndarray, prompts: AttributePrompt
             anchor = anchor_from_product(index, index.products[position].id)
             anchor.vector, anchor.image = vector, str(image)
             return anchor
-    return Anchor(vector, infer_attributes(index, vector, prompts), str(image) if image else None,
-                  estimated_price=estimate_price(index, vector))
+    attributes = infer_attributes(index, vector, prompts)
+    estimate, basis = estimate_price(index, vector, attributes)
+    return Anchor(vector, attributes, str(image) if image else None, estimated_price=estimate, price_basis=basis)
 
 
 # How far "not like this one" pushes the anchor's direction away from a photo (Rocchio's negative weight;
@@ -162,17 +172,42 @@ def blend_anchors(index: Index, anchors: list[Anchor], unlike: list[np.ndarray] 
                       for attr, guess in first.attributes.items()
                       if all(attr in a.attributes and a.attributes[attr].value == guess.value for a in anchors[1:])}
     return Anchor(vector, attributes, first.image, first.catalog_id if len(anchors) == 1 else None, first.price,
-                  estimated_price=first.estimated_price if first.price is None else None)
+                  estimated_price=first.estimated_price if first.price is None else None,
+                  price_basis=first.price_basis if first.price is None else None)
 
 
-def estimate_price(index: Index, vector: np.ndarray, *, neighbours: int = NEIGHBOURS) -> float | None:
-    """Median price of the anchor's nearest catalog look-alikes (None when fewer than half have a price)."""
-    found = index.nearest(vector, neighbours)
-    prices = [p.price for p in index.products_at(found.positions)]
-    prices = [p for p in prices if p is not None]
-    if not prices or len(prices) < max(1, len(found.positions) // 2):
-        return None
-    return round(float(np.median(prices)), 2)
+def estimate_price(index: Index, vector: np.ndarray, attributes: dict[str, AttributeGuess] | None = None,
+                   *, neighbours: int = NEIGHBOURS) -> tuple[float | None, str | None]:
+    """(estimate, basis): the median price of the anchor's nearest priced look-alikes of the same kind.
+
+    "Same kind" is the category and gender as read (from :data:`KEEP_CONFIDENCE` up: a price is only
+    an estimate, and the basis names the kind it used); when fewer than
+    :data:`MIN_PRICED_LOOKALIKES` of those have a price, the gender goes, then the category (and the
+    basis says so). None when the catalog prices too few look-alikes to say anything.
+    """
+    priced = index.mask(Filter(price_min=0.0))
+    if priced is None or not priced.any():
+        return None, None                    # a catalog without prices: nothing to estimate from
+    kind = {a: g.value for a, g in (attributes or {}).items()
+            if is_identity(a) and g.confidence >= KEEP_CONFIDENCE and index.coverage(a) >= FILTERABLE_COVERAGE}
+    ordered = sorted(kind, key=lambda a: role_of(a) != "category")          # category first, gender dropped first
+    for size in range(len(ordered), -1, -1):
+        same = {a: kind[a] for a in ordered[:size]}
+        found = index.nearest(vector, neighbours, flt=Filter(include={a: {v} for a, v in same.items()}, price_min=0.0))
+        prices = [p.price for p in index.products_at(found.positions) if p.price is not None]
+        if len(prices) >= min(MIN_PRICED_LOOKALIKES, neighbours):
+            return round(float(np.median(prices)), 2), _basis(prices, same, index.currency)
+    return None, None
+
+
+def _basis(prices: list[float], same: dict[str, str], currency: str | None) -> str:
+    category = next((v for a, v in same.items() if role_of(a) == "category"), None)
+    gender = next((v for a, v in same.items() if role_of(a) == "gender"), None)
+    kind = plural_noun(category) if category else "products of any kind"
+    if gender:
+        kind += f" for {gender}"
+    spread = f"{min(prices):g}-{max(prices):g}" + (f" {currency}" if currency else "")
+    return f"median of the {len(prices)} nearest {kind} with a price, {spread}"
 
 
 def anchor_from_product(index: Index, product_id: str) -> Anchor:
@@ -199,8 +234,13 @@ def correct_anchor(anchor: Anchor, edits: dict[str, str], index: Index) -> Ancho
         if not vocabulary.has(attr, value):
             raise UsageError(f"anchor: the catalog has no {attr} '{raw_value}'",
                              hint=f"{attr} is one of: {', '.join(vocabulary.values(attr)[:12])}")
-        attributes[attr] = AttributeGuess(value, 1.0, SHOPPER)
-    return replace(anchor, attributes=attributes)
+        before = attributes.get(attr)    # the photo's reading stays visible next to the correction
+        guessed = before.guessed if before is not None and before.source == SHOPPER else before
+        attributes[attr] = AttributeGuess(value, 1.0, SHOPPER, guessed=guessed)
+    corrected = replace(anchor, attributes=attributes)
+    if anchor.price is None and anchor.vector is not None:   # a photo: what it is decides its look-alikes
+        corrected.estimated_price, corrected.price_basis = estimate_price(index, anchor.vector, attributes)
+    return corrected
 
 
 def keep_corrected(plan: Plan, anchor: Anchor) -> Plan:

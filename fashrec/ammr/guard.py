@@ -58,6 +58,12 @@ def _evidence(product: Product, vector: np.ndarray, attr: str, wanted: set[str],
     return best in wanted and probs[best] >= ZERO_SHOT_MIN, f"image p={p:.2f}", best
 
 
+def price_expectation(price_min: float | None, price_max: float | None) -> str:
+    """How a price check names its range: ">= 20 <= 40"."""
+    return " ".join(s for s in (f">= {price_min:g}" if price_min is not None else "",
+                                 f"<= {price_max:g}" if price_max is not None else "") if s)
+
+
 def check_product(product: Product, vector: np.ndarray, constraints: Constraints,
                   prompts: AttributePrompts | None) -> list[Check]:
     """One check per constraint, in a fixed order: set, within, exclude, price, kept, softly kept."""
@@ -80,8 +86,7 @@ def check_product(product: Product, vector: np.ndarray, constraints: Constraints
         checks.append(Check("exclude", attr, "not " + "/".join(banned), ok, evidence))
     price_min, price_max = constraints.price_range
     if price_min is not None or price_max is not None:
-        expected = " ".join(s for s in (f">= {price_min:g}" if price_min is not None else "",
-                                         f"<= {price_max:g}" if price_max is not None else "") if s)
+        expected = price_expectation(price_min, price_max)
         if product.price is None:
             checks.append(Check("price", "price", expected, False, "no price"))
         else:

@@ -3,8 +3,11 @@
 :class:`Refiner` holds the loaded index, encoder and planners and answers many requests. One request:
 plan it (unless a plan is given), apply the shopper's standing rules, read the constraints, then run
 search steps until k products pass every check; between steps a re-plan policy
-(:mod:`fashrec.ammr.replan`) widens, relaxes an anchor keep or re-reads the request, never relaxing what
-the shopper stated. The loop stops with a reason, bounded by ``max_steps``.
+(:mod:`fashrec.ammr.replan`) widens, gives up kept look attributes or re-reads the request, never
+relaxing the anchor's identity or what the shopper stated. The loop stops with a reason, bounded by
+``max_steps``. When fewer than k products pass, the answer says so and counts what each relaxation would
+yield (:mod:`fashrec.ammr.shortfall`), and near misses from the best of them go to ``alternatives``
+(unless ``RefineOptions(alternatives=False)``, the CLI's ``--strict``), never into ``results``.
 
 Other answering strategies (the single-shot baselines of :mod:`fashrec.evaluation.baselines`) join
 through :func:`register_strategy` and are reached with ``RefineOptions(strategy=...)``.
@@ -20,25 +23,34 @@ from typing import Callable
 
 from fashrec.ammr.anchor import blend_anchors, understand_anchor
 from fashrec.ammr.compose import compose
-from fashrec.ammr.constraints import KEEP_CONFIDENCE, read_constraints, unsure_keeps
+from fashrec.ammr.constraints import (
+    IDENTITY_CONFIDENCE,
+    KEEP_CONFIDENCE,
+    assumptions,
+    read_constraints,
+    unsure_keeps,
+)
 from fashrec.ammr.critic import select
-from fashrec.ammr.explain import explain
+from fashrec.ammr.explain import near_miss, result_item
 from fashrec.ammr.guard import check_product, passes
 from fashrec.ammr.rank import score
 from fashrec.ammr.replan import POLICIES, Attempt, Outcome, Request
 from fashrec.ammr.retrieve import constraint_filter, retrieve
+from fashrec.ammr.shortfall import Counts, shortfall, without
 from fashrec.ammr.types import (
+    SHOPPER,
     Anchor,
     Booster,
     Candidate,
     CriticConfig,
+    Option,
     Personalization,
     RefineResult,
     ResultItem,
+    Shortfall,
     StandingRules,
     Step,
 )
-from fashrec.catalog.wording import plural
 from fashrec.encoder import Encoder
 from fashrec.encoder.prompts import AttributePrompts
 from fashrec.errors import UsageError
@@ -46,6 +58,8 @@ from fashrec.index import Index
 from fashrec.planner import Plan, PlanContext, Planner
 
 AMMR = "ammr"
+# Near misses are drawn from at most this many shortfall options, so each stays easy to read.
+ALTERNATIVE_SOURCES = 3
 
 
 @dataclass
@@ -57,11 +71,14 @@ class RefineOptions:
     # Identity attributes read below this are shown and asked about (RefineResult.unsure); at the keep
     # threshold only those not kept, above it also kept guesses worth confirming.
     ask_below: float | None = None       # None: the keep threshold
+    identity_confidence: float = IDENTITY_CONFIDENCE
     critic: CriticConfig = field(default_factory=CriticConfig)
     # Named score bonuses per product; recorded in Candidate.boosts. A profile's preferences replace it.
     boost: Booster | None = None
     # Standing rules (a personal profile, fashrec.profile.Profile) applied once the request is planned.
     profile: StandingRules | None = None
+    # When fewer than k products satisfy everything: look for labelled near misses (False: --strict).
+    alternatives: bool = True
 
 
 Strategy = Callable[..., RefineResult]
@@ -92,6 +109,7 @@ class _Run:
     boost: Booster | None
     exclude_ids: set[str]
     timing: dict[str, float]
+    personal: Personalization | None = None
     first_passed: dict[str, int] = field(default_factory=dict)
 
 
@@ -155,13 +173,15 @@ class Refiner:
         timing["plan"] = (time.perf_counter() - t) * 1000
         personal = self.personalize(anchor, plan, options)
         t = time.perf_counter()
-        constraints = read_constraints(plan, anchor, self.index.vocabulary, keep_confidence=options.keep_confidence)
+        constraints = read_constraints(plan, anchor, self.index.vocabulary, keep_confidence=options.keep_confidence,
+                                       identity_confidence=options.identity_confidence)
         attempt = Attempt(constraints, compose(anchor, constraints, self.encoder, self.prompts),
                           pool=max(50, 5 * options.k))
         timing["compose"] = (time.perf_counter() - t) * 1000
         run = self._start(anchor, text, plan, options, personal, exclude_ids, previous, timing)
         steps: list[Step] = []
         selected: list[Candidate] = []
+        stop_reason = ""
         for number in range(1, options.max_steps + 1):
             selected, step = self._step(run, attempt, number)
             steps.append(step)
@@ -171,20 +191,26 @@ class Refiner:
             outcome = Outcome(step.allowed, step.retrieved, step.selected)
             following = next((a for policy in POLICIES if (a := policy(self, run.request, attempt, outcome))), None)
             if following is None:
-                verb = "satisfies" if len(selected) == 1 else "satisfy"
-                stop_reason = f"only {plural(len(selected), 'product')} {verb} every stated constraint"
                 break
             attempt = following
         else:
             stop_reason = f"stopped after --max-steps {options.max_steps}"
+        short, alternatives = None, []
+        if len(selected) < options.k:
+            short, alternatives = self._shortfall(run, attempt, selected, steps)
+            stop_reason = "; ".join(r for r in (stop_reason, short.message) if r)
         t = time.perf_counter()
-        results = [ResultItem(c, explain(c, personal)) for c in selected]
+        given_up = set(constraints.hard) - set(attempt.constraints.hard)
+        results = [result_item(c, personal, given_up) for c in selected]
         timing["explain"] = (time.perf_counter() - t) * 1000
         query = {"image": anchor.image, "text": text, "k": options.k, "strategy": options.strategy}
         ask_below = max(options.ask_below or 0.0, options.keep_confidence)   # a keep is never dropped unsaid
+        used = assumptions(anchor, constraints, attempt.constraints, keep_confidence=options.keep_confidence,
+                           identity_confidence=options.identity_confidence)
         return RefineResult(query, anchor, attempt.constraints.plan, steps, results, stop_reason, timing,
                             attempt.composed.description, attempt.constraints.relative, personal,
-                            unsure_keeps(anchor, constraints, ask_below))
+                            unsure=unsure_keeps(anchor, constraints, ask_below), shortfall=short,
+                            alternatives=alternatives, assumptions=used)
 
     def _start(self, anchor: Anchor, text: str, plan: Plan, options: RefineOptions,
                personal: Personalization | None, exclude_ids: set[str] | None, previous: Plan | None,
@@ -196,8 +222,11 @@ class Refiner:
         if anchor.catalog_id:
             excluded.add(anchor.catalog_id)
         timing.update({"retrieve": 0.0, "guard": 0.0, "critic": 0.0})
-        return _Run(Request(anchor, text, previous, options.keep_confidence), options, critic,
-                    personal.boost if personal else options.boost, excluded, timing)
+        counts = Counts.for_request(self.index, in_stock_only=critic.in_stock_only, exclude_ids=excluded)
+        request = Request(anchor, text, previous, options.keep_confidence, options.k, counts,
+                          options.identity_confidence)
+        return _Run(request, options, critic,
+                    personal.boost if personal else options.boost, excluded, timing, personal)
 
     def _step(self, run: _Run, attempt: Attempt, number: int) -> tuple[list[Candidate], Step]:
         """One filtered search, guarded and criticised; products keep the tier of the step they first passed."""
@@ -224,6 +253,80 @@ class Refiner:
         step = Step(number, attempt.action, attempt.detail, flt.to_dict(), attempt.pool, allowed, len(candidates),
                     len(survivors), len(report.selected), report.to_dict()["dropped"])
         return report.selected, step
+
+    def _shortfall(self, run: _Run, attempt: Attempt, selected: list[Candidate],
+                   steps: list[Step]) -> tuple[Shortfall, list[ResultItem]]:
+        """Say how short the answer is and what each relaxation would yield; fetch near misses from the
+        best options (each option used adds a step) unless alternatives are switched off."""
+        t = time.perf_counter()
+        counts = run.request.counts
+        assert counts is not None
+        constraints = attempt.constraints
+        look = constraints.look_keeps()
+        if look and counts.count(constraints.relaxed(*look)) == counts.count(constraints):
+            # Kept look attributes that exclude nothing more: the shortfall is about what was said and
+            # the anchor's identity, and so are the ways forward.
+            constraints = constraints.relaxed(*look)
+        attempt = replace(attempt, constraints=constraints)
+        corrected = [a for a, g in run.request.anchor.attributes.items() if g.source == SHOPPER]
+        short = shortfall(counts, constraints, len(selected), run.options.k, alternatives=run.options.alternatives,
+                          fixed=corrected)
+        run.timing["shortfall"] = (time.perf_counter() - t) * 1000
+        alternatives: list[ResultItem] = []
+        if not run.options.alternatives:
+            return short, alternatives
+        exact = counts.count(attempt.constraints)
+        answered = {c.product.id for c in selected}     # results, then the alternatives found so far
+        used = 0
+        for option in short.options:
+            need = run.options.k - len(selected) - len(alternatives)
+            if need <= 0 or used >= ALTERNATIVE_SOURCES:
+                break
+            if option.count <= exact:       # adds nothing the exact matches did not already have
+                continue
+            found, step = self._near_misses(run, attempt, option, need, answered, len(steps) + 1)
+            steps.append(step)
+            used += 1
+            option.shown = len(found)
+            answered |= {item.candidate.product.id for item in found}
+            alternatives += found
+        return short, alternatives
+
+    def _near_misses(self, run: _Run, attempt: Attempt, option: Option, need: int, answered: set[str],
+                     number: int) -> tuple[list[ResultItem], Step]:
+        """Products that satisfy everything except what ``option`` gives up, each saying what it lacks."""
+        relaxed = without(attempt.constraints, option.relax)
+        freed = {(r.check, r.attribute) for r in option.relax}
+        flt = constraint_filter(self.index, relaxed, in_stock_only=run.critic.in_stock_only)
+        pool = max(50, 5 * need)
+        t = time.perf_counter()
+        candidates, allowed = retrieve(self.index, attempt.composed.vector, pool, flt, ef=attempt.ef,
+                                       exclude_ids=run.exclude_ids | answered)
+        run.timing["retrieve"] += (time.perf_counter() - t) * 1000
+        survivors = []
+        for c in candidates:
+            # Checked against everything asked, so what it lacks is named from the guard's own checks.
+            c.checks = check_product(c.product, self.index.image_vectors[c.position], attempt.constraints,
+                                     self.prompts)
+            failed = {(ch.kind, ch.attribute) for ch in c.checks if ch.hard and not ch.ok}
+            if failed and failed <= freed:
+                c.score = score(c, relaxed, run.request.anchor, run.boost)
+                survivors.append(c)
+        survivors = self._not_duplicating(survivors, answered, run.critic)
+        report = select(survivors, need, self.index.image_vectors, run.critic)
+        labels = " and ".join(r.label for r in option.relax)
+        step = Step(number, "alternatives", f"near misses without {labels}", flt.to_dict(), pool, allowed,
+                    len(candidates), len(survivors), len(report.selected), report.to_dict()["dropped"])
+        return [near_miss(c, option.number, run.personal) for c in report.selected], step
+
+    def _not_duplicating(self, candidates: list[Candidate], shown: set[str], critic: CriticConfig) -> list[Candidate]:
+        """Near misses that are not near-duplicates of a product already in the answer."""
+        positions = [p for i in shown if (p := self.index.position(i)) is not None]
+        if not candidates or not positions or critic.dedupe_similarity >= 1:
+            return candidates
+        vectors = self.index.image_vectors
+        closest = (vectors[[c.position for c in candidates]] @ vectors[positions].T).max(axis=1)
+        return [c for c, sim in zip(candidates, closest) if sim < critic.dedupe_similarity]
 
     def _other_strategy(self, anchor: Anchor, text: str, options: RefineOptions, **request) -> RefineResult:
         with _LOCK:

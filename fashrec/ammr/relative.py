@@ -22,7 +22,8 @@ The scales:
 - pattern: solid < any print (``simpler`` asks for solid, ``bolder`` for a print when the anchor is
   solid; a patterned anchor made "bolder" steers by colour chroma instead);
 - price: ``cheaper`` / ``pricier`` than the anchor's price (a catalog product), or for a photo from outside
-  the catalog than the median price of its nearest look-alikes (:func:`fashrec.ammr.anchor.estimate_price`).
+  the catalog than the median price of its nearest look-alikes of the same category and gender
+  (:func:`fashrec.ammr.anchor.estimate_price`), named with its basis.
 """
 
 from __future__ import annotations
@@ -134,15 +135,17 @@ def _resolve_price(name: str, direction: int, anchor: Anchor, plan: Plan, out: R
     price = anchor.price if anchor.price is not None else anchor.estimated_price
     if price is None:
         return None
-    whose = ("the anchor's" if anchor.price is not None
-             else "the anchor's estimated (the median of its look-alikes)")
+    if anchor.price is not None:
+        whose = f"the anchor's {price:g}"
+    else:
+        whose = f"the anchor's estimated {price:g} ({anchor.price_basis or 'the median of its look-alikes'})"
     if direction < 0 and plan.price_max is None:
         # Strictly cheaper: a cent below the anchor's price (prices are in the catalog's currency).
         out.price_max = round(price - 0.01, 2)
-        return f"{name}: price below {whose} {price:g}"
+        return f"{name}: price below {whose}"
     if direction > 0 and plan.price_min is None:
         out.price_min = round(price + 0.01, 2)
-        return f"{name}: price above {whose} {price:g}"
+        return f"{name}: price above {whose}"
     return None
 
 

@@ -4,9 +4,13 @@ Policies are tried in order; the first that applies gives the next attempt:
 
 1. :func:`widen`: search deeper (a larger pool and HNSW ``ef``) while the filter allows more products
    than were retrieved. Cheap, and changes nothing the shopper said.
-2. :func:`relax_keep`: stop requiring the least important anchor attribute that was kept only because
-   the request did not mention it (category is relaxed last). What the shopper said -- including "same
-   colour" and what a pick settled -- is never relaxed.
+2. :func:`relax_look`: stop requiring kept anchor attributes that only describe its look (colour,
+   material, pattern) and that the request did not mention. It counts what each combination would let
+   through (the filter masks are vectorised) and gives up the fewest that reach k, or all of them when
+   none does -- in one step, rather than one attribute per step. The anchor's identity (category,
+   gender) and whatever the shopper said -- including "same colour" and what a pick settled -- are
+   never relaxed here: products without them are alternatives (:mod:`fashrec.ammr.shortfall`), never
+   results.
 3. :func:`reread`: read the request with the fallback planner; a different reading is a new attempt.
 
 When none applies the loop stops and says how many products satisfy every stated constraint.
@@ -15,10 +19,12 @@ When none applies the loop stops and says how many products satisfy every stated
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from itertools import combinations
 from typing import Callable, Protocol
 
 from fashrec.ammr.compose import ComposedQuery, compose
-from fashrec.ammr.constraints import read_constraints
+from fashrec.ammr.constraints import IDENTITY_CONFIDENCE, read_constraints
+from fashrec.ammr.shortfall import Counts
 from fashrec.ammr.types import Anchor, Constraints
 from fashrec.catalog.roles import keep_rank
 from fashrec.encoder import Encoder
@@ -53,12 +59,15 @@ class Outcome:
 
 @dataclass(frozen=True)
 class Request:
-    """The request being answered, as the re-reading policy needs it."""
+    """The request being answered, as the policies need it: the re-reading and how many to find."""
 
     anchor: Anchor
     text: str
     previous: Plan | None
     keep_confidence: float
+    k: int = 10
+    counts: Counts | None = None   # counts products under a set of constraints (stock and exclusions applied)
+    identity_confidence: float = IDENTITY_CONFIDENCE
 
 
 class Replanner(Protocol):
@@ -83,17 +92,35 @@ def widen(refiner: Replanner, request: Request, attempt: Attempt, outcome: Outco
     return replace(attempt, pool=pool, ef=ef, action="widen", detail=f"pool {pool}, ef {ef}")
 
 
-def relax_keep(refiner: Replanner, request: Request, attempt: Attempt, outcome: Outcome) -> Attempt | None:
+def relax_look(refiner: Replanner, request: Request, attempt: Attempt, outcome: Outcome) -> Attempt | None:
     constraints = attempt.constraints
-    # Attributes the shopper asked to keep ("same colour", or a pick that settled "shorter sleeves") are
-    # stated constraints: never relaxed.
-    relaxable = [a for a in constraints.hard if a not in constraints.plan.keep]
-    if not relaxable:
+    look = constraints.look_keeps()
+    if not look:
         return None
-    victim = max(relaxable, key=lambda a: (keep_rank(a), -request.anchor.attributes[a].confidence))
-    value = constraints.hard[victim]
-    return replace(attempt, constraints=constraints.relaxed(victim), action="relax",
-                   detail=f"stop requiring the anchor's {victim}={value}")
+    given_up = _fewest_reaching(constraints, look, request, outcome.allowed)
+    if not given_up:
+        return None
+    values = ", ".join(f"{a}={constraints.hard[a]}" for a in given_up)
+    return replace(attempt, constraints=constraints.relaxed(*given_up), action="relax",
+                   detail=f"stop requiring the anchor's {values}")
+
+
+def _fewest_reaching(constraints: Constraints, look: list[str], request: Request, allowed: int) -> tuple[str, ...]:
+    """The smallest set of look keeps whose release lets at least k products through (the least
+    important attributes first); all of them when no set reaches k. Empty when releasing them would
+    change nothing the filter can see and the guard checks none of them on images."""
+    if request.counts is None:   # nothing to count with: release the least important one, as a person would
+        return (max(look, key=lambda a: (keep_rank(a), -request.anchor.attributes[a].confidence)),)
+    counted = []
+    for size in range(1, len(look) + 1):
+        for subset in combinations(look, size):
+            counted.append((subset, request.counts.count(constraints.relaxed(*subset))))
+    reaching = [(s, n) for s, n in counted if n >= request.k]
+    if reaching:   # the fewest, then the least important (a pattern before a colour), then the most products
+        return min(reaching, key=lambda sn: (len(sn[0]), sorted(-keep_rank(a) for a in sn[0]), -sn[1]))[0]
+    everything, n = counted[-1]
+    unchecked = [a for a in look if request.counts.index.coverage(a) < 1.0]  # verified on images by the guard
+    return everything if n > allowed or unchecked else ()
 
 
 def reread(refiner: Replanner, request: Request, attempt: Attempt, outcome: Outcome) -> Attempt | None:
@@ -106,7 +133,8 @@ def reread(refiner: Replanner, request: Request, attempt: Attempt, outcome: Outc
     if _same_reading(alternative, plan):
         return None
     constraints = read_constraints(alternative, request.anchor, refiner.index.vocabulary,
-                                   keep_confidence=request.keep_confidence)
+                                   keep_confidence=request.keep_confidence,
+                                   identity_confidence=request.identity_confidence)
     composed = compose(request.anchor, constraints, refiner.encoder, refiner.prompts)
     return replace(attempt, constraints=constraints, composed=composed, action="re-plan",
                    detail=f"alternative reading by the {alternative.source} planner")
@@ -116,4 +144,4 @@ def _same_reading(a: Plan, b: Plan) -> bool:
     return a.to_dict() | {"source": "", "notes": []} == b.to_dict() | {"source": "", "notes": []}
 
 
-POLICIES: tuple[Policy, ...] = (widen, relax_keep, reread)
+POLICIES: tuple[Policy, ...] = (widen, relax_look, reread)

@@ -2,8 +2,9 @@
 
 anchor -> :class:`Anchor`; plan + relative wishes + anchor keeps -> :class:`Constraints` (built by
 :mod:`fashrec.ammr.constraints`, only read by compose, retrieve, guard, critic and explain; a re-plan
-builds a new one); retrieval -> :class:`Candidate`; the guard -> :class:`Check`; the loop -> :class:`Step`,
-:class:`ResultItem` and :class:`RefineResult`.
+builds a new one); retrieval -> :class:`Candidate`; the guard -> :class:`Check`; a short answer ->
+:class:`Relaxation`, :class:`Option` and :class:`Shortfall` (:mod:`fashrec.ammr.shortfall`); the loop ->
+:class:`Step`, :class:`ResultItem` and :class:`RefineResult`.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from typing import TYPE_CHECKING, Any, Callable, Protocol
 import numpy as np
 
 from fashrec.catalog import Product
+from fashrec.catalog.roles import is_identity
 from fashrec.planner import Plan
 
 if TYPE_CHECKING:
@@ -35,10 +37,15 @@ class AttributeGuess:
     # The runners-up, most likely first, on the same scale as ``confidence``: what an unsure reading
     # offers the shopper to choose from (see :class:`Unsure`).
     alternatives: tuple[tuple[str, float], ...] = ()
+    # When the shopper corrected it ("you said"): what had been read from the photo.
+    guessed: "AttributeGuess | None" = None
 
     def to_dict(self) -> dict:
-        return {"value": self.value, "confidence": round(self.confidence, 3), "source": self.source,
+        data = {"value": self.value, "confidence": round(self.confidence, 3), "source": self.source,
                 "alternatives": [{"value": v, "confidence": round(c, 3)} for v, c in self.alternatives]}
+        if self.guessed is not None:
+            data["guessed"] = self.guessed.to_dict()
+        return data
 
 
 @dataclass(frozen=True)
@@ -80,17 +87,35 @@ class Anchor:
     image: str | None = None
     catalog_id: str | None = None
     price: float | None = None
-    # For a photo from outside the catalog: the median price of its nearest look-alikes, so "cheaper"
-    # still means something. Never shown as the anchor's price, always as an estimate.
+    # For a photo from outside the catalog: the median price of its nearest look-alikes of the same
+    # kind, so "cheaper" still means something. Never shown as the anchor's price, always as an
+    # estimate, with its basis ("median of the 15 nearest shirts for men with a price, 27-46 EUR").
     estimated_price: float | None = None
+    price_basis: str | None = None
 
     def values(self, min_confidence: float = 0.0) -> dict[str, str]:
         return {a: g.value for a, g in self.attributes.items() if g.confidence >= min_confidence}
 
     def to_dict(self) -> dict:
         return {"image": self.image, "catalog_id": self.catalog_id, "price": self.price,
-                "estimated_price": self.estimated_price,
+                "estimated_price": self.estimated_price, "estimated_price_basis": self.price_basis,
                 "attributes": {a: g.to_dict() for a, g in self.attributes.items()}}
+
+
+@dataclass
+class Assumption:
+    """How one attribute read from the anchor was used by an answer, so the shopper can correct it."""
+
+    attribute: str
+    value: str
+    confidence: float
+    source: str
+    use: str          # "required", "preferred", "relaxed", "changed", "released", "unused"
+    reason: str       # in words: "read at 57 %: unsure, so it only steers ranking"
+
+    def to_dict(self) -> dict:
+        return {"attribute": self.attribute, "value": self.value, "confidence": round(self.confidence, 3),
+                "source": self.source, "use": self.use, "reason": self.reason}
 
 
 # --- stages 2-3: what the results must satisfy ---------------------------------------------------
@@ -129,10 +154,16 @@ class Constraints:
         hi = [p for p in (self.plan.price_max, self.relative.price_max) if p is not None]
         return (max(lo) if lo else None), (min(hi) if hi else None)
 
-    def relaxed(self, attribute: str) -> "Constraints":
-        """A copy that no longer requires the anchor's ``attribute`` (it still helps ranking)."""
-        hard = {a: v for a, v in self.hard.items() if a != attribute}
-        return Constraints(self.plan, self.relative, hard, {**self.soft, attribute: self.hard[attribute]})
+    def relaxed(self, *attributes: str) -> "Constraints":
+        """A copy that no longer requires the anchor's ``attributes`` (they still help ranking)."""
+        hard = {a: v for a, v in self.hard.items() if a not in attributes}
+        moved = {a: v for a, v in self.hard.items() if a in attributes}
+        return Constraints(self.plan, self.relative, hard, {**self.soft, **moved})
+
+    def look_keeps(self) -> list[str]:
+        """Kept anchor attributes that describe its look (colour, material, pattern) and that the shopper
+        did not ask to keep: the only constraints a result may lack, and then it says so."""
+        return [a for a in self.hard if a not in self.plan.keep and not is_identity(a)]
 
 
 # --- stages 4-6: candidates and their checks -----------------------------------------------------
@@ -235,17 +266,80 @@ class Step:
 class ResultItem:
     candidate: Candidate
     why: str
+    # Only for an alternative (a near miss): the constraints it lacks, what it has instead, and the
+    # number of the shortfall option it illustrates.
+    lacks: list[str] | None = None
+    instead: dict[str, str] = field(default_factory=dict)
+    option: int | None = None
+    # The anchor's look attributes ("color=white") the loop gave up to fill the answer that this
+    # product does not have (never its identity, never anything stated).
+    not_kept: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict:
         c = self.candidate
-        return {
+        data = {
             "id": c.product.id, "score": round(c.score, 4), "similarity": round(c.similarity, 4), "tier": c.tier,
             **c.product.summary(),
             "satisfied": [ch.label for ch in c.checks if ch.ok and ch.hard],
             "violated": [ch.label for ch in c.checks if not ch.ok and ch.hard],
             "checks": [ch.to_dict() for ch in c.checks],
             "why": self.why,
+            "not_kept": list(self.not_kept),
         }
+        if self.lacks is not None:
+            data.update({"lacks": list(self.lacks), "instead": dict(self.instead), "option": self.option})
+        return data
+
+
+# --- a short answer: what it lacks and what giving something up would yield ---------------------
+
+@dataclass(frozen=True)
+class Relaxation:
+    """One constraint a short answer could give up: a kept anchor attribute or something stated."""
+
+    kind: str         # "identity" / "look": anchor keeps; "stated": what the request (or a pick) said
+    check: str        # the guard check it removes: "keep", "set", "within", "exclude", "price"
+    attribute: str    # the attribute it frees ("price" for a price range)
+    constraint: str   # the check's label: "category=shirt", "season=winter", "price <= 40"
+    label: str        # how a person names it: "shirt", "for men", "winter", "not black"
+
+    def to_dict(self) -> dict:
+        return {"kind": self.kind, "check": self.check, "attribute": self.attribute, "constraint": self.constraint,
+                "label": self.label}
+
+
+@dataclass
+class Option:
+    """What giving up some constraints would yield, counted over the catalog's metadata."""
+
+    relax: tuple[Relaxation, ...]
+    count: int
+    exact: bool               # False: a constraint is only checked on images, so ``count`` is an upper bound
+    top: dict[str, int]       # the commonest values of the freed attribute among those products
+    message: str              # "13 winter items for men if you drop shirt"
+    number: int = 0           # 1-based, as offered to the shopper (a chat choice)
+    shown: int = 0            # how many of them are in ``alternatives``
+
+    def to_dict(self) -> dict:
+        return {"number": self.number, "drop": [r.constraint for r in self.relax],
+                "relax": [r.to_dict() for r in self.relax], "count": self.count, "exact": self.exact,
+                "top": dict(self.top), "message": self.message, "shown": self.shown}
+
+
+@dataclass
+class Shortfall:
+    """Fewer exact matches than asked for: said plainly, with what each relaxation would yield."""
+
+    found: int
+    wanted: int
+    message: str              # "only 4 linen shirts for men"
+    options: list[Option] = field(default_factory=list)
+    alternatives: bool = True  # False: --strict, near misses were not looked for
+    required: list[str] = field(default_factory=list)   # what the exact matches have, as check labels
+
+    def to_dict(self) -> dict:
+        return {"found": self.found, "wanted": self.wanted, "message": self.message, "required": list(self.required),
+                "options": [o.to_dict() for o in self.options], "alternatives": self.alternatives}
 
 
 @dataclass
@@ -261,18 +355,25 @@ class RefineResult:
     relative: Resolution | None = None
     profile: Personalization | None = None
     unsure: list[Unsure] = field(default_factory=list)
+    # Fewer than k exact matches: the shortfall, and near misses kept apart from ``results``.
+    shortfall: Shortfall | None = None
+    alternatives: list[ResultItem] = field(default_factory=list)
+    assumptions: list[Assumption] = field(default_factory=list)
 
     def to_dict(self) -> dict:
         return {
             "query": self.query,
             "anchor": self.anchor.to_dict(),
             "unsure": [u.to_dict() for u in self.unsure],
+            "assumptions": [a.to_dict() for a in self.assumptions],
             "plan": self.plan.to_dict(),
             "relative": self.relative.to_dict() if self.relative else None,
             "target": self.description,
             "steps": [s.to_dict() for s in self.steps],
             "stop_reason": self.stop_reason,
             "results": [r.to_dict() for r in self.results],
+            "shortfall": self.shortfall.to_dict() if self.shortfall else None,
+            "alternatives": [r.to_dict() for r in self.alternatives],
             "timing_ms": {k: round(v, 2) for k, v in self.timing_ms.items()},
             "profile": self.profile.to_dict() if self.profile else None,
         }

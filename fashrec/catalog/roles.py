@@ -22,6 +22,10 @@ ROLE_ALIASES: dict[str, set[str]] = {
 # Anchor attributes kept as hard filters (if confidently inferred), most important first. The agent
 # relaxes them from the end of this list when too few products survive.
 KEEP_ORDER = ("category", "gender", "color", "material", "pattern")
+# The part of those that says what a product *is* and who it is for. A result never lacks the anchor's
+# identity (when it was read with confidence): a product that does is at best a labelled alternative.
+# The other kept attributes (colour, material, pattern) describe its look and may give way in results.
+IDENTITY_ROLES = ("category", "gender")
 
 
 def role_of(attribute: str) -> str | None:
@@ -36,6 +40,10 @@ def attribute_for_role(attributes: list[str], role: str) -> str | None:
         if role_of(attr) == role:
             return attr
     return None
+
+
+def is_identity(attribute: str) -> bool:
+    return role_of(attribute) in IDENTITY_ROLES
 
 
 def keep_rank(attribute: str) -> int:

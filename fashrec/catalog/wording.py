@@ -31,6 +31,21 @@ def singular(phrase: str) -> str:
     return f"{head} {last}" if head else last
 
 
+def plural_noun(phrase: str) -> str:
+    """Plural form of a catalogue noun phrase, whichever form the catalogue uses: "shirt" -> "shirts",
+    "dress" -> "dresses", "watches" and "jeans" stay as they are."""
+    head, _, last = phrase.rpartition(" ")
+    if last in _INVARIANT or singular(last) != last:
+        return phrase
+    if last.endswith(("ch", "sh", "ss", "x")):
+        last += "es"
+    elif last.endswith("y") and last[-2:-1] not in ("a", "e", "o", "u", ""):
+        last = last[:-1] + "ies"
+    else:
+        last += "s"
+    return f"{head} {last}" if head else last
+
+
 def possessive(gender: str) -> str:
     """'men' -> "men's", 'boys' -> "boys'", 'unisex' -> 'unisex'."""
     if gender == "unisex":

@@ -35,6 +35,7 @@ KEYS: dict[str, str] = {
     "strategy": '"ammr"|"image"|"text"|"fusion"',
     "max_steps": f"N (1-{MAX_STEPS})",
     "ask_below": "C (0-1)",
+    "strict": "true",
     "anchor": '{"ATTR": "VALUE"}',
     "session": '"NAME"',
     "pick": "N",
@@ -71,8 +72,8 @@ PERSONAL = ("no_profile", "profile")
 FORMATS: dict[str, LineFormat] = {
     "search": LineFormat("search", ("text",), ("image",) + PAGING + ("where",) + PERSONAL),
     "similar": LineFormat("similar", (), PAGING + ("where",) + PERSONAL, either=("image", "id")),
-    "refine": LineFormat("refine", (), ("text",) + PAGING + ("strategy", "max_steps", "ask_below", "anchor",
-                                                            "session", "pick") + PERSONAL, either=("image", "id")),
+    "refine": LineFormat("refine", (), ("text",) + PAGING + ("strategy", "max_steps", "ask_below", "strict",
+                                                            "anchor", "session", "pick") + PERSONAL, either=("image", "id")),
     "plan": LineFormat("plan", ("text",), ("anchor", "previous")),
 }
 

@@ -35,6 +35,7 @@ from fashrec.evaluation.planner import (
 )
 from fashrec.evaluation.refine import evaluate_refine
 from fashrec.evaluation.search import evaluate_search
+from fashrec.evaluation.shortfall import evaluate_shortfall
 from fashrec.planner import available_planners, create_planner
 
 VOCABULARY_NAME = "planner_vocabulary.json"
@@ -152,6 +153,13 @@ def eval_refine(
                               " ".join(f"{k}={v:.2f}" for k, v in s.by_kind.items()),
                               f"{s.brand_exposure.get('brands', 0)} ({s.brand_exposure.get('gini', 0):.2f})")
             stdout.print(table)
+            honesty = Table("strategy", "rows breaking a promise", "shortfall declared", "short, undeclared",
+                            "alternatives / answer", "P@10 shown (results, then alternatives)", header_style="bold")
+            for s in report.strategies:
+                honesty.add_row(s.strategy, f"{s.violation_rate:.3f}", f"{s.shortfall_rate:.3f}",
+                                str(s.undeclared_shortfalls), f"{s.alternatives_per_answer:.2f}",
+                                f"{s.shown_precision_at_10:.3f}")
+            stdout.print(honesty)
             stdout.print("[dim]load (ms, excluded from latency): "
                          + ", ".join(f"{k} {v:.0f}" for k, v in report.load_ms.items()) + "[/]")
         emit(report, json_mode=json_mode, render=render)
@@ -187,6 +195,44 @@ def eval_search(
                 table.add_row(s.strategy, f"{s.precision_at_10:.3f}", f"{s.hit_at_10:.3f}", f"{s.latency_p50_ms:.1f}",
                               f"{s.latency_p95_ms:.1f}", " ".join(f"{k}={v:.2f}" for k, v in s.by_kind.items()))
             stdout.print(table)
+        emit(report, json_mode=json_mode, render=render)
+
+
+@eval_app.command("shortfall")
+def eval_shortfall(
+    catalog: Path = typer.Argument(..., help="Catalog JSONL; its evaluation slice becomes the anchors."),
+    n: int = typer.Option(120, "--n", min=1, metavar="N", help="Number of requests (spread over 0-5 exact matches)."),
+    seed: int = SeedOpt,
+    planner: str = typer.Option("rules", "--planner", help="Planner reading the requests."),
+    model: Optional[str] = ModelOpt,
+    workdir: Optional[Path] = WorkdirOpt,
+    json_mode: bool = JsonOpt,
+) -> None:
+    """Requests with 0-5 exact matches: is each shortfall said, and each relaxation named with its count?
+
+    Examples:
+    fashrec eval shortfall ~/.cache/fashrec-data/catalog.jsonl --n 120
+    """
+
+    with handled(json_mode):
+        with progress_bar("Answering", n, enabled=not json_mode) as advance:
+            report = evaluate_shortfall(catalog, n=n, seed=seed, workdir=workdir, model=model, planner=planner,
+                                        progress=advance)
+
+        def render() -> None:
+            spread = ", ".join(f"{k}: {v}" for k, v in sorted(report.by_exact.items()))
+            stdout.print(f"[bold]{report.requests}[/] requests by exact matches ({spread}); "
+                         f"{report.misread} read otherwise, not scored")
+            table = Table("result rows breaking a promise", "answers over the exact count", "shortfall said",
+                          "found = results", "exact matches found", "relaxations named with their count",
+                          "near misses shown", "p50 ms", header_style="bold")
+            table.add_row(f"{report.violating_rows} of {report.result_rows}", str(report.over_exact),
+                          f"{report.declared:.3f}", f"{report.found_right:.3f}", f"{report.exact_recall:.3f}",
+                          f"{report.named:.3f} of {report.relaxations}", f"{report.with_alternatives:.3f}",
+                          f"{report.latency_p50_ms:.0f}")
+            stdout.print(table)
+            for miss in report.named_wrong:
+                stdout.print(f"[yellow]not named right:[/] {miss}", highlight=False)
         emit(report, json_mode=json_mode, render=render)
 
 

@@ -28,6 +28,7 @@ from fashrec.cli.options import (
     SheetOpt,
     SortOpt,
     StrategyOpt,
+    StrictOpt,
     batch_option,
 )
 from fashrec.cli.output import emit, handled, literal, note
@@ -59,6 +60,7 @@ def refine(
     strategy: str = StrategyOpt,
     max_steps: int = MaxStepsOpt,
     ask_below: Optional[float] = AskBelowOpt,
+    strict: bool = StrictOpt,
     explain: bool = ExplainOpt,
     batch: Optional[Path] = batch_option("refine"),
     sheet: Optional[Path] = SheetOpt,
@@ -96,7 +98,8 @@ def refine(
             if index is not None:
                 raise UsageError("--index and --server: the server answers from the index it was started with")
             request = with_profile({"k": k, "strategy": strategy, "max_steps": max_steps, "offset": offset, "sort": sort,
-                                    **({"ask_below": ask_below} if ask_below is not None else {})}, profile)
+                                    **({"ask_below": ask_below} if ask_below is not None else {}),
+                                    **({"strict": True} if strict else {})}, profile)
             if batch is not None:
                 raise typer.Exit(1 if run_batch(batch, lambda line: post_line(url, "/refine", request, line), "refine")
                                  else 0)
@@ -121,7 +124,7 @@ def refine(
             return
         refiner = build_refiner(index, planner, llm, runtime)
         defaults = Defaults(k=k, strategy=strategy, max_steps=max_steps, ask_below=ask_below, offset=offset,
-                            sort=sort)
+                            sort=sort, strict=strict)
         if batch is not None:
             if like or unlike:
                 raise UsageError("--like and --unlike shape one refinement's anchor: not with --batch")

@@ -240,6 +240,10 @@ def render_refine(data: dict[str, Any], *, explain: bool) -> None:
         stdout.print(Text.assemble(("Anchor: ", "bold"), anchor_words(data["anchor"], width=stdout.width - 9)))
     for unsure in data.get("unsure") or []:
         stdout.print(Text(f"  ? {unsure['question']}", style="yellow"))
+    for a in data.get("assumptions") or []:   # read, but too unsurely to require of every result
+        if a["use"] == "preferred" and "unsure" in (a.get("reason") or ""):
+            stdout.print(Text(f"  {a['attribute']} {a['reason']} (correct it with --anchor {a['attribute']}=VALUE)",
+                              style="yellow"))
     stdout.print(Text.assemble(("Understood: ", "bold"), plan_words(plan) or "(no explicit change)",
                                (f"  ({plan['source']} planner)", "dim")))
     render_notes((plan.get("notes") or []) + ((data.get("relative") or {}).get("notes") or []))
@@ -251,14 +255,31 @@ def render_refine(data: dict[str, Any], *, explain: bool) -> None:
                           f"{s['selected']} selected {s['dropped'] or ''}"])
         render_notes([f"stop: {data['stop_reason']}"])
     if not data["results"]:
-        stdout.print("[yellow]No product satisfies every constraint.[/]")
+        if not data.get("shortfall"):
+            stdout.print("[yellow]No product satisfies every constraint.[/]")
+        render_shortfall(data.get("shortfall"))
         render_alternatives(data)
         return
     offset = data["query"].get("offset") or 0
     render_rows(rows_of(data["results"], start=offset + 1,
                         why=lambda r: r["why"] if explain else ", ".join(r["satisfied"]) or "-"),
                 attributes=False, score=explain)
+    render_shortfall(data.get("shortfall"))
     render_alternatives(data)
+
+
+def render_shortfall(short: Optional[dict[str, Any]]) -> None:
+    """ "Only 4 linen shirts for men.", then what each relaxation would yield, numbered."""
+    if not short:
+        return
+    message = short["message"]
+    stdout.print(Text(f"{message[:1].upper() + message[1:]} (you asked for {short['wanted']}).", style="bold yellow"))
+    if any(o["count"] for o in short["options"]):
+        stdout.print(Text("Ways forward:", style="bold"))
+        for o in short["options"]:
+            stdout.print(Text(f"  {o['number']}. {o['message']}", style="" if o["count"] else "dim"))
+    else:
+        stdout.print(Text("  giving up any one constraint would still find nothing", style="dim"))
 
 
 def render_changes(session: dict[str, Any]) -> None:

@@ -40,18 +40,19 @@ def split_positionals(image: Optional[Path], text: Optional[str]) -> tuple[Optio
 def session_turn(session: Optional[str], image: Optional[Path], text: Optional[str], *, pick: Optional[int],
                  index: Optional[Path], planner: str, llm: Optional[Path], k: int, strategy: str, max_steps: int,
                  profile: Profile | None, runtime: Optional[str] = None,
-                 ask_below: Optional[float] = None) -> dict[str, Any]:
+                 ask_below: Optional[float] = None, fields: dict[str, Any] | None = None) -> dict[str, Any]:
     """Run one turn of a named conversation from the command line; the JSON-ready outcome."""
 
     if session is None:
         raise UsageError("--pick continues a conversation: add --session NAME")
     check_name(session)
     image, text = split_positionals(image, text)
-    if pick is not None and image is not None:
-        raise UsageError("--pick and IMAGE both choose the anchor: give one of them")
+    fields = {key: v for key, v in (fields or {}).items() if v}     # id, anchor corrections, strict
+    if sum(x is not None for x in (pick, image, fields.get("id"))) > 1:
+        raise UsageError("--pick, --id and IMAGE each choose the anchor: give one of them")
     store = SessionStore()
     existing = store.get(session)
-    if image is None and (existing is None or not existing.turns):
+    if image is None and "id" not in fields and (existing is None or not existing.turns):
         raise UsageError(f"session '{session}' has not started: give an anchor image",
                          hint=f'fashrec refine IMAGE "TEXT" --session {session}')
     if index is None and image is None and existing and existing.index and Path(existing.index).exists():
@@ -59,10 +60,11 @@ def session_turn(session: Optional[str], image: Optional[Path], text: Optional[s
     refiner = build_refiner(index, planner, llm, runtime)
     if image is not None and existing and existing.turns:
         note(f"[dim]session {session}: starting again ({len(existing.turns)} earlier turn(s) discarded)[/]")
-    if image is None and pick is None and not (text or "").strip():
+    if image is None and pick is None and not fields and not (text or "").strip():
         raise UsageError("say what to change, or --pick N to continue from a result")
-    request = RefineRequest(text=text or "", session=session, pick=pick)
-    options = RefineOptions(k=k, strategy=strategy, max_steps=max_steps, ask_below=ask_below)
+    request = RefineRequest(text=text or "", session=session, pick=pick, **fields)
+    options = RefineOptions(k=k, strategy=strategy, max_steps=max_steps, ask_below=ask_below,
+                            alternatives=not fields.get("strict"))
     return session_answer(refiner, request, options, profile, image=image, store=store)
 
 

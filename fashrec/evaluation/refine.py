@@ -30,6 +30,7 @@ from fashrec.catalog.split import is_evaluation_item
 from fashrec.catalog.wording import possessive, singular
 from fashrec.encoder import load_encoder
 from fashrec.evaluation import baselines  # noqa: F401  (registers the single-shot strategies)
+from fashrec.evaluation.honesty import answer_honesty
 from fashrec.evaluation.metrics import brand_exposure, rounded_fields
 from fashrec.index import open_index
 from fashrec.index.build import build_index
@@ -84,6 +85,15 @@ class StrategyScore:
     by_kind: dict[str, float]
     brand_exposure: dict = field(default_factory=dict)  # share of result slots per brand, and its Gini
     asked: float = 0.0   # share of requests whose answer asked about an unsure anchor attribute
+    # Honesty (fashrec.evaluation.honesty): share of result rows that break a stated constraint or the
+    # anchor's confident identity (must be 0 for ammr); share of answers that declare a shortfall, and
+    # how many short answers did not; near misses listed per answer; and P@10 over the first 10 rows
+    # shown (results, then alternatives), the list a shopper sees.
+    violation_rate: float = 0.0
+    shortfall_rate: float = 0.0
+    undeclared_shortfalls: int = 0
+    alternatives_per_answer: float = 0.0
+    shown_precision_at_10: float = 0.0
 
     def to_dict(self) -> dict:
         return rounded_fields(self)
@@ -333,17 +343,8 @@ def evaluate_refine(
         for strategy in strategies:
             result, elapsed, asked = _answer(refiner, req, anchor, strategy, plans,
                                              RefineOptions(k=k, ask_below=ask_below))
-            elapsed += anchor_ms
-            products = [r.candidate.product for r in result.results][:TOP]
-            good = [req.matches(p) for p in products]
-            stats = per[strategy]
-            stats["asked"].append(float(asked))
-            stats["precision"].append(sum(good) / TOP)
-            stats["hit"].append(float(any(good)))
-            stats["preservation"].append(identity_preservation(req, products, maker_identity))
-            stats["latency"].append(elapsed)
-            stats[f"kind:{req.kind}"].append(sum(good) / TOP)
-            stats["brands"].append([p.brand for p in products])
+            per[strategy]["asked"].append(float(asked))
+            record_answer(per[strategy], req, result, elapsed + anchor_ms, maker_identity)
         if progress:
             progress(1)
 
@@ -390,6 +391,26 @@ def labelled_anchor(product: Product, read: Anchor) -> Anchor:
     return Anchor(read.vector, attrs, read.image, estimated_price=read.estimated_price)
 
 
+def record_answer(stats: dict[str, list], req: Request, result, elapsed: float, identity: list[str]) -> None:
+    """One answer's measurements: precision and hits, anchor kept, latency, and its honesty."""
+    products = [r.candidate.product for r in result.results][:TOP]
+    good = [req.matches(p) for p in products]
+    stats["precision"].append(sum(good) / TOP)
+    stats["hit"].append(float(any(good)))
+    stats["preservation"].append(identity_preservation(req, products, identity))
+    stats["latency"].append(elapsed)
+    stats[f"kind:{req.kind}"].append(sum(good) / TOP)
+    stats["brands"].append([p.brand for p in products])
+    shown = (products + [r.candidate.product for r in result.alternatives])[:TOP]
+    stats["shown"].append(sum(req.matches(p) for p in shown) / TOP)
+    honesty = answer_honesty(result)
+    stats["rows"].append(honesty.rows)
+    stats["violations"].append(len({pid for pid, _ in honesty.violations}))   # rows, not broken promises
+    stats["declared"].append(float(honesty.declared))
+    stats["undeclared"].append(int(honesty.undeclared))
+    stats["alternatives"].append(len(result.alternatives))
+
+
 def strategy_score(strategy: str, s: dict[str, list]) -> StrategyScore:
     """One strategy's per-request measurements, summarised."""
     lat = np.array(s["latency"] or [0.0])
@@ -397,4 +418,8 @@ def strategy_score(strategy: str, s: dict[str, list]) -> StrategyScore:
         strategy, float(np.mean(s["precision"] or [0])), float(np.mean(s["hit"] or [0])),
         float(np.mean(s["preservation"] or [0])), float(np.percentile(lat, 50)), float(np.percentile(lat, 95)),
         {key[5:]: round(float(np.mean(v)), 4) for key, v in sorted(s.items()) if key.startswith("kind:")},
-        brand_exposure(s["brands"]), float(np.mean(s["asked"] or [0])))
+        brand_exposure(s["brands"]), float(np.mean(s["asked"] or [0])),
+        violation_rate=sum(s["violations"]) / max(1, sum(s["rows"])),
+        shortfall_rate=float(np.mean(s["declared"] or [0])), undeclared_shortfalls=int(sum(s["undeclared"])),
+        alternatives_per_answer=float(np.mean(s["alternatives"] or [0])),
+        shown_precision_at_10=float(np.mean(s["shown"] or [0])))

@@ -195,6 +195,12 @@ class Index:
         return {value: (len(positions), int(listing[positions].sum()))
                 for value, positions in self.columns.postings(by).items()}
 
+    def value_counts(self, attribute: str, mask: np.ndarray) -> dict[str, int]:
+        """How many of the products under ``mask`` carry each value of ``attribute`` (from the postings:
+        no product is read)."""
+        return {v: n for v, positions in self.columns.postings(attribute).items()
+                if (n := int(mask[positions].sum()))}
+
     def prompt_table(self, attribute: str, key: str) -> np.ndarray | None:
         """The zero-shot prompt embeddings ``fashrec index`` stored for ``attribute``, if made for ``key``."""
         return self.columns.prompt_table(attribute, key)

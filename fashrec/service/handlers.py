@@ -19,9 +19,9 @@ from fashrec.ammr import (
     RefineOptions,
     Refiner,
     anchor_from_product,
-    correct_anchor,
     keep_corrected,
 )
+from fashrec.ammr.corrections import correct_anchor as checked_correction
 from fashrec.dialogue import Dialogue, SessionStore
 from fashrec.dialogue.store import check_name
 from fashrec.encoder.runtime import planned_runtime
@@ -53,6 +53,7 @@ class Defaults:
     ask_below: float | None = None   # --ask-below (None: ask only about what is not kept)
     offset: int = 0                  # --offset: the page
     sort: str = "relevance"          # --sort
+    strict: bool = False             # --strict: a short answer lists no near misses
 
 
 def profile_for(request: PersonalFields, *, disabled: bool = False) -> Profile | None:
@@ -159,7 +160,7 @@ def _anchor(refiner: Refiner, request: RefineRequest, image: Path | None, label:
             anchor = replace(anchor, image=label)
     else:
         raise UsageError("the request needs an anchor: an 'image' or a catalog product 'id'")
-    return correct_anchor(anchor, request.anchor, refiner.index)
+    return checked_correction(refiner.index, anchor, request.anchor)
 
 
 # --- refine ------------------------------------------------------------------------------------
@@ -175,7 +176,8 @@ def refine_answer(refiner: Refiner, request: RefineRequest, *, defaults: Default
     page = _page(request, defaults)
     options = RefineOptions(k=page["k"], strategy=check_strategy(request.strategy or defaults.strategy),
                             max_steps=request.max_steps or defaults.max_steps,
-                            ask_below=defaults.ask_below if request.ask_below is None else request.ask_below)
+                            ask_below=defaults.ask_below if request.ask_below is None else request.ask_below,
+                            alternatives=not (defaults.strict if request.strict is None else request.strict))
     profile = profile_for(request, disabled=profile_off)
     if request.session is not None or request.pick is not None:
         if page["offset"] or page["sort"] != "relevance":
@@ -229,7 +231,7 @@ def session_answer(refiner: Refiner, request: RefineRequest, options: RefineOpti
             return session_answer(refiner, request, options, profile, image=image, label=label, store=own)
     dialogue = Dialogue(refiner, store, name, options=options, profile=profile,
                         index_path=str(refiner.index.folder),
-                        correct_anchor=lambda a: correct_anchor(a, request.anchor, refiner.index))
+                        correct_anchor=lambda a: checked_correction(refiner.index, a, request.anchor))
     if image is not None:
         outcome = dialogue.start(image, request.text)
     elif request.id is not None:

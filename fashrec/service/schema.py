@@ -95,6 +95,8 @@ class RefineRequest(PersonalFields):
                                        "identity read below this confidence (like --ask-below).")
     anchor: dict[str, str] = Field(default_factory=dict, description='Corrections of what was read from the '
                                    'photo: {"category": "dress"} (like --anchor category=dress).')
+    strict: Optional[bool] = Field(None, description="Exact matches only: a short answer lists no near misses "
+                                   "(like --strict).")
     session: Optional[str] = Field(None, description="Conversation name: an anchor (re)starts it, text alone "
                                    "refines its last turn.")
     pick: Optional[Count] = Field(None, ge=1, description="Continue from result N of the session's last turn.")

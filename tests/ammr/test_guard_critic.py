@@ -137,7 +137,7 @@ def test_explanations_only_state_verified_facts():
     c.checks = check_product(c.product, np.zeros(2), constraints, None)
     why = explain(c)
     assert "matches linen" in why and "price 30 within 40" in why
-    assert "differs in color=navy" in why and "keeps" not in why
+    assert why.startswith("lacks color=navy (not listed)") and "keeps" not in why
 
 
 def test_stricter_tier_ranks_first_whatever_the_score():

@@ -58,33 +58,44 @@ def test_sizes_and_brands_in_a_request_filter_every_result(refiner):
     anchor = refiner.anchor_from_image(kestrel.image_path)
     result = refiner.refine(anchor, "in size M, from kestrell", RefineOptions(k=5, max_steps=6))
     assert (result.plan.brands, result.plan.sizes) == (["kestrel"], ["m"])
-    assert result.results, result.stop_reason
-    for item in result.results:
+    # The anchor's own kind (a sweater for women) has no Kestrel in M besides itself: the answer says
+    # so, and the near misses it offers are Kestrel in M that lack only the anchor's identity.
+    if len(result.results) < 5:
+        assert "from kestrel, in size m" in result.shortfall.message
+    assert result.results or result.alternatives, result.stop_reason
+    for item in result.results + result.alternatives:
         product = item.candidate.product
         assert product.brand == "Kestrel" and "M" in product.sizes
         assert {"brand=kestrel", "size=m"} <= {c.label for c in item.candidate.checks if c.ok}
         assert "brand kestrel" in item.why
+    for item in result.alternatives:
+        assert item.lacks and all(c.split("=")[0] in ("category", "gender") for c in item.lacks)
     flt = constraint_filter(refiner.index, Constraints(result.plan), in_stock_only=False)
     assert flt.brands == {"kestrel"} and flt.sizes == {"m"}
 
 
-def test_loop_relaxes_anchor_keeps_but_never_stated_constraints(refiner):
+def test_loop_relaxes_look_keeps_but_never_identity_or_stated_constraints(refiner):
     index = refiner.index
     product = index.products[0]
     anchor = refiner.anchor_from_image(product.image_path)
     material = next(v for v in index.vocabulary.values("material") if v != product.first("material"))
     result = refiner.refine(anchor, f"but in {material}", RefineOptions(k=8, max_steps=6))
     assert result.plan.set == {"material": material}
-    assert result.results, result.stop_reason
-    assert all(material in r.candidate.product.attributes["material"] for r in result.results)
-    assert all(r.candidate.product.in_stock is not False for r in result.results)
+    assert result.results or result.shortfall, result.stop_reason
+    for r in result.results:        # every result: the stated material and the anchor's identity
+        p = r.candidate.product
+        assert material in p.attributes["material"] and p.in_stock is not False
+        assert p.first("category") == product.first("category") and p.first("gender") == product.first("gender")
     assert product.id not in result.ids
     actions = [s.action for s in result.steps]
-    assert actions[0] == "search" and set(actions) <= {"search", "widen", "relax", "re-plan"}
+    assert actions[0] == "search" and set(actions) <= {"search", "widen", "relax", "re-plan", "alternatives"}
     tiers = [r.candidate.tier for r in result.results]
     assert tiers == sorted(tiers)  # stricter matches first
     data = result.to_dict()
     assert data["stop_reason"] and all(r["why"] and "material=" + material in r["satisfied"] for r in data["results"])
+    assert (data["shortfall"] is None) == (len(data["results"]) == 8)
+    for alt in data["alternatives"]:   # apart, and each lacks something
+        assert alt["lacks"] and alt["id"] not in result.ids
 
 
 @pytest.fixture(scope="module")
@@ -103,7 +114,7 @@ def example_index(tmp_path_factory):
     return where
 
 
-def test_readme_demo_returns_linen_shirts_with_reasons(fashrec, example_index):
+def test_readme_demo_returns_linen_for_men_and_keeps_near_misses_apart(fashrec, example_index):
     """`fashrec refine examples/anchors/white-cotton-shirt.jpg "but in linen"` with the shipped model."""
     run = fashrec("refine", REPO / "examples/anchors/white-cotton-shirt.jpg", "but in linen",
                   "--index", example_index, "--json")
@@ -111,12 +122,33 @@ def test_readme_demo_returns_linen_shirts_with_reasons(fashrec, example_index):
     data = run.json()
     assert data["plan"]["set"] == {"material": "linen"}
     assert data["anchor"]["attributes"]["category"]["value"] == "shirt"
-    results = data["results"]
-    assert len(results) == 10
-    assert all(r["attributes"]["material"] == "linen" and r["in_stock"] and r["why"] for r in results)
-    # Every in-stock linen shirt comes before any other linen product.
-    shirts = [r["attributes"]["category"] == "shirt" for r in results]
-    assert shirts[:4] == [True] * 4 and shirts == sorted(shirts, reverse=True)
+    required = {a["attribute"]: a["value"] for a in data["assumptions"] if a["use"] == "required"}
+    assert required.get("category") == "shirt"
+    uses = {a["attribute"]: a for a in data["assumptions"]}
+    # A guess below the identity threshold is not required, and the answer says why.
+    for a in uses.values():
+        if a["attribute"] in ("category", "gender") and a["confidence"] < 0.6 and a["source"] != "catalog":
+            assert a["use"] in ("preferred", "unused") and "unsure" in a["reason"] or a["use"] == "unused"
+    results, alternatives = data["results"], data["alternatives"]
+    assert results and len(results) + len(alternatives) == 10
+    for r in results:   # linen, in stock, and whatever identity was read with confidence
+        assert r["attributes"]["material"] == "linen" and r["in_stock"] and r["why"]
+        assert all(r["attributes"][a] == v for a, v in required.items())
+    assert results[0]["attributes"]["category"] == "shirt"
+    short = data["shortfall"]
+    assert short["found"] == len(results) and short["message"].startswith(f"only {len(results)} linen ")
+    assert any(o["count"] > len(results) and o["shown"] for o in short["options"])
+    for alt in alternatives:   # each near miss names what it lacks, and lacks it
+        assert alt["lacks"] and all(alt["attributes"][c.split("=")[0]] != c.split("=")[1] for c in alt["lacks"])
+    human = fashrec("refine", REPO / "examples/anchors/white-cotton-shirt.jpg", "but in linen",
+                    "--index", example_index)
+    assert "Anchor:" in human.stdout and "category=shirt" in human.stdout.replace(" ", "") or "shirt" in human.stdout
+    assert "Ways forward:" in human.stdout and "Alternatives" in human.stdout
+    line = json.dumps({"image": str(REPO / "examples/anchors/white-cotton-shirt.jpg"), "text": "but in linen",
+                       "strict": True})
+    strict = json.loads(fashrec("refine", "--batch", "-", "--index", example_index, input=line + "\n").stdout)
+    assert [r["id"] for r in strict["results"]] == [r["id"] for r in results] and strict["alternatives"] == []
+    assert strict["shortfall"]["message"] == short["message"]
 
 
 def test_refine_human_output_batch_and_errors(fashrec, example_index, tmp_path):

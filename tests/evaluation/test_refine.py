@@ -30,6 +30,12 @@ def test_every_strategy_is_scored_with_brand_exposure(tmp_path, tiny_model, fash
         assert 0 <= s.precision_at_10 <= 1 and 0 <= s.hit_at_10 <= 1 and s.latency_p50_ms > 0
         assert s.brand_exposure["brands"] >= 1 and 0 <= s.brand_exposure["gini"] <= 1
     assert report.to_dict()["strategies"][0]["brand_exposure"]["shares"]
+    ammr = report.strategies[0]
+    # Honesty: no result row breaks a stated constraint or the confident identity, every short answer
+    # says so, and what a shopper sees first (results, then alternatives) scores at least the results.
+    assert ammr.violation_rate == 0 and ammr.undeclared_shortfalls == 0
+    assert 0 <= ammr.shortfall_rate <= 1 and ammr.shown_precision_at_10 >= ammr.precision_at_10
+    assert report.to_dict()["strategies"][0]["violation_rate"] == 0
 
 
 def test_shade_requests_target_clearly_darker_or_lighter_colours(tmp_path):

@@ -139,11 +139,15 @@ def test_a_catalog_product_is_an_anchor_and_its_reading_can_be_corrected(client,
     data = client.post("/refine", json={"id": anchor["id"], "text": "", "k": 3}).json()
     assert data["anchor"]["catalog_id"] == anchor["id"]
     assert anchor["id"] not in [r["id"] for r in data["results"]]
+    # Another category the catalog has for the anchor's gender (its gender is certain, so it is kept).
     other = next(p["attributes"]["category"] for p in products
-                 if p["attributes"]["category"] != anchor["attributes"]["category"])
+                 if p["attributes"]["category"] != anchor["attributes"]["category"]
+                 and p["attributes"].get("gender") == anchor["attributes"].get("gender"))
     fixed = client.post("/refine", json={"id": anchor["id"], "k": 3, "anchor": {"category": other}}).json()
-    assert fixed["anchor"]["attributes"]["category"] == {"value": other, "confidence": 1.0, "source": "shopper",
-                                                        "alternatives": []}
+    corrected = fixed["anchor"]["attributes"]["category"]
+    assert {k: corrected[k] for k in ("value", "confidence", "source", "alternatives")} == \
+        {"value": other, "confidence": 1.0, "source": "shopper", "alternatives": []}
+    assert corrected["guessed"]["value"] == anchor["attributes"]["category"]     # what it said before
     assert fixed["results"] and all(r["attributes"]["category"] == other for r in fixed["results"])
     bad = client.post("/refine", json={"id": anchor["id"], "anchor": {"category": "spaceship"}})
     assert bad.status_code == 400 and bad.json()["error"] == "usage"
@@ -169,12 +173,17 @@ def test_ask_below_turns_what_was_read_into_questions(client, shop_index, fashre
 
 
 def test_a_session_turn_by_turn_with_pick_and_undo(client, shop_index):
-    photo = _photo(shop_index, 2)
-    first = client.post("/refine", files={"image": ("a.jpg", photo.read_bytes(), "image/jpeg")},
-                        data={"request": json.dumps({"text": "", "k": 3, "session": "web-1"})})
-    assert first.status_code == 200, first.text
-    assert first.json()["session"]["turn"] == 1 and first.json()["session"]["action"] == "start"
-    second = client.post("/refine", json={"session": "web-1", "text": "not black", "k": 3}).json()
+    # A photo whose kind (category and gender, kept) has products that are not black: results only hold
+    # exact matches, so for some kinds of this small shop "not black" is an honest empty answer.
+    for number in range(2, 12):
+        photo = _photo(shop_index, number)
+        first = client.post("/refine", files={"image": ("a.jpg", photo.read_bytes(), "image/jpeg")},
+                            data={"request": json.dumps({"text": "", "k": 3, "session": "web-1"})})
+        assert first.status_code == 200, first.text
+        assert first.json()["session"]["turn"] == 1 and first.json()["session"]["action"] == "start"
+        second = client.post("/refine", json={"session": "web-1", "text": "not black", "k": 3}).json()
+        if second["results"]:
+            break
     assert second["session"]["turn"] == 2 and second["plan"]["exclude"] == {"color": ["black"]}
     picked = client.post("/refine", json={"session": "web-1", "pick": 1, "k": 3}).json()
     assert picked["anchor"]["catalog_id"] == second["results"][0]["id"]

@@ -1,0 +1,66 @@
+"""AMMR stage 1b, corrections: the shopper overrides what was read from the anchor.
+
+``--anchor category=dresses`` (repeatable), ``/anchor category=dresses`` or "it's a dress" in a chat:
+each named attribute takes the given value with certainty (source ``you said``), and the guess it
+replaces stays visible next to it. Attributes and values are checked against the catalog's vocabulary,
+so a typo is an error that names the closest spelling instead of a silent miss. The price estimate is
+made again, since it depends on what the anchor is (:func:`fashrec.ammr.anchor.estimate_price`).
+"""
+
+from __future__ import annotations
+
+import difflib
+from typing import Iterable
+
+from fashrec.ammr.anchor import SHOPPER
+from fashrec.ammr.anchor import correct_anchor as corrected
+from fashrec.ammr.types import Anchor
+from fashrec.catalog import normalize_key, normalize_value
+from fashrec.errors import UsageError
+from fashrec.index import Index
+
+YOU_SAID = SHOPPER     # the source of what the shopper corrected ("you said")
+
+
+def parse_overrides(expressions: Iterable[str] | None) -> dict[str, str]:
+    """``["category=dresses", "color = red"]`` -> ``{"category": "dresses", "color": "red"}`` (later wins)."""
+    out: dict[str, str] = {}
+    for expr in expressions or ():
+        attr, sep, value = str(expr).partition("=")
+        attr, value = normalize_key(attr), normalize_value(value)
+        if not sep or not attr or not value:
+            raise UsageError(f"--anchor expects attribute=value, got '{expr}'",
+                             hint="e.g. --anchor category=dresses --anchor color=red")
+        out[attr] = value
+    return out
+
+
+def check_overrides(index: Index, overrides: dict[str, str]) -> dict[str, str]:
+    """The overrides, each attribute and value checked against the catalog (an error names the nearest)."""
+    vocabulary = index.vocabulary
+    for attr, value in overrides.items():
+        attributes = vocabulary.attributes()
+        if attr not in attributes:
+            raise UsageError(f"the catalog has no attribute '{attr}'" + _did_you_mean(attr, attributes, f"{{}}={value}"),
+                             hint=f"attributes: {', '.join(attributes)}")
+        values = vocabulary.values(attr)
+        if value not in values:
+            raise UsageError(f"the catalog has no {attr} '{value}'" + _did_you_mean(value, values, f"{attr}={{}}"),
+                             hint=f"{attr} is one of: {', '.join(values[:12])}")
+    return overrides
+
+
+def correct_anchor(index: Index, anchor: Anchor, overrides: dict[str, str]) -> Anchor:
+    """A copy of ``anchor`` with ``overrides`` applied, checked first (a typo names the nearest value);
+    the guess each replaces stays as ``guessed`` and the price estimate follows
+    (:func:`fashrec.ammr.anchor.correct_anchor`)."""
+    if not overrides:
+        return anchor
+    overrides = {normalize_key(a): normalize_value(v) for a, v in overrides.items()}
+    check_overrides(index, overrides)
+    return corrected(anchor, overrides, index)
+
+
+def _did_you_mean(word: str, choices: list[str], template: str) -> str:
+    close = difflib.get_close_matches(word, choices, n=1, cutoff=0.6)
+    return f" (did you mean {template.format(close[0])}?)" if close else ""
