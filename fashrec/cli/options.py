@@ -31,9 +31,9 @@ MaxStepsOpt = typer.Option(5, "--max-steps", min=1, max=MAX_STEPS, metavar="N", 
 AskBelowOpt = typer.Option(None, "--ask-below", min=0.0, max=1.01, metavar="C", help="Also ask to confirm the "
                            "anchor's category, gender, colour, material or pattern when read below this confidence "
                            "(default: ask only about those read too unsurely to keep, under 0.5).")
-AnchorOpt = typer.Option(None, "--anchor", "-a", help="Correct what was read from the anchor: attribute=value "
+AnchorOpt = typer.Option(None, "--anchor", "-a", metavar="ATTR=VALUE", help="Correct what was read from the anchor: attribute=value "
                          "(repeatable), e.g. --anchor category=dresses.")
-IdOpt = typer.Option(None, "--id", help="Start from a catalog product (its id) instead of an image.")
+IdOpt = typer.Option(None, "--id", metavar="SKU", help="Start from a catalog product (its id) instead of an image.")
 StrictOpt = typer.Option(False, "--strict", help="Exact matches only: when fewer than k satisfy everything, "
                          "say so (with what each relaxation would yield) but list no near misses.")
 ExplainOpt = typer.Option(False, "--explain", help="Show the agent's steps and full reasons.")

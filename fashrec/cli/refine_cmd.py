@@ -11,8 +11,10 @@ from fashrec.cli import remarks  # noqa: F401  (styles the loading remarks)
 from fashrec.cli.app import app
 from fashrec.cli.batch import run_batch
 from fashrec.cli.options import (
+    AnchorOpt,
     AskBelowOpt,
     ExplainOpt,
+    IdOpt,
     IndexOpt,
     JsonOpt,
     KOpt,
@@ -34,6 +36,7 @@ from fashrec.cli.options import (
 from fashrec.cli.output import emit, handled, literal, note
 from fashrec.cli.remote import post, post_line, server_url, with_profile
 from fashrec.cli.render import render_refine, render_turn, turn_anchor_image
+from fashrec.ammr.corrections import parse_overrides
 from fashrec.cli.session_cmd import session_turn, split_positionals
 from fashrec.cli.sheet import write_sheet
 from fashrec.errors import UsageError
@@ -61,6 +64,8 @@ def refine(
     max_steps: int = MaxStepsOpt,
     ask_below: Optional[float] = AskBelowOpt,
     strict: bool = StrictOpt,
+    product_id: Optional[str] = IdOpt,
+    anchor: Optional[list[str]] = AnchorOpt,
     explain: bool = ExplainOpt,
     batch: Optional[Path] = batch_option("refine"),
     sheet: Optional[Path] = SheetOpt,
@@ -75,7 +80,8 @@ def refine(
 
     With --session NAME the request joins a conversation: IMAGE + TEXT (re)starts it, TEXT alone refines
     the previous turn, --pick N continues from result N of the previous turn. --sort orders the products
-    found by price (full matches first); --offset N shows the next page. --like and --unlike add photos
+    found by price (full matches first); --offset N shows the next page. --anchor attr=value corrects what
+    was read from the photo; --id SKU starts from a catalog product instead of a photo. --like and --unlike add photos
     the results should look like, or not ("like these two, not like this one").
 
     Examples:
@@ -83,6 +89,8 @@ def refine(
     fashrec refine shirt.jpg "same in navy, under 40 euros" --explain --sheet looks.png
     fashrec refine shirt.jpg "darker" --sort price --offset 10
     fashrec refine shirt.jpg "in blue" --like other.jpg --unlike striped.jpg
+    fashrec refine dress.jpg "but in red" --anchor category=dresses
+    fashrec refine --id sku-1001 "but in linen"
     fashrec refine shirt.jpg "shorter sleeves" --session s1
     fashrec refine --session s1 --pick 2 "but in blue"
     """
@@ -91,6 +99,7 @@ def refine(
         check_sort(sort)
         profile = load_profile_unless(no_profile)
         url = server_url(server)
+        image, text, fields = _anchor_fields(image, text, product_id, anchor, batch is not None)
         if (like or unlike) and (url is not None or session is not None or pick is not None):
             raise UsageError("--like and --unlike shape one refinement's anchor, answered here: not with "
                              "--server, --session or --pick")
@@ -99,7 +108,7 @@ def refine(
                 raise UsageError("--index and --server: the server answers from the index it was started with")
             request = with_profile({"k": k, "strategy": strategy, "max_steps": max_steps, "offset": offset, "sort": sort,
                                     **({"ask_below": ask_below} if ask_below is not None else {}),
-                                    **({"strict": True} if strict else {})}, profile)
+                                    **({"strict": True} if strict else {}), **fields}, profile)
             if batch is not None:
                 raise typer.Exit(1 if run_batch(batch, lambda line: post_line(url, "/refine", request, line), "refine")
                                  else 0)
@@ -117,7 +126,7 @@ def refine(
                                  "\"more\"", hint="fashrec chat --session NAME")
             data = session_turn(session, image, text, pick=pick, index=index, planner=planner, llm=llm, k=k,
                                 strategy=strategy, max_steps=max_steps, profile=profile, runtime=runtime,
-                                ask_below=ask_below)
+                                ask_below=ask_below, fields={**fields, "strict": strict})
             if sheet:
                 note(f"sheet: {literal(write_sheet(sheet, data, anchor=turn_anchor_image(data), title=f'session {session}'))}")
             emit(data, json_mode=json_mode, render=lambda: render_turn(data, explain=explain))
@@ -134,12 +143,14 @@ def refine(
                 return refine_answer(refiner, request, defaults=defaults, profile_off=no_profile,
                                      image=Path(request.image) if request.image else None)
             raise typer.Exit(1 if run_batch(batch, handle, "refine") else 0)
-        if image is None:
-            raise UsageError('give an anchor image and a request: fashrec refine shirt.jpg "but in linen"')
-        data = refine_answer(refiner, RefineRequest(text=text or ""), defaults=defaults, image=image,
+        if image is None and product_id is None:
+            raise UsageError('give an anchor image and a request: fashrec refine shirt.jpg "but in linen"',
+                             hint='or start from a catalog product: fashrec refine --id SKU "but in linen"')
+        data = refine_answer(refiner, RefineRequest(text=text or "", **fields), defaults=defaults, image=image,
                              profile_off=no_profile, like=tuple(like or ()), unlike=tuple(unlike or ()))
         if sheet:
-            note(f"sheet: {literal(write_sheet(sheet, data, anchor=image, title=f'Refine {image.name}'))}")
+            title = f"Refine {image.name if image is not None else product_id}"
+            note(f"sheet: {literal(write_sheet(sheet, data, anchor=image or turn_anchor_image(data), title=title))}")
         emit(data, json_mode=json_mode, render=lambda: render_refine(data, explain=explain))
 
 
@@ -151,7 +162,20 @@ def _remote_refine(url: str, request: dict[str, Any], image: Optional[Path], tex
             raise UsageError("--pick continues a conversation: add --session NAME")
         image, text = split_positionals(image, text)
         request = {**request, "session": session, **({"pick": pick} if pick is not None else {})}
-    elif image is None:
+    elif image is None and "id" not in request:
         raise UsageError('give an anchor image and a request: fashrec refine shirt.jpg "but in linen"')
     return post(url, "/refine", {**request, "text": text or ""}, image)
 
+
+def _anchor_fields(image: Optional[Path], text: Optional[str], product_id: Optional[str],
+                   anchor: Optional[list[str]], batch: bool) -> tuple[Optional[Path], Optional[str], dict[str, Any]]:
+    """--id and --anchor as request fields; with --id the one positional argument is the request text."""
+    corrections = parse_overrides(anchor)
+    if batch and (product_id is not None or corrections):
+        raise UsageError("--id and --anchor describe one anchor: give \"id\" or \"anchor\" on each batch line")
+    if product_id is None:
+        return image, text, ({"anchor": corrections} if corrections else {})
+    image, text = split_positionals(image, text)
+    if image is not None:
+        raise UsageError("give an anchor image or --id, not both")
+    return None, text, {"id": product_id, **({"anchor": corrections} if corrections else {})}

@@ -12,6 +12,7 @@ from fashrec.cli import remarks  # noqa: F401  (styles the loading remarks)
 from fashrec.cli.app import app
 from fashrec.cli.batch import run_batch
 from fashrec.cli.options import (
+    IdOpt,
     IndexOpt,
     JsonOpt,
     KOpt,
@@ -47,8 +48,8 @@ class Page:
 
 def _run(kind: str, query, page: Page, where, index, batch, sheet, json_mode: bool, use_profile: bool = True,
          planner: str = "none", image: Optional[Path] = None, server: Optional[str] = None,
-         runtime: Optional[str] = None) -> None:
-    """The shared body of `search` (kind "text") and `similar` (kind "image")."""
+         runtime: Optional[str] = None, product_id: Optional[str] = None) -> None:
+    """The shared body of `search` (kind "text") and `similar` (kind "image"; ``product_id``: --id)."""
     with handled(json_mode or batch is not None):
         check_sort(page.sort)
         url = server_url(server)
@@ -59,20 +60,28 @@ def _run(kind: str, query, page: Page, where, index, batch, sheet, json_mode: bo
                   else _remote(kind, url, index, page, use_profile))
         if batch is not None:
             raise typer.Exit(1 if run_batch(batch, answer, "search" if kind == "text" else "similar") else 0)
-        if query is None or query == "":
+        if product_id is not None and (query is not None or batch is not None):
+            raise UsageError("give an image or --id, not both (batch lines name their own \"id\")")
+        if (query is None or query == "") and product_id is None:
             raise UsageError(f"give a query {kind} (or --batch FILE)")
-        request = {"text": query} if kind == "text" else {"image": str(query)}
+        request = ({"text": query} if kind == "text" else {"id": product_id} if product_id is not None
+                   else {"image": str(query)})
         data = answer({**request, **({"image": str(image)} if image is not None else {})}, list(where or []))
         if not json_mode:   # a filter word that matches nothing is said, never a silent empty answer
             for text in data.get("notes", []):
                 note("[yellow]note:[/] " + literal(text))
-        label = f'"{query}"' if kind == "text" else f"like {Path(query).name}"
+        label = f'"{query}"' if kind == "text" else f"like {Path(query).name if query else product_id}"
         if image is not None:
             label += f" like {image.name}"
         if sheet:
-            anchor = Path(query) if kind == "image" else image
+            anchor = (Path(query) if query else _product_image(data)) if kind == "image" else image
             note(f"sheet: {literal(write_sheet(sheet, data, anchor=anchor, title=label))}")
         emit(data, json_mode=json_mode, render=lambda: render_search(data, label))
+
+
+def _product_image(data: dict[str, Any]) -> Optional[Path]:
+    image = (data.get("query") or {}).get("image")
+    return Path(image) if image else None
 
 
 def _local(kind: str, index, planner: str, page: Page, use_profile: bool, runtime: Optional[str] = None):
@@ -147,6 +156,7 @@ def search(
 @app.command()
 def similar(
     image: Optional[Path] = typer.Argument(None, help="An image file (need not be in the catalog)."),
+    product_id: Optional[str] = IdOpt,
     k: int = KOpt,
     offset: int = OffsetOpt,
     sort: str = SortOpt,
@@ -163,7 +173,8 @@ def similar(
 
     Examples:
     fashrec similar photo.jpg -k 5
+    fashrec similar --id sku-1001
     fashrec similar photo.jpg --where category=shoes --where "price=20..60" --sort price
     """
     _run("image", image, Page(k, offset, sort), where, index, batch, sheet, json_mode, not no_profile,
-         server=server, runtime=runtime)
+         server=server, runtime=runtime, product_id=product_id)
