@@ -115,12 +115,13 @@ def test_template_markers_never_reach_the_prompt(fake_llm):
     assert user_turn.count("<|im_end|>") == 1  # only the one the template itself closes the turn with
 
 
-def test_missing_model_is_a_clear_model_error(tmp_path):
+def test_missing_model_falls_back_to_rules_with_a_note(tmp_path):
+    # Hostile II item 12: under --planner llm too, a missing model answers with the rules and says why.
     planner = create_planner("llm", model_path=str(tmp_path / "nope.gguf"))
-    with pytest.raises(ModelError, match="not found"):
-        planner.plan("in red", context())
-    with pytest.raises(ModelError):  # and stays one, without touching the disk again
-        planner.plan("in blue", context())
+    for text, color in (("in red", "red"), ("in blue", "blue")):
+        plan = planner.plan(text, context())
+        assert plan.source == "llm+rules" and plan.set.get("color") == color
+        assert any("not found" in n and "rules planner" in n for n in plan.notes), plan.notes
 
 
 def test_a_file_that_is_not_gguf_is_a_clear_model_error(tmp_path):
