@@ -273,15 +273,19 @@ def apply_profile(profile: Profile, index: Index, anchor: Anchor, plan: Plan,
     return AppliedProfile(profile, critic, exclude, boost, effects, excluded_by)
 
 
-def profile_limits(profile: Profile, index: Index, anchor: Anchor | None = None) -> AppliedProfile:
+def profile_limits(profile: Profile, index: Index, anchor: Anchor | None = None,
+                   plan: Plan | None = None) -> AppliedProfile:
     """The profile as per-product limits, for commands that pick products without a plan or critic.
 
     Same rules as :func:`apply_profile` with no request to override them: over-budget products (those with
     a price), products without the profile's size (those listing sizes) and avoided values are all in
     ``exclude_ids`` -- except a value the ``anchor`` itself has (the shopper chose it). The budget is a limit
-    per product, as everywhere else. ``boost`` still ranks preferred values and brands first.
+    per product, as everywhere else. ``boost`` still ranks preferred values and brands first. ``plan``, what
+    a search query asked for, overrides the profile as a refinement's request does ("black t-shirt" finds
+    black ones though the profile avoids black).
     """
-    applied = apply_profile(profile, index, anchor if anchor is not None else _NO_ANCHOR, Plan(), CriticConfig())
+    applied = apply_profile(profile, index, anchor if anchor is not None else _NO_ANCHOR, plan or Plan(),
+                            CriticConfig())
     if applied.critic.budget is not None:
         budget = applied.critic.budget
         over = set(index.ids_priced_over(budget))

@@ -142,16 +142,18 @@ class Searcher:
         return self.planner.plan(query, context)
 
     def text(self, query: str, *, k: int = 10, flt: Filter | None = None, boost: Boost | None = None,
-             offset: int = 0, sort: str = "relevance", image: str | Path | None = None) -> SearchResult:
+             offset: int = 0, sort: str = "relevance", image: str | Path | None = None,
+             understood: Plan | None = None) -> SearchResult:
         """Products matching ``query``; ``boost`` (e.g. profile preferences) re-ranks a wider pool.
 
         ``offset`` skips that many results (paging); ``sort`` "price" / "-price" orders the most
         relevant ones by price. With ``image``, the words say what to find and the photo how it should
         look: the query vector is the mean of both (the words are still understood into filters).
+        ``understood``: the query's reading when the caller already has it (:meth:`understand`).
         """
         t0 = time.perf_counter()
         want = pool_size(k, offset, check_sort(sort))
-        plan = self.understand(query)
+        plan = understood if understood is not None else self.understand(query)
         flt = flt or Filter()
         # What the query refuses is filtered out, never embedded: "not striped" must not pull to stripes.
         wanted = (wanted_text(query, self.index.vocabulary) or "product") if plan is not None else query

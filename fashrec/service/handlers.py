@@ -84,11 +84,12 @@ def _where(index: Index, request_where: Any, extra: list[str] | None) -> tuple[F
     return vet_where(parse_where(exprs), index.vocabulary) if exprs else (Filter(), [])
 
 
-def _limits(index: Index, profile: Profile | None) -> tuple[Filter, Any, list[dict]]:
-    """The profile as (filter of what it leaves out, ranking boost, what each applied rule did)."""
+def _limits(index: Index, profile: Profile | None, plan: Plan | None = None) -> tuple[Filter, Any, list[dict]]:
+    """The profile as (filter of what it leaves out, ranking boost, what each applied rule did); what the
+    query asked for (``plan``) wins over the profile, as in refine."""
     if profile is None:
         return Filter(), None, []
-    applied = profile_limits(profile, index)
+    applied = profile_limits(profile, index, plan=plan)
     return (Filter(exclude_ids=set(applied.exclude_ids)), applied.boost,
             [e.to_dict() for e in applied.effects if e.applied])
 
@@ -104,9 +105,11 @@ def search_answer(searcher: Searcher, request: SearchRequest, *, defaults: Defau
                   image: Path | None = None) -> dict[str, Any]:
     """``fashrec search --json``: text -> items. ``where`` adds the command line's --where lines;
     ``image`` (a file the caller vouches for) makes the ranking also follow a photo."""
-    limits, boost, effects = _limits(searcher.index, profile_for(request, disabled=profile_off))
+    profile = profile_for(request, disabled=profile_off)
+    plan = searcher.understand(request.text) if profile is not None else None
+    limits, boost, effects = _limits(searcher.index, profile, plan)
     flt, notes = _where(searcher.index, request.where, where)
-    data = searcher.text(request.text, flt=flt.merged(limits), boost=boost, image=image,
+    data = searcher.text(request.text, flt=flt.merged(limits), boost=boost, image=image, understood=plan,
                          **_page(request, defaults)).to_dict()
     if notes:
         data["notes"] = notes

@@ -97,6 +97,21 @@ def test_profile_budget_limits_search(fashrec, indexed):
     assert any(r["price"] > 30 for r in free["results"]) and "profile" not in free
 
 
+def test_a_query_that_names_an_avoided_value_wins_over_the_profile(fashrec, indexed, small_catalog):
+    # Issue 11: the README says an explicit request beats `avoid`; refine honoured it, search did not.
+    products = [json.loads(line) for line in small_catalog.read_text().splitlines()]
+    color, category = next((p["attributes"]["color"], p["attributes"]["category"]) for p in products)
+    assert fashrec("profile", "set", f"avoid={color}").returncode == 0
+    matching = sum(p["attributes"]["color"] == color and p["attributes"]["category"] == category
+                   for p in products if p.get("in_stock", True))
+    asked = fashrec("search", f"{color} {category}", "--index", indexed, "-k", str(matching), "--json").json()
+    assert len(asked["results"]) == matching
+    assert all(r["attributes"]["color"] == color for r in asked["results"]), asked["results"]
+    other = fashrec("search", category, "--index", indexed, "-k", "24", "--json").json()
+    assert other["results"] and all(r["attributes"]["color"] != color for r in other["results"])
+    assert any(e["rule"] == "avoid" for e in other["profile"])
+
+
 def test_profile_brand_preference_reranks_search(fashrec, indexed):
     # Similarity alone (--planner none), so the boost is the only thing that re-orders.
     free = fashrec("search", "shirt", "--index", indexed, "-k", "24", "--json", "--no-profile",
