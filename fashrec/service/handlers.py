@@ -194,7 +194,7 @@ def refine_answer(refiner: Refiner, request: RefineRequest, *, defaults: Default
     shown: set[str] = set()   # the liked photos' own products, when they are catalog products
     if like or unlike:
         anchor, shown = refiner.anchor_from_images([image, *like], list(unlike))
-        anchor = correct_anchor(anchor, request.anchor, refiner.index)
+        anchor = checked_correction(refiner.index, anchor, request.anchor)
     else:
         anchor = _anchor(refiner, request, image, label)
     # A page past the first asks the loop for offset + k products and shows the last k.

@@ -16,7 +16,10 @@ pytest.importorskip("onnxruntime")
 
 def ids_and_scores(run) -> tuple[list[str], list[float]]:
     assert run.returncode == 0, run.stderr
-    results = run.json()["results"]
+    data = run.json()
+    # Exact matches, then the labelled near misses: a short answer lists few results (issue 11).
+    results = data["results"] + data.get("alternatives", [])
+    assert results, data
     return [r["id"] for r in results], [r["score"] for r in results]
 
 
@@ -106,7 +109,9 @@ def test_an_export_that_cannot_be_written_never_fails_the_build(fashrec, small_c
     assert report["total"] == 24 and not report["onnx"]["ok"]
     assert any(n.startswith("queries will use torch") for n in report["notes"])
     query = fashrec("refine", anchor_of(small_catalog), "in black", "--planner", "rules", "--json")
-    assert query.returncode == 0 and "using torch" in query.stderr and query.json()["results"]
+    answer = query.json()
+    assert query.returncode == 0 and "using torch" in query.stderr
+    assert answer["results"] + answer.get("alternatives", [])
 
 
 def test_a_query_on_the_fast_path_never_imports_torch(fashrec, indexed, small_catalog, fashrec_env):
