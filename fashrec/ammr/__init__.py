@@ -38,7 +38,7 @@ from fashrec.ammr.loop import (
                                 available_strategies,
                                 register_strategy,
 )
-from fashrec.ammr.relative import resolve_relative, wish_attribute
+from fashrec.ammr.relative import garment_category, resolve_relative, wish_attribute
 from fashrec.ammr.retrieve import constraint_filter, retrieve
 from fashrec.ammr.types import (
                                 Anchor,
@@ -67,4 +67,5 @@ __all__ = [
     "anchor_from_product", "blend_anchors", "anchor_keeps", "correct_anchor", "keep_corrected", "available_strategies", "check_product",
     "constraint_filter", "estimate_price", "explain", "infer_attributes", "passes", "read_constraints",
     "register_strategy", "resolve_relative", "retrieve", "select", "understand_anchor", "wish_attribute",
+    "garment_category",
 ]

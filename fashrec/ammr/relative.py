@@ -13,8 +13,10 @@ sets the colour), or when nothing in the catalog lies further in that direction.
 The scales:
 
 - sleeve: sleeveless < short < half / three-quarter < long (``shorter sleeves``, ``longer sleeves``;
-  plain ``shorter`` / ``longer`` too when the catalog has no length attribute);
-- length: mini < knee / midi < maxi (``shorter``, ``longer``);
+  plain ``shorter`` / ``longer`` of a top too when the catalog has no length attribute);
+- length: mini < knee / midi < maxi (``shorter``, ``longer``). What plain ``shorter`` moves is decided by
+  the category (the request's, else the anchor's): on a dress, a skirt, trousers or a coat it is the
+  hem, never the sleeves -- a catalog without a length attribute makes it a hint, not a sleeve filter;
 - fit: slim < regular < loose (``tighter``, ``looser``);
 - season: summer < spring, fall < winter (``cooler``, ``warmer``);
 - colour lightness (CIELAB L* of the colour model in :mod:`fashrec.catalog.colors`), with a margin of
@@ -35,6 +37,7 @@ from fashrec.ammr.types import Anchor, Resolution
 from fashrec.catalog import Vocabulary, normalize_value
 from fashrec.catalog.colors import color_info
 from fashrec.catalog.roles import attribute_for_role
+from fashrec.catalog.wording import singular
 from fashrec.planner import Plan
 
 # Rank of known values on each ordered scale (normalised catalog spellings).
@@ -50,6 +53,15 @@ SCALES: dict[str, dict[str, int]] = {
             "baggy": 2, "wide": 2},
     "season": {"summer": 0, "spring": 1, "fall": 1, "autumn": 1, "winter": 2},
 }
+
+# Garments whose plain "shorter" / "longer" is the hem's (a category's last word, in the singular): a
+# shorter dress is a shorter dress, whatever its sleeves.
+LENGTH_GARMENTS = {
+    "dress", "nightdress", "gown", "skirt", "trousers", "pants", "jeans", "jeggings", "shorts", "leggings",
+    "capris", "tights", "jumpsuit", "romper", "dungarees", "kurta", "kurti", "tunic", "coat", "overcoat",
+    "raincoat", "churidar", "salwar", "patiala", "saree", "lehenga", "robe",
+}
+LENGTH_WISHES = ("shorter", "longer")
 
 LIGHTNESS_STEP = 12.0     # L* difference that reads as clearly darker / lighter
 CHROMA_STEP = 15.0        # C* difference that reads as clearly bolder
@@ -79,12 +91,13 @@ def resolve_relative(plan: Plan, anchor: Anchor, vocabulary: Vocabulary, *,
     out = Resolution()
     attributes = vocabulary.attributes()
     known = anchor.values(min_confidence)
+    category = garment_category(plan, known, attributes)
     for wish_name in plan.relative:
         wish = WISHES.get(wish_name)
         if wish is None:      # "more formal" / "more casual": the planner already set the usage
             continue
         reasons = []
-        for role in wish.roles:
+        for role in wish_roles(wish_name, category):
             if role == "price":
                 note = _resolve_price(wish_name, wish.direction, anchor, plan, out)
                 if note:
@@ -95,7 +108,9 @@ def resolve_relative(plan: Plan, anchor: Anchor, vocabulary: Vocabulary, *,
                 continue
             attr = attribute_for_role(attributes, role)
             if attr is None:
-                reasons.append(f"the catalog has no {role}")
+                hem = wish_name in LENGTH_WISHES and is_length_garment(category)
+                reasons.append(f"the catalog has no {role}" + (f": for a {singular(str(category))}, {wish_name} "
+                                                                "means the length, not the sleeves" if hem else ""))
                 continue
             if attr in plan.set or attr in plan.drop:
                 reasons.append(f"the request {'releases' if attr in plan.drop else 'sets'} the {attr}")
@@ -122,10 +137,32 @@ def resolve_relative(plan: Plan, anchor: Anchor, vocabulary: Vocabulary, *,
     return out
 
 
-def wish_attribute(wish_name: str, vocabulary: Vocabulary) -> str | None:
-    """The catalog attribute a wish would move (the first of its roles the catalog has); None for price."""
+def is_length_garment(category: str | None) -> bool:
+    """Whether plain "shorter" / "longer" of this category means its length: "Dresses", "maxi skirt"."""
+    words = (category or "").lower().replace("-", " ").split()
+    return bool(words) and singular(words[-1]) in LENGTH_GARMENTS
+
+
+def garment_category(plan: Plan, known: dict[str, str], attributes: list[str]) -> str | None:
+    """The category a wish is said about: the one the request sets, else the anchor's (read with confidence)."""
+    attr = attribute_for_role(attributes, "category")
+    return (plan.set.get(attr) or known.get(attr)) if attr else None
+
+
+def wish_roles(wish_name: str, category: str | None) -> tuple[str, ...]:
+    """The roles a wish may move, in order: the hem alone for "shorter" on a dress (never its sleeves)."""
     wish = WISHES.get(wish_name)
-    for role in wish.roles if wish else ():
+    if wish is None:
+        return ()
+    if wish_name in LENGTH_WISHES and is_length_garment(category):
+        return ("length",)
+    return wish.roles
+
+
+def wish_attribute(wish_name: str, vocabulary: Vocabulary, category: str | None = None) -> str | None:
+    """The catalog attribute a wish would move (the first of its roles the catalog has) for a product of
+    ``category``; None for price, or when the catalog lacks the attribute."""
+    for role in wish_roles(wish_name, category):
         if role != "price" and (attr := attribute_for_role(vocabulary.attributes(), role)):
             return attr
     return None

@@ -28,6 +28,7 @@ from fashrec.ammr import (
     RefineResult,
     StandingRules,
     anchor_from_product,
+    garment_category,
     keep_corrected,
     wish_attribute,
 )
@@ -136,9 +137,11 @@ class Dialogue:
             raise UsageError(f"there is no result {rank} to pick (the last turn showed {len(last.result_ids)})")
         previous, settled = last.plan, []
         if previous.relative:
-            keep = list(previous.keep)
+            keep, vocabulary = list(previous.keep), self.refiner.index.vocabulary
+            # what the wish moved depends on what it was said about ("shorter" on a dress: its length)
+            category = garment_category(previous, self.anchor_for(last.anchor).values(0.5), vocabulary.attributes())
             for wish in previous.relative:
-                attr = wish_attribute(wish, self.refiner.index.vocabulary)
+                attr = wish_attribute(wish, vocabulary, category)
                 if attr and attr not in keep and attr not in previous.set and attr not in previous.drop:
                     keep.append(attr)
                 settled.append(Change("revised", f"keep the picked result's {attr}", previous=wish) if attr

@@ -193,6 +193,24 @@ def test_shorter_sleeves_in_a_session_then_pick_keeps_the_sleeve(fashrec, exampl
     assert all(r["attributes"].get("sleeve") == picked["attributes"]["sleeve"] for r in data["results"])
 
 
+def test_shorter_on_a_dress_is_its_length_not_its_sleeves(fashrec, example_index):
+    """Issue 11: "shorter" on the README's dress asked for sleeveless dresses. The example shop has no
+    length attribute, so it is a hint for ranking, said so, and the sleeves are left alone."""
+    dress = REPO / "examples/anchors/red-floral-dress.jpg"
+    run = fashrec("refine", dress, "shorter", "--index", example_index, "--planner", "rules", "-k", "5", "--json")
+    assert run.returncode == 0, run.stderr
+    data = run.json()
+    assert data["anchor"]["attributes"]["category"]["value"] == "dress"
+    assert data["plan"]["relative"] == ["shorter"] and data["relative"]["within"] == {}
+    assert any("means the length, not the sleeves" in n for n in data["relative"]["notes"])
+    assert data["results"] and all("matches sleeve" not in r["why"] for r in data["results"])   # no sleeve filter
+    assert {r["attributes"]["sleeve"] for r in data["results"]} != {"sleeveless"}
+    shirt = REPO / "examples/anchors/white-cotton-shirt.jpg"   # a top: plain "shorter" is still its sleeves
+    data = fashrec("refine", shirt, "shorter", "--index", example_index, "--planner", "rules", "-k", "3",
+                   "--json").json()
+    assert "long" not in data["relative"]["within"]["sleeve"]
+
+
 def test_cheaper_than_a_photo_uses_the_price_of_its_look_alikes(fashrec, example_index):
     run = fashrec("refine", REPO / "examples/anchors/red-floral-dress.jpg", "cheaper", "--index", example_index,
                   "-k", "5", "--json")

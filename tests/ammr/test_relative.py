@@ -93,3 +93,35 @@ def test_more_formal_is_left_to_the_planner_and_wish_attributes():
     assert wish_attribute("shorter sleeves", VOCAB) == "sleeve"
     assert wish_attribute("darker", VOCAB) == "color"
     assert wish_attribute("cheaper", VOCAB) is None
+
+
+LENGTHS = Vocabulary.from_products([
+    product("f", category="dresses", sleeve="long", length="maxi"),
+    product("g", category="dresses", sleeve="short", length="midi"),
+    product("h", category="dresses", sleeve="sleeveless", length="mini"),
+    product("i", category="shirts", sleeve="short"),
+])
+
+
+def test_shorter_on_a_dress_moves_the_length_never_the_sleeves():
+    """Issue 11: "shorter" on a dress changed its sleeves. What it moves is decided by the category."""
+    dress = anchor(category="dresses", sleeve="long", length="maxi")
+    assert resolve_relative(Plan(relative=["shorter"]), dress, LENGTHS).within == {"length": ["midi", "mini"]}
+    # The dress's length unknown (read unsurely): a hint, not a sleeve filter.
+    unsure = Anchor(np.zeros(4, np.float32), {"category": AttributeGuess("dresses", 0.9, "test"),
+                                              "sleeve": AttributeGuess("long", 0.9, "test"),
+                                              "length": AttributeGuess("maxi", 0.2, "test")})
+    r = resolve_relative(Plan(relative=["shorter"]), unsure, LENGTHS)
+    assert r.is_empty() and "only a hint" in r.notes[0] and "sleeve" not in r.within
+    # A catalog with no length at all (the drawn example shop): still never the sleeves of a dress.
+    r = resolve_relative(Plan(relative=["shorter"]), anchor(category="dress", sleeve="long"), VOCAB)
+    assert r.is_empty() and "means the length, not the sleeves" in r.notes[0]
+    # "a shorter dress" from a shirt photo: the category the request sets decides.
+    r = resolve_relative(Plan(relative=["longer"], set={"category": "dresses"}),
+                         anchor(category="shirts", sleeve="short", length="mini"), LENGTHS)
+    assert r.within == {"length": ["midi", "maxi"]}
+    # A top keeps the old reading: its length when known, else its sleeves.
+    assert resolve_relative(Plan(relative=["shorter"]), anchor(category="shirt", sleeve="long"), VOCAB).within == \
+        {"sleeve": ["three quarter", "short", "sleeveless"]}
+    assert wish_attribute("shorter", LENGTHS, "dresses") == "length"
+    assert wish_attribute("shorter", VOCAB, "dress") is None and wish_attribute("shorter", VOCAB, "shirt") == "sleeve"

@@ -8,13 +8,6 @@ import pytest
 
 
 @pytest.fixture()
-def indexed(fashrec, small_catalog, tiny_model):
-    run = fashrec("index", small_catalog, "--model", tiny_model, "--json")
-    assert run.returncode == 0, run.stderr
-    return small_catalog.parent / "catalog.fashrec-index"
-
-
-@pytest.fixture()
 def shirt(small_catalog):
     """A white linen men's shirt from the demo catalog (its exact photo: the anchor is recognised)."""
     rows = [json.loads(line) for line in small_catalog.read_text().splitlines()]

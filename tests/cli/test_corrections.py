@@ -5,19 +5,6 @@ from __future__ import annotations
 
 import json
 
-import pytest
-
-
-@pytest.fixture()
-def indexed(fashrec, small_catalog, tiny_model):
-    run = fashrec("index", small_catalog, "--model", tiny_model, "--json")
-    assert run.returncode == 0, run.stderr
-    return small_catalog.parent / "catalog.fashrec-index"
-
-
-@pytest.fixture()
-def products(small_catalog):
-    return [json.loads(line) for line in small_catalog.read_text().splitlines()]
 
 
 def _refine(fashrec, indexed, *args):
