@@ -57,7 +57,7 @@ def child(args) -> None:
     settings.apply_command_threads(["fashrec", args.child])
     module = {"refine": "refine_cmd", "search": "search_cmd", "similar": "search_cmd"}[args.child]
     __import__(f"fashrec.cli.{module}")
-    from fashrec.cli import runtime as rt
+    from fashrec.service import runtime as rt
 
     t_import = time.perf_counter()
     index = rt.open_index_for(Path(args.index))
@@ -94,24 +94,24 @@ def child(args) -> None:
 
 
 def _request(args, index, encoder, image: str, text: str, query: str) -> dict:
-    from fashrec.cli import runtime as rt
+    """One request through the service handlers the command calls (the command's default planners)."""
+    from fashrec.service import handlers, requests
+    from fashrec.service import runtime as rt
 
     if args.child == "refine":
         if not hasattr(args, "_refiner"):
             from fashrec.ammr import Refiner
 
-            fallback = rt.create_planner("rules")
-            args._refiner = Refiner(index, encoder, rt.planner_named("hybrid"), fallback_planner=fallback)
-        from fashrec.cli.refine_cmd import refine_once
-
-        return refine_once(args._refiner, Path(image), text, k=10, strategy="ammr", max_steps=5)
+            args._refiner = Refiner(index, encoder, rt.planner_named("hybrid"),
+                                    fallback_planner=rt.create_planner("rules"))
+        return handlers.refine_answer(args._refiner, requests.RefineRequest(text=text), image=Path(image))
     if not hasattr(args, "_searcher"):
         from fashrec.search import Searcher
 
         args._searcher = Searcher(index, encoder, rt.create_planner("rules") if args.child == "search" else None)
     if args.child == "search":
-        return args._searcher.text(query, k=10).to_dict()
-    return args._searcher.image(Path(image), k=10).to_dict()
+        return handlers.search_answer(args._searcher, requests.SearchRequest(text=query))
+    return handlers.similar_answer(args._searcher, requests.SimilarRequest(), image=Path(image))
 
 
 # -- the parent ---------------------------------------------------------------------------------------

@@ -16,8 +16,8 @@ from fashrec.cli.render import render_plan
 from fashrec.errors import UsageError
 from fashrec.planner import PlanContext
 from fashrec.service.handlers import plan_answer
+from fashrec.service.requests import PlanRequest
 from fashrec.service.runtime import load_vocabulary, planner_named
-from fashrec.service.schema import PlanRequest, read_request
 
 
 # -- fashrec plan -----------------------------------------------------------------------------------------
@@ -54,6 +54,8 @@ def plan_command(
         base_anchor = parse_anchor(anchor or [])
 
         if batch is not None:
+            from fashrec.service.schema import read_request  # deferred: pydantic, for the lines only
+
             def handle(line: dict[str, Any]) -> dict[str, Any]:
                 return plan_answer(chosen, read_request(PlanRequest, line), vocabulary=vocabulary,
                                    currency=currency, anchor=base_anchor)

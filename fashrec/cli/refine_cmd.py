@@ -42,8 +42,8 @@ from fashrec.cli.sheet import write_sheet
 from fashrec.errors import UsageError
 from fashrec.search import check_sort
 from fashrec.service.handlers import Defaults, refine_answer
+from fashrec.service.requests import RefineRequest
 from fashrec.service.runtime import build_refiner, check_strategy, load_profile_unless
-from fashrec.service.schema import RefineRequest, read_request
 
 
 @app.command()
@@ -137,6 +137,9 @@ def refine(
         if batch is not None:
             if like or unlike:
                 raise UsageError("--like and --unlike shape one refinement's anchor: not with --batch")
+
+            # deferred: pydantic checks untrusted lines; a single refinement's options are typer's
+            from fashrec.service.schema import read_request
 
             def handle(line: dict[str, Any]):
                 request = read_request(RefineRequest, line)

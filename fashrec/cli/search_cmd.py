@@ -33,8 +33,8 @@ from fashrec.cli.sheet import write_sheet
 from fashrec.errors import UsageError
 from fashrec.search import check_sort
 from fashrec.service.handlers import Defaults, search_answer, similar_answer
+from fashrec.service.requests import SearchRequest, SimilarRequest
 from fashrec.service.runtime import build_searcher, load_profile_unless
-from fashrec.service.schema import SearchRequest, SimilarRequest, read_request
 
 
 @dataclass
@@ -66,7 +66,8 @@ def _run(kind: str, query, page: Page, where, index, batch, sheet, json_mode: bo
             raise UsageError(f"give a query {kind} (or --batch FILE)")
         request = ({"text": query} if kind == "text" else {"id": product_id} if product_id is not None
                    else {"image": str(query)})
-        data = answer({**request, **({"image": str(image)} if image is not None else {})}, list(where or []))
+        data = answer({**request, **({"image": str(image)} if image is not None else {})}, list(where or []),
+                      trusted=True)
         if not json_mode:   # a filter word that matches nothing is said, never a silent empty answer
             for text in data.get("notes", []):
                 note("[yellow]note:[/] " + literal(text))
@@ -89,21 +90,34 @@ def _local(kind: str, index, planner: str, page: Page, use_profile: bool, runtim
     searcher = build_searcher(index, planner, runtime)
     defaults = Defaults(k=page.k, offset=page.offset, sort=page.sort)
 
-    def answer(request: dict[str, Any], where: list[str] | None = None) -> dict[str, Any]:
+    def answer(request: dict[str, Any], where: list[str] | None = None, trusted: bool = False) -> dict[str, Any]:
         flt = list(where) if where else None
+        read = _record if trusted else _checked
         if kind == "text":
             # A photo with the words is this command line's (a path it vouches for), not a service field.
             photo = request.get("image") if isinstance(request, dict) else None
             if photo is not None and not isinstance(photo, str):
                 raise UsageError("field 'image': must be a path string")
             words = {key: v for key, v in request.items() if key != "image"} if isinstance(request, dict) else request
-            return search_answer(searcher, read_request(SearchRequest, words), defaults=defaults, where=flt,
+            return search_answer(searcher, read(SearchRequest, words), defaults=defaults, where=flt,
                                  profile_off=not use_profile, image=Path(photo) if photo else None)
-        similar = read_request(SimilarRequest, request)
+        similar = read(SimilarRequest, request)
         return similar_answer(searcher, similar, defaults=defaults, where=flt, profile_off=not use_profile,
                               image=Path(similar.image) if similar.image else None)
 
     return answer
+
+
+def _record(kind: type, fields: dict[str, Any]) -> Any:
+    """A request built from this command line's own options (typer has checked them)."""
+    return kind(**fields)
+
+
+def _checked(kind: type, line: Any) -> Any:
+    """A batch line, checked field by field (untrusted JSON)."""
+    from fashrec.service.schema import read_request  # deferred: pydantic, only for batch lines
+
+    return read_request(kind, line)
 
 
 def _remote(kind: str, url: str, index, page: Page, use_profile: bool):
@@ -113,7 +127,7 @@ def _remote(kind: str, url: str, index, page: Page, use_profile: bool):
     defaults = with_profile({"k": page.k, "offset": page.offset, "sort": page.sort}, load_profile_unless(not use_profile))
     route = "/search" if kind == "text" else "/similar"
 
-    def answer(request: dict[str, Any], where: list[str] | None = None) -> dict[str, Any]:
+    def answer(request: dict[str, Any], where: list[str] | None = None, trusted: bool = False) -> dict[str, Any]:
         return post_line(url, route, defaults, {**request, **({"where": where} if where else {})})
 
     return answer

@@ -20,8 +20,8 @@ from fashrec.errors import UsageError
 from fashrec.profile import Profile
 from fashrec.service import handlers
 from fashrec.service.handlers import existing_store, session_answer
+from fashrec.service.requests import RefineRequest
 from fashrec.service.runtime import build_refiner
-from fashrec.service.schema import RefineRequest
 
 session_app = App(help="Saved conversations: multi-turn refinement that survives restarts.",
                           no_args_is_help=True)

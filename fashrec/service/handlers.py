@@ -10,7 +10,7 @@ never by where the server keeps it).
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, replace
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -33,7 +33,7 @@ from fashrec.planner import Plan, PlanContext, Planner
 from fashrec.profile import Profile, profile_limits
 from fashrec.search import Searcher, check_sort, paged
 from fashrec.service.runtime import anchor_for, check_strategy, load_profile_unless
-from fashrec.service.schema import (
+from fashrec.service.requests import (
     OutfitRequest,
     PersonalFields,
     PlanRequest,
@@ -61,7 +61,7 @@ def profile_for(request: PersonalFields, *, disabled: bool = False) -> Profile |
     if disabled or request.no_profile:
         return None
     if request.profile is not None:
-        profile = Profile.from_dict(request.profile.model_dump())
+        profile = Profile.from_dict(asdict(request.profile))
         return None if profile.is_empty() else profile
     return load_profile_unless(False)
 

@@ -1,7 +1,9 @@
-"""Service layer: the request and answer documents, defined once as pydantic models.
+"""Service layer: the request and answer documents as pydantic models.
 
-A request model is what one ``--batch`` line holds and what an HTTP body holds, and both are read with
-:func:`read_request`, so a line and a body fail the same way, naming the field. The answer models
+The request models are built from the plain records of :mod:`fashrec.service.requests` (one source of
+truth: the same fields, bounds and descriptions), so the command line answering in its own process never
+imports pydantic; a ``--batch`` line and an HTTP body are both read with :func:`read_request`, so a line
+and a body fail the same way, naming the field, and both come back as a record. The answer models
 describe the ``--json`` documents (the server's OpenAPI schema comes from them); they allow extra fields
 because the documents may grow (new fields are added, existing ones never renamed), and the tests check
 that what the commands print validates against them.
@@ -9,13 +11,15 @@ that what the commands print validates against them.
 
 from __future__ import annotations
 
+import dataclasses
 import json
-from typing import Annotated, Any, Literal, Optional, TypeVar, Union
+import typing
+from typing import Annotated, Any, Optional, TypeVar, Union
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, create_model
 
 from fashrec.errors import UsageError
-
+from fashrec.service import requests
 
 
 def _not_a_bool(value: Any) -> Any:
@@ -26,13 +30,6 @@ def _not_a_bool(value: Any) -> Any:
 
 
 Count = Annotated[int, BeforeValidator(_not_a_bool)]
-# the bounds of -k and --max-steps (cli/options.py MAX_K, MAX_STEPS)
-K = Field(None, ge=1, le=1000, description="How many results (default: the command's -k, 10).")
-Where = Optional[Union[dict[str, Union[str, list[str]]], list[str]]]
-# the bounds of --offset (cli/batch.py MAX_OFFSET) and the orders of --sort (fashrec.search)
-Offset = Field(None, ge=0, le=100_000, description="Skip this many results: the next page (default: --offset, 0).")
-Sort = Optional[Literal["relevance", "price", "-price"]]
-SORT = Field(None, description="relevance, or price / -price over the most relevant (default: --sort).")
 
 
 class _Request(BaseModel):
@@ -40,97 +37,65 @@ class _Request(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
-class ProfileFields(_Request):
-    """Standing wishes for this request only, in place of the saved profile (``fashrec profile set``)."""
-
-    size: Optional[str] = None
-    budget: Optional[float] = Field(None, ge=0)
-    avoid: list[str] = Field(default_factory=list)
-    prefer: list[str] = Field(default_factory=list)
-    brands: list[str] = Field(default_factory=list)
+_MODELS: dict[type, type[_Request]] = {}    # record -> its model
+_RECORDS: dict[type, type] = {}             # model -> its record
 
 
-class PersonalFields(_Request):
-    no_profile: bool = Field(False, description="Ignore the personal profile (like --no-profile).")
-    profile: Optional[ProfileFields] = Field(None, description="A profile for this request instead of the "
-                                             "saved one.")
+def _as_model_type(hint: Any) -> Any:
+    """A record's type hint in the model's words: an int is a Count, a nested record its model."""
+    if hint is int:
+        return Count
+    if hint in _MODELS:
+        return _MODELS[hint]
+    if typing.get_origin(hint) is Union:
+        return Union[tuple(_as_model_type(a) for a in typing.get_args(hint))]
+    return hint
 
 
-class SearchRequest(PersonalFields):
-    """`fashrec search --batch` line, `POST /search` body."""
-
-    text: str = Field(..., min_length=1, description="What you are looking for, in words.")
-    k: Optional[Count] = K
-    offset: Optional[Count] = Offset
-    sort: Sort = SORT
-    where: Where = Field(None, description='Hard filters: {"category": "shoes"} or ["color!=black"].')
-
-
-class SimilarRequest(PersonalFields):
-    """`fashrec similar --batch` line, `POST /similar` body (or a multipart upload)."""
-
-    image: Optional[str] = Field(None, description="An image file (the server: under an allowed folder).")
-    id: Optional[str] = Field(None, description="A catalog product whose photo is the query.")
-    k: Optional[Count] = K
-    offset: Optional[Count] = Offset
-    sort: Sort = SORT
-    where: Where = None
+def _model(record: type) -> type[_Request]:
+    """The pydantic model of a request record: its fields with their bounds, its name and docstring."""
+    hints = typing.get_type_hints(record)
+    fields: dict[str, Any] = {}
+    for f in dataclasses.fields(record):
+        if f.default_factory is not dataclasses.MISSING:
+            info = Field(default_factory=f.default_factory, **f.metadata)
+        else:
+            info = Field(... if f.default is dataclasses.MISSING else f.default, **f.metadata)
+        fields[f.name] = (_as_model_type(hints[f.name]), info)
+    doc = record.__doc__
+    if doc and doc.startswith(record.__name__ + "("):   # the signature dataclass writes when none is given
+        doc = None
+    model = create_model(record.__name__, __base__=_Request, __doc__=doc, __module__=__name__, **fields)
+    _MODELS[record], _RECORDS[model] = model, record
+    return model
 
 
-class RefineRequest(PersonalFields):
-    """`fashrec refine --batch` line, `POST /refine` body (or a multipart upload).
+ProfileFields = _model(requests.ProfileFields)
+PersonalFields = _model(requests.PersonalFields)
+SearchRequest = _model(requests.SearchRequest)
+SimilarRequest = _model(requests.SimilarRequest)
+RefineRequest = _model(requests.RefineRequest)
+PlanRequest = _model(requests.PlanRequest)
+OutfitRequest = _model(requests.OutfitRequest)
 
-    The anchor is an ``image``, a catalog product ``id``, or (in a session) the previous turn's.
-    """
-
-    image: Optional[str] = Field(None, description="The anchor image (the server: under an allowed folder).")
-    id: Optional[str] = Field(None, description="A catalog product as the anchor (like --id).")
-    text: str = Field("", description='What should be different: "but in linen".')
-    k: Optional[Count] = K
-    offset: Optional[Count] = Offset
-    sort: Sort = SORT
-    strategy: Optional[str] = Field(None, description="ammr (default) or image, text, fusion.")
-    max_steps: Optional[Count] = Field(None, ge=1, le=50)
-    ask_below: Optional[float] = Field(None, ge=0, le=1.01, description="Also ask to confirm the anchor's "
-                                       "identity read below this confidence (like --ask-below).")
-    anchor: dict[str, str] = Field(default_factory=dict, description='Corrections of what was read from the '
-                                   'photo: {"category": "dress"} (like --anchor category=dress).')
-    strict: Optional[bool] = Field(None, description="Exact matches only: a short answer lists no near misses "
-                                   "(like --strict).")
-    session: Optional[str] = Field(None, description="Conversation name: an anchor (re)starts it, text alone "
-                                   "refines its last turn.")
-    pick: Optional[Count] = Field(None, ge=1, description="Continue from result N of the session's last turn.")
+R = TypeVar("R")
 
 
-class PlanRequest(_Request):
-    """`fashrec plan --batch` line, `POST /plan` body."""
-
-    text: str
-    anchor: dict[str, str] = Field(default_factory=dict, description="The anchor's attributes.")
-    previous: Optional[dict[str, Any]] = Field(None, description="The plan of earlier turns.")
-
-
-class OutfitRequest(PersonalFields):
-    """`POST /outfit` body (or a multipart upload): complete the look around an anchor piece."""
-
-    image: Optional[str] = None
-    id: Optional[str] = None
-    occasion: Optional[str] = None
-    n: Count = Field(3, ge=1, le=20, description="How many distinct outfits.")
-    budget: Optional[float] = Field(None, gt=0, description="What the added pieces of one look may cost "
-                                    "together (like --budget).")
-    include_out_of_stock: bool = False
+def _record(value: Any) -> Any:
+    """A validated model as its record (a nested profile too)."""
+    if isinstance(value, BaseModel):
+        return _RECORDS[type(value)](**{name: _record(getattr(value, name)) for name in type(value).model_fields})
+    return value
 
 
-R = TypeVar("R", bound=BaseModel)
-
-
-def read_request(model: type[R], data: Any) -> R:
-    """A request document as ``model``, or a UsageError naming the first bad field."""
+def read_request(kind: type[R], data: Any) -> R:
+    """A request document, validated, as the record ``kind`` (a record class or its model); or a
+    UsageError naming the first bad field."""
+    model = _MODELS.get(kind, kind)
     if not isinstance(data, dict):
         raise UsageError("a request must be a JSON object")
     try:
-        return model.model_validate(data)
+        return _record(model.model_validate(data))
     except ValidationError as exc:
         raise UsageError(describe_validation(exc)) from None
 
