@@ -87,6 +87,16 @@ def rss_mib() -> float:
     return float("nan")
 
 
+def hwm_mib() -> float:
+    """Peak RSS of this process since it was exec'd (VmHWM). A child's ru_maxrss also carries the peak
+    of the process that spawned it (see _LAUNCHER below), so a child of a big bench reads as big."""
+    with open("/proc/self/status") as fh:
+        for line in fh:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    return float("nan")
+
+
 def peak_rss_mib(who: int = resource.RUSAGE_SELF) -> float:
     """Peak RSS (Linux reports ru_maxrss in KiB)."""
     return resource.getrusage(who).ru_maxrss / 1024

@@ -1,70 +1,121 @@
-"""LanceDB (IVF-PQ + scalar index, filters pushed into `where`) against the shipped hnswlib path.
+"""LanceDB (an IVF index + a scalar index, filters pushed into `where`) against the shipped hnswlib path.
 
-Usage: python bench/lance_bench.py [--n 100000] [--queries 200] [--index-type IVF_PQ|IVF_HNSW_SQ]
-                                   [--nprobes 20,50] [--refine 10] [--ef 100] [--hnsw] [--folder DIR]
-                                   [--json OUT]
+    OPENBLAS_NUM_THREADS=1 nice -n 10 python bench/lance_bench.py --n 1000000 --index-type IVF_HNSW_SQ \\
+        --nprobes 2,5,10 --ef 300 --refine 20 --folder ~/.cache/fashrec-data/work-bench1m/lance \\
+        --graph-cache ~/.cache/fashrec-data/work-bench1m/ann-cache --json /tmp/lance-1m.json
 
 The data is ann_bench.py's ``clustered`` set (unit 256-d vectors from a 1,000-component mixture with
-a 32-d shared subspace; queries are fresh draws), so the figures sit next to RESULTS.md section 1.
-Each item gets a ``bucket`` in 0..99 drawn at random; the 2 % and 30 % filters are ``bucket < 2``
-and ``bucket < 30``, run by LanceDB as a pre-filter through a BTREE scalar index (the filtered
-ground truth is the exact top 10 among the allowed items). The ANN index is IVF-PQ (sqrt(n)
-partitions, 8 dimensions per code byte) or IVF_HNSW_SQ (an HNSW graph per partition over 8-bit
-scalar-quantised vectors, one partition per 50k rows). Reported: build time (table write, ANN
-index, scalar index), size on disk, the RSS growth of this process from opening the table through
-the last query, and recall@10 / p50 / p95 per nprobes (one query at a time, as a request is served).
+a 32-d shared subspace, seed n; queries are fresh draws, seed 10,000,019), so the figures sit next to
+RESULTS.md section 1, and ``--graph-cache`` reuses the very graph ann_bench.py and open_1m.py build
+(one 1M hnswlib build serves all three). Each item gets a ``bucket`` in 0..99 drawn at random; the
+2 % and 30 % filters are ``bucket < 2`` and ``bucket < 30``, run by LanceDB as a pre-filter through a
+BTREE scalar index (the filtered ground truth is the exact top 10 among the allowed items). The ANN
+index is IVF-PQ (sqrt(n) partitions, 8 dimensions per code byte) or an HNSW variant (a graph per
+partition; by default one partition per 50k rows, ``--partitions`` to change it).
 
-``--hnsw`` also builds fashrec's own graph (``fashrec.index.ann``) over the same vectors and times the
-same queries and filters through ``ann.search``, side by side; at 1M that build takes 12-50 minutes
-on the 2-core reference box, so the 1M hnswlib row in RESULTS.md is section 1's measurement.
+With ``--folder`` the table, its build figures and the ground truth are kept and reused by the next
+run with the same n, index type and partitions, so search settings can be swept without rebuilding.
+The LanceDB queries run in a fresh process that opens the table from disk, so its RSS (after opening,
+and at the end of the sweep) is what a reader of the store pays, not this process's copy of the
+vectors. Reported: build time (table write, ANN index, scalar index), size on disk, that RSS, and
+recall@10 / p50 / p95 per setting (one query at a time, as a request is served).
+
+``--hnsw`` (or ``--graph-cache DIR``) also times fashrec's own graph (``fashrec.index.ann``, built
+or loaded from the cache) on the same queries and filters through ``ann.search``, side by side.
 """
 
 from __future__ import annotations
 
 import argparse
+import itertools
+import json
 import math
+import os
 import shutil
+import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
-from ann_bench import K, ground_truth, make_vectors, recall
-from common import describe_machine, log, machine_info, markdown_table, percentiles_ms, rss_mib, write_json
+from ann_bench import K, build_or_load, ground_truth, make_vectors, recall
+from common import describe_machine, hwm_mib, log, machine_info, markdown_table, percentiles_ms, rss_mib, write_json
 
 FILTERS = {"none": None, "2%": 2, "30%": 30}
+DIM = 256
+QUERY_SEED = 10_000_019  # ann_bench.py's query draw
 
 
 def folder_bytes(folder: Path) -> int:
     return sum(p.stat().st_size for p in folder.rglob("*") if p.is_file())
 
 
-def build_lance(folder: Path, vectors: np.ndarray, buckets: np.ndarray, index_type: str) -> tuple[object, dict]:
+def draw(n: int, queries: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """ann_bench.py's vectors and queries, and this bench's buckets."""
+    vectors = make_vectors("clustered", n, DIM, seed=n)
+    buckets = np.random.default_rng(7).integers(0, 100, size=n).astype(np.int32)
+    return vectors, make_vectors("clustered", queries, DIM, seed=QUERY_SEED), buckets
+
+
+def default_partitions(n: int, index_type: str) -> int:
+    if index_type == "IVF_PQ":   # LanceDB's usual choice past ~100k rows: sqrt(n) partitions
+        return max(16, int(math.sqrt(n)))
+    return max(1, n // 50_000)   # a graph per partition: few, large partitions
+
+
+# -- building (once per folder) --------------------------------------------------------------------
+def build_lance(folder: Path, vectors: np.ndarray, buckets: np.ndarray, index_type: str,
+                partitions: int) -> dict:
     import lancedb
     import pyarrow as pa
 
     n, dim = vectors.shape
+    shutil.rmtree(folder, ignore_errors=True)
     started = time.perf_counter()
     db = lancedb.connect(str(folder))
     flat = pa.array(vectors.reshape(-1), type=pa.float32())
     data = pa.table({"id": pa.array(np.arange(n, dtype=np.int64)), "bucket": pa.array(buckets),
                      "vector": pa.FixedSizeListArray.from_arrays(flat, dim)})
     table = db.create_table("items", data=data, mode="overwrite")
+    del data, flat
     written = time.perf_counter()
-    if index_type == "IVF_PQ":   # LanceDB's usual choice past ~100k rows: sqrt(n) partitions
-        table.create_index(metric="cosine", num_partitions=max(16, int(math.sqrt(n))), num_sub_vectors=dim // 8,
-                           vector_column_name="vector", index_type="IVF_PQ")
-    else:                        # a graph per partition: few, large partitions
-        table.create_index(metric="cosine", num_partitions=max(1, n // 50_000), vector_column_name="vector",
-                           index_type=index_type)
+    log(f"table written in {written - started:.0f}s; building {index_type} with {partitions} partitions ...")
+    extra = {"num_sub_vectors": dim // 8} if index_type == "IVF_PQ" else {}
+    table.create_index(metric="cosine", num_partitions=partitions, vector_column_name="vector",
+                       index_type=index_type, **extra)
     indexed = time.perf_counter()
     table.create_scalar_index("bucket", index_type="BTREE")
     done = time.perf_counter()
-    return table, {"write_s": round(written - started, 2), "ann_index_s": round(indexed - written, 2),
-                   "scalar_index_s": round(done - indexed, 2), "build_s": round(done - started, 2),
-                   "disk_mib": round(folder_bytes(folder) / 2 ** 20, 1)}
+    return {"write_s": round(written - started, 2), "ann_index_s": round(indexed - written, 2),
+            "scalar_index_s": round(done - indexed, 2), "build_s": round(done - started, 2),
+            "disk_mib": round(folder_bytes(folder) / 2 ** 20, 1), "partitions": partitions,
+            "index_type": index_type, "n": n}
 
 
+def prepared(args, vectors: np.ndarray, queries: np.ndarray, buckets: np.ndarray) -> tuple[Path, dict, Path]:
+    """The table (built, or reused from an earlier run of the same shape), its build figures, and the
+    queries with their ground truths in a file the query process reads."""
+    table_dir = args.folder / f"clustered-{args.n}-{args.index_type}-p{args.partitions}"
+    stats_path = table_dir.with_suffix(".build.json")
+    if stats_path.exists() and table_dir.exists():
+        build = {**json.loads(stats_path.read_text()), "cached": True}
+        log(f"reusing {table_dir} (built in {build['build_s']:.0f}s)")
+    else:
+        build = build_lance(table_dir, vectors, buckets, args.index_type, args.partitions)
+        stats_path.write_text(json.dumps(build))
+        build["cached"] = False
+        log(f"lance build {build}")
+    truth_path = args.folder / f"truth-clustered-{args.n}-q{args.queries}.npz"
+    if not truth_path.exists():
+        log("exact ground truth ...")
+        truths = {name: ground_truth(vectors, queries, K, None if b is None else buckets < b)
+                  for name, b in FILTERS.items()}
+        np.savez(truth_path, queries=queries, **{f"truth_{k}": v for k, v in truths.items()})
+    return table_dir, build, truth_path
+
+
+# -- querying LanceDB, in a fresh process ------------------------------------------------------------
 def lance_queries(table, queries: np.ndarray, bucket_below: int | None, nprobes: int, refine: int, ef: int):
     found, times = [], []
     for i, q in enumerate(queries):
@@ -82,17 +133,68 @@ def lance_queries(table, queries: np.ndarray, bucket_below: int | None, nprobes:
     return found, times
 
 
-def hnsw_queries(graph, vectors, queries, allowed):
+def child(args) -> None:
+    """Open the table from disk and run the sweep; print RSS and rows as one JSON line."""
+    import lancedb
+
+    data = np.load(args.truth)
+    queries = data["queries"]
+    before = rss_mib()
+    table = lancedb.connect(str(args.child)).open_table("items")
+    after_open = rss_mib()
+    rows = []
+    for nprobes, ef, refine in itertools.product(args.nprobes, args.ef, args.refine):
+        ef = ef if args.index_type != "IVF_PQ" else 0
+        for name, b in FILTERS.items():
+            found, times = lance_queries(table, queries, b, nprobes, refine, ef)
+            setting = f"{args.index_type} p={args.partitions} nprobes={nprobes} refine={refine}"
+            setting += f" ef={ef}" if ef else ""
+            rows.append(row("lance", setting, name, found, times, data[f"truth_{name}"]))
+    print(json.dumps({"rss_before_open_mib": round(before, 1), "rss_after_open_mib": round(after_open, 1),
+                      "rss_end_mib": round(rss_mib(), 1),
+                      "peak_rss_mib": round(hwm_mib(), 1),
+                      "rows": rows}))
+
+
+def run_child(args, table_dir: Path, truth_path: Path) -> dict:
+    ints = lambda xs: ",".join(str(x) for x in xs)  # noqa: E731
+    cmd = [sys.executable, __file__, "--child", str(table_dir), "--truth", str(truth_path),
+           "--n", str(args.n), "--index-type", args.index_type, "--partitions", str(args.partitions),
+           "--nprobes", ints(args.nprobes), "--ef", ints(args.ef), "--refine", ints(args.refine)]
+    proc = subprocess.run(cmd, capture_output=True, text=True, env={**os.environ, "OPENBLAS_NUM_THREADS": "1"})
+    sys.stderr.write(proc.stderr[-4000:])
+    if proc.returncode != 0:
+        raise SystemExit(f"the LanceDB query process failed (exit {proc.returncode})")
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+# -- fashrec's hnswlib path, in this process ---------------------------------------------------------
+def hnsw_side(args, vectors: np.ndarray, queries: np.ndarray, buckets: np.ndarray, truth_path: Path):
     from fashrec.index import ann
 
-    found, times = [], []
-    for i, q in enumerate(queries):
-        t = time.perf_counter()
-        got = ann.search(graph, vectors, q, K, allowed=allowed)
-        if i >= 3:
-            times.append(time.perf_counter() - t)
-        found.append(got.positions)
-    return found, times
+    truths = np.load(truth_path)
+    before = rss_mib()
+    if args.graph_cache:
+        graph, stats = build_or_load(vectors, ann.HNSW_M, args.graph_cache, f"clustered-{args.n}-{DIM}-M{ann.HNSW_M}")
+    else:
+        graph, stats = build_or_load(vectors, ann.HNSW_M, None, "")
+    build = {"build_s": round(stats["build_s"], 1), "graph_mib": round(graph.index_file_size() / 2 ** 20, 1),
+             "cached": stats["cached"], "graph_rss_mib": round(rss_mib() - before, 1),
+             "vectors_mib": round(vectors.nbytes / 2 ** 20, 1)}
+    log(f"hnsw {build}")
+    rows = []
+    for name, b in FILTERS.items():
+        allowed = None if b is None else buckets < b
+        found, times = [], []
+        for i, q in enumerate(queries):
+            t = time.perf_counter()
+            got = ann.search(graph, vectors, q, K, allowed=allowed)
+            if i >= 3:
+                times.append(time.perf_counter() - t)
+            found.append(got.positions)
+        rows.append(row("hnswlib", f"shipped ef={ann.HNSW_EF_SEARCH} ({got.method})", name, found, times,
+                        truths[f"truth_{name}"]))
+    return build, rows
 
 
 def row(engine: str, setting: str, flt: str, found, times, truth) -> dict:
@@ -103,60 +205,56 @@ def row(engine: str, setting: str, flt: str, found, times, truth) -> dict:
     return out
 
 
-def main() -> None:
+def parse_args() -> argparse.Namespace:
+    ints = lambda s: [int(x) for x in s.split(",") if x]  # noqa: E731
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=100_000)
     parser.add_argument("--queries", type=int, default=200)
-    parser.add_argument("--nprobes", default="20,50")
-    parser.add_argument("--refine", type=int, default=10)
-    parser.add_argument("--ef", type=int, default=100, help="search breadth of the HNSW variants")
     parser.add_argument("--index-type", default="IVF_PQ", choices=["IVF_PQ", "IVF_HNSW_SQ", "IVF_HNSW_PQ"])
-    parser.add_argument("--hnsw", action="store_true")
-    parser.add_argument("--folder", type=Path, default=None, help="where the Lance table goes (default: a temp dir)")
+    parser.add_argument("--partitions", type=int, help="IVF partitions (default: sqrt(n) for IVF_PQ, n/50k else)")
+    parser.add_argument("--nprobes", type=ints, default=[20, 50])
+    parser.add_argument("--refine", type=ints, default=[10], help="refine factors to sweep")
+    parser.add_argument("--ef", type=ints, default=[100], help="search breadths of the HNSW variants to sweep")
+    parser.add_argument("--hnsw", action="store_true", help="also time fashrec's hnswlib path (built here)")
+    parser.add_argument("--graph-cache", type=Path, help="as --hnsw, reusing/saving ann_bench.py's graph cache")
+    parser.add_argument("--folder", type=Path, default=None, help="keep the table here and reuse it (default: a temp dir)")
     parser.add_argument("--json", default=None)
+    parser.add_argument("--child", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--truth", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.partitions is None:
+        args.partitions = default_partitions(args.n, args.index_type)
+    return args
 
-    info = machine_info(("numpy", "hnswlib", "lancedb", "pylance", "pyarrow"))
+
+def main() -> None:
+    args = parse_args()
+    if args.child:
+        child(args)
+        return
+    info = machine_info(("numpy", "hnswlib", "lancedb", "pyarrow"))
+    info["load_avg_1m_start"] = round(os.getloadavg()[0], 2)
     log(f"n={args.n:,}; {describe_machine(info)}")
-    vectors = make_vectors("clustered", args.n, 256, seed=args.n)
-    queries = make_vectors("clustered", args.queries, 256, seed=10_000_019)
-    buckets = np.random.default_rng(7).integers(0, 100, size=args.n).astype(np.int32)
-    truths = {name: ground_truth(vectors, queries, K, None if b is None else buckets < b)
-              for name, b in FILTERS.items()}
-    folder = args.folder or Path(tempfile.mkdtemp(prefix="lance-bench-"))
-    rss_before = rss_mib()
-    table, build = build_lance(folder / f"clustered-{args.n}", vectors, buckets, args.index_type)
-    log(f"lance build {build}")
-    rows = []
-    for nprobes in (int(x) for x in args.nprobes.split(",")):
-        for name, b in FILTERS.items():
-            ef = args.ef if args.index_type != "IVF_PQ" else 0
-            found, times = lance_queries(table, queries, b, nprobes, args.refine, ef)
-            setting = f"{args.index_type} nprobes={nprobes} refine={args.refine}"
-            if args.index_type != "IVF_PQ":
-                setting += f" ef={args.ef}"
-            rows.append(row("lance", setting, name, found, times, truths[name]))
-    build["rss_growth_mib"] = round(rss_mib() - rss_before, 1)
+    keep = args.folder is not None
+    args.folder = args.folder or Path(tempfile.mkdtemp(prefix="lance-bench-"))
+    args.folder.mkdir(parents=True, exist_ok=True)
+    vectors, queries, buckets = draw(args.n, args.queries)
+    table_dir, build, truth_path = prepared(args, vectors, queries, buckets)
+    build["disk_mib"] = round(folder_bytes(table_dir) / 2 ** 20, 1)
+    lance = run_child(args, table_dir, truth_path)
+    rows = lance.pop("rows")
     hnsw_build = None
-    if args.hnsw:
-        from fashrec.index import ann
-
-        started = time.perf_counter()
-        graph = ann.build_hnsw(vectors)
-        hnsw_build = {"build_s": round(time.perf_counter() - started, 2),
-                      "graph_mib": round(graph.index_file_size() / 2 ** 20, 1)}
-        log(f"hnsw build {hnsw_build}")
-        for name, b in FILTERS.items():
-            found, times = hnsw_queries(graph, vectors, queries, None if b is None else buckets < b)
-            rows.append(row("hnswlib", f"shipped ef={ann.HNSW_EF_SEARCH}", name, found, times, truths[name]))
+    if args.hnsw or args.graph_cache:
+        hnsw_build, hnsw_rows = hnsw_side(args, vectors, queries, buckets, truth_path)
+        rows += hnsw_rows
     headers = ["engine", "setting", "filter", "recall@10", "p50_ms", "p95_ms"]
-    print(f"LanceDB build: {build}\nhnswlib build: {hnsw_build}")
+    print(f"LanceDB build: {build}\nLanceDB reader RSS: {lance}\nhnswlib: {hnsw_build}")
     print(markdown_table(headers, [[r[h] for h in headers] for r in rows]))
+    info["load_avg_1m_end"] = round(os.getloadavg()[0], 2)
     write_json(args.json, {"machine": info, "n": args.n, "queries": args.queries, "index_type": args.index_type,
-                           "lance_build": build,
-                           "hnsw_build": hnsw_build, "rows": rows})
-    if args.folder is None:
-        shutil.rmtree(folder, ignore_errors=True)
+                           "lance_build": build, "lance_reader": lance, "hnsw_build": hnsw_build, "rows": rows})
+    if not keep:
+        shutil.rmtree(args.folder, ignore_errors=True)
 
 
 if __name__ == "__main__":

@@ -26,7 +26,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
 import shutil
 import subprocess
 import sys
@@ -39,7 +38,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
 from ann_bench import build_or_load, ground_truth, make_vectors, recall  # noqa: E402
-from common import describe_machine, log, machine_info, markdown_table, percentiles_ms, write_json  # noqa: E402
+from common import describe_machine, hwm_mib, log, machine_info, markdown_table, percentiles_ms, write_json  # noqa: E402
 
 N = 1_000_000
 DIM = 256
@@ -67,24 +66,23 @@ def build(args) -> Path:
     from fashrec.index.manifest import SCHEMA_VERSION, Manifest, write_manifest
 
     folder = args.workdir / "index"
+    n = args.n
     if (folder / "manifest.json").exists():
         return folder
     shutil.rmtree(folder, ignore_errors=True)
     folder.mkdir(parents=True)
-    vectors = make_vectors("clustered", N, DIM, seed=N)
-    graph, _ = build_or_load(vectors, 16, args.graph_cache, f"clustered-{N}-{DIM}-M16")
-    del graph
-    text = make_vectors("clustered", N, DIM, seed=N + 1)
-    names = np.array(["two", "thirty", "rest"])[buckets(N)]
-    log("writing 1M rows to the item store ...")
+    vectors = make_vectors("clustered", n, DIM, seed=n)
+    text = make_vectors("clustered", n, DIM, seed=n + 1)
+    names = np.array(["two", "thirty", "rest"])[buckets(n)]
+    log(f"writing {n:,} rows to the item store ...")
     conn = items.connect(folder / "items-1.sqlite")
     items.migrate(conn)
     with conn:
-        for start in range(0, N, 50_000):
+        for start in range(0, n, 50_000):
             rows = [(f"p{i}", f"{i:064x}", f"{i:064x}",
                      {"id": f"p{i}", "image": f"/img/{i}.jpg", "title": f"product {i}",
                       "attributes": {"share": str(names[i]), "color": ("red", "blue", "black")[i % 3]},
-                      "price": float(i % 200)}, vectors[i], text[i]) for i in range(start, min(N, start + 50_000))]
+                      "price": float(i % 200)}, vectors[i], text[i]) for i in range(start, min(n, start + 50_000))]
             items.upsert(conn, rows)
     del vectors, text, rows
     loaded = items.load_all(conn, DIM)
@@ -93,14 +91,36 @@ def build(args) -> Path:
     arrays, facts = columns.derive(loaded, identifier="bench", items_path=folder / "items-1.sqlite")
     mapped.write_mapped(folder / "mapped-1.bin", arrays, facts)
     del loaded, arrays
-    shutil.copyfile(args.graph_cache / f"clustered-{N}-{DIM}-M16.hnsw", folder / "vectors-1.hnsw")
+    # The graph last: the item store and mapped file can be written while ann_bench.py still builds it.
+    tag = f"clustered-{n}-{DIM}-M{ann.HNSW_M}"
+    wait_for(args.graph_cache / f"{tag}.json", args.wait_graph)
+    if not (args.graph_cache / f"{tag}.json").exists():   # build_or_load writes it after the graph
+        build_or_load(make_vectors("clustered", n, DIM, seed=n), ann.HNSW_M, args.graph_cache, tag)
+    link_or_copy(args.graph_cache / f"{tag}.hnsw", folder / "vectors-1.hnsw")
     manifest = Manifest(schema_version=SCHEMA_VERSION, encoder={"spec": "bench", "identifier": "bench", "dimension": DIM},
-                        generation=1, items_file="items-1.sqlite", vectors_file="vectors-1.hnsw", count=N,
-                        hnsw={"M": 16, "ef_construction": ann.HNSW_EF_CONSTRUCTION, "ef": ann.HNSW_EF_SEARCH,
+                        generation=1, items_file="items-1.sqlite", vectors_file="vectors-1.hnsw", count=n,
+                        hnsw={"M": ann.HNSW_M, "ef_construction": ann.HNSW_EF_CONSTRUCTION, "ef": ann.HNSW_EF_SEARCH,
                               "crc32": ann.file_crc32(folder / "vectors-1.hnsw")},
                         fashrec_version=__version__, mapped_file="mapped-1.bin")
     write_manifest(folder, manifest)
     return folder
+
+
+def wait_for(path: Path, seconds: float) -> None:
+    """Give another process building the cached graph (ann_bench.py) time to finish before building it."""
+    deadline = time.monotonic() + seconds
+    if seconds and not path.exists():
+        log(f"waiting up to {seconds:.0f}s for {path} ...")
+    while not path.exists() and time.monotonic() < deadline:
+        time.sleep(10)
+
+
+def link_or_copy(source: Path, target: Path) -> None:
+    """A hard link where the file system allows (the cached graph is 1.1 GiB and never written to)."""
+    try:
+        os.link(source, target)
+    except OSError:
+        shutil.copyfile(source, target)
 
 
 def old_copy(folder: Path) -> Path:
@@ -142,17 +162,18 @@ def child(args) -> None:
         out["cases"][case] = {"recall@10": recall(found, np.array(truths[case])), "method": got.method,
                               **percentiles_ms(times)}
     out["rss_end_mib"] = rss_mib()
-    out["peak_rss_mib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    out["peak_rss_mib"] = hwm_mib()
     print(json.dumps(out))
 
 
 def truths(args, folder: Path) -> Path:
-    path = args.workdir / f"truth-{args.queries}.json"
+    path = args.workdir / f"truth-{args.n}-{args.queries}.json"
     if path.exists():
         return path
-    vectors = make_vectors("clustered", N, DIM, seed=N)
+    n = args.n
+    vectors = make_vectors("clustered", n, DIM, seed=n)
     queries = make_vectors("clustered", args.queries, DIM, seed=10_000_019)
-    which = buckets(N)
+    which = buckets(n)
     data = {"unfiltered": ground_truth(vectors, queries, K).tolist(),
             "filter 2%": ground_truth(vectors, queries, K, which == 0).tolist(),
             "filter 30%": ground_truth(vectors, queries, K, which == 1).tolist()}
@@ -165,6 +186,9 @@ def main() -> None:
     parser.add_argument("--graph-cache", type=Path, required=True)
     parser.add_argument("--workdir", type=Path, required=True)
     parser.add_argument("--queries", type=int, default=300)
+    parser.add_argument("--n", type=int, default=N, help="items (1M; fewer for a quick check of the script)")
+    parser.add_argument("--wait-graph", type=float, default=0,
+                        help="seconds to wait for a graph another process is building into --graph-cache")
     parser.add_argument("--modes", default="lean,today")
     parser.add_argument("--baseline-repo", type=Path, help="the fashrec checkout that measures 'today'")
     parser.add_argument("--json", type=Path)
@@ -196,12 +220,16 @@ def main() -> None:
     rows = []
     for mode, r in results.items():
         for case, c in r["cases"].items():
-            rows.append((mode, case, f"{c['recall@10']:.4f}", f"{c['p50']:.3f}", c["method"]))
-    print(markdown_table(("open", "search", "recall@10", "p50 ms", "method"), rows))
+            rows.append((mode, case, f"{c['recall@10']:.4f}", f"{c['p50']:.3f}", f"{c['p95']:.3f}", c["method"]))
+    print(markdown_table(("open", "search", "recall@10", "p50 ms", "p95 ms", "method"), rows))
     print()
-    print(markdown_table(("open", "open s", "RSS after open MiB", "peak RSS MiB"),
-                         [(m, f"{r['open_s']:.1f}", f"{r['rss_after_open_mib']:.0f}", f"{r['peak_rss_mib']:.0f}")
-                          for m, r in results.items()]))
+    print(markdown_table(("open", "open s", "RSS before open MiB", "RSS after open MiB", "RSS after queries MiB",
+                          "peak RSS MiB"),
+                         [(m, f"{r['open_s']:.1f}", f"{r['rss_before_open_mib']:.0f}", f"{r['rss_after_open_mib']:.0f}",
+                           f"{r['rss_end_mib']:.0f}", f"{r['peak_rss_mib']:.0f}") for m, r in results.items()]))
+    disk = {p.name: round(p.stat().st_size / 2 ** 20, 1) for p in sorted(folder.iterdir()) if p.is_file()}
+    print(f"\nindex files (MiB): {disk}")
+    results["disk_mib"] = disk
     info["load_avg_1m_end"] = round(os.getloadavg()[0], 2)
     write_json(args.json, {"machine": info, "results": results})
 
