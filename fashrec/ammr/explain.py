@@ -32,6 +32,9 @@ def _fact(check: Check) -> str:
 
 def _kept(check: Check) -> str:
     """ "white", "shirt" speak for themselves; "short" needs its attribute: "sleeve short"."""
+    if check.kind == "either":   # "sports shoes or casual shoes": say which one it is
+        first, seen = check.expected.split(" or ")[0], check.evidence.removeprefix("catalog: ")
+        return first if seen == first else f"{seen} (the photo's other reading)"
     role = role_of(check.attribute)
     return check.expected if role in SELF_EXPLAINING else f"{check.attribute} {check.expected}"
 
@@ -88,7 +91,7 @@ def explain(candidate: Candidate, personal: Personalization | None = None, unkep
     """The reason shown for a result; ``personal`` adds what the shopper's standing rules did to it;
     ``unkept``: the anchor's look attributes it lacks after the loop gave them up (see :func:`not_kept`)."""
     asked = [_fact(c) for c in candidate.checks if c.ok and c.kind in ("set", "within", "exclude", "price")]
-    kept = [_kept(c) for c in candidate.checks if c.ok and c.kind == "keep"]
+    kept = [_kept(c) for c in candidate.checks if c.ok and c.kind in ("keep", "either")]
     parts = []
     missed = _lacks_text(candidate)
     if missed:

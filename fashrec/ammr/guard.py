@@ -66,7 +66,8 @@ def price_expectation(price_min: float | None, price_max: float | None) -> str:
 
 def check_product(product: Product, vector: np.ndarray, constraints: Constraints,
                   prompts: AttributePrompts | None) -> list[Check]:
-    """One check per constraint, in a fixed order: set, within, exclude, price, kept, softly kept."""
+    """One check per constraint, in a fixed order: set, within, exclude, price, kept, read either way,
+    softly kept."""
     plan, relative = constraints.plan, constraints.relative
     checks: list[Check] = []
     for attr, value in plan.set.items():
@@ -97,6 +98,10 @@ def check_product(product: Product, vector: np.ndarray, constraints: Constraints
     for attr, value in constraints.hard.items():
         ok, evidence = _value_check(product, vector, attr, value, prompts)
         checks.append(Check("keep", attr, value, bool(ok), evidence))
+    for attr, readings in constraints.either.items():
+        if attr not in constraints.hard:    # widened: either reading of the photo will do
+            ok, evidence = _within_check(product, vector, attr, list(readings), prompts)
+            checks.append(Check("either", attr, " or ".join(readings), ok, evidence))
     for attr, value in constraints.soft.items():
         ok, evidence = _value_check(product, vector, attr, value, None)
         if ok is not None:

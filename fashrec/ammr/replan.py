@@ -11,7 +11,11 @@ Policies are tried in order; the first that applies gives the next attempt:
    gender) and whatever the shopper said -- including "same colour" and what a pick settled -- are
    never relaxed here: products without them are alternatives (:mod:`fashrec.ammr.shortfall`), never
    results.
-3. :func:`reread`: read the request with the fallback planner; a different reading is a new attempt.
+3. :func:`other_reading`: an identity attribute read between two values ("sports shoes or casual
+   shoes", :func:`fashrec.ammr.constraints.identity_readings`) was searched at its likeliest reading
+   only; now either reading will do. The products found so far stay first (their tier); the answer's
+   assumptions say that the rest have the photo's other reading.
+4. :func:`reread`: read the request with the fallback planner; a different reading is a new attempt.
 
 When none applies the loop stops and says how many products satisfy every stated constraint.
 """
@@ -123,6 +127,28 @@ def _fewest_reaching(constraints: Constraints, look: list[str], request: Request
     return everything if n > allowed or unchecked else ()
 
 
+def other_reading(refiner: Replanner, request: Request, attempt: Attempt, outcome: Outcome) -> Attempt | None:
+    constraints = attempt.constraints
+    narrow = constraints.narrowable()
+    if not narrow:
+        return None
+    chosen = tuple(narrow)
+    if request.counts is not None:
+        now = request.counts.count(constraints)
+        counted = [(subset, request.counts.count(constraints.widened(*subset)))
+                   for size in range(1, len(narrow) + 1) for subset in combinations(narrow, size)]
+        counted = [(subset, n) for subset, n in counted if n > now]
+        if not counted:      # the other reading adds no product: nothing to widen to
+            return None
+        reaching = [(subset, n) for subset, n in counted if n >= request.k]
+        # The fewest attributes that reach k (most products among them), else the widest.
+        best = min(reaching, key=lambda sn: (len(sn[0]), -sn[1])) if reaching else max(counted, key=lambda sn: sn[1])
+        chosen = best[0]
+    values = ", ".join(f"{a} {' or '.join(constraints.either[a])}" for a in chosen)
+    return replace(attempt, constraints=constraints.widened(*chosen), action="other reading",
+                   detail=f"also the photo's other reading: {values}")
+
+
 def reread(refiner: Replanner, request: Request, attempt: Attempt, outcome: Outcome) -> Attempt | None:
     fallback, plan = refiner.fallback_planner, attempt.constraints.plan
     if fallback is None or plan.source == getattr(fallback, "name", ""):
@@ -144,4 +170,4 @@ def _same_reading(a: Plan, b: Plan) -> bool:
     return a.to_dict() | {"source": "", "notes": []} == b.to_dict() | {"source": "", "notes": []}
 
 
-POLICIES: tuple[Policy, ...] = (widen, relax_look, reread)
+POLICIES: tuple[Policy, ...] = (widen, relax_look, other_reading, reread)

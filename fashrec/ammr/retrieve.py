@@ -21,12 +21,10 @@ FILTERABLE_COVERAGE = 0.95
 
 def constraint_filter(index: Index, constraints: Constraints, *, in_stock_only: bool) -> Filter:
     """The index filter for what ``constraints`` require of every result."""
-    plan, relative = constraints.plan, constraints.relative
+    plan = constraints.plan
     price_min, price_max = constraints.price_range
     flt = Filter(price_min=price_min, price_max=price_max, in_stock_only=in_stock_only)
-    wanted = {a: {v} for a, v in {**constraints.hard, **plan.set}.items()}
-    wanted.update({a: set(v) for a, v in relative.within.items()})
-    for attr, values in wanted.items():
+    for attr, values in constraints.wanted().items():
         if index.coverage(attr) >= FILTERABLE_COVERAGE:
             flt.include[attr] = values
     for attr, banned in plan.exclude.items():

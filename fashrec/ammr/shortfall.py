@@ -35,9 +35,11 @@ from fashrec.planner.plan import BRAND, SIZE
 # Roles named before the noun in a phrase, in this order ("winter casual striped white linen shirts").
 ADJECTIVE_ROLES = ("season", "usage", "pattern", "color", "material")
 # How early an option is offered and used for near misses: lower first (see the module docstring).
-PRIORITY = {("identity", "keep"): 0, ("look", "keep"): 0, ("stated", "keep"): 2, ("stated", "within"): 3,
-            ("stated", "price"): 4, ("stated", "exclude"): 5, ("stated", "set"): 6}
+PRIORITY = {("identity", "keep"): 0, ("identity", "either"): 0, ("look", "keep"): 0, ("stated", "keep"): 2,
+            ("stated", "within"): 3, ("stated", "price"): 4, ("stated", "exclude"): 5, ("stated", "set"): 6}
 ALL_ANCHOR_KEEPS = 1
+# The checks whose release frees one attribute's value (what the added products have instead is counted).
+FREED_VALUE = ("keep", "set", "within", "either")
 TOP_VALUES = 3
 
 
@@ -79,8 +81,7 @@ class Counts:
     def exact(self, constraints: Constraints) -> bool:
         """Whether the count is exact: every required attribute is filtered on metadata. Otherwise some
         are only verified on the image, and the count is an upper bound."""
-        wanted = {*constraints.hard, *constraints.plan.set, *constraints.relative.within}
-        return all(self.index.coverage(a) >= FILTERABLE_COVERAGE for a in wanted)
+        return all(self.index.coverage(a) >= FILTERABLE_COVERAGE for a in constraints.wanted())
 
     def top_values(self, mask: np.ndarray, attribute: str, *, besides: Iterable[str] = (),
                    limit: int = TOP_VALUES) -> dict[str, int]:
@@ -102,6 +103,10 @@ def relaxations(constraints: Constraints, fixed: Iterable[str] = ()) -> list[Rel
             continue
         kind = "stated" if attr in c.plan.keep else "identity" if is_identity(attr) else "look"
         out.append(Relaxation(kind, "keep", attr, f"{attr}={value}", value_label(attr, value)))
+    for attr, readings in c.either.items():
+        if attr not in c.hard and attr not in fixed:   # widened to the photo's two readings
+            both = " or ".join(readings)
+            out.append(Relaxation("identity", "either", attr, f"{attr}={both}", value_label(attr, both)))
     for attr, value in c.plan.set.items():
         out.append(Relaxation("stated", "set", attr, f"{attr}={value}", value_label(attr, value)))
     for attr, allowed in c.relative.within.items():
@@ -132,6 +137,7 @@ def without(constraints: Constraints, relax: Iterable[Relaxation]) -> Constraint
     c, plan, relative = constraints, constraints.plan, constraints.relative
     hard = {a: v for a, v in c.hard.items() if ("keep", a) not in keys}
     soft = {**c.soft, **{a: v for a, v in c.hard.items() if ("keep", a) in keys}}
+    either = {a: v for a, v in c.either.items() if ("keep", a) not in keys and ("either", a) not in keys}
     no_price = ("price", "price") in keys
     plan = replace(plan, set={a: v for a, v in plan.set.items() if ("set", a) not in keys},
                    exclude={a: list(v) for a, v in plan.exclude.items() if ("exclude", a) not in keys},
@@ -142,7 +148,7 @@ def without(constraints: Constraints, relax: Iterable[Relaxation]) -> Constraint
     relative = replace(relative, within={a: list(v) for a, v in relative.within.items() if ("within", a) not in keys},
                        price_min=None if no_price else relative.price_min,
                        price_max=None if no_price else relative.price_max)
-    return Constraints(plan, relative, hard, soft)
+    return Constraints(plan, relative, hard, soft, either)
 
 
 # --- options and the shortfall -------------------------------------------------------------------
@@ -171,11 +177,13 @@ def shortfall_options(counts: Counts, constraints: Constraints, fixed: Iterable[
 def _top_instead(counts: Counts, mask: np.ndarray, constraints: Constraints,
                  group: tuple[Relaxation, ...]) -> dict[str, int]:
     """What the products an option adds have instead of the one value it gives up ("white 2, blue 1")."""
-    if len(group) != 1 or group[0].check not in ("keep", "set", "within") or group[0].attribute in (BRAND, SIZE):
+    if len(group) != 1 or group[0].check not in FREED_VALUE or group[0].attribute in (BRAND, SIZE):
         return {}
     r, c = group[0], constraints
-    wanted = c.relative.within.get(r.attribute) if r.check == "within" else [
-        c.hard.get(r.attribute) if r.check == "keep" else c.plan.set.get(r.attribute)]
+    if r.check in ("within", "either"):
+        wanted = (c.relative.within if r.check == "within" else c.either).get(r.attribute)
+    else:
+        wanted = [c.hard.get(r.attribute) if r.check == "keep" else c.plan.set.get(r.attribute)]
     return counts.top_values(mask, r.attribute, besides=[w for w in wanted or () if w])
 
 
@@ -204,15 +212,16 @@ def option_message(relaxed: Constraints, group: tuple[Relaxation, ...], n: int, 
 def wanted_phrase(constraints: Constraints, count: int = 2) -> str:
     """What the constraints ask for, in words: "white linen shirts for men, not striped"."""
     c = constraints
-    named = {**c.hard, **c.plan.set}
+    either = {a: v for a, v in c.either.items() if a not in c.hard and a not in c.plan.set}
+    named = {**c.hard, **c.plan.set, **{a: " or ".join(v) for a, v in either.items()}}
     roles = {a: role_of(a) for a in named}
     words = [named[a] for r in ADJECTIVE_ROLES for a in named if roles[a] == r]
-    category = next((v for a, v in named.items() if roles[a] == "category"), None)
+    category = next((a for a in named if roles[a] == "category"), None)
     gender = next((v for a, v in named.items() if roles[a] == "gender"), None)
     if gender == "unisex":
         words.insert(0, gender)
-    noun = category or "item"
-    words.append(singular(noun) if count == 1 else plural_noun(noun))
+    nouns = either.get(category) or [named[category] if category else "item"]
+    words.append(" or ".join(singular(n) if count == 1 else plural_noun(n) for n in nouns))
     text = " ".join(words)
     if gender and gender != "unisex":
         text += f" for {gender}"

@@ -110,7 +110,7 @@ class Assumption:
     value: str
     confidence: float
     source: str
-    use: str          # "required", "preferred", "relaxed", "changed", "released", "unused"
+    use: str          # "required", "either", "preferred", "relaxed", "changed", "released", "unused"
     reason: str       # in words: "read at 57 %: unsure, so it only steers ranking"
 
     def to_dict(self) -> dict:
@@ -140,12 +140,18 @@ class Resolution:
 @dataclass(frozen=True)
 class Constraints:
     """Everything one search must honour: the plan, its relative wishes resolved against the anchor, and
-    the anchor attributes kept (``hard``: filtered and verified; ``soft``: they only help ranking)."""
+    the anchor attributes kept (``hard``: filtered and verified; ``soft``: they only help ranking).
+
+    ``either``: identity attributes read between two values ("shirts or kurtas", the likeliest first,
+    see :func:`fashrec.ammr.constraints.identity_readings`). Every result has one of them. While the
+    attribute is also in ``hard`` only the likeliest is searched; once the loop widens it
+    (:meth:`widened`), products with the other reading join the results, ranked after the first."""
 
     plan: Plan
     relative: Resolution = field(default_factory=Resolution)
     hard: dict[str, str] = field(default_factory=dict)
     soft: dict[str, str] = field(default_factory=dict)
+    either: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
     @property
     def price_range(self) -> tuple[float | None, float | None]:
@@ -158,7 +164,24 @@ class Constraints:
         """A copy that no longer requires the anchor's ``attributes`` (they still help ranking)."""
         hard = {a: v for a, v in self.hard.items() if a not in attributes}
         moved = {a: v for a, v in self.hard.items() if a in attributes}
-        return Constraints(self.plan, self.relative, hard, {**self.soft, **moved})
+        either = {a: v for a, v in self.either.items() if a not in attributes}
+        return Constraints(self.plan, self.relative, hard, {**self.soft, **moved}, either)
+
+    def widened(self, *attributes: str) -> "Constraints":
+        """A copy that accepts any of the readings of the ``either`` ``attributes``, not only the likeliest."""
+        hard = {a: v for a, v in self.hard.items() if a not in attributes or a not in self.either}
+        return Constraints(self.plan, self.relative, hard, dict(self.soft), dict(self.either))
+
+    def narrowable(self) -> list[str]:
+        """The ``either`` attributes still searched at their likeliest reading only."""
+        return [a for a in self.either if a in self.hard]
+
+    def wanted(self) -> dict[str, set[str]]:
+        """The values every result must have, per attribute: kept, set, read either way, or a wish."""
+        wanted = {a: {v} for a, v in {**self.hard, **self.plan.set}.items()}
+        wanted.update({a: set(v) for a, v in self.either.items() if a not in wanted})
+        wanted.update({a: set(v) for a, v in self.relative.within.items()})
+        return wanted
 
     def look_keeps(self) -> list[str]:
         """Kept anchor attributes that describe its look (colour, material, pattern) and that the shopper
@@ -170,7 +193,7 @@ class Constraints:
 
 @dataclass
 class Check:
-    kind: str          # "set", "within", "exclude", "price", "keep"
+    kind: str          # "set", "within", "exclude", "price", "keep", "either" (one of two readings)
     attribute: str
     expected: str      # "linen", "not black", "<= 40"
     ok: bool

@@ -240,8 +240,8 @@ def render_refine(data: dict[str, Any], *, explain: bool) -> None:
         stdout.print(Text.assemble(("Anchor: ", "bold"), anchor_words(data["anchor"], width=stdout.width - 9)))
     for unsure in data.get("unsure") or []:
         stdout.print(Text(f"  ? {unsure['question']}", style="yellow"))
-    for a in data.get("assumptions") or []:   # read, but too unsurely to require of every result
-        if a["use"] == "preferred" and "unsure" in (a.get("reason") or ""):
+    for a in data.get("assumptions") or []:   # read too unsurely to require, or kept as one of two readings
+        if a["use"] == "either" or a["use"] == "preferred" and "unsure" in (a.get("reason") or ""):
             stdout.print(Text(f"  {a['attribute']} {a['reason']} (correct it with --anchor {a['attribute']}=VALUE)",
                               style="yellow"))
     stdout.print(Text.assemble(("Understood: ", "bold"), plan_words(plan) or "(no explicit change)",

@@ -1,7 +1,8 @@
 """Evaluation layer: whether an answer is honest, checked from the catalog's metadata alone.
 
 An answer's ``results`` may hold only products that satisfy every stated constraint and the anchor's
-identity (its category and gender, when read with confidence); anything else belongs in
+identity (its category and gender, when read with confidence, or one of its two readings when the
+photo was read between two: "sports shoes or casual shoes"); anything else belongs in
 ``alternatives``, labelled. These checks do not trust the answer's own guard: each result is compared
 with the request's final plan and the anchor's guesses, value by value. A product that lacks the
 metadata cannot be judged from it and is not counted as a violation (the real catalog lists every
@@ -13,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from fashrec.ammr import KEEP_CONFIDENCE, RefineResult
-from fashrec.ammr.constraints import IDENTITY_CONFIDENCE
+from fashrec.ammr.constraints import IDENTITY_CONFIDENCE, identity_readings
 from fashrec.catalog import Product, normalize_value
 from fashrec.catalog.roles import is_identity
 
@@ -68,8 +69,11 @@ def promises(result: RefineResult, keep_confidence: float = KEEP_CONFIDENCE,
     for attr, guess in anchor.attributes.items():
         if attr in touched or guess.confidence < keep_confidence:
             continue
-        if attr in plan.keep or (is_identity(attr) and guess.confidence >= identity_confidence):
+        readings = identity_readings(attr, guess, keep_confidence=keep_confidence)
+        if attr in plan.keep or (len(readings) == 1 and is_identity(attr) and guess.confidence >= identity_confidence):
             out.append((f"{attr}={guess.value}", _has(attr, {guess.value})))
+        elif len(readings) > 1:     # read between two values: the answer keeps either (and says so)
+            out.append((f"{attr}={' or '.join(readings)}", _has(attr, set(readings))))
     return out
 
 

@@ -51,3 +51,15 @@ def test_an_unsure_identity_is_no_promise_and_a_short_answer_must_say_so():
     declared = answer_honesty(_result([wrong_kind], category_confidence=0.55,
                                       shortfall=Shortfall(1, 3, "only 1 linen item for men")))
     assert declared.declared and not declared.undeclared
+
+
+def test_an_identity_read_between_two_values_promises_one_of_them():
+    """Shirt at 66 %, t-shirt at 34 %: the answer keeps "shirt or t-shirt", and so does the check."""
+    result = _result([_item("a", category="shirt", gender="men", material="linen"),
+                      _item("b", category="t-shirt", gender="men", material="linen"),
+                      _item("c", category="trousers", gender="men", material="linen")])
+    result.anchor.attributes["category"] = AttributeGuess("shirt", 0.66, "x", (("t-shirt", 0.34),))
+    assert answer_honesty(result).violations == [("c", "category=shirt or t-shirt")]
+    # A runner-up under 20 % is no second reading: the likeliest alone is promised, as from 0.6 up.
+    result.anchor.attributes["category"] = AttributeGuess("shirt", 0.66, "x", (("t-shirt", 0.15),))
+    assert [pid for pid, _ in answer_honesty(result).violations] == ["b", "c"]
