@@ -12,6 +12,10 @@
 | ``FASHREC_EXPORTS`` | where verified ONNX exports of encoders are kept | ``$FASHREC_HOME/onnx`` |
 | ``FASHREC_RAY_KILL_DRILL`` | fault drill for ``--engine ray``: a folder whose ``kills`` file says how many workers kill themselves, and after which batch | off |
 | ``FASHREC_SERVER`` | a running ``fashrec serve`` that search, similar and refine send requests to | none (answer locally) |
+| ``LANCEDB_LOG`` | LanceDB's own log level (``--store lance``); fashrec sets ``error`` unless it is set, so Lance's warnings stay off stderr | ``error`` |
+
+A Lance store's object-store URI (``s3://``, ``gs://``, ``az://``) is opened with the credentials LanceDB
+itself reads from the environment (``AWS_*``, ``GOOGLE_*``, ``AZURE_*``); fashrec reads none of them.
 """
 
 from __future__ import annotations
@@ -75,6 +79,13 @@ def ray_kill_drill() -> Path | None:
     says (``fashrec.index.ray_engine.kill_drill``), to prove a run survives dead workers."""
     env = os.environ.get("FASHREC_RAY_KILL_DRILL")
     return Path(env).expanduser() if env else None
+
+
+def quiet_lance() -> None:
+    """Before lancedb is imported: Lance logs warnings (a table about to be created, index statistics) to
+    stderr itself; a command's stderr carries fashrec's notes, so only Lance's errors are shown unless
+    $LANCEDB_LOG says otherwise."""
+    os.environ.setdefault("LANCEDB_LOG", "error")
 
 
 def cache_dir() -> Path:

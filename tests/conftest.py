@@ -128,3 +128,10 @@ def refiner(small_catalog, tiny_model, fashrec_env):
     index = open_index(small_catalog.parent / "idx")
     return Refiner(index, load_encoder(index.encoder_spec), create_planner("rules"),
                    fallback_planner=create_planner("rules"))
+
+
+@pytest.fixture(params=["local", "lance"])
+def store(request) -> str:
+    """The index stores a test runs against: the local one (hnswlib + SQLite) and a LanceDB dataset
+    (``--store lance``); both must pass the same index tests."""
+    return request.param

@@ -43,6 +43,10 @@ def index(
                                               "one per CPU of the cluster, or per --ray-gpus)."),
     ray_gpus: float = typer.Option(0.0, "--ray-gpus", min=0.0, metavar="G", help="GPUs per Ray worker (default 0: CPU "
                                    "workers)."),
+    store: Optional[str] = typer.Option(None, "--store", metavar="local|lance|lance:URI", help="Where vectors are "
+                                        "searched: local (an hnswlib graph in the index folder) or lance (a LanceDB "
+                                        "dataset in the index folder, or at URI: a folder or an object-store URI); "
+                                        "default: what the index uses, else local."),
     check: bool = typer.Option(False, "--check", help="Only check the index (every row, the manifest, the "
                                "graph) and report; change nothing. A plain run repairs what it finds."),
     json_mode: bool = JsonOpt,
@@ -55,6 +59,7 @@ def index(
     fashrec index shop.jsonl --index shop.fashrec-index --model ViT-B-32:laion2b_s34b_b79k --rebuild
     fashrec index --check --index shop.fashrec-index
     fashrec index big.jsonl --engine ray --ray-workers 4
+    fashrec index big.jsonl --store lance:/data/big.lance
     """
 
     with handled(json_mode):
@@ -68,7 +73,7 @@ def index(
         with ExitStack() as bars:
             report = build_index(
                 catalog, index_dir, model=model, rebuild=rebuild, strict=strict, batch_size=batch_size,
-                export_onnx=export_onnx, engine=chosen,
+                export_onnx=export_onnx, engine=chosen, store=store,
                 progress=lambda desc, total: bars.enter_context(progress_bar(desc, total, enabled=not json_mode)),
             )
 

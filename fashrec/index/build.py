@@ -19,6 +19,7 @@ from fashrec.errors import CatalogError, EncoderMismatchError, FashrecIndexError
 from fashrec.index import index_dir_for, ownership
 from fashrec.index.audit import Audit, audit_generation
 from fashrec.index.diff import diff_catalog, plan_removals
+from fashrec.index.lance_store import lance_problem
 from fashrec.index.encode import Engine, LocalEngine, encode_changes, export_for_queries
 from fashrec.index.lock import writer_lock
 from fashrec.index.manifest import MANIFEST_NAME, Manifest, read_manifest
@@ -29,6 +30,7 @@ from fashrec.index.publish import (
     publish,
 )
 from fashrec.index.report import IndexReport
+from fashrec.index.stores import StoreSpec, parse_store, recorded_store
 from fashrec.settings import ray_kill_drill, write_state
 
 ProgressFactory = Callable[[str, int], "Callable[[int], None]"]
@@ -45,11 +47,14 @@ def build_index(
     progress: ProgressFactory | None = None,
     export_onnx: bool = True,
     engine: Engine | None = None,
+    store: str | None = None,
 ) -> IndexReport:
     """Create or update the index of ``catalog``. See the module docstring for the guarantees.
 
     ``export_onnx`` also makes (once per encoder) the verified ONNX export queries run on without torch;
-    ``engine`` encodes (default: :class:`LocalEngine`, this process; see :func:`choose_engine`).
+    ``engine`` encodes (default: :class:`LocalEngine`, this process; see :func:`choose_engine`);
+    ``store`` says where vectors are searched (``local``, ``lance``, ``lance:URI``; default: the store
+    the index already uses, else local; see :mod:`fashrec.index.stores`).
     """
     started = time.perf_counter()
     catalog = Path(catalog).expanduser()
@@ -58,6 +63,7 @@ def build_index(
     ownership.check_writable(folder)
     with writer_lock(folder) as lock:
         current, old = _published(folder, rebuild)
+        chosen = parse_store(store, folder) if store else recorded_store(current.store if current else None)
         foreign = clean_strays(lock, current)
         spec, identifier = _encoder(model, current, old, folder, catalog)
         report = IndexReport(index=str(folder), catalog=str(catalog), encoder=identifier, skipped=list(load.problems))
@@ -81,7 +87,8 @@ def build_index(
             report.notes.append(f"{audit.remap}: written now")
         if export_onnx:  # before publishing: the prompt tables it stores are then embedded without torch
             export_for_queries(spec, identifier, load.products, report)
-        if old and audit.clean and not (rows or removals or diff.meta_only or audit.remap):
+        if old and audit.clean and not (rows or removals or diff.meta_only or audit.remap) \
+                and not _store_differs(chosen, old, report):
             report.notes.append("index already up to date")
             manifest = old
         else:
@@ -89,7 +96,8 @@ def build_index(
             manifest = publish(lock, current, old, changes, catalog=catalog,
                                encoder={"spec": spec, "identifier": identifier, "dimension": int(dimension)},
                                prompt_encoder=lambda: load_query_encoder(spec, identifier=identifier,
-                                                                         runtime="auto").encoder)
+                                                                         runtime="auto").encoder,
+                               store=chosen, notes=report.notes)
         report.total = manifest.count
         report.seconds = time.perf_counter() - started
         _remember(folder)
@@ -112,6 +120,19 @@ def choose_engine(name: str = "local", *, address: str | None = None, workers: i
     from fashrec.index.ray_engine import RayEngine
 
     return RayEngine(address=address, workers=workers, gpus=gpus, drill=ray_kill_drill())
+
+
+def _store_differs(chosen: StoreSpec, old: Manifest, report: IndexReport) -> bool:
+    """Whether this run must publish for the store alone: another store was asked for, or the Lance
+    dataset the index names cannot be opened at its version (then it is written again)."""
+    if chosen != recorded_store(old.store):
+        return True
+    if chosen.kind != "lance":
+        return False
+    problem = lance_problem(old.store, old.count)
+    if problem:
+        report.notes.append(f"repairing: {problem}")
+    return problem is not None
 
 
 def repair_notes(audit: Audit | None) -> list[str]:

@@ -38,6 +38,10 @@ class Manifest:
     # What queries map instead of loading (fashrec/index/mapped.py); "" in an index written before it
     # existed, which readers then open the old way. An older fashrec ignores this field.
     mapped_file: str = ""
+    # Where vectors are searched (fashrec/index/stores.py): {} for the local store (the hnswlib graph), or
+    # {"kind": "lance", "uri", "table", "version", "ann"}: the Lance version this generation is. An older
+    # fashrec ignores this field and searches the generation's own graph, which is always written.
+    store: dict[str, Any] = field(default_factory=dict)
 
     def files(self) -> set[str]:
         """Every index file this manifest references, retained generations included."""
@@ -117,5 +121,9 @@ def _invalid_fields(manifest: Manifest) -> list[str]:
             and plain_name(r.get("vectors_file")) and (not r.get("mapped_file") or plain_name(r["mapped_file"]))
             for r in manifest.retained),
         "mapped_file": manifest.mapped_file == "" or plain_name(manifest.mapped_file),
+        "store": isinstance(manifest.store, dict) and (not manifest.store or (
+            manifest.store.get("kind") == "lance" and isinstance(manifest.store.get("uri"), str)
+            and bool(manifest.store["uri"]) and isinstance(manifest.store.get("table"), str)
+            and count(manifest.store.get("version")) and isinstance(manifest.store.get("ann"), dict))),
     }
     return [name for name, ok in checks.items() if not ok]

@@ -22,6 +22,7 @@ from fashrec.errors import FashrecIndexError
 from fashrec.index import ann, columns, items, mapped, ownership
 from fashrec.index.audit import graph_problem
 from fashrec.index.encode import EncodedRow
+from fashrec.index.lance_store import LanceChanges, write_lance
 from fashrec.index.lock import WriterLock
 from fashrec.index.manifest import (
     MANIFEST_NAME,
@@ -30,6 +31,7 @@ from fashrec.index.manifest import (
     read_manifest,
     write_manifest,
 )
+from fashrec.index.stores import StoreSpec
 
 
 @dataclass
@@ -68,9 +70,11 @@ def _retain(current: Manifest | None) -> list[dict]:
 
 
 def publish(lock: WriterLock, current: Manifest | None, old: Manifest | None, changes: Changes, *,
-            encoder: dict, catalog: Path, prompt_encoder: Callable[[], Encoder | None] | None = None) -> Manifest:
+            encoder: dict, catalog: Path, prompt_encoder: Callable[[], Encoder | None] | None = None,
+            store: StoreSpec | None = None, notes: list[str] | None = None) -> Manifest:
     """Write and publish the next generation; ``old`` is what it builds on (None: from scratch).
-    ``prompt_encoder`` embeds the attribute prompts stored in the mapped file (see columns.derive)."""
+    ``prompt_encoder`` embeds the attribute prompts stored in the mapped file (see columns.derive);
+    ``store`` lance also brings its Lance table to the new generation before the manifest names it."""
     where = lock.folder
     generation = ownership.free_generation(where, (current.generation + 1) if current else 1)
     names = ownership.generation_names(generation)
@@ -83,6 +87,7 @@ def publish(lock: WriterLock, current: Manifest | None, old: Manifest | None, ch
     try:
         written = _Writing(where, old, names, int(encoder["dimension"]), str(encoder["identifier"]), prompt_encoder)
         count, crc32 = written.write(changes)
+        record = _store_record(store, old, changes, written.loaded, int(encoder["dimension"]), notes)
         stamp = now()
         manifest = Manifest(
             schema_version=SCHEMA_VERSION, encoder=encoder, generation=generation, items_file=names["items"],
@@ -90,7 +95,7 @@ def publish(lock: WriterLock, current: Manifest | None, old: Manifest | None, ch
             hnsw={"M": ann.HNSW_M, "ef_construction": ann.HNSW_EF_CONSTRUCTION, "ef": ann.HNSW_EF_SEARCH,
                   "crc32": crc32},
             created_at=old.created_at if old else stamp, updated_at=stamp, fashrec_version=__version__,
-            retained=retained, mapped_file=names["mapped"],
+            retained=retained, mapped_file=names["mapped"], store=record,
         )
         write_manifest(where, manifest, temp_name=names["manifest_temp"])  # the one atomic step that publishes
     except BaseException as exc:
@@ -104,6 +109,17 @@ def publish(lock: WriterLock, current: Manifest | None, old: Manifest | None, ch
     ownership.remove_recorded(where, retired, keep=manifest_files(manifest))
     lock.record([])
     return manifest
+
+
+def _store_record(store: StoreSpec | None, old: Manifest | None, changes: Changes, loaded: items.LoadedItems,
+                  dimension: int, notes: list[str] | None) -> dict:
+    """The manifest's ``store`` field: {} for the local store; for lance, its table brought to this
+    generation first (a failure there publishes nothing: the manifest still names the old version)."""
+    if store is None or store.kind == "local":
+        return {}
+    lance_changes = LanceChanges(list(changes.removals), [r[0] for r in changes.rows] + [i for i, _ in changes.metadata])
+    return write_lance(store, old.store if old else None, old.count if old else 0, lance_changes, loaded, dimension,
+                       notes if notes is not None else [])
 
 
 def write_failed(where: Path, exc: BaseException) -> FashrecIndexError:
@@ -174,6 +190,7 @@ class _Writing:
             items.check_complete(conn, items_path)
         finally:
             conn.close()
+        self.loaded = loaded
         crc32 = self._graph(loaded, reuse=not changes.rows and not changes.removals)
         arrays, facts = columns.derive(loaded, identifier=self.identifier, prompt_encoder=self.prompt_encoder,
                                        previous=self._previous_columns(), items_path=items_path)

@@ -15,9 +15,11 @@ from fashrec.errors import FashrecIndexError
 from fashrec.index import ann, items
 from fashrec.index.columns import BRAND_FIELD, LARGE, SIZES_FIELD, Columns
 from fashrec.index.filters import Filter
+from fashrec.index.lance_store import LanceSearch
 from fashrec.index.manifest import Manifest, read_manifest
 from fashrec.index.mapped import Mapped
 from fashrec.index.rows import ProductRows
+from fashrec.index.stores import Searcher
 
 
 class _GenerationGone(Exception):
@@ -93,6 +95,8 @@ class Index:
     Opening reads the manifest, maps ``mapped-<gen>.bin`` and loads the graph; nothing is parsed per
     product. An index written before mapped files existed is opened the old way (every row read and
     the same facts computed in memory), and gains its mapped file on its next ``fashrec index``.
+    An index whose manifest names a Lance store loads no graph: ``searcher`` (the Lance table at the
+    generation's version) runs its searches, filters included (:mod:`fashrec.index.stores`).
     """
 
     folder: Path
@@ -100,6 +104,7 @@ class Index:
     products: Sequence[Product]
     columns: Columns
     graph: object | None = None
+    searcher: Searcher | None = None
     _masks: dict[tuple, np.ndarray] = field(default_factory=dict, repr=False)
     _vocabulary: Vocabulary | None = field(default=None, repr=False)
     _facts: dict[str, object] = field(default_factory=dict, repr=False)
@@ -138,6 +143,8 @@ class Index:
             products, columns = _open_mapped(folder, manifest, items_path)
         else:
             products, columns = _open_rows(folder, manifest, items_path)
+        if manifest.store:
+            return cls(folder, manifest, products, columns, None, LanceSearch.open(manifest.store, columns, manifest.count))
         graph = None
         if manifest.count:
             vectors_path = folder / manifest.vectors_file
@@ -300,6 +307,8 @@ class Index:
                 ef: int | None = None, space: str = "image") -> ann.Neighbours:
         """Top-k items by cosine similarity of ``query`` to their image (or text) vectors."""
         allowed = self.mask(flt)
+        if self.searcher is not None:
+            return self.searcher.nearest(query, k, flt=flt, allowed=allowed, ef=ef, space=space)
         if space == "text":
             return ann.exact_search(self.text_vectors, np.asarray(query, np.float32).reshape(-1), k, allowed)
         return ann.search(self.graph, self.image_vectors, query, k, allowed=allowed, ef=ef)
@@ -314,6 +323,7 @@ class Index:
             "catalog": self.manifest.catalog,
             "generation": self.manifest.generation,
             "hnsw": self.manifest.hnsw,
+            "store": self.searcher.describe() if self.searcher is not None else {"kind": "local"},
             "attributes": {a: len(vocab.values(a)) for a in vocab.attributes()},
             "vocabulary": vocab.to_dict(),
             **offer(self.products),

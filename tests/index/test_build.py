@@ -1,4 +1,5 @@
-"""Index build, incremental update, encoder mismatch, locking, interruption and corruption."""
+"""Index build, incremental update, encoder mismatch, locking, interruption and corruption; the tests of
+what a store must do run against both stores (the ``store`` fixture: local and lance)."""
 
 from __future__ import annotations
 
@@ -10,9 +11,9 @@ import pytest
 from PIL import Image
 
 from fashrec.errors import EncoderMismatchError, FashrecIndexError, IndexLockedError
-from fashrec.index import ann, open_index, read_manifest
+from fashrec.index import ann, lance_store, open_index, read_manifest
 from fashrec.index.build import build_index
-from fashrec.index.filters import parse_where
+from fashrec.index.filters import Filter, parse_where
 from fashrec.index.lock import writer_lock
 
 COLORS = {"red": (200, 30, 30), "blue": (30, 30, 200), "green": (30, 160, 30), "black": (10, 10, 10)}
@@ -41,9 +42,9 @@ def shop(tmp_path, fashrec_env):
     return tmp_path, rows, write(tmp_path / "shop.jsonl", rows)
 
 
-def test_build_then_incremental(shop, tiny_model):
+def test_build_then_incremental(shop, tiny_model, store):
     folder, rows, catalog = shop
-    first = build_index(catalog, model=str(tiny_model))
+    first = build_index(catalog, model=str(tiny_model), store=store)
     assert (first.added, first.total) == (8, 8)
     idx = open_index(folder / "shop.fashrec-index")
     assert len(idx) == 8 and idx.dimension == 32
@@ -55,31 +56,42 @@ def test_build_then_incremental(shop, tiny_model):
     Image.new("RGB", (33, 40), (250, 250, 0)).save(folder / "img" / "1.png")  # new image bytes
     rows[2]["title"] = "renamed"          # text change
     rows[4]["price"] = 99.0               # metadata only
+    rows[6]["in_stock"] = False           # metadata only: out of stock now
+    rows[3]["in_stock"] = True            # ... and back in stock
     del rows[5]                           # removal
     rows.append({**rows[0], "id": "new", "image": "img/0.png"})
     report = build_index(write(catalog, rows))
-    assert (report.added, report.updated, report.metadata_updated, report.removed) == (1, 2, 1, 1)
+    assert (report.added, report.updated, report.metadata_updated, report.removed) == (1, 2, 3, 1)
     idx = open_index(folder / "shop.fashrec-index")
     assert len(idx) == 8 and idx.get("p5") is None and idx.get("p4").price == 99.0
     assert idx.get("p2").title == "renamed"
+    assert (idx.searcher is not None) == (store == "lance")   # the manifest says which store: no flag
+    # Every search sees the update: the removal, the new item, the price and the stock edits.
+    everything = {idx.products[p].id for p in idx.nearest(idx.image_vectors[0], 20).positions}
+    assert everything == {r["id"] for r in rows}
+    found = idx.nearest(idx.image_vectors[0], 20, flt=parse_where(["price>=50"]))
+    assert [idx.products[p].id for p in found.positions] == ["p4"]
+    stocked = idx.nearest(idx.image_vectors[0], 20, flt=Filter(in_stock_only=True))
+    assert {idx.products[p].id for p in stocked.positions} == {r["id"] for r in rows} - {"p6"}
     # The current generation's files and the previous one's (kept for readers) remain.
     files = sorted(p.name for p in (folder / "shop.fashrec-index").iterdir())
-    assert files == [".lock", "items-1.sqlite", "items-2.sqlite", "manifest.json", "mapped-1.bin", "mapped-2.bin",
+    assert files == [".lock", "items-1.sqlite", "items-2.sqlite", *(["lance"] if store == "lance" else []),
+                     "manifest.json", "mapped-1.bin", "mapped-2.bin",
                      "vectors-1.hnsw", "vectors-2.hnsw"]  # the no-op run wrote none
 
 
-def test_bad_line_keeps_previous_version(shop, tiny_model):
+def test_bad_line_keeps_previous_version(shop, tiny_model, store):
     folder, rows, catalog = shop
-    build_index(catalog, model=str(tiny_model))
+    build_index(catalog, model=str(tiny_model), store=store)
     rows[1]["price"] = "oops"                 # p1's line turns bad
     report = build_index(write(catalog, rows + ["{garbled"]))
     assert len(report.skipped) == 2 and report.kept_previous == 1
     assert open_index(folder / "shop.fashrec-index").get("p1") is not None
 
 
-def test_removals_postponed_when_a_line_is_unreadable(shop, tiny_model):
+def test_removals_postponed_when_a_line_is_unreadable(shop, tiny_model, store):
     folder, rows, catalog = shop
-    build_index(catalog, model=str(tiny_model))
+    build_index(catalog, model=str(tiny_model), store=store)
     report = build_index(write(catalog, rows[:-1] + ["{garbled"]))
     assert report.removed == 0 and "postponed" in report.notes[0]
     assert open_index(folder / "shop.fashrec-index").get(rows[-1]["id"]) is not None
@@ -102,30 +114,36 @@ def test_encoder_mismatch_is_refused(shop, tiny_model, tiny_model_b):
     assert build_index(catalog, model=str(tiny_model_b), rebuild=True).added == 8
 
 
-def test_interrupted_run_leaves_previous_index_usable(shop, tiny_model, monkeypatch):
+def test_interrupted_run_leaves_previous_index_usable(shop, tiny_model, monkeypatch, store):
     folder, rows, catalog = shop
-    build_index(catalog, model=str(tiny_model))
+    build_index(catalog, model=str(tiny_model), store=store)
     before = read_manifest(folder / "shop.fashrec-index")
 
     def crash(*a, **k):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(ann, "build_hnsw", crash)
+    # Killed while writing: the local store in its graph; the lance store after its merge committed
+    # a new Lance version, before the manifest named it.
+    monkeypatch.setattr(*((lance_store, "_ann_index") if store == "lance" else (ann, "build_hnsw")), crash)
     rows.append({**rows[0], "id": "extra"})
     with pytest.raises(KeyboardInterrupt):
         build_index(write(catalog, rows))
     idx = open_index(folder / "shop.fashrec-index")
     assert len(idx) == 8 and read_manifest(idx.folder).generation == before.generation
     assert idx.nearest(idx.image_vectors[0], 3).positions[0] == 0
+    assert idx.manifest.store == before.store   # the Lance version readers check out is the old one
     monkeypatch.undo()
     assert build_index(catalog).added == 1
+    idx = open_index(folder / "shop.fashrec-index")
+    assert {idx.products[p].id for p in idx.nearest(idx.image_vectors[0], 20).positions} == \
+        {r["id"] for r in rows}
 
 
-def test_lock_stops_a_second_writer(shop, tiny_model):
+def test_lock_stops_a_second_writer(shop, tiny_model, store):
     folder, _, catalog = shop
     with writer_lock(folder / "shop.fashrec-index"):
         with pytest.raises(IndexLockedError):
-            build_index(catalog, model=str(tiny_model))
+            build_index(catalog, model=str(tiny_model), store=store)
 
 
 def test_future_schema_and_corruption_are_clear(shop, tiny_model):
@@ -144,9 +162,9 @@ def test_future_schema_and_corruption_are_clear(shop, tiny_model):
     assert len(open_index(where)) == 8
 
 
-def test_filtered_search_only_returns_matches(shop, tiny_model):
+def test_filtered_search_only_returns_matches(shop, tiny_model, store):
     folder, _, catalog = shop
-    build_index(catalog, model=str(tiny_model))
+    build_index(catalog, model=str(tiny_model), store=store)
     idx = open_index(folder / "shop.fashrec-index")
     found = idx.nearest(idx.image_vectors[1], 5, flt=parse_where(["color=red", "color=blue",
                                                                   "category!=dress"]))

@@ -1,0 +1,273 @@
+"""Index layer: the LanceDB store (``fashrec index CATALOG --store lance[:URI]``): every item's id,
+metadata, attribute tags, price, stock and both vectors in one Lance table, with an ANN index on the
+image vectors and scalar indexes on what filters test, so a filtered search runs inside LanceDB's
+``where`` (a pre-filter, :mod:`fashrec.index.lance_where`) and several processes can read one dataset.
+
+Versions make it crash-safe: each ``fashrec index`` run changes the table (deletes, a merge on ``id``,
+index upkeep: each a new Lance version) and only then publishes a manifest naming the version it
+reached; readers check out exactly that version. A run killed midway leaves later versions nobody
+names; the next run restores the published one first. Old versions are never pruned here (readers of
+the previous generation may still use it); ``lancedb``'s own ``optimize(cleanup_older_than=...)``
+reclaims their space when no reader needs them.
+
+lancedb and pyarrow are imported only here, and only when a Lance store is opened or written.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+import numpy as np
+
+from fashrec.errors import FashrecIndexError
+from fashrec.index import ann
+from fashrec.index.ann import Neighbours
+from fashrec.index.columns import Columns
+from fashrec.index.filters import Filter
+from fashrec.index.items import LoadedItems
+from fashrec.index.lance_where import literal, row_tags, where_sql
+from fashrec.index.stores import StoreSpec
+from fashrec.settings import quiet_lance
+
+TABLE = "items"
+# Below this many rows search is exact (flat): as fast as an index there, and LanceDB cannot train IVF
+# on a tiny table. The same size below which the local store searches exactly (ann.EXACT_MAX_ITEMS).
+ANN_MIN_ROWS = ann.EXACT_MAX_ITEMS
+# IVF_HNSW_SQ, one partition per 50k rows, every partition probed, ef 300, refine 20: recall@10 1.000
+# at p50 7.4 ms at 100k (bench/RESULTS.md section 9; IVF-PQ reached 0.81 at 15.6 ms there).
+HNSW_TYPE, PQ_TYPE = "IVF_HNSW_SQ", "IVF_PQ"
+PARTITION_ROWS = 50_000
+EF, REFINE = 300, 20
+# Past this many rows the SQ graph's byte per dimension per row is what outgrows memory: IVF-PQ keeps
+# dim/8 bytes per row (not measured at this size; chosen by the index's size alone).
+PQ_PAST_ROWS = 5_000_000
+NEVER_PRUNE = timedelta(days=36500)   # optimize() prunes old versions by default: never here
+REPAIR = "rebuild it with: fashrec index CATALOG.jsonl --rebuild"
+
+
+def ann_plan(rows: int) -> dict[str, Any]:
+    """The ANN index a table of ``rows`` gets: flat (none) below ANN_MIN_ROWS, else IVF_HNSW_SQ, and
+    IVF-PQ past PQ_PAST_ROWS."""
+    if rows < ANN_MIN_ROWS:
+        return {"type": "flat"}
+    partitions = max(1, rows // PARTITION_ROWS)
+    return {"type": PQ_TYPE if rows > PQ_PAST_ROWS else HNSW_TYPE, "partitions": partitions}
+
+
+def _lance_error(action: str, uri: str, exc: BaseException) -> FashrecIndexError:
+    return FashrecIndexError(f"could not {action} the Lance dataset at {uri} ({type(exc).__name__}: {exc})",
+                             hint=REPAIR + " --store lance:URI")
+
+
+# -- reading ----------------------------------------------------------------------------------------
+
+@dataclass
+class LanceSearch:
+    """A published generation's Lance table, checked out at the version its manifest names."""
+
+    record: dict[str, Any]
+    table: Any
+    columns: Columns
+    rows: int
+    _select: list[str] = field(default_factory=lambda: ["id", "_distance"])
+
+    @classmethod
+    def open(cls, record: dict[str, Any], columns: Columns, count: int) -> "LanceSearch":
+        uri, version = str(record.get("uri", "")), record.get("version")
+        try:
+            quiet_lance()
+            import lancedb
+
+            table = lancedb.connect(uri).open_table(str(record.get("table", TABLE)))
+            table.checkout(int(version))
+            rows = table.count_rows()
+        except Exception as exc:
+            raise FashrecIndexError(f"the index's Lance dataset {uri} (version {version}) cannot be opened "
+                                    f"({type(exc).__name__}: {exc})", hint=REPAIR) from exc
+        if rows != count:
+            raise FashrecIndexError(f"the index's Lance dataset {uri} (version {version}) holds {rows} items, "
+                                    f"its manifest says {count}", hint=REPAIR)
+        return cls(record, table, columns, rows)
+
+    def describe(self) -> dict[str, Any]:
+        return {"kind": "lance", "uri": self.record.get("uri"), "table": self.record.get("table", TABLE),
+                "version": self.record.get("version"), "ann": self.record.get("ann", {})}
+
+    def nearest(self, query: np.ndarray, k: int, *, flt: Filter | None, allowed: np.ndarray | None,
+                ef: int | None, space: str) -> Neighbours:
+        """Top-k by cosine similarity, the filter evaluated by LanceDB before the vector search (the
+        mask is only counted, to choose exact or ANN search as the local store does)."""
+        n_allowed = int(allowed.sum()) if allowed is not None else self.rows
+        k = min(k, n_allowed)
+        if k <= 0:
+            return Neighbours(np.zeros(0, np.int64), np.zeros(0, np.float32), "lance-flat")
+        vector = np.asarray(query, np.float32).reshape(-1)
+        search = self.table.search(vector, vector_column_name=space).metric("cosine").limit(k).select(self._select)
+        where = where_sql(flt)
+        if where:
+            search = search.where(where, prefilter=True)
+        plan = self.record.get("ann", {})
+        exact = (space != "image" or plan.get("type", "flat") == "flat" or n_allowed <= ann.EXACT_MAX_ITEMS
+                 or n_allowed < ann.EXACT_SHARE * self.rows or k >= n_allowed)
+        if exact:
+            search, method = search.bypass_vector_index(), "lance-flat"
+        else:
+            refine = max(1, min(REFINE, EF // k))
+            search = search.nprobes(int(plan.get("partitions", 1))).refine_factor(refine)
+            if plan["type"] == HNSW_TYPE:
+                search = search.ef(max(EF, k * refine, ef or 0))
+            method = f"lance-{plan['type'].lower()}"
+        found = search.to_arrow()
+        return self._neighbours(found["id"].to_pylist(), found["_distance"].to_numpy(), method)
+
+    def _neighbours(self, ids: list[str], distances: np.ndarray, method: str) -> Neighbours:
+        positions = [self.columns.position(i) for i in ids]
+        if any(p is None for p in positions):
+            missing = next(i for i, p in zip(ids, positions) if p is None)
+            raise FashrecIndexError(f"the Lance dataset {self.record.get('uri')} holds '{missing}', which this "
+                                    "index generation does not", hint=REPAIR)
+        scores = (1.0 - np.asarray(distances, np.float64)).astype(np.float32)
+        order = np.argsort(-scores, kind="stable")   # LanceDB sorts by distance; ties keep its order
+        return Neighbours(np.asarray(positions, np.int64)[order], scores[order], method)
+
+
+def lance_problem(record: dict[str, Any], count: int) -> str | None:
+    """What keeps the Lance dataset a manifest names from serving its generation (None: nothing)."""
+    try:
+        LanceSearch.open(record, None, count)   # type: ignore[arg-type]  (no search is run)
+    except FashrecIndexError as exc:
+        return exc.message
+    return None
+
+
+# -- writing ----------------------------------------------------------------------------------------
+
+def _schema(dimension: int):
+    import pyarrow as pa
+
+    return pa.schema([("id", pa.string()), ("tags", pa.list_(pa.string())), ("price", pa.float64()),
+                      ("in_stock", pa.bool_()), ("image", pa.list_(pa.float32(), dimension)),
+                      ("text", pa.list_(pa.float32(), dimension)), ("image_digest", pa.string()),
+                      ("meta", pa.string())])
+
+
+def _arrow_rows(loaded: LoadedItems, positions: np.ndarray, dimension: int):
+    """The Lance rows of the items at ``positions`` of a written generation."""
+    import pyarrow as pa
+
+    positions = np.asarray(positions, np.int64)
+    metas = [loaded.metas[p] for p in positions]
+
+    def vectors(matrix: np.ndarray):
+        flat = np.ascontiguousarray(matrix[positions], dtype=np.float32).reshape(-1)
+        return pa.FixedSizeListArray.from_arrays(pa.array(flat, pa.float32()), dimension)
+
+    return pa.table({
+        "id": [str(m["id"]) for m in metas], "tags": [row_tags(m) for m in metas],
+        "price": [None if m.get("price") is None else float(m["price"]) for m in metas],
+        "in_stock": [m.get("in_stock") is not False for m in metas],   # unknown stock counts as in stock
+        "image": vectors(loaded.image_vecs), "text": vectors(loaded.text_vecs),
+        "image_digest": [loaded.image_digests[p] for p in positions],
+        "meta": [json.dumps(m, ensure_ascii=False) for m in metas],
+    }, schema=_schema(dimension))
+
+
+@dataclass
+class LanceChanges:
+    """What a generation changes in the one it builds on, by id (see publish.Changes)."""
+
+    removed: list[str]
+    changed: list[str]      # new, re-encoded and metadata-only items
+
+
+def write_lance(spec: StoreSpec, previous: dict[str, Any] | None, previous_rows: int, changes: LanceChanges,
+                loaded: LoadedItems, dimension: int, notes: list[str]) -> dict[str, Any]:
+    """Bring the Lance table at ``spec.uri`` to the generation ``loaded`` holds; the manifest's record
+    of it (with the version reached). ``previous``: the record of the generation built on (of
+    ``previous_rows`` items), if any."""
+    try:
+        quiet_lance()
+        import lancedb
+
+        db = lancedb.connect(spec.uri)
+        table = _resume(db, spec, previous, previous_rows, notes)
+        if table is None:
+            table = db.create_table(TABLE, data=_arrow_rows(loaded, np.arange(len(loaded.metas)), dimension),
+                                    mode="overwrite")
+            _scalar_indexes(table, len(loaded.metas))
+            plan = _ann_index(table, len(loaded.metas), None, dimension, changed=False)
+        else:
+            _apply(table, changes, loaded, dimension)
+            plan = _ann_index(table, len(loaded.metas), previous.get("ann"), dimension,
+                              changed=bool(changes.removed or changes.changed))
+        rows = table.count_rows()
+    except FashrecIndexError:
+        raise
+    except Exception as exc:
+        raise _lance_error("write", spec.uri, exc) from exc
+    if rows != len(loaded.metas):
+        raise FashrecIndexError(f"the Lance dataset at {spec.uri} holds {rows} items after the update, the "
+                                f"index {len(loaded.metas)}: nothing was published", hint=REPAIR + " --store lance:URI")
+    return {**spec.record(), "table": TABLE, "version": int(table.version), "ann": plan}
+
+
+def _resume(db, spec: StoreSpec, previous: dict[str, Any] | None, previous_rows: int, notes: list[str]):
+    """The table at the version the published generation names, made the latest again (a killed run
+    may have left later ones); None when there is nothing to build on (then it is written whole)."""
+    if not previous or previous.get("kind") != "lance" or previous.get("uri") != spec.uri:
+        return None
+    try:
+        table = db.open_table(str(previous.get("table", TABLE)))
+        if table.version != int(previous["version"]):
+            table.restore(int(previous["version"]))
+            notes.append(f"Lance dataset: back at version {previous['version']} (a later one was left by an "
+                         "interrupted run)")
+        if table.count_rows() == previous_rows:
+            return table
+        notes.append(f"repaired: the Lance dataset at {spec.uri} (version {previous['version']}) did not hold "
+                     "the published generation, so it was written whole")
+        return None
+    except Exception as exc:   # gone or damaged: the whole generation is written again
+        notes.append(f"repaired: the Lance dataset at {spec.uri} (version {previous.get('version')}) could not "
+                     f"be opened ({type(exc).__name__}), so it was written whole")
+        return None
+
+
+def _apply(table, changes: LanceChanges, loaded: LoadedItems, dimension: int) -> None:
+    """Deletes, then one merge on ``id`` for every new or changed item (each a Lance version)."""
+    for start in range(0, len(changes.removed), 1000):
+        chunk = changes.removed[start:start + 1000]
+        table.delete(f"id IN ({', '.join(literal(i) for i in chunk)})")
+    if changes.changed:
+        where = {str(m["id"]): p for p, m in enumerate(loaded.metas)}
+        positions = np.array([where[i] for i in changes.changed], np.int64)
+        rows = _arrow_rows(loaded, positions, dimension)
+        table.merge_insert("id").when_matched_update_all().when_not_matched_insert_all().execute(rows)
+
+
+def _scalar_indexes(table, rows: int) -> None:
+    """What filters test: ids, attribute/brand/size tags, price and stock (an empty table has none)."""
+    from lancedb.index import Bitmap, BTree, LabelList
+
+    if not rows:
+        return
+    for column, config in (("id", BTree()), ("tags", LabelList()), ("price", BTree()), ("in_stock", Bitmap())):
+        table.create_index(column, config=config, replace=True)
+
+
+def _ann_index(table, rows: int, had: dict[str, Any] | None, dimension: int, *, changed: bool) -> dict[str, Any]:
+    """Train the ANN index when the table's size calls for another one, else fold new rows into the
+    existing indexes (rows no index covers yet are still searched, by a scan)."""
+    from lancedb.index import HnswSq, IvfPq
+
+    plan = ann_plan(rows)
+    if plan["type"] != "flat" and plan != had:
+        config = (IvfPq(distance_type="cosine", num_partitions=plan["partitions"], num_sub_vectors=max(1, dimension // 8))
+                  if plan["type"] == PQ_TYPE else HnswSq(distance_type="cosine", num_partitions=plan["partitions"]))
+        table.create_index("image", config=config, replace=True)
+    elif changed:
+        table.optimize(cleanup_older_than=NEVER_PRUNE)
+    return plan

@@ -1,0 +1,175 @@
+"""The LanceDB store (``fashrec index --store lance[:URI]``): filters run inside LanceDB's ``where`` and
+keep exactly what ``Filter.matches`` keeps (quotes in values are data, never SQL), the commands answer
+on it as on the local store, the manifest says which store an index uses, and lancedb is imported only
+when a Lance store is used."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from fashrec.catalog import Product
+from fashrec.index import Index, open_index
+from fashrec.index.build import build_index
+from fashrec.index.filters import Filter
+from fashrec.index.items import LoadedItems
+from fashrec.index.lance_store import LanceChanges, LanceSearch, write_lance
+from fashrec.index.lance_where import where_sql
+from fashrec.index.stores import StoreSpec
+
+COLORS = ["men's", "navy blue", 'o\'neil "x"', "50% wool", "rosé"]
+BRANDS = ["Nordvik", "kestrel ", "L'Atelier", None]
+SIZES = ["S", "m", "42"]
+
+
+def tricky_products(n: int = 40) -> list[Product]:
+    """Values with quotes, percent signs, spaces and accents; unknown prices and stock; an id with a quote."""
+    rng = np.random.default_rng(5)
+    return [Product(id=f"it's-{i}" if i % 7 == 0 else f"p{i}", image="x", image_path=Path("x"),
+                    attributes={"color": sorted({COLORS[i % 5], COLORS[(i * 3) % 5]})} if i % 6 else {},
+                    price=None if i % 4 == 0 else float(rng.integers(0, 200)),
+                    in_stock=[True, False, None][i % 3], brand=BRANDS[i % 4],
+                    sizes=[SIZES[j] for j in range(3) if (i >> j) & 1])
+            for i in range(n)]
+
+
+@pytest.fixture(scope="module")
+def tricky(tmp_path_factory) -> tuple[list[Product], LanceSearch]:
+    products = tricky_products()
+    rng = np.random.default_rng(0)
+    vectors = rng.normal(size=(len(products), 8)).astype(np.float32)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    loaded = LoadedItems(np.arange(len(products)), [p.metadata() for p in products], vectors, vectors,
+                         [f"d{i}" for i in range(len(products))])
+    index = Index.from_products(products, vectors, vectors)
+    uri = str(tmp_path_factory.mktemp("lance") / "db")
+    record = write_lance(StoreSpec("lance", uri), None, 0, LanceChanges([], []), loaded, 8, [])
+    return products, LanceSearch.open(record, index.columns, len(products))
+
+
+def lance_ids(search: LanceSearch, products: list[Product], flt: Filter) -> set[str]:
+    """Every product LanceDB's where lets through (no mask given: the where alone decides)."""
+    found = search.nearest(np.ones(8, np.float32), len(products), flt=flt, allowed=None, ef=None, space="image")
+    return {products[p].id for p in found.positions}
+
+
+values = st.sets(st.sampled_from(COLORS + ["unknown", "x') OR true OR ('"]), max_size=3)
+prices = st.one_of(st.none(), st.integers(0, 200).map(float))
+names = st.sets(st.sampled_from(["nordvik", "kestrel", "l'atelier", "acme"]), max_size=2)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.one_of(st.none(), values), values, prices, prices, st.booleans(), names, names,
+       st.sets(st.sampled_from(["s", "m", "42", "xl"]), max_size=2),
+       st.sets(st.sampled_from(["it's-0", "p1", "p2", "it's-7", "nothing"]), max_size=3))
+def test_the_where_keeps_exactly_what_the_filter_matches(tricky, include, exclude, lo, hi, stock, brands,
+                                                         refused, sizes, ids):
+    products, search = tricky
+    flt = Filter({"color": include} if include is not None else {}, {"color": exclude} if exclude else {},
+                 lo, hi, stock, ids, brands, refused, sizes)
+    assert lance_ids(search, products, flt) == {p.id for p in products if flt.matches(p)}
+
+
+def test_a_quote_in_a_value_is_data_not_sql(tricky):
+    products, search = tricky
+    sneaky = Filter(include={"color": {"x') OR true OR ('"}})
+    assert "x'') OR true OR (''']" in where_sql(sneaky)   # the quotes doubled: one literal
+    assert lance_ids(search, products, sneaky) == set()
+    mens = Filter(include={"color": {"men's"}}, exclude_ids={"it's-7"})
+    assert lance_ids(search, products, mens) == {p.id for p in products if mens.matches(p)} != set()
+
+
+COMMANDS = [("search", "red dress", "-k", "6", "--where", "price<80"),
+            ("search", "shirt", "-k", "5", "--where", "category!=shirt"),
+            ("similar", "IMAGE", "-k", "5"),
+            ("refine", "IMAGE", "but in blue", "-k", "4"),
+            ("outfit", "IMAGE")]
+
+
+def answer(run) -> dict:
+    """An answer without what differs by design: timings, the index path, the search method's name."""
+    assert run.returncode == 0, run.stderr
+
+    def strip(value):
+        if isinstance(value, dict):
+            return {k: strip(v) for k, v in value.items() if k not in ("timing_ms", "method", "seconds", "index")}
+        return [strip(v) for v in value] if isinstance(value, list) else value
+
+    return strip(run.json())
+
+
+def test_every_command_answers_on_lance_as_on_the_local_store(fashrec, small_catalog, tiny_model, tmp_path):
+    local, lance = tmp_path / "local", tmp_path / "lance-index"
+    assert fashrec("index", small_catalog, "--model", tiny_model, "--index", local).returncode == 0
+    built = fashrec("index", small_catalog, "--model", tiny_model, "--index", lance, "--store", "lance", "--json")
+    assert built.returncode == 0, built.stderr
+    image = str(sorted((small_catalog.parent / "images").iterdir())[2])
+    for command in COMMANDS:
+        args = [image if a == "IMAGE" else a for a in command]
+        want = answer(fashrec(*args, "--index", local, "--json"))
+        got = answer(fashrec(*args, "--index", lance, "--json"))
+        assert got == want, command
+    similar = fashrec("similar", image, "--index", lance, "--json").json()
+    assert similar["query"]["method"] == "lance-flat"   # it is the Lance table that answered
+
+
+def test_a_dataset_elsewhere_is_found_from_the_manifest_and_kept_by_plain_runs(fashrec, small_catalog, tiny_model,
+                                                                              tmp_path):
+    folder, dataset = tmp_path / "idx", tmp_path / "datasets" / "shop.lance"
+    run = fashrec("index", small_catalog, "--model", tiny_model, "--index", folder, "--store", f"lance:{dataset}")
+    assert run.returncode == 0, run.stderr
+    assert dataset.is_dir() and not (folder / "lance").exists()
+    info = fashrec("info", "--index", folder, "--json").json()
+    assert info["store"]["kind"] == "lance" and info["store"]["uri"] == str(dataset.resolve())
+    rows = [json.loads(line) for line in small_catalog.read_text().splitlines()]
+    small_catalog.write_text("".join(json.dumps({**r, "price": 1.0} if i == 0 else r) + "\n"
+                                     for i, r in enumerate(rows[:-1])))
+    again = fashrec("index", small_catalog, "--index", folder, "--json").json()   # no --store: stays lance
+    assert (again["metadata_updated"], again["removed"]) == (1, 1)
+    index = open_index(folder)
+    assert index.manifest.store["uri"] == str(dataset.resolve()) and index.searcher.rows == len(rows) - 1
+    cheap = fashrec("search", "dress", "--index", folder, "--where", "price<=1", "--json").json()["results"]
+    assert [r["id"] for r in cheap] == [rows[0]["id"]]
+    back = fashrec("index", small_catalog, "--index", folder, "--store", "local", "--json")
+    assert back.returncode == 0 and open_index(folder).searcher is None
+    assert fashrec("info", "--index", folder, "--json").json()["store"] == {"kind": "local"}
+
+
+def test_an_unknown_store_and_a_lost_dataset_are_clear_errors(fashrec, small_catalog, tiny_model, tmp_path):
+    run = fashrec("index", small_catalog, "--model", tiny_model, "--store", "redis", "--json")
+    assert run.returncode == 2 and "--store" in json.loads(run.stderr)["message"]
+    folder = tmp_path / "idx"
+    assert fashrec("index", small_catalog, "--model", tiny_model, "--index", folder, "--store", "lance").returncode == 0
+    shutil.rmtree(folder / "lance")
+    lost = fashrec("search", "dress", "--index", folder, "--json")
+    assert lost.returncode == 4 and str(folder / "lance") in json.loads(lost.stderr)["message"]
+    repaired = fashrec("index", small_catalog, "--index", folder, "--json")
+    assert repaired.returncode == 0 and any("Lance" in n for n in repaired.json()["notes"])
+    assert fashrec("search", "dress", "--index", folder, "--json").returncode == 0
+
+
+IMPORTS = """
+import sys
+from fashrec.index import open_index
+index = open_index(sys.argv[1])
+index.nearest(index.image_vectors[0], 3)
+print(sorted(m for m in ("lancedb", "pyarrow") if m in sys.modules))
+"""
+
+
+def test_lancedb_is_imported_only_for_a_lance_store(small_catalog, tiny_model, tmp_path, fashrec_env):
+    for store, expected in (("local", "[]"), ("lance", "['lancedb', 'pyarrow']")):
+        folder = tmp_path / store
+        build_index(small_catalog, folder, model=str(tiny_model), store=store, export_onnx=False)
+        proc = subprocess.run([sys.executable, "-c", IMPORTS, str(folder)], capture_output=True, text=True,
+                              env=fashrec_env, timeout=120)
+        assert proc.returncode == 0, proc.stderr
+        assert proc.stdout.strip() == expected
