@@ -110,7 +110,7 @@ def assumptions(anchor: Anchor, first: Constraints, final: Constraints, *, keep_
     changed = set(plan.set) | set(plan.exclude) | set(final.relative.within)
     out = []
     for attr, guess in sorted(anchor.attributes.items(), key=lambda ag: (_rank(ag[0]), ag[0])):
-        read = (f"{guess.value} (catalog)" if guess.source == "catalog" else f"{guess.value} (you said)"
+        read = (f"{guess.value} (catalog)" if guess.source == "catalog" else _said(guess)
                 if guess.source == SHOPPER else f"{guess.value} at {guess.confidence:.0%}")
         if attr in changed:
             use, reason = "changed", "the request changes it"
@@ -142,6 +142,14 @@ def _either(attr: str, guess: AttributeGuess, final: Constraints) -> tuple[str, 
         return "required", f"{read}: every result is {first}"
     return "either", (f"{read}: every result is one of them, {first} first; too few were {first}, "
                       f"so {other} follow")
+
+
+def _said(guess: AttributeGuess) -> str:
+    """A correction as the answer names it: "dress (you said; the photo read kurtas at 93%)"."""
+    was = guess.guessed
+    if was is None or was.value == guess.value:
+        return f"{guess.value} (you said)"
+    return f"{guess.value} (you said; the photo read {was.value} at {was.confidence:.0%})"
 
 
 def _rank(attribute: str) -> int:

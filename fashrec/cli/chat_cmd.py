@@ -3,6 +3,10 @@
 Reads one request per line. At a terminal it prompts; otherwise it reads stdin line by line, so it can be
 scripted (with --json, one JSON object per line of input that produced output, errors included, each
 tagged with its input line number; the exit code is 1 when any line failed).
+
+A short answer numbers its ways forward; typing the number takes one (its constraints are released and
+the request answered again). "it's a dress" or ``anchor category=dresses`` corrects what was read from
+the anchor and answers again; the correction stays with that anchor in the saved session.
 """
 
 from __future__ import annotations
@@ -11,18 +15,22 @@ import shlex
 import sys
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Iterator, Optional
+from typing import Any, Iterator, List, Optional
 
 import typer
 from rich.padding import Padding
 from rich.table import Table
+from rich.text import Text
 
 from fashrec.ammr import RefineOptions
+from fashrec.ammr.corrections import parse_overrides
 from fashrec.cli import remarks  # noqa: F401  (styles the loading remarks)
 from fashrec.cli.app import app
 from fashrec.cli.options import (
+    AnchorOpt,
     AskBelowOpt,
     ExplainOpt,
+    IdOpt,
     IndexOpt,
     KOpt,
     LlmOpt,
@@ -30,6 +38,7 @@ from fashrec.cli.options import (
     NoProfileOpt,
     PlannerOpt,
     RuntimeOpt,
+    StrictOpt,
 )
 from fashrec.cli.output import dumps, handled, literal, note, report_error, stdout
 from fashrec.cli.render import render_constraints, render_turn
@@ -41,6 +50,8 @@ from fashrec.service.runtime import build_refiner, load_profile_unless
 from fashrec.settings import home_dir
 
 COMMANDS = {
+    "N": "take way forward N of a short answer (its constraints are released, the request answered again)",
+    "anchor ATTR=VALUE...": "correct what was read from the anchor and answer again (or say \"it's a dress\")",
     "more": "show the next results of the last turn (same constraints)",
     "pick N [TEXT]": "continue from result N of the last turn (constraints stay)",
     "undo": "forget the last turn",
@@ -61,7 +72,9 @@ def command_of(line: str) -> tuple[str, str] | None:
 
     "/undo" and "undo" are the same. A plain word counts as a command only where it cannot be a
     request: alone on the line ("more", "undo"), "pick" before a number, "sheet" before a .png file
-    name, "image"/"new" before a file that exists. "more formal" or "new colours" stay requests.
+    name, "image"/"new" before a file that exists. "more formal" or "new colours" stay requests. A number
+    alone takes that way forward of a short answer ("relax"); "anchor" before attribute=value pairs
+    corrects the anchor.
     """
     if line.startswith("/"):
         name, _, rest = line[1:].partition(" ")
@@ -75,6 +88,10 @@ def command_of(line: str) -> tuple[str, str] | None:
         return word, rest
     if word == "sheet" and rest.lower().endswith(".png") and " " not in rest:
         return word, rest
+    if word.isdigit() and not rest:
+        return "relax", word
+    if word == "anchor" and rest and all("=" in part for part in rest.split()):
+        return word, rest
     if word in ("image", "new") and rest:
         try:
             first = shlex.split(rest)[0]
@@ -87,17 +104,28 @@ def command_of(line: str) -> tuple[str, str] | None:
 class Chat:
     """The state of one chat: the dialogue, a pending anchor image and the last results shown."""
 
-    def __init__(self, dialogue, *, image: Optional[Path], explain: bool, json_mode: bool) -> None:
+    def __init__(self, dialogue, *, image: Optional[Path], explain: bool, json_mode: bool,
+                 product_id: Optional[str] = None, overrides: Optional[dict[str, str]] = None) -> None:
         self.dialogue = dialogue
         self.pending_image = image
+        self.pending_product = product_id     # chat --id SKU: a catalog product as the first anchor
+        self.pending_overrides = dict(overrides or {})   # chat --anchor: corrections of the first anchor
         self.explain = explain
         self.json_mode = json_mode
         self.last: Optional[dict[str, Any]] = None
 
+    @property
+    def pending(self) -> bool:
+        return self.pending_image is not None or self.pending_product is not None
+
     def begin(self) -> dict[str, Any]:
-        """Answer the pending image at once (what was read from it and the closest products)."""
-        image, self.pending_image = self.pending_image, None
-        return self._turn("start", self.dialogue.start(image, ""))
+        """Answer the pending anchor at once (what was read from it and the closest products)."""
+        return self._turn("start", self._start(""))
+
+    def correct_at_start(self) -> dict[str, Any]:
+        """``chat --session S --anchor ATTR=VALUE``: correct the anchor of the session's last turn."""
+        overrides, self.pending_overrides = self.pending_overrides, {}
+        return self._turn("correct", self.dialogue.correct(overrides))
 
     def handle(self, line: str) -> Optional[dict[str, Any]]:
         """Answer one line; returns what to print (None: nothing), raises FashrecError on a bad request."""
@@ -109,6 +137,12 @@ class Chat:
             return {"command": "quit"}
         if name == "help":
             return {"command": "help", "commands": COMMANDS}
+        if name == "relax":
+            if not rest.isdigit():
+                raise UsageError("take a way forward by its number: 1")
+            return self._turn("relax", self.dialogue.relax(self._option(int(rest))["relax"]))
+        if name == "anchor":
+            return self._correct(rest)
         if name == "more":
             return self._turn("more", self.dialogue.more())
         if name == "pick":
@@ -148,20 +182,56 @@ class Chat:
                            title=f"{self.dialogue.name}, turn {self.last['session']['turn']}")
         return {"command": "sheet", "path": str(path)}
 
+    def _start(self, text: str):
+        """The pending anchor (an image, or a catalog product) starts the conversation, corrected."""
+        image, product, overrides = self.pending_image, self.pending_product, self.pending_overrides
+        self.pending_image = self.pending_product = None
+        self.pending_overrides = {}
+        if image is not None:
+            return self.dialogue.start(image, text, overrides)
+        return self.dialogue.start_with_product(product, text, overrides)
+
     def _say(self, text: str):
-        if self.pending_image is not None:
-            image, self.pending_image = self.pending_image, None
-            return self.dialogue.start(image, text)
+        if self.pending:
+            return self._start(text)
         return self.dialogue.say(text)
+
+    def _correct(self, rest: str) -> dict[str, Any]:
+        overrides = parse_overrides(rest.split())
+        if not overrides:
+            raise UsageError("anchor needs attribute=value: anchor category=dresses")
+        if self.pending:   # before the first turn: the anchor starts corrected
+            self.pending_overrides.update(overrides)
+            return self._turn("start", self._start(""))
+        return self._turn("correct", self.dialogue.correct(overrides))
+
+    def _option(self, number: int) -> dict[str, Any]:
+        """Way forward ``number`` of the last answer's shortfall, when it finds something."""
+        short = (self.last or {}).get("shortfall") or {}
+        options = short.get("options") or []
+        chosen = next((o for o in options if o["number"] == number), None)
+        if chosen is None:
+            why = (f"the last answer offered 1-{len(options)}" if options else
+                   "the last answer was not short" if self.last else "no answer in this chat yet")
+            raise UsageError(f"there is no way forward {number} ({why})",
+                             hint="pick N continues from result N" if self.last and self.last.get("results") else None)
+        if not chosen["count"]:
+            raise UsageError(f"way forward {number} finds nothing: {chosen['message']}")
+        return chosen
 
     def _turn(self, command: str, outcome) -> dict[str, Any]:
         self.last = outcome.to_dict()
+        if command == "refine" and outcome.turn.action == "correct":   # "it's a dress"
+            command = "correct"
         return {"command": command, **self.last}
 
     def render(self, data: dict[str, Any]) -> None:
         command = data["command"]
         if "results" in data:
             render_turn(data, explain=self.explain)
+            options = [o for o in (data.get("shortfall") or {}).get("options") or [] if o["count"]]
+            if options:
+                stdout.print(Text(f"  type a number ({_numbers(options)}) to take a way forward", style="dim"))
         elif command == "help":
             table = Table.grid(padding=(0, 2))
             table.add_column(style="bold", no_wrap=True)
@@ -179,6 +249,11 @@ class Chat:
             render_constraints(data["constraints"])
         elif command == "sheet":
             stdout.print(f"sheet: {literal(data['path'])}")
+
+
+def _numbers(options: list[dict[str, Any]]) -> str:
+    numbers = [o["number"] for o in options]
+    return str(numbers[0]) if len(numbers) == 1 else f"{', '.join(map(str, numbers[:-1]))} or {numbers[-1]}"
 
 
 def _path_and_text(rest: str, command: str) -> tuple[Path, str]:
@@ -243,12 +318,17 @@ def converse(chat_state: Chat, lines: Iterator[str | UsageError], *, json_mode: 
             continue
         if data["command"] == "quit":
             break
-        if json_mode:
-            sys.stdout.write(dumps({"line": number, **data}, indent=None) + "\n")
-            sys.stdout.flush()
-        else:
-            chat_state.render(data)
+        emit_line(chat_state, number, data, json_mode=json_mode)
     return failures
+
+
+def emit_line(chat_state: Chat, number: int, data: dict[str, Any], *, json_mode: bool) -> None:
+    """One answer: a JSON line tagged with the input line it answers, or rendered for a person."""
+    if json_mode:
+        sys.stdout.write(dumps({"line": number, **data}, indent=None) + "\n")
+        sys.stdout.flush()
+    else:
+        chat_state.render(data)
 
 
 @app.command()
@@ -256,6 +336,8 @@ def chat(
     image: Optional[Path] = typer.Argument(None, help="Anchor image for the first request (optional when "
                                            "continuing a session)."),
     index: Optional[Path] = IndexOpt,
+    product_id: Optional[str] = IdOpt,
+    anchor: Optional[List[str]] = AnchorOpt,
     session: Optional[str] = typer.Option(None, "--session", metavar="NAME", help="Session to continue or create "
                                           "(default: a new one named chat-<time>)."),
     k: int = KOpt,
@@ -263,6 +345,7 @@ def chat(
     llm: Optional[Path] = LlmOpt,
     max_steps: int = MaxStepsOpt,
     ask_below: Optional[float] = AskBelowOpt,
+    strict: bool = StrictOpt,
     explain: bool = ExplainOpt,
     no_profile: bool = NoProfileOpt,
     runtime: Optional[str] = RuntimeOpt,
@@ -270,12 +353,17 @@ def chat(
 ) -> None:
     """Refine step by step at a prompt: each line refines the last turn; "help" lists the commands.
 
-    At a terminal, chat IMAGE answers at once (what was read from the photo and the closest products)
-    and the prompt has line editing and history. From a pipe it reads one request per line, the first
-    joining IMAGE; with --json it writes one JSON object per answered line.
+    At a terminal, chat IMAGE (or --id SKU, a catalog product) answers at once (what was read from the
+    photo and the closest products) and the prompt has line editing and history. From a pipe it reads
+    one request per line, the first joining IMAGE; with --json it writes one JSON object per answered
+    line. A short answer numbers its ways forward: type the number to take one. --anchor ATTR=VALUE, or
+    "it's a dress" / "anchor category=dresses" at the prompt, corrects what was read from the anchor;
+    the session keeps the correction (--anchor with --session alone corrects its last anchor at once).
 
     Examples:
     fashrec chat shirt.jpg
+    fashrec chat dress.jpg --anchor category=dresses
+    fashrec chat --id sku-1001
     fashrec chat --session s1
     printf 'in navy\\nunder 100\\nmore\\npick 2\\n' | fashrec chat shirt.jpg --json
     """
@@ -287,11 +375,19 @@ def chat(
         existing = store.get(name)
         if index is None and image is None and existing and existing.index and Path(existing.index).exists():
             index = Path(existing.index)
+        overrides = parse_overrides(anchor)
+        if image is not None and product_id is not None:
+            raise UsageError("give an anchor IMAGE or --id SKU, not both")
+        resume_corrected = bool(overrides) and image is None and product_id is None
+        if resume_corrected and not (existing and existing.turns):
+            raise UsageError("--anchor corrects an anchor: give IMAGE or --id SKU, or continue a session that has "
+                             "turns (--session NAME)")
         refiner = build_refiner(index, planner, llm, runtime)
-        options = RefineOptions(k=k, max_steps=max_steps, ask_below=ask_below)
+        options = RefineOptions(k=k, max_steps=max_steps, ask_below=ask_below, alternatives=not strict)
         dialogue = Dialogue(refiner, store, name, options=options, profile=profile,
                             index_path=str(refiner.index.folder))
-        chat_state = Chat(dialogue, image=image, explain=explain, json_mode=json_mode)
+        chat_state = Chat(dialogue, image=image, explain=explain, json_mode=json_mode, product_id=product_id,
+                          overrides=dialogue.checked(overrides))
         interactive = sys.stdin.isatty() and not json_mode
         if interactive:
             turns = len(existing.turns) if existing else 0
@@ -299,8 +395,10 @@ def chat(
                  + " · help for commands, quit to leave")
             if existing and existing.turns and image is None:
                 note("constraints so far: " + (", ".join(existing.summary()["constraints"]) or "(none)"))
-            if image is not None:
+            if chat_state.pending:
                 chat_state.render(chat_state.begin())
+        if resume_corrected:   # answered before any line is read: "line" 0 is the command line
+            emit_line(chat_state, 0, chat_state.correct_at_start(), json_mode=json_mode)
         failures = converse(chat_state, _lines(interactive), json_mode=json_mode)
         store.close()
         if failures and not interactive:

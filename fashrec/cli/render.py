@@ -218,15 +218,25 @@ def anchor_words(anchor: dict[str, Any], *, width: int | None = None) -> str:
         return "(unknown)"
     keys = [k for k in KEY_ATTRIBUTES if k in guesses] + [k for k in guesses if k not in KEY_ATTRIBUTES]
     if width is None:
-        return ", ".join(f"{a}={guesses[a]['value']} ({guesses[a]['confidence']:.0%})" for a in keys)
+        return ", ".join(f"{a}={guesses[a]['value']} ({_how_read(guesses[a])})" for a in keys)
     parts: list[str] = []
     for n, a in enumerate(keys):
-        part = f"{guesses[a]['value']} {guesses[a]['confidence']:.0%}"
+        part = f"{guesses[a]['value']} {_how_read(guesses[a], short=True)}"
         more = f" · +{len(keys) - n - 1} more" if n < len(keys) - 1 else ""
         if parts and len(" · ".join(parts + [part]) + more) > width:
             return " · ".join(parts) + f" · +{len(keys) - n} more"
         parts.append(part)
     return " · ".join(parts)
+
+
+def _how_read(guess: dict[str, Any], *, short: bool = False) -> str:
+    """"57%" for a reading; "you said, photo: shirt 57%" for a correction (what it replaced stays visible)."""
+    if guess.get("source") != "shopper":
+        return f"{guess['confidence']:.0%}"
+    was = guess.get("guessed")
+    if short or not was or was["value"] == guess["value"]:
+        return "you said"
+    return f"you said; photo: {was['value']} {was['confidence']:.0%}"
 
 
 def render_refine(data: dict[str, Any], *, explain: bool) -> None:
@@ -235,6 +245,8 @@ def render_refine(data: dict[str, Any], *, explain: bool) -> None:
     if is_wide() or explain:
         catalog_id = data["anchor"].get("catalog_id")
         source = f"catalog {catalog_id}" if catalog_id else "read from the photo"
+        fixed = [a for a, g in (data["anchor"].get("attributes") or {}).items() if g.get("source") == "shopper"]
+        source += f"; you corrected {', '.join(fixed)}" if fixed else ""
         stdout.print(Text.assemble(("Anchor: ", "bold"), anchor_words(data["anchor"]), (f"  ({source})", "dim")))
     else:
         stdout.print(Text.assemble(("Anchor: ", "bold"), anchor_words(data["anchor"], width=stdout.width - 9)))

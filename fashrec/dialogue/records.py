@@ -15,16 +15,34 @@ def now() -> str:
 
 @dataclass(frozen=True)
 class AnchorRef:
-    """Where a turn's anchor came from: an image file, or a catalog product (a picked result)."""
+    """Where a turn's anchor came from -- an image file, or a catalog product (a picked result) -- and
+    what the shopper corrected in what was read from it ("it's a dress": category=dresses). The
+    corrections belong to this anchor: they hold for every later turn that searches from it (a resumed
+    session too), and a new anchor (a pick, another photo) starts without them."""
 
     kind: str   # "image" or "product"
     value: str  # the image path, or the product id
+    overrides: tuple[tuple[str, str], ...] = ()   # (attribute, value), sorted: hashable, one spelling
 
     def label(self) -> str:
         return self.value if self.kind == "image" else f"product {self.value}"
 
+    def corrected(self, overrides: dict[str, str] | None) -> "AnchorRef":
+        """The same anchor with ``overrides`` added to its corrections (a later one wins)."""
+        if not overrides:
+            return self
+        return AnchorRef(self.kind, self.value, tuple(sorted({**dict(self.overrides), **overrides}.items())))
+
+    @property
+    def bare(self) -> "AnchorRef":
+        """The anchor as read, before any correction."""
+        return AnchorRef(self.kind, self.value)
+
     def to_dict(self) -> dict:
-        return {"kind": self.kind, "value": self.value}
+        data = {"kind": self.kind, "value": self.value}
+        if self.overrides:
+            data["overrides"] = dict(self.overrides)
+        return data
 
 
 @dataclass

@@ -6,19 +6,24 @@ where an earlier one stopped. :class:`Dialogue` runs turns against a loaded :cla
 
 Turn kinds:
 
-- ``start``: a new anchor image and a first request; earlier turns of the session are discarded.
+- ``start``: a new anchor (an image, or a catalog product) and a first request; earlier turns are discarded.
 - ``refine``: new words, read with the accumulated plan as ``previous`` and merged into it.
 - ``pick``: result N of the last turn becomes the anchor ("more like the third one"); constraints stay.
 - ``image``: another picture becomes the anchor; constraints stay.
+- ``correct``: what was read from the anchor is corrected ("it's a dress", ``/anchor category=dresses``)
+  and the last request is answered again; the correction stays with that anchor (it is stored with
+  every turn that searches from it, so a resumed session keeps it).
+- ``relax``: one of the ways forward a short answer offered is taken: its constraints are released.
 """
 
 from __future__ import annotations
 
+import copy
 import re
 import time
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from fashrec.ammr import (
     Anchor,
@@ -32,6 +37,7 @@ from fashrec.ammr import (
     keep_corrected,
     wish_attribute,
 )
+from fashrec.ammr.corrections import check_overrides, correct_anchor, parse_overrides
 from fashrec.dialogue.records import AnchorRef, Session, Turn, now
 from fashrec.dialogue.store import SessionStore
 from fashrec.errors import SessionError, UsageError
@@ -40,8 +46,18 @@ from fashrec.planner.merge import Change, merge_plans
 
 ORDINALS = {"first": 1, "second": 2, "third": 3, "fourth": 4, "fifth": 5, "sixth": 6, "seventh": 7, "eighth": 8,
             "ninth": 9, "tenth": 10}
+PRICE_WISHES = ("cheaper", "pricier")
+# "it's a dress", "no, it is a men's shirt", "actually this is a kurta": what the anchor is, not a wish.
+_CORRECTION = re.compile(r"^\s*(?:no[,.!]?\s+|actually,?\s+)?(?:it'?s|it is|this is|that'?s|that is)\s+"
+                         r"(?:an?\s+|the\s+)?(.+?)[\s.!]*$", re.IGNORECASE)
 _PICK = re.compile(r"^\s*(?:show me\s+)?(?:more like|similar to|something like)\s+(?:the\s+)?(?:number\s+|no\.?\s*|#)?"
                    r"(\d+|[a-z]+)(?:st|nd|rd|th)?(?:\s+one)?\b[\s,.;!]*(.*)$", re.IGNORECASE)
+
+
+def correction_words(text: str) -> str | None:
+    """"it's a dress" -> "dress": the words that may say what the anchor is (None: no such phrase)."""
+    match = _CORRECTION.match(text)
+    return match.group(1) if match else None
 
 
 def pick_reference(text: str) -> tuple[int, str] | None:
@@ -81,11 +97,8 @@ class Dialogue:
 
     def __init__(self, refiner: Refiner, store: SessionStore, name: str, *,
                  options: RefineOptions | None = None, profile: StandingRules | None = None,
-                 index_path: str | None = None, correct_anchor: Callable[[Anchor], Anchor] | None = None) -> None:
+                 index_path: str | None = None) -> None:
         self.refiner = refiner
-        # The shopper's corrections of what was read from the photo, applied to every anchor of the turns
-        # this object runs (they are not stored: a caller that wants them kept sends them each turn).
-        self.correct_anchor = correct_anchor
         self.store = store
         self.name = name
         self.options = options or RefineOptions()
@@ -99,32 +112,75 @@ class Dialogue:
         return self.store.get(self.name) or Session(self.name, now(), now(), self.index_path)
 
     # -- turns ------------------------------------------------------------------------------------
-    def start(self, image: str | Path, text: str = "") -> TurnOutcome:
-        """Begin the conversation again from ``image`` (earlier turns are discarded)."""
-        return self._run("start", AnchorRef("image", str(Path(image).expanduser().resolve())), text, None)
+    def start(self, image: str | Path, text: str = "", overrides: dict[str, str] | None = None) -> TurnOutcome:
+        """Begin the conversation again from ``image`` (earlier turns are discarded); ``overrides``
+        correct what is read from it (``{"category": "dresses"}``, checked against the catalog)."""
+        ref = AnchorRef("image", str(Path(image).expanduser().resolve()))
+        return self._run("start", ref.corrected(self.checked(overrides)), text, None)
 
-    def start_with_product(self, product_id: str, text: str = "") -> TurnOutcome:
+    def start_with_product(self, product_id: str, text: str = "",
+                           overrides: dict[str, str] | None = None) -> TurnOutcome:
         """Begin the conversation again from a catalog product (earlier turns are discarded)."""
         if self.refiner.index.position(product_id) is None:
             raise UsageError(f"no product '{product_id}' in the index")
-        return self._run("start", AnchorRef("product", product_id), text, None)
-
-    def again(self) -> TurnOutcome:
-        """Run the last turn again with the same words and plan (after the anchor was corrected)."""
-        last = self._last_turn("run it again")
-        return self._run("refine", last.anchor, "", last.plan)
+        return self._run("start", AnchorRef("product", product_id).corrected(self.checked(overrides)), text, None)
 
     def say(self, text: str) -> TurnOutcome:
-        """Refine the last turn with new words ("more like the third one ..." picks result 3 first)."""
+        """Refine the last turn with new words ("more like the third one ..." picks result 3 first; "it's a
+        dress" corrects what was read from the anchor and answers again)."""
         last = self._last_turn("say what to change")
         if not text.strip():
             raise UsageError("say what to change, or pick a result to continue from")
         picked = pick_reference(text)
         if picked is not None:
             return self.pick(*picked)
+        words = correction_words(text)
+        overrides = self._read_correction(words, last) if words is not None else {}
+        if overrides:
+            return self.correct(overrides, said=text)
         return self._run("refine", last.anchor, text, last.plan)
 
-    def pick(self, rank: int, text: str = "") -> TurnOutcome:
+    def correct(self, overrides: dict[str, str], text: str = "", *, said: str = "") -> TurnOutcome:
+        """Correct what was read from the last turn's anchor and answer again: its accumulated request,
+        plus ``text`` when given (``said``: the words that made the correction, kept as the turn's text)."""
+        last = self._last_turn("correct the anchor")
+        overrides = self.checked(overrides)
+        if not overrides:
+            raise UsageError("say what the anchor is: /anchor category=dresses")
+        reading = self.anchor_for(last.anchor).attributes
+        changes = [Change("revised", f"anchor {a}={v}", previous=f"anchor {a}={reading[a].value}")
+                   if a in reading else Change("added", f"anchor {a}={v}")
+                   for a, v in overrides.items() if a not in reading or reading[a].value != v]
+        previous = last.plan
+        released = [a for a in overrides if a in previous.drop]
+        if released:   # an earlier "any category" gave up the misread value: the corrected one holds again
+            previous = replace(previous, drop=[a for a in previous.drop if a not in released])
+            changes += [Change("removed", f"any {a}") for a in released]
+        request = None if text.strip() else Plan(source="session")
+        return self._run("correct", last.anchor.corrected(overrides), text or said, previous, changes,
+                         request=request)
+
+    def relax(self, relax: list[dict[str, Any]]) -> TurnOutcome:
+        """Take a way forward a short answer offered: release each of its constraints (``relax`` as in the
+        answer's ``shortfall.options[].relax``: check, attribute, label)."""
+        last = self._last_turn("give something up")
+        previous, changes, drops = copy.deepcopy(last.plan), [], []
+        vocabulary = self.refiner.index.vocabulary
+        category = garment_category(previous, self.anchor_for(last.anchor).values(0.5), vocabulary.attributes())
+        for r in relax:
+            check, attr = r["check"], r["attribute"]
+            if check in ("within", "price"):   # a relative wish ("shorter sleeves", "cheaper") goes
+                for wish in [w for w in previous.relative if (w in PRICE_WISHES if check == "price"
+                                                               else wish_attribute(w, vocabulary, category) == attr)]:
+                    previous.relative.remove(wish)
+                    changes.append(Change("removed", wish))
+            if check != "within":
+                drops.append(attr)               # "any category", "any color", any brand, or no price range
+        labels = " and ".join(r["label"] for r in relax)
+        return self._run("relax", last.anchor, f"drop {labels}", previous, changes,
+                         request=Plan(drop=drops, source="session"))
+
+    def pick(self, rank: int, text: str = "", overrides: dict[str, str] | None = None) -> TurnOutcome:
         """Make result ``rank`` (1 = first) of the last turn the new anchor, keeping the constraints.
 
         Relative wishes ("shorter sleeves", "cheaper") were said about the old anchor and the picked
@@ -147,7 +203,8 @@ class Dialogue:
                 settled.append(Change("revised", f"keep the picked result's {attr}", previous=wish) if attr
                                else Change("removed", f"{wish} (the picked result is the new reference)"))
             previous = replace(previous, relative=[], keep=keep)
-        return self._run("pick", AnchorRef("product", last.result_ids[rank - 1]), text, previous, settled)
+        ref = AnchorRef("product", last.result_ids[rank - 1]).corrected(self.checked(overrides))
+        return self._run("pick", ref, text, previous, settled)
 
     def more(self, count: int | None = None) -> TurnOutcome:
         """The next page of the last turn's answer: the same anchor and constraints, ``count`` (default k)
@@ -163,7 +220,7 @@ class Dialogue:
     def new_image(self, image: str | Path, text: str = "") -> TurnOutcome:
         """Continue from another picture, keeping the constraints gathered so far."""
         last = self.session.last
-        ref = AnchorRef("image", str(Path(image).expanduser().resolve()))
+        ref = AnchorRef("image", str(Path(image).expanduser().resolve()))    # a new photo: nothing corrected yet
         return self._run("image" if last else "start", ref, text, last.plan if last else None)
 
     def undo(self) -> Turn | None:
@@ -182,7 +239,23 @@ class Dialogue:
         products = (self.refiner.index.get(pid) for pid in ids)
         return [p.title or "" if p is not None else "" for p in products]
 
+    def checked(self, overrides: dict[str, str] | None) -> dict[str, str]:
+        """Corrections with the catalog's spelling, checked (a typo names the nearest value)."""
+        return check_overrides(self.refiner.index, parse_overrides(f"{a}={v}" for a, v in (overrides or {}).items()))
+
+    def _read_correction(self, words: str, last: Turn) -> dict[str, str]:
+        """What "it's a <words>" says the anchor is: attribute values and nothing else, or {} (then the
+        line is an ordinary request)."""
+        plan = self.refiner.plan(words, self.anchor_for(last.anchor))
+        if plan.exclude or plan.relative or plan.price_min is not None or plan.price_max is not None or plan.drop \
+                or plan.brands or plan.sizes or plan.exclude_brands:
+            return {}
+        return dict(plan.set)
+
     def anchor_for(self, ref: AnchorRef) -> Anchor:
+        """The anchor a turn searches from, with the shopper's corrections applied."""
+        if ref.overrides:
+            return correct_anchor(self.refiner.index, self.anchor_for(ref.bare), dict(ref.overrides))
         if ref not in self._anchors:
             if ref.kind == "image":
                 if not Path(ref.value).exists():
@@ -198,17 +271,18 @@ class Dialogue:
 
     def _run(self, action: str, ref: AnchorRef, text: str, previous: Plan | None,
              settled: list[Change] | None = None, *, exclude_ids: set[str] | None = None,
-             shown: list[str] | None = None, options: RefineOptions | None = None) -> TurnOutcome:
-        """Plan (unless this is a page of the last answer), refine, record. ``shown``: results a "more"
-        turn already showed; they stay first in its record and cannot come again (``exclude_ids``)."""
+             shown: list[str] | None = None, options: RefineOptions | None = None,
+             request: Plan | None = None) -> TurnOutcome:
+        """Plan (unless this is a page of the last answer, or ``request`` says what the turn asks),
+        refine, record. ``shown``: results a "more" turn already showed; they stay first in its record
+        and cannot come again (``exclude_ids``)."""
         anchor = self.anchor_for(ref)
-        if self.correct_anchor is not None:
-            anchor = self.correct_anchor(anchor)
         t = time.perf_counter()
         if action == "more":
             request, plan, changes = Plan(source="session"), previous or Plan(), []
         else:
-            request = self.refiner.plan(text, anchor, previous=previous) if text.strip() else Plan(source="session")
+            if request is None:
+                request = self.refiner.plan(text, anchor, previous=previous) if text.strip() else Plan(source="session")
             plan, changes = merge_plans(previous, request)
         plan_ms = (time.perf_counter() - t) * 1000
         changes = list(settled or []) + changes

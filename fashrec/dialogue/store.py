@@ -51,10 +51,14 @@ MIGRATIONS: list[tuple[str, list[str]]] = [
     ("0002_result_titles", [
         "ALTER TABLE turns ADD COLUMN result_titles TEXT NOT NULL DEFAULT '[]'",   # JSON list, as result_ids
     ]),
+    # What the shopper corrected in what was read from the turn's anchor, so a resumed session keeps it.
+    ("0003_anchor_overrides", [
+        "ALTER TABLE turns ADD COLUMN anchor_overrides TEXT NOT NULL DEFAULT '{}'",   # JSON: {"category": "dresses"}
+    ]),
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 TURN_COLUMNS = ("number, action, text, anchor_kind, anchor, request_plan, plan, changes, result_ids, stop_reason, "
-                "created_at, result_titles")
+                "created_at, result_titles, anchor_overrides")
 
 
 def sessions_path() -> Path:
@@ -167,11 +171,12 @@ class SessionStore:
             number = self.conn.execute("SELECT COALESCE(MAX(number), 0) + 1 FROM turns WHERE session = ?",
                                        (name,)).fetchone()[0]
             self.conn.execute(
-                f"INSERT INTO turns (session, {TURN_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                f"INSERT INTO turns (session, {TURN_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (name, number, turn.action, turn.text, turn.anchor.kind, turn.anchor.value,
                  json.dumps(turn.request.to_dict()), json.dumps(turn.plan.to_dict()),
                  json.dumps([c.to_dict() for c in turn.changes]), json.dumps(turn.result_ids),
-                 turn.stop_reason, turn.created_at, json.dumps(turn.result_titles)))
+                 turn.stop_reason, turn.created_at, json.dumps(turn.result_titles),
+                 json.dumps(dict(turn.anchor.overrides))))
         return int(number)
 
     def pop_turn(self, name: str) -> Turn | None:
@@ -216,7 +221,8 @@ class _Transaction:
 
 
 def _turn_from_row(row: tuple) -> Turn:
-    number, action, text, kind, anchor, request, plan, changes, result_ids, stop_reason, created, titles = row
-    return Turn(number, action, text, AnchorRef(kind, anchor), Plan.from_dict(json.loads(request)),
+    number, action, text, kind, anchor, request, plan, changes, result_ids, stop_reason, created, titles, fixed = row
+    ref = AnchorRef(kind, anchor).corrected(json.loads(fixed or "{}"))
+    return Turn(number, action, text, ref, Plan.from_dict(json.loads(request)),
                 Plan.from_dict(json.loads(plan)), [Change.from_dict(c) for c in json.loads(changes)],
                 list(json.loads(result_ids)), stop_reason, created, list(json.loads(titles)))

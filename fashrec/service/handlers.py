@@ -233,18 +233,21 @@ def session_answer(refiner: Refiner, request: RefineRequest, options: RefineOpti
         with SessionStore() as own:
             return session_answer(refiner, request, options, profile, image=image, label=label, store=own)
     dialogue = Dialogue(refiner, store, name, options=options, profile=profile,
-                        index_path=str(refiner.index.folder),
-                        correct_anchor=lambda a: checked_correction(refiner.index, a, request.anchor))
+                        index_path=str(refiner.index.folder))
+    # A correction ('anchor') belongs to the anchor it corrects: the session stores it with that anchor,
+    # so later turns (and a later process) keep it without sending it again.
     if image is not None:
-        outcome = dialogue.start(image, request.text)
+        outcome = dialogue.start(image, request.text, request.anchor)
     elif request.id is not None:
-        outcome = dialogue.start_with_product(request.id, request.text)
+        outcome = dialogue.start_with_product(request.id, request.text, request.anchor)
     elif request.pick is not None:
-        outcome = dialogue.pick(request.pick, request.text)
+        outcome = dialogue.pick(request.pick, request.text, request.anchor)
+    elif request.anchor:
+        outcome = dialogue.correct(request.anchor, request.text)
     else:
-        if not request.text.strip() and not request.anchor:
+        if not request.text.strip():
             raise UsageError("say what to change, or 'pick' a result to continue from")
-        outcome = dialogue.say(request.text) if request.text.strip() else dialogue.again()
+        outcome = dialogue.say(request.text)
     data = outcome.to_dict()
     if label is not None and image is not None:
         data["query"]["image"] = data["anchor"]["image"] = label

@@ -194,3 +194,87 @@ def test_chat_at_a_terminal_answers_the_photo_first_and_edits_lines(fashrec, fas
     assert "turn 1" in before_typing and "Anchor:" in before_typing
     turns = fashrec("session", "show", "tty", "--json").json()["turns"]
     assert [(t["action"], t["text"]) for t in turns] == [("start", ""), ("refine", "in navy"), ("refine", "in navy")]
+
+
+def test_chat_offers_ways_forward_as_numbers_and_takes_corrections(fashrec, indexed, shirt):
+    """An empty answer offers numbered ways forward and a number takes one; "it's a jacket" and
+    "anchor attr=value" correct what was read from the anchor and answer again (issue 11)."""
+    script = "\n".join(["in navy", "it's a jacket", "1", "anchor category=jackt", "9", "/anchor gender=women"]) + "\n"
+    run = fashrec("chat", shirt, "--index", indexed, "--session", "w1", "--planner", "rules", "-k", "3", "--json",
+                  input=script)
+    out = [json.loads(line) for line in run.stdout.splitlines()]
+    empty, corrected, taken, typo, missing, women = out
+    # No navy shirt for men is in stock: said, with what each way forward would yield, numbered from 1.
+    assert empty["results"] == [] and empty["shortfall"]["message"] == "no navy blue shirts for men"
+    options = empty["shortfall"]["options"]
+    assert [o["number"] for o in options] == list(range(1, len(options) + 1)) and options[0]["count"] > 0
+    # "it's a jacket": the anchor is corrected (the guess it replaces stays visible) and answered again.
+    assert corrected["command"] == "correct" and corrected["session"]["action"] == "correct"
+    assert corrected["session"]["anchor"]["overrides"] == {"category": "jacket"}
+    category = corrected["anchor"]["attributes"]["category"]
+    assert (category["value"], category["source"], category["guessed"]["value"]) == ("jacket", "shopper", "shirt")
+    assert {"change": "revised", "constraint": "anchor category=jacket", "previous": "anchor category=shirt"} in \
+        corrected["session"]["changes"]
+    said = next(a for a in corrected["assumptions"] if a["attribute"] == "category")
+    assert "you said; the photo read shirt" in said["reason"]
+    assert corrected["results"] and all(r["attributes"]["category"] == "jacket" and r["attributes"]["color"] ==
+                                        "navy blue" for r in corrected["results"])
+    # A number takes that way forward of the last answer: its constraints are released, answered again.
+    chosen = corrected["shortfall"]["options"][0]
+    assert taken["command"] == "relax" and taken["session"]["action"] == "relax" and chosen["count"] > 0
+    released = {r["attribute"] for r in chosen["relax"] if r["check"] != "within"}
+    assert released and released <= set(taken["plan"]["drop"]) and not released & set(taken["plan"]["set"])
+    assert len(taken["results"]) == min(3, chosen["count"])
+    assert taken["session"]["anchor"]["overrides"] == {"category": "jacket"}     # the correction holds
+    assert typo["error"] == "usage" and "did you mean category=jacket?" in typo["message"]
+    assert missing["error"] == "usage" and "no way forward 9" in missing["message"]
+    assert women["session"]["anchor"]["overrides"] == {"category": "jacket", "gender": "women"}
+    assert run.returncode == 1   # two lines failed
+
+    # A new process resumes the session: the corrections still hold for that anchor.
+    run = fashrec("chat", "--session", "w1", "--planner", "rules", "-k", "3", "--json", input="in wool\n")
+    assert run.returncode == 0, run.stderr
+    resumed = json.loads(run.stdout)
+    attributes = resumed["anchor"]["attributes"]
+    assert (attributes["category"]["value"], attributes["category"]["source"]) == ("jacket", "shopper")
+    assert (attributes["gender"]["value"], attributes["gender"]["source"]) == ("women", "shopper")
+    assert all(r["attributes"]["category"] == "jacket" for r in resumed["results"])
+    shown = fashrec("session", "show", "w1", "--json").json()
+    assert shown["turns"][-1]["anchor"]["overrides"] == {"category": "jacket", "gender": "women"}
+    assert "overrides" not in shown["turns"][0]["anchor"]
+
+    human = fashrec("chat", shirt, "--index", indexed, "--planner", "rules", "-k", "3", input="in navy\n")
+    assert "Ways forward:" in human.stdout and "1. " in human.stdout and "to take a way forward" in human.stdout
+
+
+def test_chat_starts_from_a_catalog_product_or_with_a_correction(fashrec, indexed, shirt, products):
+    """chat --id SKU starts from a catalog product; chat --anchor corrects the first anchor, or with
+    --session alone the session's last one, answered before any line is read (line 0)."""
+    jacket = next(p for p in products if p["attributes"]["category"] == "jacket")
+    run = fashrec("chat", "--id", jacket["id"], "--index", indexed, "--session", "p1", "--planner", "rules",
+                  "-k", "2", "--json", input="something casual\n")
+    assert run.returncode == 0, run.stderr
+    first = json.loads(run.stdout)
+    assert first["session"]["anchor"] == {"kind": "product", "value": jacket["id"]}
+    assert first["anchor"]["catalog_id"] == jacket["id"] and jacket["id"] not in [r["id"] for r in first["results"]]
+
+    run = fashrec("chat", shirt, "--anchor", "category=jacket", "--index", indexed, "--session", "p2",
+                  "--planner", "rules", "-k", "2", "--json", input="something casual\n")
+    assert run.returncode == 0, run.stderr
+    data = json.loads(run.stdout)
+    assert data["session"]["anchor"]["overrides"] == {"category": "jacket"}
+    assert data["anchor"]["attributes"]["category"]["source"] == "shopper"
+
+    run = fashrec("chat", "--session", "p1", "--anchor", "color=red", "--planner", "rules", "-k", "2", "--json",
+                  input="")
+    assert run.returncode == 0, run.stderr
+    line0 = json.loads(run.stdout)
+    assert line0["line"] == 0 and line0["command"] == "correct"
+    assert line0["session"]["anchor"] == {"kind": "product", "value": jacket["id"], "overrides": {"color": "red"}}
+    assert {"change": "revised", "constraint": "anchor color=red", "previous": f"anchor color={jacket['attributes']['color']}"} \
+        in line0["session"]["changes"]
+
+    for args, words in (((shirt, "--id", jacket["id"]), "not both"), (("--anchor", "color=red"), "--anchor corrects"),
+                        ((shirt, "--anchor", "colour=red"), "did you mean color=red?")):
+        run = fashrec("chat", *args, "--index", indexed, "--session", "p3", "--json", input="in red\n")
+        assert run.returncode == 2 and words in json.loads(run.stderr)["message"], run.stderr

@@ -104,7 +104,7 @@ def turn(text: str, plan: Plan, ids: list[str], action: str = "refine") -> Turn:
 def test_sessions_survive_reopening(tmp_path):
     path = tmp_path / "sessions.sqlite"
     with SessionStore(path) as store:
-        assert store.schema_version == 2 and store.migrations() == MIGRATED
+        assert store.schema_version == 3 and store.migrations() == MIGRATED
         assert store.append_turn("s1", turn("", Plan(), ["a", "b"], "start"), index="/idx") == 1
         plan, changes = merge_plans(None, Plan(set={"color": "red"}, drop=["price"]))
         t2 = turn("in red", plan, ["c"])
@@ -119,7 +119,7 @@ def test_sessions_survive_reopening(tmp_path):
         assert store.migrations() == MIGRATED  # not applied twice
 
 
-MIGRATED = ["0001_sessions_and_turns", "0002_result_titles"]
+MIGRATED = ["0001_sessions_and_turns", "0002_result_titles", "0003_anchor_overrides"]
 
 
 def test_a_first_version_database_is_migrated_and_keeps_its_turns(tmp_path):
@@ -139,13 +139,47 @@ def test_a_first_version_database_is_migrated_and_keeps_its_turns(tmp_path):
     conn.commit()
     conn.close()
     with SessionStore(path) as store:
-        assert store.schema_version == 2 and store.migrations() == MIGRATED
+        assert store.schema_version == 3 and store.migrations() == MIGRATED
         old = store.load("old").turns[0]
         assert old.result_ids == ["a", "b"] and old.result_titles == [] and old.text == "in red"
         t = turn("in blue", Plan(), ["c"])
         t.result_titles = ["Blue shirt"]
         store.append_turn("old", t)
         assert store.load("old").turns[1].to_dict()["titles"] == ["Blue shirt"]
+
+
+def test_a_second_version_database_gains_anchor_corrections(tmp_path):
+    """A sessions.sqlite written by the fashrec before corrections were stored (schema 2, with titles):
+    its turns read back uncorrected; a new turn keeps what the shopper corrected, across reopening."""
+    from fashrec.dialogue.store import MIGRATIONS
+
+    path = tmp_path / "sessions.sqlite"
+    conn = sqlite3.connect(path)
+    for _, statements in MIGRATIONS[:2]:
+        for statement in statements:
+            conn.execute(statement)
+    conn.execute("CREATE TABLE migrations (name TEXT PRIMARY KEY, applied_at TEXT NOT NULL)")
+    conn.executemany("INSERT INTO migrations VALUES (?, 'then')", [(n,) for n, _ in MIGRATIONS[:2]])
+    conn.execute("INSERT INTO sessions VALUES ('old', 'then', 'then', '/idx')")
+    conn.execute("INSERT INTO turns VALUES ('old', 1, 'start', 'in red', 'image', '/x.jpg', ?, ?, '[]', "
+                 "'[\"a\"]', 'done', 'then', '[\"Red shirt\"]')", (json.dumps(Plan().to_dict()),) * 2)
+    conn.execute("PRAGMA user_version = 2")
+    conn.commit()
+    conn.close()
+    with SessionStore(path) as store:
+        assert store.schema_version == 3 and store.migrations() == MIGRATED
+        old = store.load("old").last
+        assert old.anchor == AnchorRef("image", "/x.jpg") and old.result_titles == ["Red shirt"]
+        assert "overrides" not in old.to_dict()["anchor"]
+        t = turn("", Plan(), ["b"], "correct")
+        t.anchor = old.anchor.corrected({"category": "dresses"}).corrected({"gender": "women"})
+        store.append_turn("old", t)
+    with SessionStore(path) as store:   # a new process: the correction still holds for that anchor
+        last = store.load("old").last
+        assert last.anchor.overrides == (("category", "dresses"), ("gender", "women"))
+        assert last.anchor.bare == AnchorRef("image", "/x.jpg")
+        assert last.to_dict()["anchor"]["overrides"] == {"category": "dresses", "gender": "women"}
+        assert store.load("old").turns[0].anchor.overrides == ()
 
 
 def test_undo_restart_and_remove(tmp_path):
