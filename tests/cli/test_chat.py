@@ -242,6 +242,13 @@ def test_chat_offers_ways_forward_as_numbers_and_takes_corrections(fashrec, inde
     shown = fashrec("session", "show", "w1", "--json").json()
     assert shown["turns"][-1]["anchor"]["overrides"] == {"category": "jacket", "gender": "women"}
     assert "overrides" not in shown["turns"][0]["anchor"]
+    # refine --session --anchor corrects the same stored anchor (and reads its words too)
+    run = fashrec("refine", "--session", "w1", "under 300", "--anchor", "pattern=solid", "--planner", "rules",
+                  "-k", "3", "--json")
+    assert run.returncode == 0, run.stderr
+    fixed = run.json()
+    assert fixed["session"]["action"] == "correct" and fixed["plan"]["price"]["max"] == 300
+    assert fixed["session"]["anchor"]["overrides"] == {"category": "jacket", "gender": "women", "pattern": "solid"}
 
     human = fashrec("chat", shirt, "--index", indexed, "--planner", "rules", "-k", "3", input="in navy\n")
     assert "Ways forward:" in human.stdout and "1. " in human.stdout and "to take a way forward" in human.stdout
