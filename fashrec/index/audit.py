@@ -19,6 +19,7 @@ import numpy as np
 from fashrec.errors import FashrecIndexError
 from fashrec.index import ann, items
 from fashrec.index.columns import Columns
+from fashrec.index.lance_store import lance_problem
 from fashrec.index.manifest import Manifest, read_manifest
 from fashrec.index.mapped import Mapped
 
@@ -71,9 +72,13 @@ def audit_index(folder: str | Path) -> Audit:
     except FashrecIndexError as exc:
         return Audit(folder, None, store=[exc.message])
     try:
-        return audit_generation(folder, manifest)
+        audit = audit_generation(folder, manifest)
     except FashrecIndexError as exc:
         return Audit(folder, manifest, store=[exc.message])
+    if manifest.store:   # the Lance dataset the generation names opens at its version, with every item
+        problem = lance_problem(manifest.store, manifest.count)
+        audit.store += [problem] if problem else []
+    return audit
 
 
 def audit_generation(folder: Path, manifest: Manifest) -> Audit:

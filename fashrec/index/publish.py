@@ -16,6 +16,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Callable
 
+import numpy as np
+
 from fashrec import __version__
 from fashrec.encoder.interface import Encoder
 from fashrec.errors import FashrecIndexError
@@ -85,7 +87,8 @@ def publish(lock: WriterLock, current: Manifest | None, old: Manifest | None, ch
     # Recorded before anything is created: a run killed from here on leaves only files its lock names.
     lock.record([*names.values(), *retired])
     try:
-        written = _Writing(where, old, names, int(encoder["dimension"]), str(encoder["identifier"]), prompt_encoder)
+        written = _Writing(where, old, names, int(encoder["dimension"]), str(encoder["identifier"]), prompt_encoder,
+                           graph=store is None or store.kind == "local")
         count, crc32 = written.write(changes)
         record = _store_record(store, old, changes, written.loaded, int(encoder["dimension"]), notes)
         stamp = now()
@@ -168,8 +171,9 @@ class _Writing:
     catalog-wide facts, prompt tables)."""
 
     def __init__(self, folder: Path, old: Manifest | None, names: dict[str, str], dimension: int,
-                 identifier: str, prompt_encoder: Callable[[], Encoder | None] | None) -> None:
+                 identifier: str, prompt_encoder: Callable[[], Encoder | None] | None, *, graph: bool = True) -> None:
         self.folder, self.old, self.names, self.dimension = folder, old, names, dimension
+        self.graph = graph   # False: the store searches its own index (lance), the graph is left empty
         self.identifier, self.prompt_encoder = identifier, prompt_encoder
         self.partials = {part: folder / names[f"{part}_partial"] for part in ("items", "vectors", "mapped")}
 
@@ -191,7 +195,7 @@ class _Writing:
         finally:
             conn.close()
         self.loaded = loaded
-        crc32 = self._graph(loaded, reuse=not changes.rows and not changes.removals)
+        crc32 = self._graph(loaded, reuse=not changes.rows and not changes.removals and not (self.old and self.old.store))
         arrays, facts = columns.derive(loaded, identifier=self.identifier, prompt_encoder=self.prompt_encoder,
                                        previous=self._previous_columns(), items_path=items_path)
         mapped.write_mapped(self.partials["mapped"], arrays, facts)
@@ -201,6 +205,12 @@ class _Writing:
         return len(loaded.metas), crc32
 
     def _graph(self, loaded: items.LoadedItems, *, reuse: bool) -> int:
+        if not self.graph:
+            # A Lance store searches its own index: building an hnswlib graph of every item (12-50 minutes
+            # at 1M here) would be wasted. An empty one keeps the generation's files what readers and
+            # the audit expect; an older fashrec that ignores the store refuses it by its count.
+            empty = np.zeros((0, self.dimension), np.float32)
+            return ann.save_hnsw(ann.build_hnsw(empty), self.partials["vectors"], 0)
         """Labels in the graph are row positions: rebuilt over the final row order, or copied when only
         metadata changed (same rows, same order, same vectors) and the old graph is intact; its crc32."""
         path = self.partials["vectors"]

@@ -33,9 +33,10 @@ def reprice(catalog: Path, price: float) -> Path:
 
 
 @pytest.fixture()
-def built(tmp_path, tiny_model, fashrec_env) -> tuple[Path, Path]:
+def built(tmp_path, tiny_model, fashrec_env, store) -> tuple[Path, Path]:
+    """On both stores: on lance, several processes read one dataset while a writer adds versions."""
     catalog = make_catalog(tmp_path / "shop", 12)
-    return catalog, Path(build_index(catalog, model=str(tiny_model)).index)
+    return catalog, Path(build_index(catalog, model=str(tiny_model), store=store).index)
 
 
 def pause_reader_after_manifest(monkeypatch, publishes: int, catalog: Path) -> list[int]:
@@ -69,7 +70,7 @@ def test_a_reader_paused_across_publishes_still_opens(built, monkeypatch, publis
     assert index.get("p0").price == (None if publishes == 1 else 10.0 + publishes - 1)
 
 
-def test_the_previous_generation_stays_and_the_one_before_goes(built):
+def test_the_previous_generation_stays_and_the_one_before_goes(built, store):
     catalog, folder = built
     for n in range(3):
         build_index(reprice(catalog, 20.0 + n))
@@ -77,7 +78,8 @@ def test_the_previous_generation_stays_and_the_one_before_goes(built):
     g = manifest.generation
     names = sorted(p.name for p in folder.iterdir())
     assert names == sorted([".lock", "manifest.json", f"items-{g}.sqlite", f"vectors-{g}.hnsw", f"mapped-{g}.bin",
-                            f"items-{g - 1}.sqlite", f"vectors-{g - 1}.hnsw", f"mapped-{g - 1}.bin"])
+                            f"items-{g - 1}.sqlite", f"vectors-{g - 1}.hnsw", f"mapped-{g - 1}.bin",
+                            *(["lance"] if store == "lance" else [])])
     assert [r["generation"] for r in manifest.retained] == [g - 1]
     assert_usable(folder, 12)
 
@@ -100,7 +102,7 @@ READER = textwrap.dedent("""
 """)
 
 
-def test_readers_in_a_loop_while_a_writer_reindexes_20_times(built, tiny_model, fashrec_env, tmp_path):
+def test_readers_in_a_loop_while_a_writer_reindexes_20_times(built, tiny_model, fashrec_env, tmp_path, store):
     catalog, folder = built
     stop = tmp_path / "stop"
     readers = [subprocess.Popen([sys.executable, "-c", READER, str(folder), str(stop)], env=fashrec_env,
@@ -119,4 +121,6 @@ def test_readers_in_a_loop_while_a_writer_reindexes_20_times(built, tiny_model, 
         results = [json.loads(r.communicate(timeout=120)[0]) for r in readers]
     opens = sum(r["opens"] for r in results)
     failures = [f for r in results for f in r["failures"]]
-    assert failures == [] and opens >= 20, (opens, failures[:5])
+    # A Lance open also checks its table out at the generation's version (and imports lancedb once), so
+    # fewer opens fit in the writer's 20 runs: what matters is that they overlap the writes and none failed.
+    assert failures == [] and opens >= (20 if store == "local" else 10), (opens, failures[:5])

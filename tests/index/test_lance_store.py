@@ -148,9 +148,12 @@ def test_an_unknown_store_and_a_lost_dataset_are_clear_errors(fashrec, small_cat
     assert run.returncode == 2 and "--store" in json.loads(run.stderr)["message"]
     folder = tmp_path / "idx"
     assert fashrec("index", small_catalog, "--model", tiny_model, "--index", folder, "--store", "lance").returncode == 0
+    assert fashrec("index", "--check", "--index", folder).returncode == 0
     shutil.rmtree(folder / "lance")
     lost = fashrec("search", "dress", "--index", folder, "--json")
     assert lost.returncode == 4 and str(folder / "lance") in json.loads(lost.stderr)["message"]
+    check = fashrec("index", "--check", "--index", folder, "--json")
+    assert check.returncode == 4 and "Lance dataset" in check.json()["problems"][0]
     repaired = fashrec("index", small_catalog, "--index", folder, "--json")
     assert repaired.returncode == 0 and any("Lance" in n for n in repaired.json()["notes"])
     assert fashrec("search", "dress", "--index", folder, "--json").returncode == 0
