@@ -86,7 +86,7 @@ def train(
     init: Optional[str] = typer.Option(None, "--init", metavar="SPEC",
                                        help="Fine-tune this model spec instead of training "
                                        "fashrec-mini from scratch."),
-    epochs: int = typer.Option(14, "--epochs", help="Passes over the training items."),
+    epochs: int = typer.Option(14, "--epochs", metavar="N", help="Passes over the training items."),
     batch_size: int = typer.Option(256, "--batch-size", help="Items per step (contrastive batch)."),
     lr: Optional[float] = typer.Option(None, "--lr", help="Peak learning rate (default: 1e-3 from scratch, "
                                        "1e-5 with --init)."),

@@ -59,3 +59,28 @@ def test_the_command_list_loads_no_heavy_stack(fashrec_env):
     assert proc.returncode == 0, proc.stderr
     assert "serve" in proc.stdout and "refine" in proc.stdout
     assert eval(proc.stdout.strip().splitlines()[-1]) == []
+
+
+# What a query answered here must never import: the web server's stack (pydantic comes with it, and
+# with typer from 0.29 on, hence the pin in pyproject.toml), torch and its models, the LLM runtime.
+NOT_ON_THE_QUERY_PATH = {"pydantic", "pydantic_core", "fastapi", "starlette", "torch", "open_clip", "torchvision",
+                         "llama_cpp"}
+
+
+def imported(run) -> set[str]:
+    """Every module a run imported, from its ``python -X importtime`` lines on stderr."""
+    return {line.rsplit("|", 1)[-1].strip() for line in run.stderr.splitlines() if line.startswith("import time:")}
+
+
+def test_a_query_answered_here_imports_no_server_stack_torch_or_llm(fashrec, indexed, small_catalog, fashrec_env):
+    fashrec_env["PYTHONPROFILEIMPORTTIME"] = "1"
+    image = sorted((small_catalog.parent / "images").iterdir())[3]
+    # refine with its default planner (hybrid: the LLM is not loaded for words the rules explain)
+    for args in (("refine", image, "but in black"), ("search", "red dress"), ("similar", image),
+                 ("refine", image, "in red", "--planner", "rules", "-k", "3", "--strict")):
+        run = fashrec(*args, "--index", indexed, "--json")
+        assert run.returncode == 0, run.stderr[-2000:]
+        assert run.json()["query"], args
+        modules = imported(run)
+        assert "onnxruntime" in modules, args   # it did answer on the fast path
+        assert not modules & NOT_ON_THE_QUERY_PATH, (args, sorted(modules & NOT_ON_THE_QUERY_PATH))
