@@ -10,6 +10,7 @@
 
     python bench/fast_start.py                       # exports fashrec-mini into a temp folder first
     python bench/fast_start.py --onnx-root DIR --reps 7 --real 500 --json /tmp/fast_start.json
+    python bench/fast_start.py --onnx-root DIR --real 500 --agreement-only   # the cosine check alone
 """
 
 from __future__ import annotations
@@ -203,6 +204,7 @@ def main() -> None:
     parser.add_argument("--warm", type=int, default=40, help="warm requests per cold child")
     parser.add_argument("--real", type=int, default=500, help="real photos for the agreement check")
     parser.add_argument("--import-reps", type=int, default=5)
+    parser.add_argument("--agreement-only", action="store_true", help="only the onnx / torch cosine check")
     parser.add_argument("--json", default=None)
     parser.add_argument("--child", choices=["onnx", "torch"], help=argparse.SUPPRESS)
     parser.add_argument("--images", nargs="*", help=argparse.SUPPRESS)
@@ -226,6 +228,11 @@ def main() -> None:
     real = real[:: max(1, len(real) // args.real)][: args.real] if real else []
     probe = (real or catalog_images)[:41]
 
+    if args.agreement_only:
+        found = agreement(args, catalog_images, titles, real)
+        print(_agreement_table(found))
+        write_json(args.json, {"machine": info, "agreement": found})
+        return
     results: dict = {"machine": info, "cold": {"onnx": [], "torch": []}, "warm": {"onnx": [], "torch": []}}
     log("bare interpreter")
     results["bare_python"] = [bare_python() for _ in range(args.reps)]
@@ -260,6 +267,15 @@ def med(runs: list[dict], key: str) -> float:
     return statistics.median(r[key] for r in runs)
 
 
+def _agreement_table(agreement: dict) -> str:
+    from common import markdown_table
+
+    return "\n## Agreement, cosine between the onnx and torch embeddings\n\n" + markdown_table(
+        ["set", "n", "min", "p1", "mean", "max abs diff"],
+        [[k, v["n"], f"{v['min']:.7f}", f"{v['p1']:.7f}", f"{v['mean']:.7f}", f"{v['max_abs_diff']:.2e}"]
+         for k, v in agreement.items()])
+
+
 def print_tables(results: dict) -> None:
     from common import markdown_table
 
@@ -289,11 +305,7 @@ def print_tables(results: dict) -> None:
         o, t = med(won, key), med(wtc, key)
         rows.append([label, round(o, 2), round(t, 2), f"{t / o:.1f}x"])
     print(markdown_table(["", "onnx", "torch", "torch / onnx"], rows))
-    print("\n## Agreement, cosine between the onnx and torch embeddings\n")
-    print(markdown_table(["set", "n", "min", "p1", "mean", "max abs diff"],
-                         [[k, v["n"], f"{v['min']:.7f}", f"{v['p1']:.7f}", f"{v['mean']:.7f}",
-                           f"{v['max_abs_diff']:.2e}"]
-                          for k, v in results["agreement"].items()]))
+    print(_agreement_table(results["agreement"]))
     print("\n## Import time, self time summed per top-level package (ms, median)\n")
     for label, data in results["imports"].items():
         top = list(data["by_package_ms"].items())[:10]
