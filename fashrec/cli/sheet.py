@@ -3,7 +3,11 @@
 People choosing clothes would rather look than read; this is the picture behind ``--sheet``. Like the
 text renderer it draws from the JSON documents the commands print. Captions are fitted by measured text
 width (wrapped, then cut with an ellipsis), so a long title never runs into the next tile; the top of the
-sheet says what was asked and what was read from the anchor.
+sheet says what was asked, what was read from the anchor (with confidence, and what the shopper
+corrected) and, for a short answer, how short it is. Near misses (``alternatives``) are a section of their
+own below the results, under their own heading, each tile saying what it lacks. The PNG also carries its
+text (a ``Description`` text chunk: the header, the section headings, the tiles' titles), for readers
+that cannot see it and for tests.
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from PIL import Image, ImageDraw, ImageFont
+from PIL.PngImagePlugin import PngInfo
 
 from fashrec.catalog.images import load_rgb
 from fashrec.cli.render import (
@@ -30,6 +35,7 @@ LINE_H = 14
 CAPTION_LINES = 4          # title (up to 2 lines), price and stock, id
 MARKER_COLOURS = {"relaxed": (214, 120, 0), "near miss": (214, 120, 0), "alternative": (150, 60, 170)}
 ELLIPSIS = "…"
+ALTERNATIVES_HEADING = "Alternatives (not matches: each lacks something)"
 
 
 @dataclass
@@ -111,11 +117,14 @@ def _draw_tile(sheet: Image.Image, draw: ImageDraw.ImageDraw, tile: Tile, x: int
         draw.text((x, y + THUMB_H + 3 + j * LINE_H), fit(draw, line, small, THUMB_W), fill=(70, 70, 70), font=small)
 
 
-def make_sheet(tiles: list[Tile], out: str | Path, *, header: list[str] | None = None, columns: int = 5) -> Path:
-    """Write a PNG grid of ``tiles`` under ``header`` (its first line bold) and return its path."""
+def make_sheet(tiles: list[Tile], out: str | Path, *, header: list[str] | None = None, columns: int = 5,
+               apart: tuple[str, list[Tile]] | None = None) -> Path:
+    """Write a PNG grid of ``tiles`` under ``header`` (its first line bold) and return its path.
+    ``apart``: (heading, tiles) drawn below them from a fresh row, under that heading."""
     out = Path(out)
-    columns = max(1, min(columns, len(tiles) or 1))
-    rows = (len(tiles) + columns - 1) // columns or 1
+    label, extra = apart if apart and apart[1] else ("", [])
+    columns = max(1, min(columns, max(len(tiles), len(extra)) or 1))
+    rows, extra_rows = _rows(len(tiles), columns) or (0 if extra else 1), _rows(len(extra), columns)
     width = PAD + columns * (THUMB_W + PAD)
     measure = ImageDraw.Draw(Image.new("RGB", (1, 1)))
     fonts = [_font(15)] + [_font(12)] * max(0, len(header or []) - 1)
@@ -123,7 +132,8 @@ def make_sheet(tiles: list[Tile], out: str | Path, *, header: list[str] | None =
             for line in wrap(measure, text, font, width - 2 * PAD, 3)]
     top = PAD + sum(LINE_H + (4 if font is fonts[0] else 2) for _, font in head)
     cell_h = THUMB_H + CAPTION_LINES * LINE_H + 6 + PAD
-    sheet = Image.new("RGB", (width, top + rows * cell_h), (245, 245, 245))
+    heading_h = LINE_H + 8 if extra else 0
+    sheet = Image.new("RGB", (width, top + (rows + extra_rows) * cell_h + heading_h), (245, 245, 245))
     draw = ImageDraw.Draw(sheet)
     y = PAD // 2
     for line, font in head:
@@ -131,12 +141,38 @@ def make_sheet(tiles: list[Tile], out: str | Path, *, header: list[str] | None =
         y += LINE_H + (4 if font is fonts[0] else 2)
     for i, tile in enumerate(tiles):
         _draw_tile(sheet, draw, tile, PAD + (i % columns) * (THUMB_W + PAD), top + (i // columns) * cell_h)
+    if extra:   # near misses apart: a rule, the heading, then their own rows
+        y = top + rows * cell_h
+        draw.line([PAD, y, width - PAD, y], fill=MARKER_COLOURS["alternative"], width=2)
+        draw.text((PAD, y + 4), fit(draw, label, _font(13), width - 2 * PAD), fill=MARKER_COLOURS["alternative"],
+                  font=_font(13))
+        for i, tile in enumerate(extra):
+            _draw_tile(sheet, draw, tile, PAD + (i % columns) * (THUMB_W + PAD),
+                       y + heading_h + (i // columns) * cell_h)
+    _save(sheet, out, _description(header or [], tiles, label, extra))
+    return out
+
+
+def _rows(n: int, columns: int) -> int:
+    return (n + columns - 1) // columns
+
+
+def _description(header: list[str], tiles: list[Tile], label: str, extra: list[Tile]) -> str:
+    """The sheet's text, in reading order: header lines, then each section's tiles."""
+    lines = [*header, *(f"- {t.title}" for t in tiles if t.title)]
+    if extra:
+        lines += [label, *(f"- {t.title}" + (f" ({t.details[0]})" if t.details else "") for t in extra)]
+    return "\n".join(lines)
+
+
+def _save(sheet: Image.Image, out: Path, description: str) -> None:
+    info = PngInfo()
+    info.add_itxt("Description", description)   # iTXt: UTF-8, so titles in any language survive
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
-        sheet.save(out, format="PNG")
+        sheet.save(out, format="PNG", pnginfo=info)
     except OSError as exc:
         raise UsageError(f"cannot write the sheet {out}: {exc.strerror or exc}") from None
-    return out
 
 
 # --- sheets from the commands' JSON documents -----------------------------------------------------
@@ -145,8 +181,10 @@ def product_tile(rank: int | None, item: dict[str, Any], marker: str = "") -> Ti
     price = price_text(item) or "no price"
     stock = "" if item.get("in_stock") is False else " · in stock" if item.get("in_stock") else ""
     title = f"{rank}. {item.get('title') or item['id']}" if rank is not None else (item.get("title") or item["id"])
-    return Tile(Path(item["image"]) if item.get("image") else None, title, [price + stock, item["id"]],
-                marker or marker_of(item))
+    details = [price + stock, item["id"]]
+    if item.get("lacks"):   # a near miss says first what it lacks: it must not pass for a match
+        details.insert(0, "lacks " + ", ".join(item["lacks"]))
+    return Tile(Path(item["image"]) if item.get("image") else None, title, details, marker or marker_of(item))
 
 
 def sheet_header(title: str, data: dict[str, Any]) -> list[str]:
@@ -155,14 +193,19 @@ def sheet_header(title: str, data: dict[str, Any]) -> list[str]:
     query = data.get("query") or {}
     if query.get("text"):
         lines.append(f"Request: \"{query['text']}\"")
-    if (data.get("anchor") or {}).get("attributes"):
-        lines.append("Anchor: " + anchor_words(data["anchor"]))
+    anchor = data.get("anchor") or {}
+    if anchor.get("attributes"):   # what was read (with confidence), what the shopper corrected
+        source = f"catalog {anchor['catalog_id']}" if anchor.get("catalog_id") else "read from the photo"
+        lines.append(f"Anchor ({source}): " + anchor_words(anchor))
     constraints = (data.get("session") or {}).get("constraints")
     plan = data.get("plan") or query.get("understood")
     if constraints:   # a conversation: everything asked so far, not only the last words
         lines.append("Constraints: " + ", ".join(constraints))
     elif plan and plan_words(plan):
         lines.append("Understood: " + plan_words(plan))
+    short = data.get("shortfall")
+    if short:
+        lines.append(f"{short['message'][:1].upper()}{short['message'][1:]} (you asked for {short['wanted']})")
     return lines
 
 
@@ -171,8 +214,8 @@ def write_sheet(path: Path, data: dict[str, Any], *, anchor: Path | None, title:
     tiles = [Tile(anchor, "anchor", [anchor.name], highlight=True)] if anchor else []
     offset = (data.get("query") or {}).get("offset") or 0
     tiles += [product_tile(rank, r) for rank, r in enumerate(data["results"], start=offset + 1)]
-    tiles += [product_tile(None, r, "alternative") for r in data.get("alternatives") or []]
-    return make_sheet(tiles, path, header=sheet_header(title, data))
+    apart = [product_tile(None, r, "alternative") for r in data.get("alternatives") or []]
+    return make_sheet(tiles, path, header=sheet_header(title, data), apart=(ALTERNATIVES_HEADING, apart))
 
 
 def write_outfit_sheet(path: Path, data: dict[str, Any], anchor_image: Path | None) -> Path:

@@ -95,6 +95,14 @@ def test_chat_for_people(fashrec, indexed, shirt, tmp_path):
     assert run.returncode == 0, run.stderr
     assert "turn 1" in run.stdout and "Changed:" in run.stdout and "pick N" in run.stdout
     assert sheet.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    from PIL import Image
+
+    with Image.open(sheet) as im:   # the sheet's own text: the reading on top, the near misses apart
+        text = im.text["Description"].splitlines()
+    assert text[1] == 'Request: "in navy"' and text[2].startswith("Anchor (") and "category=shirt" in text[2]
+    assert "No navy blue shirts for men (you asked for 3)" in text
+    heading = text.index("Alternatives (not matches: each lacks something)")
+    assert heading > 0 and all("(lacks " in line for line in text[heading + 1:]) and text[heading + 1:]
     assert "chat-" in fashrec("session", "list", "--json").stdout  # an unnamed chat still gets a session
 
 

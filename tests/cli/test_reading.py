@@ -154,6 +154,34 @@ def test_refine_sheet_says_what_was_asked_and_read(fashrec, indexed, products, s
         assert a.height > b.height          # the request, the anchor's reading and the plan on top
 
 
+def test_sheet_shows_the_reading_with_corrections_on_top_and_alternatives_apart(fashrec, indexed, products,
+                                                                                   small_catalog, tmp_path):
+    """Issue 11: the anchor's reading (confidence, and what the shopper corrected) heads the sheet; near
+    misses are a section of their own, each saying what it lacks, never mixed with the results."""
+    from PIL import Image
+
+    photo = small_catalog.parent / products[0]["image"]
+    sheet = tmp_path / "short.png"
+    run = fashrec("refine", photo, "in navy", "--anchor", "season=winter", "--index", indexed, "--planner", "rules",
+                  "-k", "3", "--sheet", sheet, "--json")
+    assert run.returncode == 0, run.stderr
+    data = run.json()
+    read = data["anchor"]["attributes"]["season"]["guessed"]
+    assert data["alternatives"] and data["shortfall"]
+    with Image.open(sheet) as im:
+        text = im.text["Description"].splitlines()
+    anchor_line = next(line for line in text if line.startswith("Anchor ("))
+    assert f"season=winter (you said; photo: {read['value']} {read['confidence']:.0%})" in anchor_line
+    assert f"category={data['anchor']['attributes']['category']['value']} (" in anchor_line
+    heading = text.index("Alternatives (not matches: each lacks something)")
+    shown = text[heading + 1:]
+    assert len(shown) == len(data["alternatives"])
+    for line, alternative in zip(shown, data["alternatives"]):
+        assert line == f"- {alternative['title']} (lacks {', '.join(alternative['lacks'])})"
+    results = [line for line in text[:heading] if line.startswith("- ") and line != "- anchor"]
+    assert results == [f"- {n}. {r['title']}" for n, r in enumerate(data["results"], start=1)]
+
+
 def test_refine_like_these_not_like_that(fashrec, indexed, products, small_catalog):
     """--like blends another photo into the anchor (what both share is kept), --unlike leans away from one:
     the results move towards the liked photo's look and away from the unliked one's."""
