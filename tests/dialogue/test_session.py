@@ -444,3 +444,34 @@ def test_dialogue_benchmark_runs_every_strategy_on_the_same_shoppers(tmp_path, t
     assert len(report.traces) == 12 and {t.strategy for t in report.traces} == {"ammr", "ammr-stateless", "fusion"}
     for example in data["examples"]:
         assert example["turns"] and all(t["text"] for t in example["turns"])
+
+
+# --- corrections and ways forward (issue 11) ------------------------------------------------------
+
+def test_plain_sentences_correct_the_anchor_and_a_way_forward_releases_its_constraints(refiner, small_catalog):
+    """ "it is a men's shirt" corrects two readings at once; "it's a bit long" is a request, not a
+    correction; taking a price way forward ends the relative wish that set the price as well."""
+    from fashrec.dialogue.session import correction_words
+
+    assert correction_words("it's a dress") == "dress" and correction_words("No, it is a men's shirt.") == "men's shirt"
+    assert correction_words("in red") is None
+    rows = [json.loads(line) for line in small_catalog.read_text().splitlines()]
+    dress = next(r for r in rows if r["attributes"]["category"] == "dress")
+    dialogue = Dialogue(refiner, SessionStore(":memory:"), "c")
+    dialogue.start(small_catalog.parent / dress["image"], "cheaper")
+    corrected = dialogue.say("it is a men's shirt")
+    assert corrected.turn.action == "correct" and corrected.turn.text == "it is a men's shirt"
+    assert dict(corrected.turn.anchor.overrides) == {"category": "shirt", "gender": "men"}
+    assert {str(c) for c in corrected.turn.changes} >= {"~ anchor category=dress -> anchor category=shirt",
+                                                        "~ anchor gender=women -> anchor gender=men"}
+    assert corrected.turn.plan.relative == ["cheaper"]                 # the request is answered again
+    assert corrected.result.results and all(r.candidate.product.attributes["category"] == ["shirt"]
+                                            for r in corrected.result.results)
+    request = dialogue.say("it's a bit shorter")                         # a wish, not what the anchor is
+    assert request.turn.action == "refine" and "shorter" in request.turn.plan.relative
+    taken = dialogue.relax([{"check": "price", "attribute": "price", "label": "price below the anchor's"}])
+    assert taken.turn.action == "relax" and "cheaper" not in taken.turn.plan.relative
+    assert "- cheaper" in [str(c) for c in taken.turn.changes] and "price" in taken.turn.plan.drop
+    assert taken.turn.anchor.overrides == corrected.turn.anchor.overrides   # the correction holds
+    with pytest.raises(UsageError, match="did you mean category=dress"):
+        dialogue.correct({"category": "dres"})
