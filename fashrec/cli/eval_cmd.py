@@ -154,11 +154,12 @@ def eval_refine(
                               f"{s.brand_exposure.get('brands', 0)} ({s.brand_exposure.get('gini', 0):.2f})")
             stdout.print(table)
             honesty = Table("strategy", "rows breaking a promise", "shortfall declared", "short, undeclared",
-                            "alternatives / answer", "P@10 shown (results, then alternatives)", header_style="bold")
+                            "alternatives / answer", "P@10 shown (results, then alternatives)",
+                            "filled by the other reading", header_style="bold")
             for s in report.strategies:
                 honesty.add_row(s.strategy, f"{s.violation_rate:.3f}", f"{s.shortfall_rate:.3f}",
                                 str(s.undeclared_shortfalls), f"{s.alternatives_per_answer:.2f}",
-                                f"{s.shown_precision_at_10:.3f}")
+                                f"{s.shown_precision_at_10:.3f}", f"{s.other_reading_rate:.3f}")
             stdout.print(honesty)
             stdout.print("[dim]load (ms, excluded from latency): "
                          + ", ".join(f"{k} {v:.0f}" for k, v in report.load_ms.items()) + "[/]")

@@ -27,6 +27,8 @@ class Honesty:
     violations: list[tuple[str, str]]   # (product id, the constraint it breaks)
     short: bool                         # fewer results than asked for
     declared: bool                      # a shortfall was stated
+    # Rows that have the second of two readings of the anchor's identity (kept as either, and said).
+    other_reading: int = 0
 
     @property
     def undeclared(self) -> bool:
@@ -39,7 +41,17 @@ def answer_honesty(result: RefineResult, *, keep_confidence: float = KEEP_CONFID
     violations = [(item.candidate.product.id, label) for item in result.results
                   for label, ok in promised if ok(item.candidate.product) is False]
     short = len(result.results) < int(result.query.get("k") or 0)
-    return Honesty(len(result.results), violations, short, result.shortfall is not None)
+    return Honesty(len(result.results), violations, short, result.shortfall is not None,
+                   other_reading_rows(result, keep_confidence))
+
+
+def other_reading_rows(result: RefineResult, keep_confidence: float = KEEP_CONFIDENCE) -> int:
+    """Result rows whose category or gender is the photo's second reading, not its likeliest."""
+    touched = set(result.plan.set) | set(result.plan.exclude) | set(result.plan.drop)
+    pairs = {a: r[1:] for a, g in result.anchor.attributes.items() if a not in touched and a not in result.plan.keep
+             and len(r := identity_readings(a, g, keep_confidence=keep_confidence)) > 1}
+    return sum(1 for item in result.results
+               if any(set(item.candidate.product.attributes.get(a, ())) & set(others) for a, others in pairs.items()))
 
 
 def promises(result: RefineResult, keep_confidence: float = KEEP_CONFIDENCE,

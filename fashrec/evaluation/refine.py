@@ -94,6 +94,9 @@ class StrategyScore:
     undeclared_shortfalls: int = 0
     alternatives_per_answer: float = 0.0
     shown_precision_at_10: float = 0.0
+    # Share of answers in which products with the photo's second reading of its category or gender
+    # filled slots (too few had the likeliest; see fashrec.ammr.constraints.identity_readings).
+    other_reading_rate: float = 0.0
 
     def to_dict(self) -> dict:
         return rounded_fields(self)
@@ -409,6 +412,7 @@ def record_answer(stats: dict[str, list], req: Request, result, elapsed: float, 
     stats["declared"].append(float(honesty.declared))
     stats["undeclared"].append(int(honesty.undeclared))
     stats["alternatives"].append(len(result.alternatives))
+    stats["other_reading"].append(float(honesty.other_reading > 0))
 
 
 def strategy_score(strategy: str, s: dict[str, list]) -> StrategyScore:
@@ -422,4 +426,5 @@ def strategy_score(strategy: str, s: dict[str, list]) -> StrategyScore:
         violation_rate=sum(s["violations"]) / max(1, sum(s["rows"])),
         shortfall_rate=float(np.mean(s["declared"] or [0])), undeclared_shortfalls=int(sum(s["undeclared"])),
         alternatives_per_answer=float(np.mean(s["alternatives"] or [0])),
-        shown_precision_at_10=float(np.mean(s["shown"] or [0])))
+        shown_precision_at_10=float(np.mean(s["shown"] or [0])),
+        other_reading_rate=float(np.mean(s["other_reading"] or [0])))

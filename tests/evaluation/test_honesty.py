@@ -60,6 +60,8 @@ def test_an_identity_read_between_two_values_promises_one_of_them():
                       _item("c", category="trousers", gender="men", material="linen")])
     result.anchor.attributes["category"] = AttributeGuess("shirt", 0.66, "x", (("t-shirt", 0.34),))
     assert answer_honesty(result).violations == [("c", "category=shirt or t-shirt")]
+    assert answer_honesty(result).other_reading == 1        # the t-shirt: the photo's second reading
     # A runner-up under 20 % is no second reading: the likeliest alone is promised, as from 0.6 up.
     result.anchor.attributes["category"] = AttributeGuess("shirt", 0.66, "x", (("t-shirt", 0.15),))
     assert [pid for pid, _ in answer_honesty(result).violations] == ["b", "c"]
+    assert answer_honesty(result).other_reading == 0

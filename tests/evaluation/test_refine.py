@@ -35,6 +35,7 @@ def test_every_strategy_is_scored_with_brand_exposure(tmp_path, tiny_model, fash
     # says so, and what a shopper sees first (results, then alternatives) scores at least the results.
     assert ammr.violation_rate == 0 and ammr.undeclared_shortfalls == 0
     assert 0 <= ammr.shortfall_rate <= 1 and ammr.shown_precision_at_10 >= ammr.precision_at_10
+    assert 0 <= ammr.other_reading_rate <= 1
     assert report.to_dict()["strategies"][0]["violation_rate"] == 0
 
 
