@@ -23,8 +23,9 @@ IDENTITY_CONFIDENCE = 0.6
 # An identity read below EITHER_BELOW whose runner-up reaches RUNNER_UP_MIN is kept as "this or that"
 # ("sports shoes or casual shoes"): on the 4,228 unseen photos of `fashrec eval anchor` outside the
 # refine requests, such a category reading alone was right 59-74 % of the time (by 0.1 band from 0.5 to
-# 0.8), the pair 88-96 %; gender 61-76 % alone, 92-98 % as a pair. Every result has one of the two,
-# the likeliest first; the other fills the answer only when the first runs short, and it says so.
+# 0.8), the pair 88-96 %; gender 61-76 % alone, 92-98 % as a pair (bench/pair_readings.py). Every
+# result has one of the two, the likeliest first; the other fills the answer only when the first runs
+# short, and it says so.
 EITHER_BELOW = 0.8
 RUNNER_UP_MIN = 0.2
 
