@@ -91,7 +91,7 @@ def unsure_keeps(anchor: Anchor, constraints: Constraints, ask_below: float) -> 
     threshold, those kept on a guess worth confirming. The shopper is shown the reading and asked; what
     the shopper already corrected is their word, not a reading, and is never asked again."""
     touched = _touched(constraints.plan, constraints.relative)
-    unsure = [Unsure(attr, guess, ask_below, kept=attr in constraints.hard)
+    unsure = [Unsure(attr, guess, ask_below, kept=attr in constraints.hard, either=constraints.either.get(attr, ()))
               for attr, guess in anchor.attributes.items()
               if attr not in touched and guess.source != SHOPPER and guess.confidence < ask_below
               and role_of(attr) in KEEP_ORDER]

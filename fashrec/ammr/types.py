@@ -59,6 +59,7 @@ class Unsure:
     guess: AttributeGuess
     threshold: float          # the confidence below which refine asks
     kept: bool = False
+    either: tuple[str, ...] = ()   # kept as one of two readings ("men or women"), see Constraints.either
 
     @property
     def options(self) -> list[tuple[str, float]]:
@@ -69,7 +70,8 @@ class Unsure:
         # Likeliest first: the blend may pick a value the vote backs less than a runner-up.
         offered = " or ".join(f"{v} ({c:.0%})" for v, c in sorted(self.options, key=lambda vc: -vc[1]))
         if self.kept:
-            return (f"the photo's {self.attribute} is read as {offered} and kept as {self.guess.value} "
+            kept = " or ".join(self.either) or self.guess.value
+            return (f"the photo's {self.attribute} is read as {offered} and kept as {kept} "
                     f"(name another to change it)")
         return (f"the photo's {self.attribute} is unsure: {offered}; it is not kept, so results may be any "
                 f"{self.attribute} (name one to keep it)")

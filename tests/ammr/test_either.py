@@ -111,3 +111,10 @@ def test_when_the_first_reading_suffices_every_result_has_it(refiner):
     assert not any(s["action"] == "other reading" for s in data["steps"]) and data["shortfall"] is None
     gender = next(a for a in data["assumptions"] if a["attribute"] == "gender")
     assert gender["use"] == "required" and gender["reason"].endswith("every result is men")
+
+
+def test_asking_to_confirm_a_pair_names_both_readings(refiner):
+    result = refiner.refine(_split_anchor(refiner), "", RefineOptions(k=2, critic=ALL, ask_below=0.8))
+    gender = next(u for u in result.unsure if u.attribute == "gender")
+    assert gender.kept and gender.either == ("men", "women")
+    assert "kept as men or women" in gender.question and "men (60%) or women (40%)" in gender.question
