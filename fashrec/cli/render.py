@@ -313,11 +313,18 @@ def render_turn(data: dict[str, Any], *, explain: bool) -> None:
     source = anchor["value"] if anchor["kind"] == "image" else f"product {anchor['value']}"
     if anchor["kind"] == "image" and not is_wide():
         source = Path(source).name
+    source += corrected_words(anchor)
     text = f' "{visible(data["query"]["text"])}"' if data["query"].get("text") and s["action"] != "more" else ""
     stdout.print(Text.assemble((f"Session {s['name']} · turn {s['turn']}", "bold cyan"), f" ({s['action']}){text}  ",
                                (f"anchor: {source}", "dim")))
     render_changes(data["session"])
     render_refine(data, explain=explain)
+
+
+def corrected_words(anchor_ref: dict[str, Any]) -> str:
+    """" (you said category=jacket)": what the shopper corrected in a session turn's anchor."""
+    fixed = anchor_ref.get("overrides") or {}
+    return f" (you said {', '.join(f'{a}={v}' for a, v in fixed.items())})" if fixed else ""
 
 
 def turn_heading(turn: dict[str, Any], before: dict[str, Any] | None) -> str:
@@ -344,7 +351,7 @@ def render_session(data: dict[str, Any]) -> None:
     for t in data["turns"]:
         anchor = t["anchor"]
         source = Path(anchor["value"]).name if anchor["kind"] == "image" else f"product {anchor['value']}"
-        source = "" if t["action"] == "pick" else f"{source} · "   # a pick's heading names its product
+        source = "" if t["action"] == "pick" else f"{source}{corrected_words(anchor)} · "   # a pick names its own
         stdout.print(Text.assemble((f"{t['turn']}. ", "bold cyan"), turn_heading(t, before),
                                    (f"  {source}{t['time']}", "dim")))
         render_changes(t)

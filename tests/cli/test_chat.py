@@ -250,6 +250,7 @@ def test_chat_offers_ways_forward_as_numbers_and_takes_corrections(fashrec, inde
     shown = fashrec("session", "show", "w1", "--json").json()
     assert shown["turns"][-1]["anchor"]["overrides"] == {"category": "jacket", "gender": "women"}
     assert "overrides" not in shown["turns"][0]["anchor"]
+    assert "(you said category=jacket, gender=women)" in fashrec("session", "show", "w1").stdout
     # refine --session --anchor corrects the same stored anchor (and reads its words too)
     run = fashrec("refine", "--session", "w1", "under 300", "--anchor", "pattern=solid", "--planner", "rules",
                   "-k", "3", "--json")
