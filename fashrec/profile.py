@@ -30,14 +30,17 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from fashrec.ammr import Anchor, Booster, Candidate, CriticConfig
 from fashrec.catalog import Product, normalize_value
 from fashrec.errors import ProfileError, UsageError
 from fashrec.fsutil import atomic_write_bytes
-from fashrec.index import Index
-from fashrec.planner import Plan
 from fashrec.settings import home_dir, home_folder
+
+if TYPE_CHECKING:   # the profile is read (and sent with --server) without the numpy-heavy index stack
+    from fashrec.ammr import Anchor, Booster, Candidate, CriticConfig
+    from fashrec.index import Index
+    from fashrec.planner import Plan
 
 PROFILE_VERSION = 1
 PROFILE_FILE = "profile.json"
@@ -150,6 +153,14 @@ def load_profile(path: Path | None = None) -> Profile:
         return Profile.from_dict(data)
     except UsageError as exc:
         raise ProfileError(f"profile file {path} is invalid: {exc.message}", hint=hint) from exc
+
+
+def load_profile_unless(disabled: bool) -> Profile | None:
+    """The saved profile, or None when disabled or empty (callers then skip profile rules entirely)."""
+    if disabled:
+        return None
+    profile = load_profile()
+    return None if profile.is_empty() else profile
 
 
 def _check_is_file(path: Path) -> None:
@@ -284,6 +295,9 @@ def profile_limits(profile: Profile, index: Index, anchor: Anchor | None = None,
     a search query asked for, overrides the profile as a refinement's request does ("black t-shirt" finds
     black ones though the profile avoids black).
     """
+    from fashrec.ammr import CriticConfig   # deferred: numpy and the index (see the imports above)
+    from fashrec.planner import Plan
+
     applied = apply_profile(profile, index, anchor if anchor is not None else _NO_ANCHOR, plan or Plan(),
                             CriticConfig())
     if applied.critic.budget is not None:

@@ -6,6 +6,9 @@ fills in the others from their type.
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Optional
+
 import typer
 
 from fashrec.cli.batch import MAX_K, MAX_OFFSET, MAX_STEPS, batch_help
@@ -80,3 +83,13 @@ SortOpt = typer.Option("relevance", "--sort", metavar="relevance|price|-price",
                             "dearest first; unpriced last).")
 OffsetOpt = typer.Option(0, "--offset", min=0, max=MAX_OFFSET, metavar="N",
                          help="Skip the first N results (the next page: --offset 10 with -k 10).")
+
+
+IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".gif", ".bmp", ".tif", ".tiff"}
+
+
+def split_positionals(image: Optional[Path], text: Optional[str]) -> tuple[Optional[Path], Optional[str]]:
+    """`refine --session s1 "shorter sleeves"`: a lone argument that is no image file is the request."""
+    if image is not None and text is None and not image.exists() and image.suffix.lower() not in IMAGE_SUFFIXES:
+        return None, str(image)
+    return image, text

@@ -7,7 +7,6 @@ from typing import Any, List, Optional
 
 import typer
 
-from fashrec.cli import remarks  # noqa: F401  (styles the loading remarks)
 from fashrec.cli.app import app
 from fashrec.cli.batch import run_batch
 from fashrec.cli.options import (
@@ -32,18 +31,17 @@ from fashrec.cli.options import (
     StrategyOpt,
     StrictOpt,
     batch_option,
+    split_positionals,
 )
 from fashrec.cli.output import emit, handled, literal, note
 from fashrec.cli.remote import post, post_line, server_url, with_profile
 from fashrec.cli.render import render_refine, render_turn, turn_anchor_image
-from fashrec.ammr.corrections import parse_overrides
-from fashrec.cli.session_cmd import session_turn, split_positionals
-from fashrec.cli.sheet import write_sheet
 from fashrec.errors import UsageError
-from fashrec.search import check_sort
-from fashrec.service.handlers import Defaults, refine_answer
+from fashrec.profile import load_profile_unless
 from fashrec.service.requests import RefineRequest
-from fashrec.service.runtime import build_refiner, check_strategy, load_profile_unless
+
+# What answers here (the index, the encoder, the AMMR loop: numpy, onnxruntime, hnswlib) is imported in
+# the functions that answer here: `refine --server URL` sends the request and renders the answer without it.
 
 
 @app.command()
@@ -95,8 +93,12 @@ def refine(
     fashrec refine --session s1 --pick 2 "but in blue"
     """
     with handled(json_mode or batch is not None):
-        check_strategy(strategy)
-        check_sort(sort)
+        if server_url(server) is None:   # a server checks them itself, and says so as this would
+            from fashrec.search import check_sort
+            from fashrec.service.runtime import check_strategy
+
+            check_strategy(strategy)
+            check_sort(sort)
         profile = load_profile_unless(no_profile)
         url = server_url(server)
         image, text, fields = _anchor_fields(image, text, product_id, anchor, batch is not None)
@@ -114,7 +116,7 @@ def refine(
                                  else 0)
             data = _remote_refine(url, request, image, text, session, pick)
             if sheet:
-                note(f"sheet: {literal(write_sheet(sheet, data, anchor=turn_anchor_image(data), title=text or 'refine'))}")
+                _write_sheet(sheet, data, turn_anchor_image(data), text or "refine")
             emit(data, json_mode=json_mode, render=lambda: (render_turn(data, explain=explain) if "session" in data
                                                            else render_refine(data, explain=explain)))
             return
@@ -124,13 +126,19 @@ def refine(
             if offset or sort != "relevance":
                 raise UsageError("--offset and --sort page a single refinement; in a conversation use chat's "
                                  "\"more\"", hint="fashrec chat --session NAME")
+            from fashrec.cli.session_cmd import session_turn
+
             data = session_turn(session, image, text, pick=pick, index=index, planner=planner, llm=llm, k=k,
                                 strategy=strategy, max_steps=max_steps, profile=profile, runtime=runtime,
                                 ask_below=ask_below, fields={**fields, "strict": strict})
             if sheet:
-                note(f"sheet: {literal(write_sheet(sheet, data, anchor=turn_anchor_image(data), title=f'session {session}'))}")
+                _write_sheet(sheet, data, turn_anchor_image(data), f"session {session}")
             emit(data, json_mode=json_mode, render=lambda: render_turn(data, explain=explain))
             return
+        from fashrec.cli import remarks  # noqa: F401  (styles the loading remarks)
+        from fashrec.service.handlers import Defaults, refine_answer
+        from fashrec.service.runtime import build_refiner
+
         refiner = build_refiner(index, planner, llm, runtime)
         defaults = Defaults(k=k, strategy=strategy, max_steps=max_steps, ask_below=ask_below, offset=offset,
                             sort=sort, strict=strict)
@@ -152,9 +160,15 @@ def refine(
         data = refine_answer(refiner, RefineRequest(text=text or "", **fields), defaults=defaults, image=image,
                              profile_off=no_profile, like=tuple(like or ()), unlike=tuple(unlike or ()))
         if sheet:
-            title = f"Refine {image.name if image is not None else product_id}"
-            note(f"sheet: {literal(write_sheet(sheet, data, anchor=image or turn_anchor_image(data), title=title))}")
+            _write_sheet(sheet, data, image or turn_anchor_image(data),
+                         f"Refine {image.name if image is not None else product_id}")
         emit(data, json_mode=json_mode, render=lambda: render_refine(data, explain=explain))
+
+
+def _write_sheet(path: Path, data: dict[str, Any], anchor: Optional[Path], title: str) -> None:
+    from fashrec.cli.sheet import write_sheet  # deferred: PIL's drawing, only for --sheet
+
+    note(f"sheet: {literal(write_sheet(path, data, anchor=anchor, title=title))}")
 
 
 def _remote_refine(url: str, request: dict[str, Any], image: Optional[Path], text: Optional[str],
@@ -173,7 +187,11 @@ def _remote_refine(url: str, request: dict[str, Any], image: Optional[Path], tex
 def _anchor_fields(image: Optional[Path], text: Optional[str], product_id: Optional[str],
                    anchor: Optional[list[str]], batch: bool) -> tuple[Optional[Path], Optional[str], dict[str, Any]]:
     """--id and --anchor as request fields; with --id the one positional argument is the request text."""
-    corrections = parse_overrides(anchor)
+    corrections = {}
+    if anchor:
+        from fashrec.ammr.corrections import parse_overrides  # deferred: the AMMR stack, for --anchor only
+
+        corrections = parse_overrides(anchor)
     if batch and (product_id is not None or corrections):
         raise UsageError("--id and --anchor describe one anchor: give \"id\" or \"anchor\" on each batch line")
     if product_id is None:

@@ -8,7 +8,6 @@ from typing import Any, List, Optional
 
 import typer
 
-from fashrec.cli import remarks  # noqa: F401  (styles the loading remarks)
 from fashrec.cli.app import app
 from fashrec.cli.batch import run_batch
 from fashrec.cli.options import (
@@ -29,12 +28,12 @@ from fashrec.cli.options import (
 from fashrec.cli.output import emit, handled, literal, note
 from fashrec.cli.remote import post_line, server_url, with_profile
 from fashrec.cli.render import render_search
-from fashrec.cli.sheet import write_sheet
 from fashrec.errors import UsageError
-from fashrec.search import check_sort
-from fashrec.service.handlers import Defaults, search_answer, similar_answer
+from fashrec.profile import load_profile_unless
 from fashrec.service.requests import SearchRequest, SimilarRequest
-from fashrec.service.runtime import build_searcher, load_profile_unless
+
+# What answers here (the index, the encoder: numpy, onnxruntime, hnswlib) is imported by _local:
+# `search --server URL` sends the request and renders the answer without it.
 
 
 @dataclass
@@ -51,8 +50,11 @@ def _run(kind: str, query, page: Page, where, index, batch, sheet, json_mode: bo
          runtime: Optional[str] = None, product_id: Optional[str] = None) -> None:
     """The shared body of `search` (kind "text") and `similar` (kind "image"; ``product_id``: --id)."""
     with handled(json_mode or batch is not None):
-        check_sort(page.sort)
         url = server_url(server)
+        if url is None:   # a server checks it itself, and says so as this would
+            from fashrec.search import check_sort
+
+            check_sort(page.sort)
         if image is not None and (batch is not None or url is not None):
             raise UsageError("--image applies to one query answered here: give \"image\" on each batch line, "
                              "and no --server")
@@ -76,6 +78,8 @@ def _run(kind: str, query, page: Page, where, index, batch, sheet, json_mode: bo
             label += f" like {image.name}"
         if sheet:
             anchor = (Path(query) if query else _product_image(data)) if kind == "image" else image
+            from fashrec.cli.sheet import write_sheet  # deferred: PIL's drawing, only for --sheet
+
             note(f"sheet: {literal(write_sheet(sheet, data, anchor=anchor, title=label))}")
         emit(data, json_mode=json_mode, render=lambda: render_search(data, label))
 
@@ -87,6 +91,10 @@ def _product_image(data: dict[str, Any]) -> Optional[Path]:
 
 def _local(kind: str, index, planner: str, page: Page, use_profile: bool, runtime: Optional[str] = None):
     """Answer requests in this process: load the index and encoder once."""
+    from fashrec.cli import remarks  # noqa: F401  (styles the loading remarks)
+    from fashrec.service.handlers import Defaults, search_answer, similar_answer
+    from fashrec.service.runtime import build_searcher
+
     searcher = build_searcher(index, planner, runtime)
     defaults = Defaults(k=page.k, offset=page.offset, sort=page.sort)
 

@@ -11,7 +11,7 @@ from rich.table import Table
 from fashrec.ammr import RefineOptions
 from fashrec.cli import remarks  # noqa: F401  (styles the loading remarks)
 from fashrec.cli.app import App, app
-from fashrec.cli.options import JsonOpt
+from fashrec.cli.options import JsonOpt, split_positionals
 from fashrec.cli.output import emit, handled, literal, note, stdout
 from fashrec.cli.render import render_session
 from fashrec.dialogue import SessionStore
@@ -26,16 +26,6 @@ from fashrec.service.runtime import build_refiner
 session_app = App(help="Saved conversations: multi-turn refinement that survives restarts.",
                           no_args_is_help=True)
 app.add_typer(session_app, name="session")
-
-IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".gif", ".bmp", ".tif", ".tiff"}
-
-
-def split_positionals(image: Optional[Path], text: Optional[str]) -> tuple[Optional[Path], Optional[str]]:
-    """`refine --session s1 "shorter sleeves"`: a lone argument that is no image file is the request."""
-    if image is not None and text is None and not image.exists() and image.suffix.lower() not in IMAGE_SUFFIXES:
-        return None, str(image)
-    return image, text
-
 
 def session_turn(session: Optional[str], image: Optional[Path], text: Optional[str], *, pick: Optional[int],
                  index: Optional[Path], planner: str, llm: Optional[Path], k: int, strategy: str, max_steps: int,

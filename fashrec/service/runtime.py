@@ -27,7 +27,7 @@ from fashrec.errors import FashrecIndexError, UsageError
 from fashrec.evaluation import baselines  # noqa: F401  (registers the single-shot strategies)
 from fashrec.index import Index, default_index_dir, open_index
 from fashrec.planner import Planner, create_planner
-from fashrec.profile import Profile, load_profile
+from fashrec.profile import load_profile_unless  # noqa: F401  (the commands' name for it)
 from fashrec.search import Searcher
 
 Notifier = Callable[[str, bool], None]   # (message, is_warning)
@@ -92,14 +92,6 @@ def check_strategy(strategy: str) -> str:
     if strategy not in available_strategies():
         raise UsageError(f"--strategy must be one of {', '.join(available_strategies())}")
     return strategy
-
-
-def load_profile_unless(disabled: bool) -> Profile | None:
-    """The saved profile, or None when disabled or empty (callers then skip profile rules entirely)."""
-    if disabled:
-        return None
-    profile = load_profile()
-    return None if profile.is_empty() else profile
 
 
 def anchor_for(index: Index, encoder: Encoder, image: Optional[Path], product_id: Optional[str]) -> Anchor:

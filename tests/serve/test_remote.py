@@ -58,15 +58,24 @@ def test_a_session_through_the_server(fashrec, server):
     assert picked["anchor"]["catalog_id"] == second["results"][0]["id"]
 
 
-def test_the_environment_names_the_server_and_no_model_is_loaded(fashrec_env, server):
-    code = ("import sys\nfrom fashrec.cli import main\nsys.argv = ['fashrec', 'search', 'red dress', '--json']\n"
-            "try:\n    main()\nexcept SystemExit as e:\n    assert not e.code, e.code\n"
-            "loaded = [m for m in ('torch', 'open_clip', 'llama_cpp') if m in sys.modules]\n"
-            "assert not loaded, loaded\n")
-    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         env={**fashrec_env, "FASHREC_SERVER": server}, timeout=120)
-    assert run.returncode == 0, run.stderr
-    assert json.loads(run.stdout)["results"]
+# What a command sending its request to a server must not import: no model, and none of the local
+# answering stack (the numpy-heavy index, the AMMR loop, onnxruntime, hnswlib), nor the server's own.
+LOCAL_STACK = ("torch", "open_clip", "llama_cpp", "onnxruntime", "hnswlib", "numpy", "pydantic", "fastapi",
+               "fashrec.index", "fashrec.ammr", "fashrec.encoder", "fashrec.service.handlers",
+               "fashrec.service.runtime")
+
+
+def test_the_environment_names_the_server_and_nothing_of_the_local_stack_is_loaded(fashrec_env, server):
+    for argv in (["search", "red dress"], ["similar", str(DRESS), "-k", "2"],
+                 ["refine", str(SHIRT), "but in linen", "-k", "2"]):
+        code = (f"import sys\nfrom fashrec.cli import main\nsys.argv = ['fashrec', *{argv!r}, '--json']\n"
+                "try:\n    main()\nexcept SystemExit as e:\n    assert not e.code, e.code\n"
+                f"loaded = [m for m in {LOCAL_STACK!r} if m in sys.modules]\n"
+                "assert not loaded, loaded\n")
+        run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                             env={**fashrec_env, "FASHREC_SERVER": server}, timeout=120)
+        assert run.returncode == 0, (argv, run.stderr[-2000:])
+        assert json.loads(run.stdout)["results"], argv
 
 
 def test_an_unreachable_server_and_a_refused_request_are_clear(fashrec, server, tmp_path):
