@@ -76,7 +76,7 @@ def audit_index(folder: str | Path) -> Audit:
     except FashrecIndexError as exc:
         return Audit(folder, manifest, store=[exc.message])
     if manifest.store:   # the Lance dataset the generation names opens at its version, with every item
-        problem = lance_problem(manifest.store, manifest.count)
+        problem = lance_problem(manifest.store, manifest.count, folder)
         audit.store += [problem] if problem else []
     return audit
 

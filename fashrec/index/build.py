@@ -88,7 +88,7 @@ def build_index(
         if export_onnx:  # before publishing: the prompt tables it stores are then embedded without torch
             export_for_queries(spec, identifier, load.products, report)
         if old and audit.clean and not (rows or removals or diff.meta_only or audit.remap) \
-                and not _store_differs(chosen, old, report):
+                and not _store_differs(chosen, old, folder, report):
             report.notes.append("index already up to date")
             manifest = old
         else:
@@ -122,14 +122,14 @@ def choose_engine(name: str = "local", *, address: str | None = None, workers: i
     return RayEngine(address=address, workers=workers, gpus=gpus, drill=ray_kill_drill())
 
 
-def _store_differs(chosen: StoreSpec, old: Manifest, report: IndexReport) -> bool:
+def _store_differs(chosen: StoreSpec, old: Manifest, folder: Path, report: IndexReport) -> bool:
     """Whether this run must publish for the store alone: another store was asked for, or the Lance
     dataset the index names cannot be opened at its version (then it is written again)."""
     if chosen != recorded_store(old.store):
         return True
     if chosen.kind != "lance":
         return False
-    problem = lance_problem(old.store, old.count)
+    problem = lance_problem(old.store, old.count, folder)
     if problem:
         report.notes.append(f"repairing: {problem}")
     return problem is not None

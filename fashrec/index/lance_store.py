@@ -18,6 +18,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -29,7 +30,7 @@ from fashrec.index.columns import Columns
 from fashrec.index.filters import Filter
 from fashrec.index.items import LoadedItems
 from fashrec.index.lance_where import literal, row_tags, where_sql
-from fashrec.index.stores import StoreSpec
+from fashrec.index.stores import StoreSpec, dataset_uri
 from fashrec.settings import quiet_lance
 
 TABLE = "items"
@@ -75,8 +76,8 @@ class LanceSearch:
     _select: list[str] = field(default_factory=lambda: ["id", "_distance"])
 
     @classmethod
-    def open(cls, record: dict[str, Any], columns: Columns, count: int) -> "LanceSearch":
-        uri, version = str(record.get("uri", "")), record.get("version")
+    def open(cls, record: dict[str, Any], columns: Columns, count: int, folder: Path) -> "LanceSearch":
+        uri, version = dataset_uri(str(record.get("uri", "")), folder), record.get("version")
         try:
             quiet_lance()
             import lancedb
@@ -90,7 +91,7 @@ class LanceSearch:
         if rows != count:
             raise FashrecIndexError(f"the index's Lance dataset {uri} (version {version}) holds {rows} items, "
                                     f"its manifest says {count}", hint=REPAIR)
-        return cls(record, table, columns, rows)
+        return cls({**record, "uri": uri}, table, columns, rows)
 
     def describe(self) -> dict[str, Any]:
         return {"kind": "lance", "uri": self.record.get("uri"), "table": self.record.get("table", TABLE),
@@ -134,10 +135,10 @@ class LanceSearch:
         return Neighbours(np.asarray(positions, np.int64)[order], scores[order], method)
 
 
-def lance_problem(record: dict[str, Any], count: int) -> str | None:
+def lance_problem(record: dict[str, Any], count: int, folder: Path) -> str | None:
     """What keeps the Lance dataset a manifest names from serving its generation (None: nothing)."""
     try:
-        LanceSearch.open(record, None, count)   # type: ignore[arg-type]  (no search is run)
+        LanceSearch.open(record, None, count, folder)   # type: ignore[arg-type]  (no search is run)
     except FashrecIndexError as exc:
         return exc.message
     return None
@@ -183,8 +184,8 @@ class LanceChanges:
     changed: list[str]      # new, re-encoded and metadata-only items
 
 
-def write_lance(spec: StoreSpec, previous: dict[str, Any] | None, previous_rows: int, changes: LanceChanges,
-                loaded: LoadedItems, dimension: int, notes: list[str]) -> dict[str, Any]:
+def write_lance(spec: StoreSpec, folder: Path, previous: dict[str, Any] | None, previous_rows: int,
+                changes: LanceChanges, loaded: LoadedItems, dimension: int, notes: list[str]) -> dict[str, Any]:
     """Bring the Lance table at ``spec.uri`` to the generation ``loaded`` holds; the manifest's record
     of it (with the version reached). ``previous``: the record of the generation built on (of
     ``previous_rows`` items), if any."""
@@ -192,8 +193,9 @@ def write_lance(spec: StoreSpec, previous: dict[str, Any] | None, previous_rows:
         quiet_lance()
         import lancedb
 
-        db = lancedb.connect(spec.uri)
-        table = _resume(db, spec, previous, previous_rows, notes)
+        uri = dataset_uri(spec.uri, folder)
+        db = lancedb.connect(uri)
+        table = _resume(db, spec, uri, previous, previous_rows, notes)
         if table is None:
             table = db.create_table(TABLE, data=_arrow_rows(loaded, np.arange(len(loaded.metas)), dimension),
                                     mode="overwrite")
@@ -207,14 +209,14 @@ def write_lance(spec: StoreSpec, previous: dict[str, Any] | None, previous_rows:
     except FashrecIndexError:
         raise
     except Exception as exc:
-        raise _lance_error("write", spec.uri, exc) from exc
+        raise _lance_error("write", dataset_uri(spec.uri, folder), exc) from exc
     if rows != len(loaded.metas):
-        raise FashrecIndexError(f"the Lance dataset at {spec.uri} holds {rows} items after the update, the "
+        raise FashrecIndexError(f"the Lance dataset at {dataset_uri(spec.uri, folder)} holds {rows} items after the update, the "
                                 f"index {len(loaded.metas)}: nothing was published", hint=REPAIR + " --store lance:URI")
     return {**spec.record(), "table": TABLE, "version": int(table.version), "ann": plan}
 
 
-def _resume(db, spec: StoreSpec, previous: dict[str, Any] | None, previous_rows: int, notes: list[str]):
+def _resume(db, spec: StoreSpec, uri: str, previous: dict[str, Any] | None, previous_rows: int, notes: list[str]):
     """The table at the version the published generation names, made the latest again (a killed run
     may have left later ones); None when there is nothing to build on (then it is written whole)."""
     if not previous or previous.get("kind") != "lance" or previous.get("uri") != spec.uri:
@@ -227,11 +229,11 @@ def _resume(db, spec: StoreSpec, previous: dict[str, Any] | None, previous_rows:
                          "interrupted run)")
         if table.count_rows() == previous_rows:
             return table
-        notes.append(f"repaired: the Lance dataset at {spec.uri} (version {previous['version']}) did not hold "
+        notes.append(f"repaired: the Lance dataset at {uri} (version {previous['version']}) did not hold "
                      "the published generation, so it was written whole")
         return None
     except Exception as exc:   # gone or damaged: the whole generation is written again
-        notes.append(f"repaired: the Lance dataset at {spec.uri} (version {previous.get('version')}) could not "
+        notes.append(f"repaired: the Lance dataset at {uri} (version {previous.get('version')}) could not "
                      f"be opened ({type(exc).__name__}), so it was written whole")
         return None
 

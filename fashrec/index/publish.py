@@ -90,7 +90,7 @@ def publish(lock: WriterLock, current: Manifest | None, old: Manifest | None, ch
         written = _Writing(where, old, names, int(encoder["dimension"]), str(encoder["identifier"]), prompt_encoder,
                            graph=store is None or store.kind == "local")
         count, crc32 = written.write(changes)
-        record = _store_record(store, old, changes, written.loaded, int(encoder["dimension"]), notes)
+        record = _store_record(store, where, old, changes, written.loaded, int(encoder["dimension"]), notes)
         stamp = now()
         manifest = Manifest(
             schema_version=SCHEMA_VERSION, encoder=encoder, generation=generation, items_file=names["items"],
@@ -114,14 +114,14 @@ def publish(lock: WriterLock, current: Manifest | None, old: Manifest | None, ch
     return manifest
 
 
-def _store_record(store: StoreSpec | None, old: Manifest | None, changes: Changes, loaded: items.LoadedItems,
-                  dimension: int, notes: list[str] | None) -> dict:
+def _store_record(store: StoreSpec | None, folder: Path, old: Manifest | None, changes: Changes,
+                  loaded: items.LoadedItems, dimension: int, notes: list[str] | None) -> dict:
     """The manifest's ``store`` field: {} for the local store; for lance, its table brought to this
     generation first (a failure there publishes nothing: the manifest still names the old version)."""
     if store is None or store.kind == "local":
         return {}
     lance_changes = LanceChanges(list(changes.removals), [r[0] for r in changes.rows] + [i for i, _ in changes.metadata])
-    return write_lance(store, old.store if old else None, old.count if old else 0, lance_changes, loaded, dimension,
+    return write_lance(store, folder, old.store if old else None, old.count if old else 0, lance_changes, loaded, dimension,
                        notes if notes is not None else [])
 
 

@@ -144,7 +144,8 @@ class Index:
         else:
             products, columns = _open_rows(folder, manifest, items_path)
         if manifest.store:
-            return cls(folder, manifest, products, columns, None, LanceSearch.open(manifest.store, columns, manifest.count))
+            searcher = LanceSearch.open(manifest.store, columns, manifest.count, folder)
+            return cls(folder, manifest, products, columns, None, searcher)
         graph = None
         if manifest.count:
             vectors_path = folder / manifest.vectors_file
@@ -245,7 +246,13 @@ class Index:
         return [self.products[int(p)] for p in positions]
 
     def disk_bytes(self) -> int:
-        return sum(p.stat().st_size for p in self.folder.iterdir() if p.is_file())
+        """The index folder's files, and its Lance dataset's when that lives in the folder (``--store lance``)."""
+        total = sum(p.stat().st_size for p in self.folder.iterdir() if p.is_file())
+        uri = str(self.manifest.store.get("uri", "")) if self.manifest and self.manifest.store else ""
+        lance = self.folder / uri if uri and "://" not in uri and not Path(uri).is_absolute() else None
+        if lance is not None and lance.is_dir():
+            total += sum(p.stat().st_size for p in lance.rglob("*") if p.is_file())
+        return total
 
     # -- search -----------------------------------------------------------------------------------
     def mask(self, flt: Filter | None) -> np.ndarray | None:

@@ -45,8 +45,9 @@ class StoreSpec:
 
 
 def parse_store(text: str, folder: Path) -> StoreSpec:
-    """``local``, ``lance`` (a dataset inside the index folder) or ``lance:URI`` (a local folder, made
-    absolute so the index opens from anywhere, or any URI the installed LanceDB reads: s3://, gs://...)."""
+    """``local``, ``lance`` (a dataset inside the index folder, recorded relative to it) or ``lance:URI``
+    (a local folder, made absolute so the index opens from anywhere, or any URI the installed LanceDB
+    reads: s3://, gs://...)."""
     kind, sep, uri = text.strip().partition(":")
     kind = kind.strip().lower()
     if kind == "local" and not sep:
@@ -55,10 +56,17 @@ def parse_store(text: str, folder: Path) -> StoreSpec:
         raise UsageError(f"--store: unknown store '{text}'", hint=f"choose {STORES} (e.g. --store lance:/data/shop.lance)")
     uri = uri.strip()
     if not uri:
-        return StoreSpec("lance", str(Path(folder).expanduser().resolve() / LANCE_FOLDER))
+        return StoreSpec("lance", LANCE_FOLDER)   # relative: the index folder can be moved or copied whole
     if "://" in uri:
         return StoreSpec("lance", uri)
     return StoreSpec("lance", str(Path(uri).expanduser().resolve()))
+
+
+def dataset_uri(uri: str, folder: Path) -> str:
+    """Where a recorded dataset is: a relative URI (``--store lance``) lies inside the index folder."""
+    if "://" in uri or Path(uri).is_absolute():
+        return uri
+    return str(Path(folder) / uri)
 
 
 def recorded_store(record: dict[str, Any] | None) -> StoreSpec:

@@ -98,8 +98,10 @@ def test_loop_relaxes_look_keeps_but_never_identity_or_stated_constraints(refine
         assert alt["lacks"] and alt["id"] not in result.ids
 
 
-@pytest.fixture(scope="module")
-def example_index(tmp_path_factory):
+@pytest.fixture(scope="module", params=["local", "lance"])
+def example_index(tmp_path_factory, request):
+    """The example shop indexed with the shipped encoder through the real command, on each store: the
+    refine tests below run on the local store and on a LanceDB dataset (``--store lance``)."""
     import os
     import subprocess
     import sys
@@ -109,7 +111,8 @@ def example_index(tmp_path_factory):
     where = tmp_path_factory.mktemp("example") / "idx"
     env = {**os.environ, "FASHREC_HOME": str(where.parent / "home"), "FASHREC_THREADS": "2"}
     proc = subprocess.run([sys.executable, "-m", "fashrec", "index", str(repo / "catalog.example.jsonl"),
-                           "--index", str(where), "--json"], capture_output=True, text=True, env=env, timeout=600)
+                           "--index", str(where), "--store", request.param, "--json"],
+                          capture_output=True, text=True, env=env, timeout=600)
     assert proc.returncode == 0, proc.stderr
     return where
 

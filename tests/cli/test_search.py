@@ -7,6 +7,15 @@ import json
 import pytest
 
 
+@pytest.fixture(params=["local", "lance"])
+def indexed(request, fashrec, small_catalog, tiny_model):
+    """The small catalog indexed through the real command, on each store: every search test here runs on
+    the local store and on a LanceDB dataset (``--store lance``)."""
+    run = fashrec("index", small_catalog, "--model", tiny_model, "--store", request.param, "--json")
+    assert run.returncode == 0, run.stderr
+    return small_catalog.parent / "catalog.fashrec-index"
+
+
 @pytest.fixture()
 def indexed(fashrec, small_catalog, tiny_model):
     run = fashrec("index", small_catalog, "--model", tiny_model, "--json")

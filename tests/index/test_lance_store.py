@@ -51,8 +51,8 @@ def tricky(tmp_path_factory) -> tuple[list[Product], LanceSearch]:
                          [f"d{i}" for i in range(len(products))])
     index = Index.from_products(products, vectors, vectors)
     uri = str(tmp_path_factory.mktemp("lance") / "db")
-    record = write_lance(StoreSpec("lance", uri), None, 0, LanceChanges([], []), loaded, 8, [])
-    return products, LanceSearch.open(record, index.columns, len(products))
+    record = write_lance(StoreSpec("lance", uri), Path(uri).parent, None, 0, LanceChanges([], []), loaded, 8, [])
+    return products, LanceSearch.open(record, index.columns, len(products), Path(uri).parent)
 
 
 def lance_ids(search: LanceSearch, products: list[Product], flt: Filter) -> set[str]:
@@ -157,6 +157,11 @@ def test_an_unknown_store_and_a_lost_dataset_are_clear_errors(fashrec, small_cat
     repaired = fashrec("index", small_catalog, "--index", folder, "--json")
     assert repaired.returncode == 0 and any("Lance" in n for n in repaired.json()["notes"])
     assert fashrec("search", "dress", "--index", folder, "--json").returncode == 0
+    # The dataset inside the folder is recorded relative to it: a moved index answers from its own copy.
+    moved = tmp_path / "moved"
+    shutil.move(folder, moved)
+    assert open_index(moved).searcher.record["uri"] == str(moved / "lance")
+    assert fashrec("search", "dress", "--index", moved, "--json").returncode == 0
 
 
 IMPORTS = """

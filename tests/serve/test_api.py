@@ -414,3 +414,36 @@ def test_listening_beyond_this_machine_prints_a_warning(fashrec, tmp_path):
     run = fashrec("serve", "--host", "0.0.0.0", "--index", tmp_path / "nowhere", "--port", "1")
     assert run.returncode == 4   # the missing index stops it before it listens
     assert "Warning:" in run.stderr and "anyone who can reach this machine" in run.stderr
+
+
+def _same_answer(doc: dict) -> dict:
+    """An answer without what differs by store by design: timings, and the name of the search method."""
+    doc = _without_timing(doc)
+    return {**doc, "query": {k: v for k, v in doc["query"].items() if k != "method"}} if "query" in doc else doc
+
+
+def test_the_server_answers_on_a_lance_store_as_on_the_local_one_from_many_threads(client, shop_index, tiny_model,
+                                                                                    tmp_path):
+    """`serve --index DIR` on an index built with --store lance: the same answers, requests in parallel."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from fastapi.testclient import TestClient
+
+    from fashrec.index.build import build_index
+    from fashrec.serve import Loaded, ServerConfig, create_app
+
+    catalog, _ = shop_index
+    build_index(catalog, tmp_path / "lance-idx", model=str(tiny_model), store="lance")
+    lance = Loaded.load(ServerConfig(index=tmp_path / "lance-idx", planner="rules",
+                                     allowed_image_dirs=(catalog.parent,), max_upload_bytes=256 * 1024))
+    top = next(p for p in _products(shop_index) if p["attributes"]["category"] in ("shirt", "tshirt", "top"))
+    requests = [("/refine", {"image": str(_photo(shop_index, 3)), "text": "but in red", "k": 4}),
+                ("/search", {"text": "red dress", "k": 3, "where": ["price<60"]}),
+                ("/search", {"text": "shoes", "k": 2, "where": {"category": "shoes"}}),
+                ("/similar", {"image": str(_photo(shop_index, 1)), "k": 3}),
+                ("/outfit", {"id": top["id"], "n": 2})] * 2
+    with TestClient(create_app(lance), raise_server_exceptions=False) as other, ThreadPoolExecutor(4) as pool:
+        answers = list(pool.map(lambda r: other.post(r[0], json=r[1]), requests))
+        for (path, body), answer in zip(requests, answers):
+            assert answer.status_code == 200, (path, answer.text)
+            assert _same_answer(answer.json()) == _same_answer(client.post(path, json=body).json()), path
