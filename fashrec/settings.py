@@ -12,6 +12,7 @@
 | ``FASHREC_EXPORTS`` | where verified ONNX exports of encoders are kept | ``$FASHREC_HOME/onnx`` |
 | ``FASHREC_RAY_KILL_DRILL`` | fault drill for ``--engine ray``: a folder whose ``kills`` file says how many workers kill themselves, and after which batch | off |
 | ``FASHREC_SERVER`` | a running ``fashrec serve`` that search, similar and refine send requests to | none (answer locally) |
+| ``FASHREC_INDEX_VECTORS`` | ``float16``: ``fashrec index`` writes the exact-search matrices of the mapped file in float16 (half the pages a scan touches; a full scan is slower, bench/float16_recall.py) | ``float32`` |
 | ``LANCEDB_LOG`` | LanceDB's own log level (``--store lance``); fashrec sets ``error`` unless it is set, so Lance's warnings stay off stderr | ``error`` |
 
 A Lance store's object-store URI (``s3://``, ``gs://``, ``az://``) is opened with the credentials LanceDB
@@ -113,6 +114,18 @@ def runtime() -> str:
     """$FASHREC_RUNTIME for query commands: ``auto`` (ONNX when a verified export exists, else torch),
     ``onnx`` (fail rather than fall back) or ``torch``; anything else is reported by the loader."""
     return (os.environ.get("FASHREC_RUNTIME") or "auto").strip().lower()
+
+
+VECTOR_DTYPES = ("float32", "float16")
+
+
+def index_vectors() -> str:
+    """$FASHREC_INDEX_VECTORS: the dtype ``fashrec index`` writes the mapped file's vector matrices in
+    (readers take whatever the file says)."""
+    value = (os.environ.get("FASHREC_INDEX_VECTORS") or "float32").strip().lower()
+    if value not in VECTOR_DTYPES:
+        raise UsageError(f"FASHREC_INDEX_VECTORS must be {' or '.join(VECTOR_DTYPES)}, not {value!r}")
+    return value
 
 
 # --- remembered state ----------------------------------------------------------------------------

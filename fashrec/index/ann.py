@@ -108,14 +108,31 @@ def load_hnsw(path: Path, dim: int, count: int, *, crc32: int | None = None):
     return graph
 
 
+BLOCK_ROWS = 256  # rows of a float16 matrix widened at a time: a block that stays in cache (fastest, measured)
+
+
+def scores_of(vectors: np.ndarray, query: np.ndarray, rows: np.ndarray | None = None) -> np.ndarray:
+    """``vectors[rows] @ query`` in float32. A float16 matrix (the mapped file's exact-search copies) is
+    widened a block of rows at a time: numpy would widen the whole matrix (or every selected row) into
+    one float32 temporary, which is the memory float16 storage saves."""
+    query = np.asarray(query, dtype=np.float32).reshape(-1)
+    if vectors.dtype == np.float32:
+        return (vectors if rows is None else vectors[rows]) @ query
+    count = len(vectors) if rows is None else len(rows)
+    out = np.empty(count, dtype=np.float32)
+    wide = np.empty((min(BLOCK_ROWS, count), vectors.shape[1]), dtype=np.float32)
+    for start in range(0, count, BLOCK_ROWS):
+        stop = min(start + BLOCK_ROWS, count)
+        block = wide[:stop - start]
+        np.copyto(block, vectors[start:stop] if rows is None else vectors[rows[start:stop]])
+        np.matmul(block, query, out=out[start:stop])
+    return out
+
+
 def exact_search(vectors: np.ndarray, query: np.ndarray, k: int,
                  allowed: np.ndarray | None = None) -> Neighbours:
-    if allowed is not None:
-        candidates = np.flatnonzero(allowed)
-        scores = vectors[candidates] @ query
-    else:
-        candidates = None
-        scores = vectors @ query
+    candidates = np.flatnonzero(allowed) if allowed is not None else None
+    scores = scores_of(vectors, query, candidates)
     k = min(k, scores.shape[0])
     if k <= 0:
         return Neighbours(np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32), "exact")

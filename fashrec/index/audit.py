@@ -127,13 +127,20 @@ def mapped_findings(folder: Path, manifest: Manifest, rows: list[tuple], *, soun
         same = (image.shape == text.shape == (len(rows), dim) and len(labels) == len(rows)
                 and all(len(r[5]) == len(r[6]) == 4 * dim for r in rows)
                 and np.array_equal(labels, [r[0] for r in rows])
-                and np.array_equal(image, np.frombuffer(b"".join(r[5] for r in rows), np.float32).reshape(image.shape))
-                and np.array_equal(text, np.frombuffer(b"".join(r[6] for r in rows), np.float32).reshape(text.shape)))
+                and np.array_equal(image, _stored(rows, 5, image))
+                and np.array_equal(text, _stored(rows, 6, text)))
         if not same:
             return f"the mapped file {path.name} does not match the item store", None
     if not Columns(found).describes(folder / manifest.items_file):
         return None, "the item store changed after its mapped file was written"
     return None, None
+
+
+def _stored(rows: list[tuple], column: int, like: np.ndarray) -> np.ndarray:
+    """The item store's float32 vectors of one space, in the mapped matrix's shape and dtype (float16
+    when the file was written so)."""
+    matrix = np.frombuffer(b"".join(r[column] for r in rows), np.float32).reshape(like.shape)
+    return matrix.astype(like.dtype, copy=False)
 
 
 def _read(path: Path) -> list[tuple]:

@@ -31,7 +31,7 @@ from fashrec.index.publish import (
 )
 from fashrec.index.report import IndexReport
 from fashrec.index.stores import StoreSpec, parse_store, recorded_store
-from fashrec.settings import ray_kill_drill, write_state
+from fashrec.settings import index_vectors, ray_kill_drill, write_state
 
 ProgressFactory = Callable[[str, int], "Callable[[int], None]"]
 
@@ -57,6 +57,7 @@ def build_index(
     the index already uses, else local; see :mod:`fashrec.index.stores`).
     """
     started = time.perf_counter()
+    index_vectors()   # a misspelt $FASHREC_INDEX_VECTORS fails now, not after the encoding
     catalog = Path(catalog).expanduser()
     folder = Path(index_dir).expanduser() if index_dir else index_dir_for(catalog)
     load = _load(catalog, strict)

@@ -74,7 +74,7 @@ def item_stamp(items_path: Path) -> list[int]:
 
 
 def derive(loaded: LoadedItems, *, identifier: str = "", prompt_encoder: Callable[[], Encoder | None] | None = None,
-           previous: "Columns | None" = None, items_path: Path | None = None,
+           previous: "Columns | None" = None, items_path: Path | None = None, vectors: str = "float32",
            ) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
     """(arrays, facts) of one generation, from all its stored rows (written to ``items_path``, complete).
     The attribute prompts of encoder ``identifier`` are reused from ``previous`` where unchanged, else
@@ -90,7 +90,9 @@ def derive(loaded: LoadedItems, *, identifier: str = "", prompt_encoder: Callabl
             for v in vals:
                 lists.setdefault(attr, {}).setdefault(v, []).append(pos)
     vocabulary = {a: dict(c.most_common()) for a, c in sorted(counters.items())}
-    arrays: dict[str, np.ndarray] = {"image": loaded.image_vecs, "text": loaded.text_vecs,
+    # ``vectors``: the exact-search matrices' dtype (float16 halves them; scores stay float32, ann.scores_of)
+    arrays: dict[str, np.ndarray] = {"image": loaded.image_vecs.astype(vectors, copy=False),
+                                     "text": loaded.text_vecs.astype(vectors, copy=False),
                                      "labels": np.asarray(loaded.labels, dtype=np.int64)}
     names = list(vocabulary)
     for i, attr in enumerate(names):

@@ -18,7 +18,7 @@ from typing import Callable
 
 import numpy as np
 
-from fashrec import __version__
+from fashrec import __version__, settings
 from fashrec.encoder.interface import Encoder
 from fashrec.errors import FashrecIndexError
 from fashrec.index import ann, columns, items, mapped, ownership
@@ -197,7 +197,8 @@ class _Writing:
         self.loaded = loaded
         crc32 = self._graph(loaded, reuse=not changes.rows and not changes.removals and not (self.old and self.old.store))
         arrays, facts = columns.derive(loaded, identifier=self.identifier, prompt_encoder=self.prompt_encoder,
-                                       previous=self._previous_columns(), items_path=items_path)
+                                       previous=self._previous_columns(), items_path=items_path,
+                                       vectors=settings.index_vectors())
         mapped.write_mapped(self.partials["mapped"], arrays, facts)
         mapped.Mapped(self.partials["mapped"])  # proven complete: every array lies inside the file
         for part, path in self.partials.items():

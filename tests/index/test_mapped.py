@@ -196,3 +196,53 @@ def test_rows_are_read_in_one_query_and_kept(built):
     assert rows[-1] == rows[23] and len(rows[2:5]) == 3
     with pytest.raises(IndexError):
         rows[24]
+
+
+def test_float16_matrices_answer_as_float32_and_pass_the_audit(built, small_catalog, tiny_model, monkeypatch,
+                                                              fashrec):
+    """$FASHREC_INDEX_VECTORS=float16 halves the exact-search matrices; queries score in float32 and find
+    the same products; a float32 file (every index written before, and the default) still opens."""
+    from fashrec.index.audit import audit_index
+    from fashrec.index.mapped import Mapped
+
+    monkeypatch.setenv("FASHREC_INDEX_VECTORS", "float16")
+    half_folder = small_catalog.parent / "idx-float16"
+    build_index(small_catalog, half_folder, model=str(tiny_model))
+    half, full = open_index(half_folder), open_index(built)
+    mapped = Mapped(half_folder / read_manifest(half_folder).mapped_file)
+    assert mapped.array("image").dtype == mapped.array("text").dtype == np.float16
+    assert full.image_vectors.dtype == np.float32
+    assert np.array_equal(half.text_vectors, full.text_vectors.astype(np.float16))
+    for pos in (0, 5, 11, 23):
+        for space, query in (("image", full.text_vectors[pos]), ("text", full.image_vectors[pos]),
+                             ("image", full.image_vectors[pos])):
+            got, expected = half.nearest(query, 5, space=space), full.nearest(query, 5, space=space)
+            assert list(got.positions) == list(expected.positions), (pos, space)
+            assert got.scores.dtype == np.float32
+            assert np.allclose(got.scores, expected.scores, atol=2e-3)
+    assert audit_index(half_folder).clean   # the item store's float32 vectors, as float16, are what it holds
+    check = fashrec("index", "--check", "--index", half_folder, "--json")
+    assert check.returncode == 0, check.stdout + check.stderr
+    assert build_index(small_catalog, half_folder).notes == ["index already up to date"]
+
+
+def test_float16_scores_are_float32_products_block_by_block():
+    from fashrec.index.ann import BLOCK_ROWS, scores_of
+
+    rng = np.random.default_rng(0)
+    matrix = rng.standard_normal((3 * BLOCK_ROWS + 17, 32)).astype(np.float16)
+    query = rng.standard_normal(32).astype(np.float32)
+    rows = rng.choice(len(matrix), size=BLOCK_ROWS + 5, replace=False)
+    wide = matrix.astype(np.float32)
+    assert np.allclose(scores_of(matrix, query), wide @ query, rtol=1e-5, atol=1e-5)
+    assert np.allclose(scores_of(matrix, query, rows), wide[rows] @ query, rtol=1e-5, atol=1e-5)
+    assert scores_of(matrix, query).dtype == np.float32
+
+
+def test_a_misspelt_vector_dtype_is_refused_before_any_encoding(small_catalog, tmp_path, monkeypatch):
+    from fashrec.errors import UsageError
+
+    monkeypatch.setenv("FASHREC_INDEX_VECTORS", "float8")
+    with pytest.raises(UsageError, match="FASHREC_INDEX_VECTORS"):
+        build_index(small_catalog, tmp_path / "never")
+    assert not (tmp_path / "never").exists()
