@@ -12,7 +12,7 @@ from __future__ import annotations
 import time
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from fashrec.ammr import (
     Anchor,
@@ -28,11 +28,9 @@ from fashrec.encoder.runtime import planned_runtime
 from fashrec.errors import SessionError, UsageError
 from fashrec.index import Index
 from fashrec.index.filters import Filter, parse_where, vet_where
-from fashrec.outfit import OutfitComposer
 from fashrec.planner import Plan, PlanContext, Planner
 from fashrec.profile import Profile, profile_limits
 from fashrec.search import Searcher, check_sort, paged
-from fashrec.service.runtime import anchor_for, check_strategy, load_profile_unless
 from fashrec.service.requests import (
     OutfitRequest,
     PersonalFields,
@@ -41,6 +39,10 @@ from fashrec.service.requests import (
     SearchRequest,
     SimilarRequest,
 )
+from fashrec.service.runtime import anchor_for, check_strategy, load_profile_unless
+
+if TYPE_CHECKING:   # only the outfit answer names it: refine, search and similar never load the outfit stack
+    from fashrec.outfit import OutfitComposer
 
 
 @dataclass(frozen=True)

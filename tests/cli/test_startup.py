@@ -62,9 +62,10 @@ def test_the_command_list_loads_no_heavy_stack(fashrec_env):
 
 
 # What a query answered here must never import: the web server's stack (pydantic comes with it, and
-# with typer from 0.29 on, hence the pin in pyproject.toml), torch and its models, the LLM runtime.
+# with typer from 0.29 on, hence the pin in pyproject.toml), torch and its models, the LLM runtime, and
+# the outfit stack (only `fashrec outfit` composes looks).
 NOT_ON_THE_QUERY_PATH = {"pydantic", "pydantic_core", "fastapi", "starlette", "torch", "open_clip", "torchvision",
-                         "llama_cpp"}
+                         "llama_cpp", "fashrec.outfit"}
 
 
 def imported(run) -> set[str]:
