@@ -93,14 +93,14 @@ def refine(
     fashrec refine --session s1 --pick 2 "but in blue"
     """
     with handled(json_mode or batch is not None):
-        if server_url(server) is None:   # a server checks them itself, and says so as this would
+        url = server_url(server)
+        if url is None:   # a server checks them itself, and says so as this would
             from fashrec.search import check_sort
             from fashrec.service.runtime import check_strategy
 
             check_strategy(strategy)
             check_sort(sort)
         profile = load_profile_unless(no_profile)
-        url = server_url(server)
         image, text, fields = _anchor_fields(image, text, product_id, anchor, batch is not None)
         if (like or unlike) and (url is not None or session is not None or pick is not None):
             raise UsageError("--like and --unlike shape one refinement's anchor, answered here: not with "
