@@ -213,13 +213,18 @@ def test_float16_matrices_answer_as_float32_and_pass_the_audit(built, small_cata
     assert mapped.array("image").dtype == mapped.array("text").dtype == np.float16
     assert full.image_vectors.dtype == np.float32
     assert np.array_equal(half.text_vectors, full.text_vectors.astype(np.float16))
+    from fashrec.index.ann import scores_of
+
     for pos in (0, 5, 11, 23):
         for space, query in (("image", full.text_vectors[pos]), ("text", full.image_vectors[pos]),
                              ("image", full.image_vectors[pos])):
             got, expected = half.nearest(query, 5, space=space), full.nearest(query, 5, space=space)
-            assert list(got.positions) == list(expected.positions), (pos, space)
-            assert got.scores.dtype == np.float32
-            assert np.allclose(got.scores, expected.scores, atol=2e-3)
+            exact = scores_of(full.image_vectors if space == "image" else full.text_vectors, query, got.positions)
+            # each product found scores, in float32, as well as float32's 5th (two within float16's
+            # rounding may swap places: the tiny random model scores many products alike)
+            assert np.all(exact >= expected.scores[-1] - 2e-3), (pos, space)
+            assert got.scores.dtype == np.float32 and np.allclose(got.scores, exact, atol=2e-3)
+            assert got.positions[0] == expected.positions[0] or abs(got.scores[0] - expected.scores[0]) < 2e-3
     assert audit_index(half_folder).clean   # the item store's float32 vectors, as float16, are what it holds
     check = fashrec("index", "--check", "--index", half_folder, "--json")
     assert check.returncode == 0, check.stdout + check.stderr
