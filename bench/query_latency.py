@@ -13,6 +13,11 @@ as interactive commands use), per-request p50.
     FASHREC_EXPORTS=DIR python bench/query_latency.py --index ~/.cache/fashrec-data/work-fast/index \\
         --reps 3 --warm 20 --json /tmp/query-latency.json
 
+fashrec's bytecode is compiled first, as an install has it; ``--source-only`` measures a checkout run with
+``PYTHONDONTWRITEBYTECODE=1`` instead (every process compiles fashrec from source), e.g.
+``PYTHONDONTWRITEBYTECODE=1 python bench/query_latency.py --index ... --commands refine --runtimes onnx
+--reps 3 --warm 0 --source-only``.
+
 (``FASHREC_EXPORTS``: where ``fashrec index`` put the encoder's ONNX export, if not the default.)
 """
 
@@ -136,12 +141,18 @@ def cold_cli(args, command: str, runtime: str) -> dict:
             "notes": [line for line in got["stderr"].splitlines() if line.strip()][:3]}
 
 
-def compile_bytecode() -> bool:
+def compile_bytecode(source_only: bool = False) -> bool:
     """Write fashrec's bytecode, as installing it does (pip compiles a wheel's modules); True when the
     environment would not have (PYTHONDONTWRITEBYTECODE), where a checkout's every cold start would
-    otherwise compile ~200 modules from source (about 1 s of a cold refine at load 8 here)."""
+    otherwise compile ~200 modules from source. ``source_only`` (--source-only) removes it instead, to
+    measure that case (with PYTHONDONTWRITEBYTECODE set, nothing writes it back during the run)."""
     import compileall
+    import shutil
 
+    if source_only:
+        for folder in (REPO / "fashrec").rglob("__pycache__"):
+            shutil.rmtree(folder)
+        return False
     compileall.compile_dir(str(REPO / "fashrec"), quiet=1)
     return bool(os.environ.get("PYTHONDONTWRITEBYTECODE"))
 
@@ -219,6 +230,8 @@ def main() -> None:
     parser.add_argument("--reps", type=int, default=5)
     parser.add_argument("--warm", type=int, default=30)
     parser.add_argument("--json", type=Path)
+    parser.add_argument("--source-only", action="store_true",
+                        help="remove fashrec's bytecode first (PYTHONDONTWRITEBYTECODE=1: a checkout never writes it)")
     parser.add_argument("--child", choices=COMMANDS)
     parser.add_argument("--runtime", default="onnx")
     args = parser.parse_args()
@@ -232,9 +245,12 @@ def main() -> None:
 
     info = machine_info(("numpy", "hnswlib", "onnxruntime", "torch"))
     print(f"# Query latency, cold and warm\n\n{describe_machine(info)}\n")
-    info["bytecode_written_by_the_bench"] = compile_bytecode()
+    info["bytecode_written_by_the_bench"] = compile_bytecode(args.source_only)
+    info["source_only"] = args.source_only
     if info["bytecode_written_by_the_bench"]:
         print("fashrec's bytecode compiled first (PYTHONDONTWRITEBYTECODE is set here; an install has it)\n")
+    if args.source_only:
+        print("fashrec's bytecode removed first: every process compiles fashrec from source\n")
     results = measure(args)
     print_tables(results, args.runtimes)
     info["load_avg_1m_end"] = round(os.getloadavg()[0], 2)
