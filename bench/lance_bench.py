@@ -1,8 +1,10 @@
 """LanceDB (an IVF index + a scalar index, filters pushed into `where`) against the shipped hnswlib path.
 
-    OPENBLAS_NUM_THREADS=1 nice -n 10 python bench/lance_bench.py --n 1000000 --index-type IVF_HNSW_SQ \\
-        --nprobes 2,5,10 --ef 300 --refine 20 --folder ~/.cache/fashrec-data/work-bench1m/lance \\
+    OPENBLAS_NUM_THREADS=1 nice -n 10 python bench/lance_bench.py --n 1000000 --index-type IVF_SQ --partitions 256 \\
+        --nprobes 8,64 --refine 20 --folder ~/.cache/fashrec-data/work-bench1m/lance \\
         --graph-cache ~/.cache/fashrec-data/work-bench1m/ann-cache --json /tmp/lance-1m.json
+    # the HNSW variant (not finished at 1M on the shared 2-core box, RESULTS.md 9.1):
+    ... --index-type IVF_HNSW_SQ --partitions 4 --nprobes 2,4 --ef 300 --refine 20
 
 The data is ann_bench.py's ``clustered`` set (unit 256-d vectors from a 1,000-component mixture with
 a 32-d shared subspace, seed n; queries are fresh draws, seed 10,000,019), so the figures sit next to
@@ -10,8 +12,9 @@ RESULTS.md section 1, and ``--graph-cache`` reuses the very graph ann_bench.py a
 (one 1M hnswlib build serves all three). Each item gets a ``bucket`` in 0..99 drawn at random; the
 2 % and 30 % filters are ``bucket < 2`` and ``bucket < 30``, run by LanceDB as a pre-filter through a
 BTREE scalar index (the filtered ground truth is the exact top 10 among the allowed items). The ANN
-index is IVF-PQ (sqrt(n) partitions, 8 dimensions per code byte) or an HNSW variant (a graph per
-partition; by default one partition per 50k rows, ``--partitions`` to change it).
+index is IVF-PQ (sqrt(n) partitions, 8 dimensions per code byte), IVF_SQ / IVF_FLAT (sqrt(n)
+partitions scanned whole, 8-bit or full vectors), or an HNSW variant (a graph per partition; by
+default one partition per 50k rows); ``--partitions`` overrides either default.
 
 With ``--folder`` the table, its build figures and the ground truth are kept and reused by the next
 run with the same n, index type and partitions, so search settings can be swept without rebuilding.
@@ -59,14 +62,14 @@ def draw(n: int, queries: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 
 
 def default_partitions(n: int, index_type: str) -> int:
-    if index_type == "IVF_PQ":   # LanceDB's usual choice past ~100k rows: sqrt(n) partitions
+    if "HNSW" not in index_type:   # LanceDB's usual choice past ~100k rows: sqrt(n) partitions
         return max(16, int(math.sqrt(n)))
-    return max(1, n // 50_000)   # a graph per partition: few, large partitions
+    return max(1, n // 50_000)     # a graph per partition: few, large partitions
 
 
 # -- building (once per folder) --------------------------------------------------------------------
 def build_lance(folder: Path, vectors: np.ndarray, buckets: np.ndarray, index_type: str,
-                partitions: int) -> dict:
+                partitions: int, graph: dict) -> dict:
     import lancedb
     import pyarrow as pa
 
@@ -82,6 +85,8 @@ def build_lance(folder: Path, vectors: np.ndarray, buckets: np.ndarray, index_ty
     written = time.perf_counter()
     log(f"table written in {written - started:.0f}s; building {index_type} with {partitions} partitions ...")
     extra = {"num_sub_vectors": dim // 8} if index_type == "IVF_PQ" else {}
+    if "HNSW" in index_type:
+        extra.update(m=graph["m"], ef_construction=graph["ef_construction"])
     table.create_index(metric="cosine", num_partitions=partitions, vector_column_name="vector",
                        index_type=index_type, **extra)
     indexed = time.perf_counter()
@@ -90,19 +95,21 @@ def build_lance(folder: Path, vectors: np.ndarray, buckets: np.ndarray, index_ty
     return {"write_s": round(written - started, 2), "ann_index_s": round(indexed - written, 2),
             "scalar_index_s": round(done - indexed, 2), "build_s": round(done - started, 2),
             "disk_mib": round(folder_bytes(folder) / 2 ** 20, 1), "partitions": partitions,
-            "index_type": index_type, "n": n}
+            "index_type": index_type, "n": n, **({"graph": graph} if "HNSW" in index_type else {})}
 
 
 def prepared(args, vectors: np.ndarray, queries: np.ndarray, buckets: np.ndarray) -> tuple[Path, dict, Path]:
     """The table (built, or reused from an earlier run of the same shape), its build figures, and the
     queries with their ground truths in a file the query process reads."""
-    table_dir = args.folder / f"clustered-{args.n}-{args.index_type}-p{args.partitions}"
+    graph = {"m": args.m, "ef_construction": args.ef_construction}
+    shape = f"-m{args.m}-efc{args.ef_construction}" if "HNSW" in args.index_type else ""
+    table_dir = args.folder / f"clustered-{args.n}-{args.index_type}-p{args.partitions}{shape}"
     stats_path = table_dir.with_suffix(".build.json")
     if stats_path.exists() and table_dir.exists():
         build = {**json.loads(stats_path.read_text()), "cached": True}
         log(f"reusing {table_dir} (built in {build['build_s']:.0f}s)")
     else:
-        build = build_lance(table_dir, vectors, buckets, args.index_type, args.partitions)
+        build = build_lance(table_dir, vectors, buckets, args.index_type, args.partitions, graph)
         stats_path.write_text(json.dumps(build))
         build["cached"] = False
         log(f"lance build {build}")
@@ -144,7 +151,7 @@ def child(args) -> None:
     after_open = rss_mib()
     rows = []
     for nprobes, ef, refine in itertools.product(args.nprobes, args.ef, args.refine):
-        ef = ef if args.index_type != "IVF_PQ" else 0
+        ef = ef if "HNSW" in args.index_type else 0
         for name, b in FILTERS.items():
             found, times = lance_queries(table, queries, b, nprobes, refine, ef)
             setting = f"{args.index_type} p={args.partitions} nprobes={nprobes} refine={refine}"
@@ -210,8 +217,10 @@ def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=100_000)
     parser.add_argument("--queries", type=int, default=200)
-    parser.add_argument("--index-type", default="IVF_PQ", choices=["IVF_PQ", "IVF_HNSW_SQ", "IVF_HNSW_PQ"])
+    parser.add_argument("--index-type", default="IVF_PQ", choices=["IVF_PQ", "IVF_SQ", "IVF_FLAT", "IVF_HNSW_SQ", "IVF_HNSW_PQ"])
     parser.add_argument("--partitions", type=int, help="IVF partitions (default: sqrt(n) for IVF_PQ, n/50k else)")
+    parser.add_argument("--m", type=int, default=20, help="graph degree of the HNSW variants (LanceDB's default)")
+    parser.add_argument("--ef-construction", type=int, default=300, help="build breadth of the HNSW variants")
     parser.add_argument("--nprobes", type=ints, default=[20, 50])
     parser.add_argument("--refine", type=ints, default=[10], help="refine factors to sweep")
     parser.add_argument("--ef", type=ints, default=[100], help="search breadths of the HNSW variants to sweep")

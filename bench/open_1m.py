@@ -14,11 +14,17 @@ masks do. Then, in fresh processes:
 Each reports RSS after opening and peak RSS after the queries, recall@10 against exact ground truth,
 and single-query p50 for unfiltered, 2 % and 30 % filtered searches through ``Index.nearest``.
 
-Status: written with the lean open, not yet run to completion (it needs the ANN benchmark's cached 1M
-graph, about 30 minutes of building on the 2-core machine); no numbers from it are quoted anywhere.
+RSS is also split into anonymous memory and mapped file pages (after opening and after each case):
+the 2 % filter's exact fallback reads 20k scattered rows of the mapped image matrix, which maps most of
+its pages (with the kernel's read-ahead and fault-around; clean file pages it can drop and re-read).
 
-    OPENBLAS_NUM_THREADS=1 python bench/open_1m.py --graph-cache ~/.cache/fashrec-data/work-fast/ann-cache \\
-        --workdir ~/.cache/fashrec-data/work-fast/open-1m --json /tmp/open-1m.json
+Results: bench/RESULTS.md section 12 (run 2026-12-01 at load 7-9; the 1M graph took 68 minutes to build
+at nice 10 on the shared 2-core machine; ``--wait-graph`` lets this script write its item store while
+ann_bench.py or lance_bench.py builds the graph into the same cache).
+
+    OPENBLAS_NUM_THREADS=1 nice -n 10 python bench/open_1m.py --graph-cache ~/.cache/fashrec-data/work-bench1m/ann-cache \\
+        --workdir ~/.cache/fashrec-data/work-bench1m/open-1m --wait-graph 5400 --baseline-repo /tmp/base-open \\
+        --json /tmp/open-1m.json     # /tmp/base-open: git worktree add /tmp/base-open 0b77653~1
 """
 
 from __future__ import annotations
@@ -47,11 +53,19 @@ SHARES = {"two": 0.02, "thirty": 0.30}
 
 
 def rss_mib() -> float:
+    return rss_parts()["rss"]
+
+
+def rss_parts() -> dict[str, float]:
+    """VmRSS split into anonymous memory (the process's own) and mapped file pages (page cache the kernel
+    may drop and re-read; with fault-around, scattered row reads map whole neighbourhoods of a file)."""
+    keys = {"VmRSS:": "rss", "RssAnon:": "anon", "RssFile:": "file"}
+    out = {}
     with open("/proc/self/status") as fh:
         for line in fh:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-    return float("nan")
+            if line.split(":")[0] + ":" in keys:
+                out[keys[line.split(":")[0] + ":"]] = int(line.split()[1]) / 1024
+    return out
 
 
 # -- building the index once ----------------------------------------------------------------------------
@@ -147,7 +161,8 @@ def child(args) -> None:
     t = time.perf_counter()
     index = open_index(args.child)
     open_s = time.perf_counter() - t
-    after_open = rss_mib()
+    parts_after_open = rss_parts()
+    after_open = parts_after_open["rss"]
     out = {"open_s": open_s, "rss_before_open_mib": base, "rss_after_open_mib": after_open, "cases": {}}
     truths = json.loads(Path(args.truth).read_text())
     for case, flt in (("unfiltered", None), ("filter 2%", Filter({"share": {"two"}})),
@@ -160,7 +175,8 @@ def child(args) -> None:
             times.append(time.perf_counter() - t)
             found.append(got.positions)
         out["cases"][case] = {"recall@10": recall(found, np.array(truths[case])), "method": got.method,
-                              **percentiles_ms(times)}
+                              **percentiles_ms(times), "rss_after_mib": rss_parts()}
+    out["rss_after_open_parts_mib"] = parts_after_open
     out["rss_end_mib"] = rss_mib()
     out["peak_rss_mib"] = hwm_mib()
     print(json.dumps(out))
@@ -227,6 +243,12 @@ def main() -> None:
                           "peak RSS MiB"),
                          [(m, f"{r['open_s']:.1f}", f"{r['rss_before_open_mib']:.0f}", f"{r['rss_after_open_mib']:.0f}",
                            f"{r['rss_end_mib']:.0f}", f"{r['peak_rss_mib']:.0f}") for m, r in results.items()]))
+    print()
+    print(markdown_table(("open", "after", "RSS MiB", "anonymous MiB", "mapped file MiB"),
+                         [(m, case, f"{p['rss']:.0f}", f"{p['anon']:.0f}", f"{p['file']:.0f}")
+                          for m, r in results.items()
+                          for case, p in [("open", r["rss_after_open_parts_mib"]),
+                                          *((c, v["rss_after_mib"]) for c, v in r["cases"].items())]]))
     disk = {p.name: round(p.stat().st_size / 2 ** 20, 1) for p in sorted(folder.iterdir()) if p.is_file()}
     print(f"\nindex files (MiB): {disk}")
     results["disk_mib"] = disk
