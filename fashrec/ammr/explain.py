@@ -42,7 +42,12 @@ def _kept(check: Check) -> str:
 def lacking(candidate: Candidate) -> dict[str, str]:
     """The hard constraints ``candidate`` fails, each with what it has instead (its catalog value, or
     how the guard judged it: "not listed", "image p=0.12", "no price")."""
-    return {c.label: _instead(candidate.product, c)[0] for c in candidate.checks if c.hard and not c.ok}
+    return lacks_of(candidate.product, candidate.checks)
+
+
+def lacks_of(product: Product, checks: list[Check]) -> dict[str, str]:
+    """:func:`lacking` for a product and its guard checks (a search hit is not a loop candidate)."""
+    return {c.label: _instead(product, c)[0] for c in checks if c.hard and not c.ok}
 
 
 def _instead(product: Product, check: Check) -> tuple[str, bool]:
@@ -59,13 +64,19 @@ def _instead(product: Product, check: Check) -> tuple[str, bool]:
     return ("not listed" if check.evidence == "unknown" else check.evidence), False
 
 
-def _lacks_text(candidate: Candidate) -> str:
+def lacks_text(product: Product, checks: list[Check]) -> str:
+    """What the failed checks lack, in words: "color=red (has blue), price <= 40 (has 55)"."""
     parts = []
-    for c in candidate.checks:
+    for c in checks:
         if c.hard and not c.ok:
-            value, listed = _instead(candidate.product, c)
+            value, listed = _instead(product, c)
             parts.append(f"{c.label} (has {value})" if listed else f"{c.label} ({value})")
     return ", ".join(parts)
+
+
+def asked_facts(checks: list[Check]) -> list[str]:
+    """What the product verifiably has of what was asked ("linen", "price 39 within 40")."""
+    return [_fact(c) for c in checks if c.ok and c.kind in ("set", "within", "exclude", "price")]
 
 
 def near_miss(candidate: Candidate, option: int, personal: Personalization | None = None) -> ResultItem:
@@ -90,10 +101,10 @@ def result_item(candidate: Candidate, personal: Personalization | None = None,
 def explain(candidate: Candidate, personal: Personalization | None = None, unkept: list[str] | None = None) -> str:
     """The reason shown for a result; ``personal`` adds what the shopper's standing rules did to it;
     ``unkept``: the anchor's look attributes it lacks after the loop gave them up (see :func:`not_kept`)."""
-    asked = [_fact(c) for c in candidate.checks if c.ok and c.kind in ("set", "within", "exclude", "price")]
+    asked = asked_facts(candidate.checks)
     kept = [_kept(c) for c in candidate.checks if c.ok and c.kind in ("keep", "either")]
     parts = []
-    missed = _lacks_text(candidate)
+    missed = lacks_text(candidate.product, candidate.checks)
     if missed:
         parts.append("lacks " + missed)
     if asked:

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Callable
 
+from fashrec.ammr.alternatives import draw_alternatives, lacks_only_what_option_frees
 from fashrec.ammr.anchor import blend_anchors, understand_anchor
 from fashrec.ammr.compose import compose
 from fashrec.ammr.constraints import (
@@ -58,8 +59,6 @@ from fashrec.index import Index
 from fashrec.planner import Plan, PlanContext, Planner
 
 AMMR = "ammr"
-# Near misses are drawn from at most this many shortfall options, so each stays easy to read.
-ALTERNATIVE_SOURCES = 3
 
 
 @dataclass
@@ -272,31 +271,23 @@ class Refiner:
         short = shortfall(counts, constraints, len(selected), run.options.k, alternatives=run.options.alternatives,
                           fixed=corrected)
         run.timing["shortfall"] = (time.perf_counter() - t) * 1000
-        alternatives: list[ResultItem] = []
         if not run.options.alternatives:
-            return short, alternatives
-        exact = counts.count(attempt.constraints)
-        answered = {c.product.id for c in selected}     # results, then the alternatives found so far
-        used = 0
-        for option in short.options:
-            need = run.options.k - len(selected) - len(alternatives)
-            if need <= 0 or used >= ALTERNATIVE_SOURCES:
-                break
-            if option.count <= exact:       # adds nothing the exact matches did not already have
-                continue
+            return short, []
+
+        def fetch(option: Option, need: int, answered: set[str]) -> list[ResultItem]:
             found, step = self._near_misses(run, attempt, option, need, answered, len(steps) + 1)
-            steps.append(step)
-            used += 1
-            option.shown = len(found)
-            answered |= {item.candidate.product.id for item in found}
-            alternatives += found
+            steps.append(step)     # each option used adds a step
+            return found
+
+        alternatives = draw_alternatives(short.options, counts.count(attempt.constraints),
+                                         run.options.k - len(selected), {c.product.id for c in selected}, fetch,
+                                         product_id=lambda item: item.candidate.product.id)
         return short, alternatives
 
     def _near_misses(self, run: _Run, attempt: Attempt, option: Option, need: int, answered: set[str],
                      number: int) -> tuple[list[ResultItem], Step]:
         """Products that satisfy everything except what ``option`` gives up, each saying what it lacks."""
         relaxed = without(attempt.constraints, option.relax)
-        freed = {(r.check, r.attribute) for r in option.relax}
         flt = constraint_filter(self.index, relaxed, in_stock_only=run.critic.in_stock_only)
         pool = max(50, 5 * need)
         t = time.perf_counter()
@@ -305,11 +296,10 @@ class Refiner:
         run.timing["retrieve"] += (time.perf_counter() - t) * 1000
         survivors = []
         for c in candidates:
-            # Checked against everything asked, so what it lacks is named from the guard's own checks.
-            c.checks = check_product(c.product, self.index.image_vectors[c.position], attempt.constraints,
-                                     self.prompts)
-            failed = {(ch.kind, ch.attribute) for ch in c.checks if ch.hard and not ch.ok}
-            if failed and failed <= freed:
+            checks = lacks_only_what_option_frees(c.product, self.index.image_vectors[c.position],
+                                                  attempt.constraints, option, self.prompts)
+            if checks is not None:
+                c.checks = checks
                 c.score = score(c, relaxed, run.request.anchor, run.boost)
                 survivors.append(c)
         survivors = self._not_duplicating(survivors, answered, run.critic)

@@ -70,7 +70,7 @@ class LineFormat:
 PAGING = ("k", "offset", "sort")
 PERSONAL = ("no_profile", "profile")
 FORMATS: dict[str, LineFormat] = {
-    "search": LineFormat("search", ("text",), ("image",) + PAGING + ("where",) + PERSONAL),
+    "search": LineFormat("search", ("text",), ("image",) + PAGING + ("where", "strict") + PERSONAL),
     "similar": LineFormat("similar", (), PAGING + ("where",) + PERSONAL, either=("image", "id")),
     "refine": LineFormat("refine", (), ("text",) + PAGING + ("strategy", "max_steps", "ask_below", "strict",
                                                             "anchor", "session", "pick") + PERSONAL, either=("image", "id")),

@@ -34,7 +34,7 @@ from fashrec.evaluation.planner import (
     load_vocabularies,
 )
 from fashrec.evaluation.refine import evaluate_refine
-from fashrec.evaluation.search import evaluate_search
+from fashrec.evaluation.search import SearchEvalReport, evaluate_search
 from fashrec.evaluation.shortfall import evaluate_shortfall
 from fashrec.planner import available_planners, create_planner
 
@@ -175,28 +175,46 @@ def eval_search(
                                    help="embedding (similarity alone) and/or planners: rules, hybrid, llm."),
     model: Optional[str] = ModelOpt,
     workdir: Optional[Path] = WorkdirOpt,
+    short: int = typer.Option(60, "--short", min=0, metavar="N",
+                              help="Also N queries with 0-5 relevant products: is each shortfall said?"),
     json_mode: bool = JsonOpt,
 ) -> None:
-    """Precision@10 of text search: by embedding alone, and understood by a planner first.
+    """Precision@10 of text search: by embedding alone, and understood by a planner first; with each
+    answer's honesty (result rows breaking what the query asked, shortfalls declared).
 
     Examples:
     fashrec eval search catalog.jsonl --n 200
+    fashrec eval search catalog.jsonl --n 50 --short 0 --json
     """
 
     with handled(json_mode):
         with progress_bar("Searching", n, enabled=not json_mode) as advance:
             report = evaluate_search(catalog, n=n, seed=seed, strategies=tuple(s.strip() for s in strategies.split(",")),
-                                     workdir=workdir, model=model, progress=advance)
+                                     workdir=workdir, model=model, progress=advance, short=short)
+        emit(report, json_mode=json_mode, render=lambda: _render_search(report))
 
-        def render() -> None:
-            stdout.print(f"[bold]{report.queries}[/] queries over {report.indexed} indexed products "
-                         f"({', '.join(f'{k} {v}' for k, v in report.kinds.items())})")
-            table = Table("strategy", "P@10", "hit@10", "p50 ms", "p95 ms", "P@10 by kind", header_style="bold")
-            for s in report.strategies:
-                table.add_row(s.strategy, f"{s.precision_at_10:.3f}", f"{s.hit_at_10:.3f}", f"{s.latency_p50_ms:.1f}",
-                              f"{s.latency_p95_ms:.1f}", " ".join(f"{k}={v:.2f}" for k, v in s.by_kind.items()))
-            stdout.print(table)
-        emit(report, json_mode=json_mode, render=render)
+
+def _render_search(report: SearchEvalReport) -> None:
+    stdout.print(f"[bold]{report.queries}[/] queries over {report.indexed} indexed products "
+                 f"({', '.join(f'{k} {v}' for k, v in report.kinds.items())})")
+    table = Table("strategy", "P@10", "hit@10", "p50 ms", "p95 ms", "P@10 by kind", "violating rows",
+                  "shortfall declared", "short, unsaid", header_style="bold")
+    for s in report.strategies:
+        table.add_row(s.strategy, f"{s.precision_at_10:.3f}", f"{s.hit_at_10:.3f}", f"{s.latency_p50_ms:.1f}",
+                      f"{s.latency_p95_ms:.1f}", " ".join(f"{k}={v:.2f}" for k, v in s.by_kind.items()),
+                      "-" if s.violating_rows is None else f"{s.violating_rows} of {s.result_rows}",
+                      "-" if s.declared is None else f"{s.declared:.3f}", "-" if s.undeclared is None else str(s.undeclared))
+    stdout.print(table)
+    if not report.short:
+        return
+    spread = ", ".join(f"{k}: {v}" for k, v in sorted(report.short_queries.items()))
+    stdout.print(f"Short queries (relevant products {spread}):")
+    short = Table("strategy", "queries", "misread", "declared", "found right", "violating rows", "near misses shown",
+                  header_style="bold")
+    for s in report.short:
+        short.add_row(s.strategy, str(s.queries), str(s.misread), f"{s.declared:.3f}", f"{s.found_right:.3f}",
+                      f"{s.violating_rows} of {s.result_rows}", f"{s.with_alternatives:.3f}")
+    stdout.print(short)
 
 
 @eval_app.command("shortfall")

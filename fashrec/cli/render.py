@@ -58,11 +58,9 @@ def price_text(item: dict[str, Any]) -> str:
 
 def marker_of(item: dict[str, Any]) -> str:
     """What a row is, when it is not a plain match: "relaxed" (passed only after the loop relaxed a kept
-    anchor attribute), "near miss" (search: lacks something the query named)."""
+    anchor attribute). Near misses are never rows of results: they are listed apart, as alternatives."""
     if (item.get("tier") or 1) > 1:
         return "relaxed"
-    if str(item.get("why") or "").startswith("closest other"):
-        return "near miss"
     return ""
 
 
@@ -193,11 +191,11 @@ def render_search(data: dict[str, Any], title: str) -> None:
         render_notes(understood["notes"])
     render_profile_note(data.get("profile"))
     results = data["results"]
-    if not results:
+    if not results and not data.get("shortfall"):
         stdout.print("[yellow]No results.[/]" if not data["query"].get("offset") else
                      f"[yellow]No results after the first {data['query']['offset']}.[/]")
-        return
     render_rows(rows_of(results, start=(data["query"].get("offset") or 0) + 1), title=title)
+    render_shortfall(data.get("shortfall"))
     render_alternatives(data)
 
 

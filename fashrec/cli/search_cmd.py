@@ -22,6 +22,7 @@ from fashrec.cli.options import (
     ServerOpt,
     SheetOpt,
     SortOpt,
+    StrictOpt,
     WhereOpt,
     batch_option,
 )
@@ -38,11 +39,12 @@ from fashrec.service.requests import SearchRequest, SimilarRequest
 
 @dataclass
 class Page:
-    """-k, --offset and --sort: what a request (a batch line) leaves out."""
+    """-k, --offset, --sort and --strict: what a request (a batch line) leaves out."""
 
     k: int
     offset: int
     sort: str
+    strict: bool = False
 
 
 def _run(kind: str, query, page: Page, where, index, batch, sheet, json_mode: bool, use_profile: bool = True,
@@ -96,7 +98,7 @@ def _local(kind: str, index, planner: str, page: Page, use_profile: bool, runtim
     from fashrec.service.runtime import build_searcher
 
     searcher = build_searcher(index, planner, runtime)
-    defaults = Defaults(k=page.k, offset=page.offset, sort=page.sort)
+    defaults = Defaults(k=page.k, offset=page.offset, sort=page.sort, strict=page.strict)
 
     def answer(request: dict[str, Any], where: list[str] | None = None, trusted: bool = False) -> dict[str, Any]:
         flt = list(where) if where else None
@@ -132,7 +134,8 @@ def _remote(kind: str, url: str, index, page: Page, use_profile: bool):
     """Send requests to the server at ``url``: no index or model is loaded here."""
     if index is not None:
         raise UsageError("--index and --server: the server answers from the index it was started with")
-    defaults = with_profile({"k": page.k, "offset": page.offset, "sort": page.sort}, load_profile_unless(not use_profile))
+    defaults = with_profile({"k": page.k, "offset": page.offset, "sort": page.sort,
+                             **({"strict": True} if page.strict else {})}, load_profile_unless(not use_profile))
     route = "/search" if kind == "text" else "/similar"
 
     def answer(request: dict[str, Any], where: list[str] | None = None, trusted: bool = False) -> dict[str, Any]:
@@ -150,6 +153,7 @@ def search(
     offset: int = OffsetOpt,
     sort: str = SortOpt,
     where: Optional[List[str]] = WhereOpt,
+    strict: bool = StrictOpt,
     index: Optional[Path] = IndexOpt,
     batch: Optional[Path] = batch_option("search"),
     sheet: Optional[Path] = SheetOpt,
@@ -161,17 +165,20 @@ def search(
 ) -> None:
     """Find items matching a text query ("red floral summer dress").
 
-    The words are understood first (--planner): the colours, categories, materials, genders and prices
-    they name become filters, so every result has them; embedding similarity ranks within. With --image
-    the ranking also follows a photo ("in red" + a photo of a shirt: red shirts that look like it).
+    The words are understood first (--planner): the colours, categories, materials, genders, prices,
+    sizes and brands they name become constraints, so every result has them; embedding similarity ranks
+    within. When fewer than k have them all, the answer says so, counts what giving up each would yield,
+    and lists labelled near misses apart (none with --strict). With --image the ranking also follows a
+    photo ("in red" + a photo of a shirt: red shirts that look like it).
 
     Examples:
     fashrec search "red floral summer dress" -k 5
     fashrec search "linen shirt" --where "price<50" --sort price
+    fashrec search "red linen shirt for men" --strict
     fashrec search "in red" --image photo.jpg
     fashrec search "shoes" --offset 10 --json
     """
-    _run("text", text, Page(k, offset, sort), where, index, batch, sheet, json_mode, not no_profile, planner, image,
+    _run("text", text, Page(k, offset, sort, strict), where, index, batch, sheet, json_mode, not no_profile, planner, image,
          server, runtime)
 
 

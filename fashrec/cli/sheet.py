@@ -33,7 +33,7 @@ THUMB_W, THUMB_H = 150, 190
 PAD = 10
 LINE_H = 14
 CAPTION_LINES = 4          # title (up to 2 lines), price and stock, id
-MARKER_COLOURS = {"relaxed": (214, 120, 0), "near miss": (214, 120, 0), "alternative": (150, 60, 170)}
+MARKER_COLOURS = {"relaxed": (214, 120, 0), "alternative": (150, 60, 170)}
 ELLIPSIS = "…"
 ALTERNATIVES_HEADING = "Alternatives (not matches: each lacks something)"
 

@@ -12,11 +12,14 @@ identity attribute for every product).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Callable
 
-from fashrec.ammr import KEEP_CONFIDENCE, RefineResult
+from fashrec.ammr import KEEP_CONFIDENCE, RefineResult, Resolution
 from fashrec.ammr.constraints import IDENTITY_CONFIDENCE, identity_readings
 from fashrec.catalog import Product, normalize_value
 from fashrec.catalog.roles import is_identity
+from fashrec.planner import Plan
+from fashrec.search import SearchResult
 
 
 @dataclass
@@ -55,12 +58,41 @@ def other_reading_rows(result: RefineResult, keep_confidence: float = KEEP_CONFI
 
 
 def promises(result: RefineResult, keep_confidence: float = KEEP_CONFIDENCE,
-             identity_confidence: float = IDENTITY_CONFIDENCE) -> list[tuple[str, object]]:
+             identity_confidence: float = IDENTITY_CONFIDENCE) -> list[tuple[str, Callable]]:
     """(label, check) for everything every result must have: the plan's values, exclusions, relative
     wishes and price, the attributes the shopper asked to keep, and the anchor's confident identity.
     A check returns None when the product's metadata cannot tell."""
     plan, relative, anchor = result.plan, result.relative, result.anchor
-    out: list[tuple[str, object]] = []
+    out = stated_promises(plan, relative)
+    touched = set(plan.set) | set(plan.exclude) | set(plan.drop) | set(relative.within if relative else ())
+    for attr, guess in anchor.attributes.items():
+        if attr in touched or guess.confidence < keep_confidence:
+            continue
+        readings = identity_readings(attr, guess, keep_confidence=keep_confidence)
+        if attr in plan.keep or (len(readings) == 1 and is_identity(attr) and guess.confidence >= identity_confidence):
+            out.append((f"{attr}={guess.value}", _has(attr, {guess.value})))
+        elif len(readings) > 1:     # read between two values: the answer keeps either (and says so)
+            out.append((f"{attr}={' or '.join(readings)}", _has(attr, set(readings))))
+    return out
+
+
+def search_honesty(result: SearchResult) -> Honesty:
+    """:func:`answer_honesty` for a text search: its results against how the query was understood,
+    and, unless the query welcomed them, against being out of stock."""
+    plan = result.plan
+    promised = stated_promises(plan) if plan is not None else []
+    if plan is not None and not plan.include_out_of_stock:
+        promised.append(("in stock", lambda p: p.in_stock is not False))
+    violations = [(hit.product.id, label) for hit in result.results for label, ok in promised
+                  if ok(hit.product) is False]
+    short = plan is not None and len(result.results) < int(result.query.get("k") or 0)
+    return Honesty(len(result.results), violations, short, result.shortfall is not None)
+
+
+def stated_promises(plan: Plan, relative: Resolution | None = None) -> list[tuple[str, Callable]]:
+    """(label, check) for what the words said: the plan's values, exclusions, brands, sizes, relative
+    wishes and price."""
+    out: list[tuple[str, Callable]] = []
     for attr, value in plan.set.items():
         out.append((f"{attr}={value}", _has(attr, {value})))
     for attr, banned in plan.exclude.items():
@@ -77,15 +109,6 @@ def promises(result: RefineResult, keep_confidence: float = KEEP_CONFIDENCE,
     high = [p for p in (plan.price_max, relative.price_max if relative else None) if p is not None]
     if low or high:
         out.append(("price", _priced(max(low) if low else None, min(high) if high else None)))
-    touched = set(plan.set) | set(plan.exclude) | set(plan.drop) | set(relative.within if relative else ())
-    for attr, guess in anchor.attributes.items():
-        if attr in touched or guess.confidence < keep_confidence:
-            continue
-        readings = identity_readings(attr, guess, keep_confidence=keep_confidence)
-        if attr in plan.keep or (len(readings) == 1 and is_identity(attr) and guess.confidence >= identity_confidence):
-            out.append((f"{attr}={guess.value}", _has(attr, {guess.value})))
-        elif len(readings) > 1:     # read between two values: the answer keeps either (and says so)
-            out.append((f"{attr}={' or '.join(readings)}", _has(attr, set(readings))))
     return out
 
 

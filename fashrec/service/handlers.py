@@ -111,8 +111,9 @@ def search_answer(searcher: Searcher, request: SearchRequest, *, defaults: Defau
     plan = searcher.understand(request.text) if profile is not None else None
     limits, boost, effects = _limits(searcher.index, profile, plan)
     flt, notes = _where(searcher.index, request.where, where)
+    strict = defaults.strict if request.strict is None else request.strict
     data = searcher.text(request.text, flt=flt.merged(limits), boost=boost, image=image, understood=plan,
-                         **_page(request, defaults)).to_dict()
+                         alternatives=not strict, **_page(request, defaults)).to_dict()
     if notes:
         data["notes"] = notes
     if effects:

@@ -57,6 +57,8 @@ class SearchRequest(PersonalFields):
     offset: Optional[int] = _f(None, **_OFFSET)
     sort: Sort = _f(None, **_SORT)
     where: Where = _f(None, description='Hard filters: {"category": "shoes"} or ["color!=black"].')
+    strict: Optional[bool] = _f(None, description="Exact matches only: a short answer lists no near misses "
+                                "(like --strict).")
 
 
 @dataclass(kw_only=True)

@@ -168,6 +168,10 @@ class SearchHit(ProductSummary):
 class SearchDocument(_Answer):
     query: dict[str, Any]
     results: list[SearchHit]
+    shortfall: Optional[dict[str, Any]] = Field(None, description="Fewer exact matches than asked for: said, "
+                                                "with what giving up each constraint would yield.")
+    alternatives: list[SearchHit] = Field(default_factory=list, description="Labelled near misses, apart "
+                                          "from the results; each names what it lacks.")
     timing_ms: dict[str, float]
     notes: Optional[list[str]] = None   # --where words the catalog lacks ("did you mean color=red?")
 

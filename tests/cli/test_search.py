@@ -29,14 +29,17 @@ def test_search_json_schema_and_filters(fashrec, indexed):
     run = fashrec("search", "navy linen shirt", "--index", indexed, "-k", "5", "--where", "category=shirt", "--json")
     assert run.returncode == 0, run.stderr
     data = run.json()  # stdout is exactly one JSON document
-    assert set(data) == {"query", "results", "timing_ms"}
-    assert 1 <= len(data["results"]) <= 5
-    for r in data["results"]:
+    assert set(data) == {"query", "results", "shortfall", "alternatives", "timing_ms"}
+    rows = data["results"] + data["alternatives"]
+    assert 1 <= len(rows) <= 5
+    for r in rows:
         assert {"id", "score", "title", "image", "attributes", "brand", "price", "currency", "in_stock"} <= set(r)
-        assert r["attributes"]["category"] == "shirt"
-    # Ranked: everything the query names first, then closest others (fewest lacking), by score within.
-    ranks = [(0 if r["why"].startswith("matches") else r["why"].count(",") + 1, -r["score"]) for r in data["results"]]
-    assert ranks == sorted(ranks)
+        assert r["attributes"]["category"] == "shirt"          # --where holds for near misses too
+    # Results have everything the query names, best first; near misses only come apart, saying what they lack.
+    assert all(r["why"].startswith("matches") and not r["violated"] for r in data["results"])
+    assert [r["score"] for r in data["results"]] == sorted((r["score"] for r in data["results"]), reverse=True)
+    assert (data["shortfall"] is None) == (len(data["results"]) == 5)
+    assert all(r["why"].startswith("lacks") and r["lacks"] for r in data["alternatives"])
     plain = fashrec("search", "navy linen shirt", "--index", indexed, "-k", "5", "--planner", "none", "--json")
     scores = [r["score"] for r in plain.json()["results"]]
     assert scores == sorted(scores, reverse=True)
@@ -72,7 +75,11 @@ def test_batch_answers_each_line_in_order(fashrec, indexed):
     run = fashrec("search", "--batch", "-", "--index", indexed, input=lines)
     out = [json.loads(l) for l in run.stdout.splitlines()]
     assert [o["line"] for o in out] == [1, 2, 3]
-    assert len(out[0]["results"]) == 2 and out[1]["error"] == "usage"
+    # exact red dresses only; when the drawn shop has fewer than 2, the line says so
+    first = out[0]
+    assert 1 <= len(first["results"]) <= 2 and out[1]["error"] == "usage"
+    assert all(r["attributes"]["color"] == "red" and r["attributes"]["category"] == "dress" for r in first["results"])
+    assert (first["shortfall"] is None) == (len(first["results"]) == 2)
     assert out[2]["results"][0]["attributes"]["category"] == "shoes"
     assert run.returncode == 1  # one line failed
 
@@ -100,7 +107,8 @@ def test_skipped_lines_summary_and_strict(fashrec, small_catalog, tiny_model):
 def test_profile_budget_limits_search(fashrec, indexed):
     assert fashrec("profile", "set", "budget=30").returncode == 0
     data = fashrec("search", "shirt", "--index", indexed, "-k", "10", "--json").json()
-    assert data["results"] and all(r["price"] is None or r["price"] <= 30 for r in data["results"])
+    rows = data["results"] + data["alternatives"]   # a standing budget is never given up, not even for near misses
+    assert rows and all(r["price"] is None or r["price"] <= 30 for r in rows)
     assert any(e["rule"] == "budget" for e in data["profile"])
     free = fashrec("search", "shirt", "--index", indexed, "-k", "24", "--json", "--no-profile").json()
     assert any(r["price"] > 30 for r in free["results"]) and "profile" not in free
@@ -144,18 +152,17 @@ def test_profile_brand_preference_reranks_search(fashrec, indexed):
 def test_search_understands_the_query_and_every_result_has_what_it_names(fashrec, indexed, small_catalog):
     products = [json.loads(l) for l in small_catalog.read_text().splitlines()]
     color, category = products[0]["attributes"]["color"], products[0]["attributes"]["category"]
-    matching = [p for p in products if p["attributes"]["color"] == color and p["attributes"]["category"] == category]
+    matching = [p for p in products if p["attributes"]["color"] == color and p["attributes"]["category"] == category
+                and p.get("in_stock", True)]          # out of stock is left out, as refine does
     run = fashrec("search", f"{color} {category}", "--index", indexed, "-k", "5", "--json")
     assert run.returncode == 0, run.stderr
     data = run.json()
     assert data["query"]["understood"]["set"] == {"color": color, "category": category}
-    results = data["results"]
-    full = [r for r in results if r["why"].startswith("matches")]
+    full = data["results"]
     assert len(full) == min(5, len(matching))
     assert all(r["attributes"]["color"] == color and r["attributes"]["category"] == category for r in full)
-    assert results[:len(full)] == full                     # full matches first
-    for r in results[len(full):]:
-        assert r["why"].startswith("closest other; lacks")
+    for r in data["alternatives"]:                        # apart, each saying what it lacks
+        assert r["why"].startswith("lacks") and r["lacks"]
         assert r["attributes"]["color"] != color or r["attributes"]["category"] != category
     plain = fashrec("search", f"{color} {category}", "--index", indexed, "-k", "5", "--json", "--planner", "none")
     assert "understood" not in plain.json()["query"] and all("why" not in r for r in plain.json()["results"])
@@ -175,16 +182,17 @@ def test_search_says_when_the_query_contradicts_the_filter(fashrec, indexed, sma
 
 def test_search_reads_sizes_and_brands_as_filters(fashrec, indexed, small_catalog):
     products = [json.loads(l) for l in small_catalog.read_text().splitlines()]
-    kestrel_m = {p["id"] for p in products if p.get("brand") == "Kestrel" and "M" in p.get("sizes", [])}
+    kestrel_m = {p["id"] for p in products if p.get("brand") == "Kestrel" and "M" in p.get("sizes", [])
+                 and p.get("in_stock", True)}
     run = fashrec("search", "something in size M, from kestrell", "--index", indexed, "-k", "10", "--json")
     assert run.returncode == 0, run.stderr
     data = run.json()
     understood = data["query"]["understood"]
     assert (understood["brands"], understood["sizes"]) == (["kestrel"], ["m"])
-    full = [r for r in data["results"] if r["why"].startswith("matches")]
+    full = data["results"]
     assert {r["id"] for r in full} == kestrel_m
     assert all("brand kestrel" in r["why"] and "size m" in r["why"] for r in full)
-    assert all("lacks" in r["why"] for r in data["results"][len(full):])   # near misses say what they lack
+    assert all(r["why"].startswith("lacks") for r in data["alternatives"])   # near misses say what they lack
 
 
 def test_where_words_the_catalog_lacks_are_noted_not_silent(fashrec, indexed, small_catalog):

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import json
+from collections import Counter
 from pathlib import Path
 
 import pytest
@@ -114,6 +115,34 @@ def test_pages_sorts_price_bounds_and_a_look_budget_answer_as_the_commands_do(cl
     assert _without_timing(look.json()) == _without_timing(run.json())
     bad = client.post("/search", json={"text": "x", "sort": "cheapest"})
     assert bad.status_code == 400 and "'sort'" in bad.json()["message"] and "cheapest" in bad.json()["message"]
+
+
+def test_search_answers_honestly_as_the_command_does(client, shop_index, fashrec):
+    """Issue 11: POST /search holds only exact matches, says when they fall short, keeps labelled near
+    misses apart, and a request's strict lists none -- the same document as `fashrec search --json`."""
+    _, index = shop_index
+    in_stock = [p for p in _products(shop_index) if p.get("in_stock", True)]
+    pairs = Counter((p["attributes"]["color"], p["attributes"]["category"]) for p in in_stock)
+    color, category = next(pair for pair, n in sorted(pairs.items()) if 0 < n < 4)
+    exact = {p["id"] for p in in_stock if (p["attributes"]["color"], p["attributes"]["category"]) == (color, category)}
+    request = {"text": f"{color} {category}", "k": 4}
+    answer = client.post("/search", json=request)
+    assert answer.status_code == 200, answer.text
+    doc = answer.json()
+    schema.SearchDocument.model_validate(doc)
+    assert doc["query"]["understood"]["set"] == {"color": color, "category": category}
+    assert {r["id"] for r in doc["results"]} == exact
+    assert doc["shortfall"]["found"] == len(exact) and doc["shortfall"]["message"].startswith(f"only {len(exact)} ")
+    assert doc["alternatives"] and len(doc["results"]) + len(doc["alternatives"]) <= 4
+    assert len(doc["alternatives"]) == sum(o["shown"] for o in doc["shortfall"]["options"])
+    for alt in doc["alternatives"]:
+        assert alt["id"] not in exact and alt["lacks"] and alt["why"].startswith("lacks ")
+    run = fashrec("search", f"{color} {category}", "-k", "4", "--index", index, "--planner", "rules", "--json")
+    assert run.returncode == 0, run.stderr
+    assert _without_timing(doc) == _without_timing(run.json())
+    strict = client.post("/search", json={**request, "strict": True}).json()
+    assert strict["alternatives"] == [] and [r["id"] for r in strict["results"]] == [r["id"] for r in doc["results"]]
+    assert strict["shortfall"]["message"] == doc["shortfall"]["message"] and strict["shortfall"]["alternatives"] is False
 
 
 # --- anchors: a product, an upload, corrections ------------------------------------------------------------

@@ -174,6 +174,24 @@ def test_without_a_photo_a_search_result_starts_the_conversation(server, browser
     browser.save_screenshot(str(shots / "7-from-search.png"))
 
 
+def test_a_search_with_no_exact_match_says_so_and_shows_the_near_misses_apart(server, browser, shots):
+    # Issue 11: the example shop has no red linen shirt; the page says so, with what each way forward
+    # would yield, and shows the near misses under their own heading, each saying what it lacks.
+    browser.get(server + "/")
+    browser.find_element(By.ID, "wish").send_keys("red linen shirt")
+    browser.find_element(By.ID, "go").click()
+    WebDriverWait(browser, 60).until(lambda b: b.find_elements(By.CSS_SELECTOR, "#alt-grid .tile"))
+    no_error(browser)
+    assert browser.find_elements(By.CSS_SELECTOR, "#grid .tile") == []
+    assert browser.find_element(By.ID, "matches-title").text == "No exact matches"
+    short = browser.find_element(By.ID, "shortfall-text").text
+    assert browser.find_element(By.ID, "shortfall").is_displayed() and short.startswith("No red linen shirts.")
+    assert "if you drop red" in short
+    lacks = [t.find_element(By.CSS_SELECTOR, ".lacks").text for t in browser.find_elements(By.CSS_SELECTOR, "#alt-grid .tile")]
+    assert lacks and all(text.startswith("Lacks ") for text in lacks), lacks
+    browser.save_screenshot(str(shots / "8-search-alternatives.png"))
+
+
 def test_a_bad_photo_is_explained_on_the_page(server, browser, tmp_path):
     browser.get(server + "/")
     fake = tmp_path / "holiday.png"

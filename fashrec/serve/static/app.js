@@ -304,14 +304,16 @@ function showSearch(answer) {
   $("reading").hidden = true;
   const understood = answer.query.understood;
   if (understood) renderPlan({ plan: { ...understood, relative: [], keep: [], drop: [] } });
-  const full = answer.results.filter((r) => !(r.why || "").startsWith("closest other"));
-  const near = answer.results.filter((r) => (r.why || "").startsWith("closest other"));
-  fillGrid($("grid"), full, null, false);
-  fillGrid($("alt-grid"), near, null, false);
+  // Results hold only exact matches; near misses come apart, as refine's do, each saying what it lacks.
+  const { exact, alternatives } = splitResults(answer);
+  fillGrid($("grid"), exact, null, false);
+  fillGrid($("alt-grid"), alternatives, answer, false);
   $("matches").hidden = false;
-  $("matches-title").textContent = full.length ? "Matches: pick one to start from" : "No exact matches";
-  $("alternatives").hidden = !near.length;
-  $("shortfall").hidden = true;
+  $("matches-title").textContent = exact.length ? "Matches: pick one to start from" : "No exact matches";
+  $("alternatives").hidden = !alternatives.length;
+  const short = answer.shortfall ? shortfall(answer, exact.length) : "";
+  $("shortfall").hidden = !short;
+  $("shortfall-text").textContent = short;
 }
 
 function fillGrid(grid, results, answer, inSession) {
