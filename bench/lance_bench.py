@@ -3,8 +3,8 @@
     OPENBLAS_NUM_THREADS=1 nice -n 10 python bench/lance_bench.py --n 1000000 --index-type IVF_SQ --partitions 256 \\
         --nprobes 8,64 --refine 20 --folder ~/.cache/fashrec-data/work-bench1m/lance \\
         --graph-cache ~/.cache/fashrec-data/work-bench1m/ann-cache --json /tmp/lance-1m.json
-    # the HNSW variant (not finished at 1M on the shared 2-core box, RESULTS.md 9.1):
-    ... --index-type IVF_HNSW_SQ --partitions 4 --nprobes 2,4 --ef 300 --refine 20
+    # the HNSW variant at 1M (RESULTS.md 9.1; LanceDB's default m=20/ef_construction=300 did not finish here):
+    ... --index-type IVF_HNSW_SQ --partitions 4 --m 16 --ef-construction 100 --nprobes 2,4 --ef 300 --refine 20
 
 The data is ann_bench.py's ``clustered`` set (unit 256-d vectors from a 1,000-component mixture with
 a 32-d shared subspace, seed n; queries are fresh draws, seed 10,000,019), so the figures sit next to
