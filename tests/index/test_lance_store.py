@@ -181,3 +181,51 @@ def test_lancedb_is_imported_only_for_a_lance_store(small_catalog, tiny_model, t
                               env=fashrec_env, timeout=120)
         assert proc.returncode == 0, proc.stderr
         assert proc.stdout.strip() == expected
+
+
+def test_the_ann_index_is_trained_searched_and_kept_up_to_date(tmp_path, monkeypatch):
+    """Past ANN_MIN_ROWS the image vectors get an IVF_HNSW_SQ index (made small here so the test stays
+    quick): searches use it, filtered ones included, and an update's new vectors are found at once."""
+    from fashrec.index import ann, lance_store
+
+    monkeypatch.setattr(lance_store, "ANN_MIN_ROWS", 200)
+    monkeypatch.setattr(ann, "EXACT_MAX_ITEMS", 50)
+    rng = np.random.default_rng(1)
+    n, dim = 400, 16
+    vectors = rng.normal(size=(n, dim)).astype(np.float32)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    products = [Product(id=f"p{i}", image="x", image_path=Path("x"), attributes={"color": ["red", "blue"][i % 2]})
+                for i in range(n)]
+
+    def written(items: list[Product], vecs: np.ndarray, previous=None, previous_rows=0, changes=None):
+        loaded = LoadedItems(np.arange(len(items)), [p.metadata() for p in items], vecs, vecs, ["d"] * len(items))
+        record = write_lance(StoreSpec("lance", str(tmp_path / "db")), tmp_path, previous, previous_rows,
+                             changes or LanceChanges([], []), loaded, dim, [])
+        index = Index.from_products(items, vecs, vecs)
+        return record, index, LanceSearch.open(record, index.columns, len(items), tmp_path)
+
+    record, index, search = written(products, vectors)
+    assert record["ann"] == {"type": "IVF_HNSW_SQ", "partitions": 1}
+    red = Filter(include={"color": {"red"}})
+    for flt in (None, red):
+        hits = 0
+        for q in vectors[:20]:
+            got = search.nearest(q, 10, flt=flt, allowed=index.mask(flt), ef=None, space="image")
+            want = ann.exact_search(vectors, q, 10, index.mask(flt))
+            assert got.method == "lance-ivf_hnsw_sq" and (flt is None or all(p % 2 == 0 for p in got.positions))
+            hits += len(set(got.positions) & set(want.positions))
+        assert hits >= 0.9 * 200
+    # An update: ten removed, five moved to new vectors; the table follows, its index kept (not retrained).
+    moved = rng.normal(size=(5, dim)).astype(np.float32)
+    moved /= np.linalg.norm(moved, axis=1, keepdims=True)
+    kept, vecs = products[10:], vectors[10:].copy()
+    vecs[:5] = moved
+    changes = LanceChanges([p.id for p in products[:10]], [p.id for p in kept[:5]])
+    after, index, search = written(kept, vecs, record, n, changes)
+    assert after["version"] > record["version"] and after["ann"] == record["ann"]
+    for j in range(5):
+        got = search.nearest(moved[j], 3, flt=None, allowed=None, ef=None, space="image")
+        assert kept[int(got.positions[0])].id == kept[j].id
+    everything = search.nearest(vectors[0], len(kept), flt=Filter(exclude_ids={"p10"}), allowed=None, ef=None,
+                                space="image")
+    assert {kept[int(p)].id for p in everything.positions} == {p.id for p in kept} - {"p10"}
