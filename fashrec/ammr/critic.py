@@ -2,7 +2,8 @@
 
 - stock: out-of-stock items are dropped unless the shopper accepts them;
 - budget: the profile's budget is a hard cap (a plan's price range is checked by the guard);
-- near-duplicates: an item almost identical in look to one already chosen is skipped;
+- near-duplicates: an item almost identical in look to one already chosen waits until the other
+  matches run out: a page with room shows it, so a short answer lists every exact match it counts;
 - diversity: maximal marginal relevance with a per-brand cap, so no brand floods the page;
 - sponsorship: a sponsored item may be lifted, but never by more than ``sponsored_cap``.
 Every rule can be switched off; each decision is counted in the step trace.
@@ -33,6 +34,39 @@ def sponsored_boost(candidate: Candidate, cap: float) -> float:
 
 def select(candidates: list[Candidate], k: int, vectors: np.ndarray, config: CriticConfig) -> CriticReport:
     dropped: Counter = Counter()
+    pool = _admitted(candidates, config, dropped)
+    chosen: list[Candidate] = []
+    waiting: list[Candidate] = []   # near-duplicates and capped brands, used only if the page has room
+    brands: Counter = Counter()
+    chosen_vecs: list[np.ndarray] = []
+    remaining = pool[:]
+    while remaining and len(chosen) < k:
+        c = remaining.pop(_best(remaining, chosen_vecs, vectors, config))
+        vec = vectors[c.position]
+        if any(float(vec @ v) >= config.dedupe_similarity for v in chosen_vecs):
+            dropped["near-duplicate"] += 1
+            waiting.append(c)
+            continue
+        brand = (c.product.brand or "").casefold()
+        if config.brand_cap and brand and brands[brand] >= config.brand_cap:
+            dropped["brand cap (deferred)"] += 1
+            c.boosts["brand-capped"] = 0.0
+            waiting.append(c)
+            continue
+        chosen.append(c)
+        chosen_vecs.append(vec)
+        brands[brand] += 1
+    # A short page takes what waited, in ranking order: leaving out a match when there is room would make
+    # the answer claim fewer matches than the catalog has (a shortfall counts what is shown).
+    order = {id(c): i for i, c in enumerate(pool)}
+    for c in sorted(waiting, key=lambda c: order[id(c)])[: max(0, k - len(chosen))]:
+        chosen.append(c)
+        dropped["brand cap (deferred)" if "brand-capped" in c.boosts else "near-duplicate"] -= 1
+    return CriticReport(chosen, +dropped)
+
+
+def _admitted(candidates: list[Candidate], config: CriticConfig, dropped: Counter) -> list[Candidate]:
+    """Candidates past the stock and budget rules, sponsored lift applied, in ranking order."""
     pool: list[Candidate] = []
     for c in candidates:
         if config.in_stock_only and c.product.in_stock is False:
@@ -47,42 +81,22 @@ def select(candidates: list[Candidate], k: int, vectors: np.ndarray, config: Cri
             c.score += boost
         pool.append(c)
     pool.sort(key=lambda c: (c.tier, -c.score))
+    return pool
 
-    chosen: list[Candidate] = []
-    brands: Counter = Counter()
-    chosen_vecs: list[np.ndarray] = []
-    remaining = pool[:]
-    while remaining and len(chosen) < k:
-        best_i, best_value = None, -np.inf
-        tier = min(c.tier for c in remaining)  # a stricter tier is used up before a looser one
-        for i, c in enumerate(remaining):
-            if c.tier != tier:
-                continue
-            vec = vectors[c.position]
-            max_sim = max((float(vec @ v) for v in chosen_vecs), default=0.0)
-            value = (config.mmr_lambda * c.score - (1 - config.mmr_lambda) * max_sim
-                     if config.diversity else c.score)
-            if value > best_value:
-                best_i, best_value = i, value
-            if not config.diversity:
-                break
-        c = remaining.pop(best_i)
+
+def _best(remaining: list[Candidate], chosen_vecs: list[np.ndarray], vectors: np.ndarray,
+          config: CriticConfig) -> int:
+    """The next pick: maximal marginal relevance within the strictest tier left (the first without diversity)."""
+    if not config.diversity:
+        return 0
+    best_i, best_value = 0, -np.inf
+    tier = min(c.tier for c in remaining)  # a stricter tier is used up before a looser one
+    for i, c in enumerate(remaining):
+        if c.tier != tier:
+            continue
         vec = vectors[c.position]
-        if any(float(vec @ v) >= config.dedupe_similarity for v in chosen_vecs):
-            dropped["near-duplicate"] += 1
-            continue
-        brand = (c.product.brand or "").casefold()
-        if config.brand_cap and brand and brands[brand] >= config.brand_cap:
-            # Capped brands wait until the other brands run out, so a short list still fills up.
-            dropped["brand cap (deferred)"] += 1
-            c.boosts["brand-capped"] = 0.0
-            continue
-        chosen.append(c)
-        chosen_vecs.append(vec)
-        brands[brand] += 1
-    if len(chosen) < k:
-        deferred = [c for c in pool if "brand-capped" in c.boosts and c not in chosen]
-        for c in deferred[: k - len(chosen)]:
-            chosen.append(c)
-            dropped["brand cap (deferred)"] -= 1
-    return CriticReport(chosen, +dropped)
+        max_sim = max((float(vec @ v) for v in chosen_vecs), default=0.0)
+        value = config.mmr_lambda * c.score - (1 - config.mmr_lambda) * max_sim
+        if value > best_value:
+            best_i, best_value = i, value
+    return best_i

@@ -12,6 +12,8 @@ Every answer must:
 - hold in ``results`` only exact matches (no row breaks a stated constraint or the anchor's identity,
   checked by :mod:`fashrec.evaluation.honesty`), at most as many as exist;
 - state the shortfall (fewer than k results, so ``shortfall`` is set, with ``found`` = the results);
+- show every exact match: ``found`` equals the number of exact matches counted here (a page with room
+  never leaves one out, say as a near-duplicate photo of another);
 - name, with its count, each single relaxation that would yield more products than were found:
   dropping the category, the gender or the asked value. A count is right when it equals the count made
   here (the anchor's look -- colour, pattern -- is no longer required once the loop gave it up).
@@ -65,6 +67,7 @@ class ShortfallReport:
     over_exact: int                   # answers with more results than exact matches exist: must be 0
     declared: float                   # share of answers that state the shortfall: must be 1
     found_right: float                # share whose shortfall 'found' equals its number of results
+    found_all: float                  # share whose 'found' equals the exact matches counted here: must be 1
     exact_recall: float               # results found / exact matches that exist
     relaxations: int                  # single relaxations that would yield more than was found
     named: float                      # share of those the answer names with the right count: must be 1
@@ -140,7 +143,7 @@ def evaluate_shortfall(catalog: Path, *, n: int = 120, seed: int = 0, workdir: P
                       fallback_planner=create_planner("rules") if planner != "rules" else None)
     suite = make_suite(indexed, anchors, n, seed)
     tallies: dict[str, list] = {k: [] for k in ("violations", "rows", "over", "declared", "found", "results",
-                                                  "exact", "alts", "latency")}
+                                                  "exact", "all", "alts", "latency")}
     relaxations, named, wrong, misread = 0, 0, [], 0
     for req in suite:
         read = refiner.anchor_from_image(req.anchor.image_path)
@@ -183,6 +186,7 @@ def _score_answer(t: dict[str, list], result, req: SuiteRequest, yields: bool) -
     t["over"].append(int(len(result.results) > req.exact))
     t["declared"].append(float(result.shortfall is not None))
     t["found"].append(float(result.shortfall is not None and result.shortfall.found == len(result.results)))
+    t["all"].append(float(result.shortfall is not None and result.shortfall.found == req.exact))
     t["results"].append(len(result.results))
     t["exact"].append(req.exact)
     if yields:
@@ -194,6 +198,6 @@ def _report(catalog: str, suite: list[SuiteRequest], misread: int, t: dict[str, 
     mean = lambda xs: float(np.mean(xs)) if xs else 0.0   # noqa: E731
     return ShortfallReport(
         catalog, len(suite), dict(Counter(r.exact for r in suite)), misread, int(sum(t["violations"])),
-        int(sum(t["rows"])), int(sum(t["over"])), mean(t["declared"]), mean(t["found"]),
+        int(sum(t["rows"])), int(sum(t["over"])), mean(t["declared"]), mean(t["found"]), mean(t["all"]),
         sum(t["results"]) / max(1, sum(t["exact"])), relaxations, named / max(1, relaxations), wrong,
         mean(t["alts"]), float(np.percentile(t["latency"], 50)) if t["latency"] else 0.0)

@@ -110,6 +110,19 @@ def test_critic_drops_out_of_stock_duplicates_and_caps_brands():
     assert report.dropped["out of stock"] == 1 and report.dropped["near-duplicate"] == 1
 
 
+def test_a_page_with_room_keeps_near_duplicates_after_the_distinct_matches():
+    specs = [("a", 0.9, [1, 0, 0], {}), ("a-dup", 0.89, [1, 0, 0], {}), ("b", 0.8, [0, 1, 0], {}),
+             ("b-dup", 0.7, [0, 1, 0], {})]
+    cands, vecs = _cands(specs)
+    report = select(cands, 10, vecs, CriticConfig())
+    assert [c.product.id for c in report.selected] == ["a", "b", "a-dup", "b-dup"]   # every match, none lost
+    assert "near-duplicate" not in report.dropped        # nothing was left out
+    cands, vecs = _cands(specs)
+    report = select(cands, 3, vecs, CriticConfig())      # one place for two look-alikes: the better one
+    assert [c.product.id for c in report.selected] == ["a", "b", "a-dup"]
+    assert report.dropped["near-duplicate"] == 1
+
+
 def test_brand_cap_defers_rather_than_starves():
     cands, vecs = _cands([(f"p{i}", 0.9 - i / 100, [1, i, 0], {"brand": "Acme"}) for i in range(4)])
     report = select(cands, 4, vecs, CriticConfig(brand_cap=2, dedupe_similarity=1.1))
