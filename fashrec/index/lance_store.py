@@ -37,10 +37,13 @@ TABLE = "items"
 # Below this many rows search is exact (flat): as fast as an index there, and LanceDB cannot train IVF
 # on a tiny table. The same size below which the local store searches exactly (ann.EXACT_MAX_ITEMS).
 ANN_MIN_ROWS = ann.EXACT_MAX_ITEMS
-# IVF_HNSW_SQ, one partition per 50k rows, every partition probed, ef 300, refine 20: recall@10 1.000
-# at p50 7.4 ms at 100k (bench/RESULTS.md section 9; IVF-PQ reached 0.81 at 15.6 ms there).
+# IVF_HNSW_SQ, one partition per 250k rows (m 16, ef_construction 100), every partition probed, ef 300,
+# refine 20: recall@10 0.999 at p50 15.2 ms at 1M, built in 589 s (bench/RESULTS.md 9.1); with 50k-row
+# partitions and LanceDB's m 20 / ef_construction 300 (recall 1.000 at 100k, section 9) the 1M build had
+# not finished after 35 minutes on the shared 2-core box. IVF-PQ reached 0.81 at 100k (section 9).
 HNSW_TYPE, PQ_TYPE = "IVF_HNSW_SQ", "IVF_PQ"
-PARTITION_ROWS = 50_000
+PARTITION_ROWS = 250_000
+HNSW_M, HNSW_EF_CONSTRUCTION = 16, 100
 EF, REFINE = 300, 20
 # Past this many rows the SQ graph's byte per dimension per row is what outgrows memory: IVF-PQ keeps
 # dim/8 bytes per row (not measured at this size; chosen by the index's size alone).
@@ -268,7 +271,8 @@ def _ann_index(table, rows: int, had: dict[str, Any] | None, dimension: int, *, 
     plan = ann_plan(rows)
     if plan["type"] != "flat" and plan != had:
         config = (IvfPq(distance_type="cosine", num_partitions=plan["partitions"], num_sub_vectors=max(1, dimension // 8))
-                  if plan["type"] == PQ_TYPE else HnswSq(distance_type="cosine", num_partitions=plan["partitions"]))
+                  if plan["type"] == PQ_TYPE else HnswSq(distance_type="cosine", num_partitions=plan["partitions"], m=HNSW_M,
+                                 ef_construction=HNSW_EF_CONSTRUCTION))
         table.create_index("image", config=config, replace=True)
     elif changed:
         table.optimize(cleanup_older_than=NEVER_PRUNE)
