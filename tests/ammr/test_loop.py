@@ -152,6 +152,7 @@ def test_readme_demo_returns_linen_for_men_and_keeps_near_misses_apart(fashrec, 
     assert any(o["count"] > len(results) and o["shown"] for o in short["options"])
     for alt in alternatives:   # each near miss names what it lacks, and lacks it
         assert alt["lacks"] and all(alt["attributes"][c.split("=")[0]] != c.split("=")[1] for c in alt["lacks"])
+    _readme_sample_is_this_answer(data)
     human = fashrec("refine", REPO / "examples/anchors/white-cotton-shirt.jpg", "but in linen",
                     "--index", example_index)
     assert "Anchor:" in human.stdout and "category=shirt" in human.stdout.replace(" ", "") or "shirt" in human.stdout
@@ -162,6 +163,25 @@ def test_readme_demo_returns_linen_for_men_and_keeps_near_misses_apart(fashrec, 
     strict = json.loads(fashrec("refine", "--batch", "-", "--index", example_index, input=line + "\n").stdout)
     assert [r["id"] for r in strict["results"]] == [r["id"] for r in results] and strict["alternatives"] == []
     assert strict["shortfall"]["message"] == short["message"]
+
+
+def _readme_sample_is_this_answer(data: dict) -> None:
+    """The README's JSON sample of refine is this command's real output, cut short where it says "...":
+    the same fields, the same sentences and counts, the same first result and near miss."""
+    text = (REPO / "README.md").read_text()
+    block = text.split("## JSON output of `refine`", 1)[1].split("```json\n", 1)[1].split("```", 1)[0]
+    sample = json.loads(block)
+    assert list(sample) == list(data)
+    assert sample["stop_reason"] == data["stop_reason"] and sample["target"] == data["target"]
+    assert sample["plan"] == data["plan"] and sample["assumptions"][:2] == data["assumptions"][:2]
+    short, real = sample["shortfall"], data["shortfall"]
+    assert {k: v for k, v in short.items() if k != "options"} == {k: v for k, v in real.items() if k != "options"}
+    assert short["options"][0] == real["options"][0]
+    for part in ("results", "alternatives"):
+        shown, answered = sample[part][0], data[part][0]
+        for field in ("id", "title", "attributes", "satisfied", "violated", "why", "lacks", "instead", "option"):
+            assert shown.get(field) == answered.get(field), (part, field)
+    assert sample["steps"][0] == data["steps"][0]
 
 
 def test_refine_human_output_batch_and_errors(fashrec, example_index, tmp_path):
