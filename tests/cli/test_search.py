@@ -13,13 +13,6 @@ def indexed(request, fashrec, small_catalog, tiny_model):
     the local store and on a LanceDB dataset (``--store lance``)."""
     run = fashrec("index", small_catalog, "--model", tiny_model, "--store", request.param, "--json")
     assert run.returncode == 0, run.stderr
-    return small_catalog.parent / "catalog.fashrec-index"
-
-
-@pytest.fixture()
-def indexed(fashrec, small_catalog, tiny_model):
-    run = fashrec("index", small_catalog, "--model", tiny_model, "--json")
-    assert run.returncode == 0, run.stderr
     report = run.json()
     assert report["added"] == 24 and report["total"] == 24 and not report["skipped"]
     return small_catalog.parent / "catalog.fashrec-index"
