@@ -4,6 +4,8 @@ it lacks. The anchors are catalog products, so their identity is known for certa
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 
 from fashrec.ammr.loop import RefineOptions
@@ -127,3 +129,28 @@ def test_look_keeps_are_given_up_fewest_first_and_identity_never():
     assert set(following.constraints.hard) == identity
     assert relax_look(None, request, following, Outcome(15, 15, 15)) is None
 
+
+
+def test_a_short_answer_counts_and_shows_every_match_even_near_identical_photos(fashrec, small_catalog, tiny_model):
+    """Two more men's linen shirts with the very same photo as one already there: a page with room
+    shows all three, and the shortfall counts every exact match the catalog has (not what survived
+    the near-duplicate rule)."""
+    rows = [json.loads(line) for line in small_catalog.read_text().splitlines()]
+    shirt = next(r for r in rows if r["attributes"]["category"] == "shirt" and r["attributes"]["gender"] == "men"
+                 and r["attributes"]["material"] == "linen" and r.get("in_stock", True))
+    copies = [{**shirt, "id": f"sku-same-{i}", "title": f"{shirt['title']} ({i})"} for i in (1, 2)]
+    anchor = {**shirt, "id": "sku-anchor", "attributes": {**shirt["attributes"], "material": "cotton"}}
+    rows += [*copies, anchor]
+    small_catalog.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    exact = [r["id"] for r in rows if r["id"] != "sku-anchor" and r.get("in_stock", True)
+             and {k: r["attributes"].get(k) for k in ("category", "gender", "material")}
+             == {"category": "shirt", "gender": "men", "material": "linen"}]
+    assert 3 <= len(exact) < 10
+    idx = small_catalog.parent / "idx"
+    assert fashrec("index", small_catalog, "--index", idx, "--model", tiny_model).returncode == 0
+    run = fashrec("refine", "--id", "sku-anchor", "but in linen", "--index", idx, "--planner", "rules", "--json")
+    assert run.returncode == 0, run.stderr
+    data = run.json()
+    assert sorted(r["id"] for r in data["results"]) == sorted(exact)
+    assert data["shortfall"]["found"] == len(exact)
+    assert data["shortfall"]["message"] == f"only {len(exact)} linen shirts for men"
