@@ -138,32 +138,6 @@ def _encodable(value: Any) -> bool:
     return True
 
 
-# -- the fields of a request ------------------------------------------------------------------------------
-def request_int(request: dict[str, Any], key: str, default: int, low: int, high: int) -> int:
-    """An integer field between ``low`` and ``high`` (the bounds of the matching option)."""
-    value = request.get(key, default)
-    if isinstance(value, float) and value.is_integer():
-        value = int(value)
-    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-        raise UsageError(f"'{key}' must be a whole number from {low} to {high}, got {_shown(value)}")
-    return value
-
-
-def request_text(request: dict[str, Any], key: str, *, required: bool = True) -> str:
-    value = request.get(key)
-    if value is None and not required:
-        return ""
-    if not isinstance(value, str):
-        raise UsageError(f"'{key}' must be a string, got {_shown(value)}" if key in request
-                         else f"a request needs a '{key}' string")
-    return value
-
-
-def _shown(value: Any) -> str:
-    text = json.dumps(value) if not isinstance(value, float) else repr(value)
-    return text if len(text) <= 40 else text[:37] + "..."
-
-
 def run_batch(source: Path, handle: Callable[[dict[str, Any]], Any], command: str | None = None) -> int:
     """Answer each batch line in order; a bad line gets an error object, the run goes on.
 
