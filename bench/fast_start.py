@@ -48,9 +48,10 @@ def child(args) -> None:
 
     t0 = time.perf_counter()
     if args.child == "onnx":
-        from fashrec.encoder.onnx_files import find_export
-        from fashrec.encoder.onnx_encoder import OnnxEncoder
         import onnxruntime  # noqa: F401  (timed as part of the imports, as a query would pay it)
+
+        from fashrec.encoder.onnx_encoder import OnnxEncoder
+        from fashrec.encoder.onnx_files import find_export
         t_import = time.perf_counter()
         from fashrec.encoder import identify
         parts = {}
@@ -66,9 +67,10 @@ def child(args) -> None:
             make()
             parts[name] = time.perf_counter() - t
     else:
-        from fashrec.encoder import OpenClipEncoder
-        import torch  # noqa: F401
         import open_clip  # noqa: F401
+        import torch  # noqa: F401
+
+        from fashrec.encoder import OpenClipEncoder
         t_import = time.perf_counter()
         enc = OpenClipEncoder(args.model, threads=1)
     t_load = time.perf_counter()
@@ -122,8 +124,8 @@ def agreement(args, catalog_images: list[str], titles: list[str], real: list[str
     import numpy as np
 
     from fashrec.encoder import OpenClipEncoder
-    from fashrec.encoder.onnx_files import find_export
     from fashrec.encoder.onnx_encoder import OnnxEncoder
+    from fashrec.encoder.onnx_files import find_export
 
     torch_enc = OpenClipEncoder(args.model)
     record, reason = find_export(torch_enc.identifier, [Path(args.onnx_root)])

@@ -19,7 +19,6 @@ import argparse
 import time
 
 import numpy as np
-
 from common import describe_machine, log, machine_info, markdown_table, write_json
 
 DEFAULT_CATALOG = "/root/.cache/fashrec-data/catalog.jsonl"

@@ -295,7 +295,7 @@ def profile_limits(profile: Profile, index: Index, anchor: Anchor | None = None,
     a search query asked for, overrides the profile as a refinement's request does ("black t-shirt" finds
     black ones though the profile avoids black).
     """
-    from fashrec.ammr import CriticConfig   # deferred: numpy and the index (see the imports above)
+    from fashrec.ammr import CriticConfig  # deferred: numpy and the index (see the imports above)
     from fashrec.planner import Plan
 
     applied = apply_profile(profile, index, anchor if anchor is not None else _NO_ANCHOR, plan or Plan(),

@@ -42,7 +42,7 @@ from fashrec.encoder.onnx_files import (
     write_refusal,
     write_stamp,
 )
-from fashrec.encoder.preprocess import PreprocessConfig, PreprocessUnsupported, Preprocessor
+from fashrec.encoder.preprocess import PreprocessConfig, Preprocessor, PreprocessUnsupported
 from fashrec.encoder.tokenizer import ClipTokenizer, TokenizerConfig, TokenizerUnsupported
 
 COSINE_MIN = 0.9999

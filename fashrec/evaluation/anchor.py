@@ -47,8 +47,8 @@ from fashrec.ammr.constraints import KEEP_CONFIDENCE
 from fashrec.catalog import Product
 from fashrec.catalog.images import file_digest
 from fashrec.catalog.roles import attribute_for_role
-from fashrec.encoder.runtime import load_query_encoder
 from fashrec.encoder.prompts import AttributePrompts
+from fashrec.encoder.runtime import load_query_encoder
 from fashrec.evaluation.refine import split_catalog
 from fashrec.index import Index, open_index
 from fashrec.index.build import build_index

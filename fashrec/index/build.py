@@ -19,8 +19,8 @@ from fashrec.errors import CatalogError, EncoderMismatchError, FashrecIndexError
 from fashrec.index import index_dir_for, ownership
 from fashrec.index.audit import Audit, audit_generation
 from fashrec.index.diff import diff_catalog, plan_removals
-from fashrec.index.lance_store import lance_problem
 from fashrec.index.encode import Engine, LocalEngine, encode_changes, export_for_queries
+from fashrec.index.lance_store import lance_problem
 from fashrec.index.lock import writer_lock
 from fashrec.index.manifest import MANIFEST_NAME, Manifest, read_manifest
 from fashrec.index.publish import (

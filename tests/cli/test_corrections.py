@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 
 
-
 def _refine(fashrec, indexed, *args):
     run = fashrec("refine", *args, "--index", indexed, "--planner", "rules", "-k", "4", "--json")
     assert run.returncode == 0, run.stderr

@@ -10,7 +10,6 @@ import json
 from collections import Counter
 
 
-
 def test_info_lists_the_vocabulary_prices_brands_sizes_and_stock(fashrec, indexed, products):
     data = fashrec("info", "--index", indexed, "--json").json()
     colors = Counter(p["attributes"]["color"] for p in products)

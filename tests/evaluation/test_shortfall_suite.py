@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import json
 
-from fashrec.evaluation.shortfall import MAX_EXACT, make_suite
 from fashrec.evaluation.refine import split_catalog
+from fashrec.evaluation.shortfall import MAX_EXACT, make_suite
 
 
 def test_requests_have_the_exact_matches_they_were_built_for(tmp_path):
