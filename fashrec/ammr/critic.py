@@ -44,13 +44,14 @@ def select(candidates: list[Candidate], k: int, vectors: np.ndarray, config: Cri
         c = remaining.pop(_best(remaining, chosen_vecs, vectors, config))
         vec = vectors[c.position]
         if any(float(vec @ v) >= config.dedupe_similarity for v in chosen_vecs):
-            dropped["near-duplicate"] += 1
+            c.held_back = "near-duplicate"
+            dropped[c.held_back] += 1
             waiting.append(c)
             continue
         brand = (c.product.brand or "").casefold()
         if config.brand_cap and brand and brands[brand] >= config.brand_cap:
-            dropped["brand cap (deferred)"] += 1
-            c.boosts["brand-capped"] = 0.0
+            c.held_back = "brand cap (deferred)"
+            dropped[c.held_back] += 1
             waiting.append(c)
             continue
         chosen.append(c)
@@ -61,7 +62,7 @@ def select(candidates: list[Candidate], k: int, vectors: np.ndarray, config: Cri
     order = {id(c): i for i, c in enumerate(pool)}
     for c in sorted(waiting, key=lambda c: order[id(c)])[: max(0, k - len(chosen))]:
         chosen.append(c)
-        dropped["brand cap (deferred)" if "brand-capped" in c.boosts else "near-duplicate"] -= 1
+        dropped[c.held_back] -= 1
     return CriticReport(chosen, +dropped)
 
 

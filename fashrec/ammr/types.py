@@ -224,6 +224,9 @@ class Candidate:
     tier: int = 1  # 1 = passed with every anchor keep; higher = only after relaxing some
     checks: list[Check] = field(default_factory=list)
     boosts: dict[str, float] = field(default_factory=dict)
+    # Why the critic held it back for a page with room ("near-duplicate", "brand cap (deferred)"): a page
+    # that takes it back un-counts that reason. Not a score bonus, so not among the boosts.
+    held_back: str | None = None
 
 
 # --- stage 6: the critic's rules ----------------------------------------------------------------

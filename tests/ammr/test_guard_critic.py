@@ -127,6 +127,13 @@ def test_brand_cap_defers_rather_than_starves():
     cands, vecs = _cands([(f"p{i}", 0.9 - i / 100, [1, i, 0], {"brand": "Acme"}) for i in range(4)])
     report = select(cands, 4, vecs, CriticConfig(brand_cap=2, dedupe_similarity=1.1))
     assert len(report.selected) == 4
+    assert "brand cap (deferred)" not in report.dropped           # all four shown: none counted as left out
+    assert [c.held_back for c in report.selected] == [None, None, "brand cap (deferred)", "brand cap (deferred)"]
+    assert all(not c.boosts for c in report.selected)              # the cap is no score bonus
+    cands, vecs = _cands([(f"p{i}", 0.9 - i / 100, [1, i, 0], {"brand": "Acme"}) for i in range(4)])
+    report = select(cands, 3, vecs, CriticConfig(brand_cap=2, dedupe_similarity=1.1, diversity=False))
+    assert [c.product.id for c in report.selected] == ["p0", "p1", "p2"]
+    assert report.dropped == {"brand cap (deferred)": 1}
 
 
 def test_sponsored_boost_is_capped():
