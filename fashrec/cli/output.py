@@ -18,13 +18,6 @@ from typing import Any, Callable, Iterator
 import typer
 from rich.console import Console
 from rich.markup import escape
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    TextColumn,
-    TimeRemainingColumn,
-)
 
 from fashrec.errors import FashrecError, UsageError
 from fashrec.settings import progress_forced
@@ -133,6 +126,9 @@ def progress_bar(description: str, total: int | None, *, enabled: bool = True) -
     if not enabled or not stderr.is_terminal and not progress_forced():
         yield lambda n=1: None
         return
+    # rich.progress costs ~20 ms to import: only a run that draws a bar (index, eval on a terminal) pays.
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                   TimeRemainingColumn(), console=stderr, transient=True) as progress:
         task = progress.add_task(description, total=total)

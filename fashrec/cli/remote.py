@@ -9,8 +9,6 @@ back as the error the server names, with that error's exit code.
 from __future__ import annotations
 
 import json
-import urllib.error
-import urllib.request
 import uuid
 from pathlib import Path
 from typing import Any
@@ -65,6 +63,9 @@ def post(url: str, route: str, request: dict[str, Any], image: Path | None = Non
         body, kind = json.dumps(request).encode(), "application/json"
     else:
         body, kind = _multipart(request, image)
+    # urllib.request pulls in http.client, email, ssl and socket (~30 ms): only a --server run pays it.
+    import urllib.request
+
     call = urllib.request.Request(url + route, data=body, method="POST", headers={"content-type": kind})
     return _answer(url, call)
 
@@ -87,7 +88,11 @@ def _multipart(request: dict[str, Any], image: Path) -> tuple[bytes, str]:
     return b"".join(parts), f"multipart/form-data; boundary={boundary}"
 
 
-def _answer(url: str, call: urllib.request.Request) -> dict[str, Any]:
+def _answer(url: str, call: Any) -> dict[str, Any]:
+    """The document the server answered ``call`` (a ``urllib.request.Request``) with."""
+    import urllib.error
+    import urllib.request
+
     try:
         with urllib.request.urlopen(call, timeout=TIMEOUT_S) as response:
             return json.loads(response.read())

@@ -22,8 +22,6 @@ from fashrec.ammr import (
     keep_corrected,
 )
 from fashrec.ammr.corrections import correct_anchor as checked_correction
-from fashrec.dialogue import Dialogue, SessionStore
-from fashrec.dialogue.store import check_name
 from fashrec.encoder.runtime import planned_runtime
 from fashrec.errors import SessionError, UsageError
 from fashrec.index import Index
@@ -42,6 +40,7 @@ from fashrec.service.requests import (
 from fashrec.service.runtime import anchor_for, check_strategy, load_profile_unless
 
 if TYPE_CHECKING:   # only the outfit answer names it: refine, search and similar never load the outfit stack
+    from fashrec.dialogue import SessionStore
     from fashrec.outfit import OutfitComposer
 
 
@@ -227,6 +226,11 @@ def session_answer(refiner: Refiner, request: RefineRequest, options: RefineOpti
                    store: SessionStore | None = None) -> dict[str, Any]:
     """One turn of a named conversation: an anchor (re)starts it, text alone refines the last turn,
     ``pick`` continues from one of its results."""
+    # deferred: the dialogue stack (its records, the SQLite store) is for conversations only; a single
+    # refinement, search or similar never imports it (tests/cli/test_startup.py).
+    from fashrec.dialogue import Dialogue, SessionStore
+    from fashrec.dialogue.store import check_name
+
     if request.session is None:
         raise UsageError("'pick' continues a conversation: add a 'session' name")
     name = check_name(request.session)
@@ -260,6 +264,8 @@ def session_answer(refiner: Refiner, request: RefineRequest, options: RefineOpti
 # --- sessions ----------------------------------------------------------------------------------
 
 def existing_store(name: str) -> SessionStore:
+    from fashrec.dialogue import SessionStore   # deferred, as in session_answer
+
     store = SessionStore.if_exists()
     if store is None:
         raise SessionError(f"no session named '{name}' (no sessions saved yet)",
@@ -269,12 +275,16 @@ def existing_store(name: str) -> SessionStore:
 
 def session_show(name: str) -> dict[str, Any]:
     """``fashrec session show NAME --json``."""
+    from fashrec.dialogue.store import check_name   # deferred, as in session_answer
+
     with existing_store(check_name(name)) as store:
         return store.load(name).to_dict()
 
 
 def session_undo(name: str) -> dict[str, Any]:
     """``fashrec session undo NAME --json``: forget the last turn."""
+    from fashrec.dialogue.store import check_name   # deferred, as in session_answer
+
     with existing_store(check_name(name)) as store:
         removed = store.pop_turn(name)
         left = store.load(name)

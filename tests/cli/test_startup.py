@@ -63,9 +63,11 @@ def test_the_command_list_loads_no_heavy_stack(fashrec_env):
 
 # What a query answered here must never import: the web server's stack (pydantic comes with it, and
 # with typer from 0.29 on, hence the pin in pyproject.toml), torch and its models, the LLM runtime, and
-# the outfit stack (only `fashrec outfit` composes looks).
+# the outfit stack (only `fashrec outfit` composes looks), the dialogue stack (only a --session turn or
+# chat stores one), the HTTP client (only --server) and rich's progress bars (only index and eval draw one).
 NOT_ON_THE_QUERY_PATH = {"pydantic", "pydantic_core", "fastapi", "starlette", "torch", "open_clip", "torchvision",
-                         "llama_cpp", "fashrec.outfit"}
+                         "llama_cpp", "fashrec.outfit", "fashrec.dialogue", "urllib.request", "http.client",
+                         "rich.progress"}
 
 
 def imported(run) -> set[str]:
