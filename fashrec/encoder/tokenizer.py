@@ -25,7 +25,6 @@ Only the "SimpleTokenizer" configuration open_clip uses for CLIP-style models is
 from __future__ import annotations
 
 import gzip
-import html
 import importlib.util
 import string
 from dataclasses import dataclass
@@ -111,7 +110,10 @@ def basic_clean(text: str) -> str:
         import ftfy  # deferred: most queries are plain ASCII
 
         text = ftfy.fix_text(text)
-    text = html.unescape(html.unescape(text))
+    if "&" in text:  # unescape leaves text without one as it is; html.entities costs ~5 ms to import
+        import html
+
+        text = html.unescape(html.unescape(text))
     return text.strip()
 
 
