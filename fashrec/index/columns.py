@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections import Counter
 from pathlib import Path
-from typing import Any, Callable, Mapping, Protocol, Sequence
+from typing import Any, Callable, Iterable, Mapping, Protocol, Sequence
 
 import numpy as np
 
@@ -123,7 +123,29 @@ def _add_fields(arrays: dict[str, np.ndarray], metas: list[dict[str, Any]]) -> d
     sizes = Counter(v for m in metas for v in {normalize_value(s) for s in m.get("sizes") or () if str(s).strip()})
     return {"sizes": _add_field(arrays, "sizes", size_sets), "brands": _add_field(arrays, "brands", brand_sets),
             "brand_counts": dict(brands.most_common()), "size_counts": dict(sizes.most_common()),
-            "priced": sum(1 for m in metas if m.get("price") is not None)}
+            "priced": sum(1 for m in metas if m.get("price") is not None), "offer": offer_counts(metas)}
+
+
+STOCK = ("in_stock", "out_of_stock", "unknown")
+
+
+def offer_counts(metas: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
+    """The offer counts ``fashrec info`` shows -- currencies, brands and sizes as products list them (not
+    normalised, unlike the postings), stock with unknown kept apart -- so info reads no product."""
+    currencies: Counter = Counter()
+    brands: Counter = Counter()
+    sizes: Counter = Counter()
+    stock: Counter = Counter()
+    for m in metas:
+        if m.get("currency"):
+            currencies[m["currency"]] += 1
+        if m.get("brand"):
+            brands[m["brand"]] += 1
+        sizes.update(m.get("sizes") or ())
+        in_stock = m.get("in_stock")
+        stock["unknown" if in_stock is None else "in_stock" if in_stock else "out_of_stock"] += 1
+    return {"currencies": dict(currencies.most_common()), "brands": dict(brands.most_common()),
+            "sizes": dict(sizes.most_common()), "stock": {k: stock.get(k, 0) for k in STOCK}}
 
 
 def _add_field(arrays: dict[str, np.ndarray], name: str, per_product: list[set[str]]) -> list[str]:
@@ -194,6 +216,10 @@ class Columns:
     def currency(self) -> str | None:
         currencies = self.facts.get("currencies") or []
         return currencies[0] if len(currencies) == 1 else None
+
+    def offer_counts(self) -> dict[str, Any] | None:
+        """:func:`offer_counts` as the writer stored them (None in a mapped file written before them)."""
+        return self.facts.get("offer")
 
     def listed(self, attribute: str) -> int:
         return int(self.facts["listed"].get(attribute, 0))

@@ -129,6 +129,21 @@ def read_rows(conn: sqlite3.Connection) -> list[tuple]:
     return conn.execute(f"SELECT {ROW_COLUMNS}, {crc} FROM items ORDER BY label").fetchall()
 
 
+def read_offer_fields(conn: sqlite3.Connection, source: Path) -> list[dict[str, Any]]:
+    """Every row's brand, currency, stock and sizes in label order, picked out by SQLite (no vector read,
+    no whole metadata parsed): ``fashrec info`` on an index whose mapped file predates the offer counts."""
+    try:
+        rows = conn.execute("SELECT json_extract(meta, '$.brand'), json_extract(meta, '$.currency'), "
+                            "json_extract(meta, '$.in_stock'), json(json_extract(meta, '$.sizes')) "
+                            "FROM items ORDER BY label").fetchall()
+    except sqlite3.Error as exc:
+        raise FashrecIndexError(f"index item store is unreadable: {source} ({exc})", hint=REPAIR) from exc
+    # JSON true/false come back as 1/0; an empty list is by far the most common sizes value
+    return [{"brand": brand, "currency": currency, "in_stock": None if in_stock is None else bool(in_stock),
+             "sizes": json.loads(sizes) if sizes and sizes != "[]" else []}
+            for brand, currency, in_stock, sizes in rows]
+
+
 def row_problem(row: tuple, dimension: int, *, norms: bool = True) -> tuple[str | None, Any]:
     """(what is wrong with a stored row or None, its decoded metadata); ``norms=False`` leaves the
     unit-length check of a row without checksum to the caller (who can do it for all rows at once)."""

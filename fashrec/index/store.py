@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import statistics
-from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Sequence
@@ -13,7 +12,7 @@ import numpy as np
 from fashrec.catalog import Product, Vocabulary
 from fashrec.errors import FashrecIndexError
 from fashrec.index import ann, items
-from fashrec.index.columns import BRAND_FIELD, LARGE, SIZES_FIELD, Columns
+from fashrec.index.columns import BRAND_FIELD, LARGE, SIZES_FIELD, Columns, offer_counts
 from fashrec.index.filters import Filter
 from fashrec.index.lance_store import LanceSearch
 from fashrec.index.manifest import Manifest, read_manifest
@@ -320,6 +319,20 @@ class Index:
             return ann.exact_search(self.text_vectors, np.asarray(query, np.float32).reshape(-1), k, allowed)
         return ann.search(self.graph, self.image_vectors, query, k, allowed=allowed, ef=ef)
 
+    def _offer_counts(self) -> dict:
+        counts = self.columns.offer_counts()
+        if counts is not None:
+            return counts
+        # A mapped file written before the offer counts: read those four fields alone, until the next
+        # `fashrec index` writes them.
+        if isinstance(self.products, ProductRows):
+            conn = items.connect(self.products.items_path, readonly=True)
+            try:
+                return offer_counts(items.read_offer_fields(conn, self.products.items_path))
+            finally:
+                conn.close()
+        return offer_counts(p.metadata() for p in self.products)
+
     def info(self) -> dict:
         vocab = self.vocabulary
         return {
@@ -333,24 +346,23 @@ class Index:
             "store": self.searcher.describe() if self.searcher is not None else {"kind": "local"},
             "attributes": {a: len(vocab.values(a)) for a in vocab.attributes()},
             "vocabulary": vocab.to_dict(),
-            **offer(self.products),
+            **offer(self.columns.column("price"), self._offer_counts()),
             "disk_bytes": self.disk_bytes(),
             "updated_at": self.manifest.updated_at,
         }
 
 
-def offer(products: list[Product]) -> dict:
-    """What a script needs to phrase a request: prices and currencies, brands, sizes, stock (with counts)."""
-    prices = sorted(p.price for p in products if p.price is not None)
-    currencies = Counter(p.currency for p in products if p.currency)
-    stock = Counter("unknown" if p.in_stock is None else "in_stock" if p.in_stock else "out_of_stock"
-                    for p in products)
+def offer(price: np.ndarray, counts: dict) -> dict:
+    """What a script needs to phrase a request: prices and currencies, brands, sizes, stock (with counts);
+    from the price column and the stored :func:`fashrec.index.columns.offer_counts`, no product read."""
+    prices = sorted(float(p) for p in price[~np.isnan(price)])
+    currencies = counts["currencies"]
     return {
         "price": {"min": prices[0] if prices else None, "max": prices[-1] if prices else None,
                   "median": statistics.median(prices) if prices else None, "priced": len(prices),
-                  "currency": currencies.most_common(1)[0][0] if len(currencies) == 1 else None,
-                  "currencies": dict(currencies.most_common())},
-        "brands": dict(Counter(p.brand for p in products if p.brand).most_common()),
-        "sizes": dict(Counter(s for p in products for s in p.sizes).most_common()),
-        "stock": {k: stock.get(k, 0) for k in ("in_stock", "out_of_stock", "unknown")},
+                  "currency": next(iter(currencies)) if len(currencies) == 1 else None,
+                  "currencies": dict(currencies)},
+        "brands": dict(counts["brands"]),
+        "sizes": dict(counts["sizes"]),
+        "stock": dict(counts["stock"]),
     }

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import shutil
+from collections import Counter
 
 import numpy as np
 import pytest
@@ -251,3 +252,41 @@ def test_a_misspelt_vector_dtype_is_refused_before_any_encoding(small_catalog, t
     with pytest.raises(UsageError, match="FASHREC_INDEX_VECTORS"):
         build_index(small_catalog, tmp_path / "never")
     assert not (tmp_path / "never").exists()
+
+
+def without_offer_counts(folder, tmp_path):
+    """A copy of the index as a fashrec from before the offer counts wrote it: its mapped file lacks them."""
+    from fashrec.index.mapped import Mapped, write_mapped
+
+    old = tmp_path / "no-offer-idx"
+    shutil.copytree(folder, old)
+    path = old / read_manifest(old).mapped_file
+    mapped = Mapped(path)
+    arrays = {name: np.array(mapped.array(name)) for name in mapped._arrays}
+    facts = {k: v for k, v in mapped.facts.items() if k != "offer"}
+    del mapped
+    write_mapped(path, arrays, facts)
+    return old
+
+
+def test_info_reports_the_offer_from_stored_counts_as_reading_every_product_did(built, small_catalog, tmp_path):
+    rows = [json.loads(line) for line in small_catalog.read_text().splitlines()]
+    prices = sorted(r["price"] for r in rows if r.get("price") is not None)
+    stock = {"in_stock": sum(r.get("in_stock") is True for r in rows),
+             "out_of_stock": sum(r.get("in_stock") is False for r in rows),
+             "unknown": sum(r.get("in_stock") is None for r in rows)}
+    index = open_index(built)
+    assert index.columns.offer_counts() is not None       # the writer stored them: info reads no product
+    data = index.info()
+    assert (data["price"]["min"], data["price"]["max"], data["price"]["priced"]) == (prices[0], prices[-1],
+                                                                                    len(prices))
+    assert data["price"]["median"] == float(np.median(prices))
+    assert data["brands"] == dict(Counter(r["brand"] for r in rows if r.get("brand")).most_common())
+    assert data["sizes"] == dict(Counter(s for r in rows for s in r.get("sizes") or ()).most_common())
+    assert data["stock"] == stock and sum(stock.values()) == len(rows)
+    assert len(data["brands"]) > 1 and len(data["sizes"]) > 1 and stock["out_of_stock"]   # a telling shop
+    offer_keys = ("items", "price", "brands", "sizes", "stock", "vocabulary", "attributes")
+    for other in (without_offer_counts(built, tmp_path), as_old_index(built, tmp_path)):
+        reopened = open_index(other)
+        assert reopened.columns.offer_counts() is None or other.name == "old-idx"
+        assert {k: reopened.info()[k] for k in offer_keys} == {k: data[k] for k in offer_keys}, other.name
