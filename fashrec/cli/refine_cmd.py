@@ -38,7 +38,7 @@ from fashrec.cli.remote import post, post_line, server_url, with_profile
 from fashrec.cli.render import render_refine, render_turn, turn_anchor_image
 from fashrec.errors import UsageError
 from fashrec.profile import load_profile_unless
-from fashrec.service.requests import RefineRequest
+from fashrec.service.requests import RefineRequest, check_sort
 
 # What answers here (the index, the encoder, the AMMR loop: numpy, onnxruntime, hnswlib) is imported in
 # the functions that answer here: `refine --server URL` sends the request and renders the answer without it.
@@ -94,12 +94,11 @@ def refine(
     """
     with handled(json_mode or batch is not None):
         url = server_url(server)
-        if url is None:   # a server checks them itself, and says so as this would
-            from fashrec.search import check_sort
+        check_sort(sort)
+        if url is None:   # a server checks it itself, and says so as this would
             from fashrec.service.runtime import check_strategy
 
             check_strategy(strategy)
-            check_sort(sort)
         profile = load_profile_unless(no_profile)
         image, text, fields = _anchor_fields(image, text, product_id, anchor, batch is not None)
         if (like or unlike) and (url is not None or session is not None or pick is not None):

@@ -31,7 +31,7 @@ from fashrec.cli.remote import post_line, server_url, with_profile
 from fashrec.cli.render import render_search
 from fashrec.errors import UsageError
 from fashrec.profile import load_profile_unless
-from fashrec.service.requests import SearchRequest, SimilarRequest
+from fashrec.service.requests import SearchRequest, SimilarRequest, check_sort
 
 # What answers here (the index, the encoder: numpy, onnxruntime, hnswlib) is imported by _local:
 # `search --server URL` sends the request and renders the answer without it.
@@ -53,10 +53,7 @@ def _run(kind: str, query, page: Page, where, index, batch, sheet, json_mode: bo
     """The shared body of `search` (kind "text") and `similar` (kind "image"; ``product_id``: --id)."""
     with handled(json_mode or batch is not None):
         url = server_url(server)
-        if url is None:   # a server checks it itself, and says so as this would
-            from fashrec.search import check_sort
-
-            check_sort(page.sort)
+        check_sort(page.sort)
         if image is not None and (batch is not None or url is not None):
             raise UsageError("--image applies to one query answered here: give \"image\" on each batch line, "
                              "and no --server")

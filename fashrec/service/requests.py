@@ -14,13 +14,24 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Literal, Optional, Union
 
+from fashrec.errors import UsageError
+
 Where = Optional[Union[dict[str, Union[str, list[str]]], list[str]]]
-Sort = Optional[Literal["relevance", "price", "-price"]]
+SORTS = ("relevance", "price", "-price")   # fashrec.search.SORTS, readable without loading the search stack
+Sort = Optional[Literal[SORTS]]
 
 # the bounds of -k (cli/options.py MAX_K) and of --offset (cli/batch.py MAX_OFFSET)
 _K = {"ge": 1, "le": 1000, "description": "How many results (default: the command's -k, 10)."}
 _OFFSET = {"ge": 0, "le": 100_000, "description": "Skip this many results: the next page (default: --offset, 0)."}
 _SORT = {"description": "relevance, or price / -price over the most relevant (default: --sort)."}
+
+
+def check_sort(sort: str) -> str:
+    """--sort checked before a request goes anywhere: answered here or by a server, a bad value reads the
+    same (a server's request model would refuse it in pydantic's words)."""
+    if sort not in SORTS:
+        raise UsageError(f"sort must be one of {', '.join(SORTS)}, got '{sort}'")
+    return sort
 
 
 def _f(default: Any = None, *, factory: Any = None, **about: Any) -> Any:

@@ -91,3 +91,16 @@ def test_an_unreachable_server_and_a_refused_request_are_clear(fashrec, server, 
     assert run.returncode == 3 and "not an image" in json.loads(run.stderr)["message"]
     run = fashrec("search", "red", "--server", "ftp://example", "--json")
     assert run.returncode == 2
+
+
+def test_a_bad_sort_reads_the_same_with_a_server_as_without(fashrec, server, example_index):
+    from fashrec.search import SORTS
+    from fashrec.service.requests import SORTS as REQUEST_SORTS
+
+    assert REQUEST_SORTS == SORTS           # the light copy the CLI checks --sort with, before sending
+    for args in (("search", "linen shirt"), ("refine", SHIRT, "but in linen")):
+        here = fashrec(*args, "--sort", "cheapest", "--index", example_index, "--json")
+        there = fashrec(*args, "--sort", "cheapest", "--server", server, "--json")
+        assert here.returncode == there.returncode == 2, there.stderr
+        assert json.loads(there.stderr) == json.loads(here.stderr)
+        assert json.loads(there.stderr)["message"] == "sort must be one of relevance, price, -price, got 'cheapest'"
