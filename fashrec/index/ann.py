@@ -12,6 +12,7 @@ import threading
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 
@@ -129,10 +130,15 @@ def scores_of(vectors: np.ndarray, query: np.ndarray, rows: np.ndarray | None = 
     return out
 
 
+# (query, rows or None for all) -> float32 scores; Columns.scores reads a large mapped matrix's rows
+# without mapping them (the default, scores_of, reads through whatever ``vectors`` is)
+Scorer = Callable[[np.ndarray, "np.ndarray | None"], np.ndarray]
+
+
 def exact_search(vectors: np.ndarray, query: np.ndarray, k: int,
-                 allowed: np.ndarray | None = None) -> Neighbours:
+                 allowed: np.ndarray | None = None, scorer: Scorer | None = None) -> Neighbours:
     candidates = np.flatnonzero(allowed) if allowed is not None else None
-    scores = scores_of(vectors, query, candidates)
+    scores = scorer(query, candidates) if scorer is not None else scores_of(vectors, query, candidates)
     k = min(k, scores.shape[0])
     if k <= 0:
         return Neighbours(np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32), "exact")
@@ -143,8 +149,9 @@ def exact_search(vectors: np.ndarray, query: np.ndarray, k: int,
 
 
 def search(graph, vectors: np.ndarray, query: np.ndarray, k: int, *,
-           allowed: np.ndarray | None = None, ef: int | None = None) -> Neighbours:
-    """Top-k by cosine similarity, among ``allowed`` rows when a mask is given."""
+           allowed: np.ndarray | None = None, ef: int | None = None, scorer: Scorer | None = None) -> Neighbours:
+    """Top-k by cosine similarity, among ``allowed`` rows when a mask is given; ``scorer`` scores rows
+    for exact search (default: ``scores_of`` on ``vectors``)."""
     n = vectors.shape[0]
     query = np.asarray(query, dtype=np.float32).reshape(-1)
     if n == 0 or k <= 0:
@@ -154,7 +161,7 @@ def search(graph, vectors: np.ndarray, query: np.ndarray, k: int, *,
         return Neighbours(np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32), "exact")
     small = n <= EXACT_MAX_ITEMS or n_allowed <= EXACT_MAX_ITEMS
     if graph is None or small or (allowed is not None and n_allowed < EXACT_SHARE * n) or k >= n_allowed:
-        return exact_search(vectors, query, k, allowed)
+        return exact_search(vectors, query, k, allowed, scorer)
     k = min(k, n_allowed)
     with _GRAPH_LOCK:   # ef is the graph's state: a query on another thread must not change it mid-search
         graph.set_ef(max(ef or HNSW_EF_SEARCH, k))

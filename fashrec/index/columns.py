@@ -10,7 +10,9 @@ from them. An index written before this file existed gets the same answers compu
 
 from __future__ import annotations
 
-from collections import Counter
+import threading
+import zlib
+from collections import Counter, OrderedDict
 from pathlib import Path
 from typing import Any, Callable, Iterable, Mapping, Protocol, Sequence
 
@@ -19,12 +21,21 @@ import numpy as np
 from fashrec.catalog import Vocabulary, normalize_value
 from fashrec.encoder.interface import Encoder
 from fashrec.encoder.prompts import MAX_VALUES, prompt_key, prompt_matrix
+from fashrec.index.ann import BLOCK_ROWS, scores_of
 from fashrec.index.items import LoadedItems
 
 # Arrays a query reads only in part (rows of the matrices): not checksummed at open (see mapped.py).
 LARGE = frozenset({"image", "text"})
 # Posting-list keys for the products' own fields (no attribute name starts with "@").
 BRAND_FIELD, SIZES_FIELD = "@brand", "@sizes"
+# A mapped vector matrix larger than this is scored from rows read by positioned reads, never through the
+# mapping: every page a scan touches through the mapping stays in the process's RSS (a 1M-item matrix is
+# 977 MiB). Smaller ones (the 35k real index's are 35 MiB) are read through the mapping, which is faster.
+READ_ABOVE_BYTES = 256 << 20
+SCAN_ROWS = 64 * BLOCK_ROWS   # rows read at a time by a full scan of a large matrix (16 MiB at 256 floats)
+# Rows a filtered exact search read, kept per set of rows (a request searches one filter several times;
+# a server sees the same filters again): they cost one positioned read each, the scan over them ~1 ms.
+GATHER_CACHE_BYTES = 64 << 20
 
 
 class ArraySource(Protocol):
@@ -193,6 +204,8 @@ class Columns:
         self._index = {attr: i for i, attr in enumerate(self.facts.get("attributes", []))}
         self._postings: dict[str, dict[str, np.ndarray]] = {}
         self._id_rank: np.ndarray | None = None  # position -> row of the sorted id table
+        self._gathered: OrderedDict[tuple, tuple[np.ndarray, np.ndarray]] = OrderedDict()  # LRU, see scores
+        self._gather_lock = threading.Lock()
 
     @classmethod
     def computed(cls, loaded: LoadedItems) -> "Columns":
@@ -208,6 +221,35 @@ class Columns:
     @property
     def labels(self) -> np.ndarray:
         return self.source.array("labels")
+
+    def scores(self, space: str, query: np.ndarray, rows: np.ndarray | None = None) -> np.ndarray:
+        """``ann.scores_of`` on the ``space`` matrix (all rows, or ``rows``): the same float32 scores, bit
+        for bit, but a large mapped matrix is read by positioned reads (see READ_ABOVE_BYTES)."""
+        matrix = self.vector_matrix(space)
+        read_rows = getattr(self.source, "read_rows", None)
+        if read_rows is None or matrix.nbytes <= READ_ABOVE_BYTES:
+            return scores_of(matrix, query, rows)
+        if rows is None:   # whole blocks of BLOCK_ROWS per read: float16 is widened in the same blocks
+            return np.concatenate([scores_of(read_rows(space, np.arange(start, min(start + SCAN_ROWS, len(matrix)))),
+                                             query) for start in range(0, len(matrix), SCAN_ROWS)]
+                                  or [np.zeros(0, np.float32)])
+        return scores_of(self._rows(space, np.asarray(rows, np.int64), matrix.itemsize * matrix.shape[1]), query)
+
+    def _rows(self, space: str, rows: np.ndarray, row_bytes: int) -> np.ndarray:
+        """The matrix rows ``rows``, from the LRU of gathered rows when the same rows were read lately."""
+        key = (space, len(rows), zlib.crc32(memoryview(np.ascontiguousarray(rows)).cast("B")))
+        with self._gather_lock:
+            hit = self._gathered.get(key)
+            if hit is not None and np.array_equal(hit[0], rows):
+                self._gathered.move_to_end(key)
+                return hit[1]
+        block = self.source.read_rows(space, rows)
+        if len(rows) * row_bytes <= GATHER_CACHE_BYTES:
+            with self._gather_lock:
+                self._gathered[key] = (rows.copy(), block)
+                while sum(b.nbytes for _, b in self._gathered.values()) > GATHER_CACHE_BYTES:
+                    self._gathered.popitem(last=False)
+        return block
 
     def vocabulary(self) -> Vocabulary:
         return Vocabulary({a: dict(vals) for a, vals in self.facts["vocabulary"].items()},

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import statistics
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Sequence
 
@@ -19,6 +20,9 @@ from fashrec.index.manifest import Manifest, read_manifest
 from fashrec.index.mapped import Mapped
 from fashrec.index.rows import ProductRows
 from fashrec.index.stores import Searcher
+
+
+MASK_CACHE_BYTES = 64 << 20  # filter masks kept per open index (see Index.mask)
 
 
 class _GenerationGone(Exception):
@@ -264,7 +268,8 @@ class Index:
             # computed into a local first: with requests on several threads (fashrec serve) another one
             # may clear the cache between storing and reading back
             found = self._compute_mask(flt)
-            if len(self._masks) > 256:
+            # a mask is a byte per product: 256 of them at 1M items would hold 256 MiB
+            if len(self._masks) >= min(256, max(1, MASK_CACHE_BYTES // max(len(self), 1))):
                 self._masks.clear()
             self._masks[key] = found
         return found
@@ -316,8 +321,15 @@ class Index:
         if self.searcher is not None:
             return self.searcher.nearest(query, k, flt=flt, allowed=allowed, ef=ef, space=space)
         if space == "text":
-            return ann.exact_search(self.text_vectors, np.asarray(query, np.float32).reshape(-1), k, allowed)
-        return ann.search(self.graph, self.image_vectors, query, k, allowed=allowed, ef=ef)
+            return ann.exact_search(self.text_vectors, np.asarray(query, np.float32).reshape(-1), k, allowed,
+                                    partial(self.columns.scores, "text"))
+        return ann.search(self.graph, self.image_vectors, query, k, allowed=allowed, ef=ef,
+                          scorer=partial(self.columns.scores, "image"))
+
+    def scores(self, query: np.ndarray, space: str = "image") -> np.ndarray:
+        """Cosine similarity of ``query`` to every product's image (or text) vector, in position order
+        (a 1M-item mapped matrix is read in blocks rather than mapped whole: ``Columns.scores``)."""
+        return self.columns.scores(space, np.asarray(query, np.float32).reshape(-1))
 
     def _offer_counts(self) -> dict:
         counts = self.columns.offer_counts()

@@ -32,7 +32,6 @@ from fashrec.catalog import Product
 from fashrec.catalog.wording import plural
 from fashrec.errors import UsageError
 from fashrec.index import Index
-from fashrec.index.ann import scores_of
 from fashrec.outfit.harmony import harmony
 from fashrec.outfit.scoring import OutfitScorer, PoolScores, Reason, cue_weights
 from fashrec.outfit.slots import Slot, SlotDefinition, load_definition
@@ -242,7 +241,7 @@ class OutfitComposer:
             texts = [t.format(o=occasion) for t in OCCASION_PROMPTS]
             vec = self.encoder.encode_texts(texts).mean(axis=0)
             vec = (vec / max(float(np.linalg.norm(vec)), 1e-12)).astype(np.float32)
-            sims = scores_of(self.index.image_vectors, vec) if len(self.index) else np.zeros(1)
+            sims = self.index.scores(vec) if len(self.index) else np.zeros(1)
             self._occasion[occasion] = (vec, float(sims.mean()), max(float(sims.std()), 1e-3))
         return self._occasion[occasion]
 

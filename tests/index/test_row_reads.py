@@ -1,0 +1,128 @@
+"""Exact search over a large mapped matrix reads its rows by positioned reads instead of through the
+mapping (so a 1M-item index does not keep the pages a filtered search touched): the answers, positions
+and float32 scores, are bit for bit those of reading through the mapping, for filters, both spaces,
+float16 matrices, after an update, and for whole-matrix scans; an index without a mapped file or a
+graph still searches in memory."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from fashrec.index import columns, open_index, read_manifest
+from fashrec.index.ann import BLOCK_ROWS, scores_of
+from fashrec.index.build import build_index
+from fashrec.index.columns import Columns
+from fashrec.index.filters import Filter
+from fashrec.index.mapped import Mapped, write_mapped
+
+
+@pytest.fixture()
+def built(small_catalog, tiny_model, fashrec_env):
+    folder = small_catalog.parent / "idx"
+    build_index(small_catalog, folder, model=str(tiny_model))
+    return folder
+
+
+def filters(index) -> list[Filter | None]:
+    vocab = index.vocabulary
+    colour, category = vocab.values("color"), vocab.values("category")
+    return [None, Filter({"color": {colour[0]}}), Filter({"category": set(category[:2])}, {"color": {colour[1]}}),
+            Filter(exclude_ids={index.products[0].id, index.products[5].id}), Filter({"color": {"no such"}})]
+
+
+def answers(index, queries=None) -> list[tuple]:
+    """Every (positions, scores, method) the index gives for a few queries (vectors of the products of
+    ``queries``, default ``index``), filters and both spaces."""
+    queries = queries or index
+    out = []
+    for pos in (0, 3, 11, 22):
+        for space in ("image", "text"):
+            query = queries.image_vectors[pos] if space == "text" else queries.text_vectors[pos]
+            for flt in filters(index):
+                got = index.nearest(np.array(query, np.float32), 7, flt=flt, space=space)
+                out.append((got.positions.tolist(), got.scores.tobytes(), got.method))
+        out.append(index.scores(queries.image_vectors[pos]).tobytes())
+    return out
+
+
+def read_everything(monkeypatch) -> None:
+    """Every mapped matrix counts as large, and a full scan reads one block of rows at a time."""
+    monkeypatch.setattr(columns, "READ_ABOVE_BYTES", 0)
+    monkeypatch.setattr(columns, "SCAN_ROWS", 8)
+
+
+def test_reads_answer_bit_for_bit_as_the_mapping_did(built, monkeypatch):
+    mapped_answers = answers(open_index(built))
+    read_everything(monkeypatch)
+    index, queries = open_index(built), open_index(built)
+    # the matrices as seen through the mapping are poisoned: a score read through it would be NaN
+    source, view = index.columns.source, index.columns.source.array
+    monkeypatch.setattr(source, "array", lambda name: np.full_like(view(name), np.nan)
+                        if name in ("image", "text") else view(name))
+    assert answers(index, queries) == mapped_answers
+    assert index.columns._gathered                         # filtered rows were read, and kept
+    assert answers(index, queries) == mapped_answers       # ... and answer the same from the cache
+
+
+def test_reads_after_an_update_and_with_float16_matrices(built, small_catalog, monkeypatch):
+    rows = [json.loads(line) for line in small_catalog.read_text().splitlines()]
+    del rows[4]
+    rows[7]["title"] = "a completely different title for its text vector"
+    small_catalog.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    monkeypatch.setenv("FASHREC_INDEX_VECTORS", "float16")
+    build_index(small_catalog, built)
+    assert read_manifest(built).count == 23
+    index = open_index(built)
+    assert index.image_vectors.dtype == np.float16
+    mapped_answers = answers(index)
+    read_everything(monkeypatch)
+    index = open_index(built)
+    assert answers(index) == mapped_answers
+    source = index.columns.source
+    picked = np.array([22, 0, 1, 2, 9, 10, 5])
+    for space in ("image", "text"):
+        assert np.array_equal(source.read_rows(space, picked), source.array(space)[picked])
+
+
+def test_an_index_without_a_mapped_file_or_graph_still_searches(built, monkeypatch, tmp_path):
+    old = open_index(built)
+    read_everything(monkeypatch)
+    data = json.loads((built / "manifest.json").read_text())
+    (built / data.pop("mapped_file")).unlink()
+    (built / "manifest.json").write_text(json.dumps(data))
+    rows_index = open_index(built)          # every row read into memory: nothing to read by position
+    assert not hasattr(rows_index.columns.source, "read_rows")
+    assert answers(rows_index) == answers(old)
+    from fashrec.index.store import Index
+
+    products = list(rows_index.products)
+    memory = Index.from_products(products, rows_index.image_vectors, rows_index.text_vectors)
+    assert memory.graph is None and answers(memory) == answers(old)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float16])
+def test_rows_and_scans_equal_the_mapped_arrays(tmp_path, monkeypatch, dtype):
+    rng = np.random.default_rng(2)
+    matrix = rng.standard_normal((5 * BLOCK_ROWS + 37, 48)).astype(dtype)
+    path = tmp_path / "m.bin"
+    write_mapped(path, {"image": matrix, "labels": np.arange(len(matrix))}, {"count": len(matrix)})
+    mapped = Mapped(path)
+    for picked in (np.array([3, 4, 5, 9, 0, 1, len(matrix) - 1]), np.sort(rng.choice(len(matrix), 400, replace=False)),
+                   np.arange(len(matrix)), np.zeros(0, np.int64)):
+        assert np.array_equal(mapped.read_rows("image", picked), matrix[picked])
+    with pytest.raises(IndexError, match="outside 'image'"):
+        mapped.read_rows("image", np.array([len(matrix)]))
+    monkeypatch.setattr(columns, "READ_ABOVE_BYTES", 0)
+    monkeypatch.setattr(columns, "SCAN_ROWS", 2 * BLOCK_ROWS)
+    monkeypatch.setattr(columns, "GATHER_CACHE_BYTES", 450 * matrix.itemsize * matrix.shape[1])
+    cols = Columns(mapped)
+    query = rng.standard_normal(48).astype(np.float32)
+    assert cols.scores("image", query).tobytes() == scores_of(mapped.array("image"), query).tobytes()
+    few, many = np.arange(0, 600, 3), np.arange(0, len(matrix), 2)
+    for picked in (few, few, many, few[:-1]):
+        assert cols.scores("image", query, picked).tobytes() == scores_of(matrix, query, picked).tobytes()
+    # kept: the 200 rows (twice asked, read once) and the 199; the 659 exceed the cache and are not kept
+    assert sorted(len(rows) for rows, _ in cols._gathered.values()) == [199, 200]
