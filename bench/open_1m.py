@@ -7,16 +7,20 @@ values are drawn so that filters let 2 % and 30 % of the items through, as the A
 masks do. Then, in fresh processes:
 
 - ``lean``: ``open_index`` as shipped (maps the vectors, reads no row);
-- ``today``: the same files opened by fashrec as it was before this change (``--baseline-repo``, e.g. a
-  checkout of main before the lean open landed: every row read, float32 copies of both matrices, 1M
-  Product objects), through a manifest that does not name the mapped file.
+- ``today``: the same files opened by fashrec as it was before the lean open (``--baseline-repo``, e.g. a
+  checkout of 0b77653~1: every row read, float32 copies of both matrices, 1M Product objects), through a
+  manifest that does not name the mapped file;
+- ``lean-before``: the lean open of another checkout (``--lean-baseline``) on the same files, e.g. main
+  before exact search read a large matrix's rows by positioned reads instead of through the mapping.
 
 Each reports RSS after opening and peak RSS after the queries, recall@10 against exact ground truth,
-and single-query p50 for unfiltered, 2 % and 30 % filtered searches through ``Index.nearest``.
+and single-query p50 for unfiltered searches (at the shipped ef=128 and at ``--efs``), 2 % and 30 %
+filtered searches through ``Index.nearest``; "2 %, new filter" gives every query a filter of its own
+(the 2 % less one item outside that query's true top 10), so nothing an earlier search cached is reused.
 
 RSS is also split into anonymous memory and mapped file pages (after opening and after each case):
-the 2 % filter's exact fallback reads 20k scattered rows of the mapped image matrix, which maps most of
-its pages (with the kernel's read-ahead and fault-around; clean file pages it can drop and re-read).
+through the mapping, the 2 % filter's exact fallback read 20k scattered rows of the image matrix and
+left most of its pages mapped (the kernel's fault-around; clean file pages it can drop and re-read).
 
 Results: bench/RESULTS.md section 12 (run 2026-12-01 at load 7-9; the 1M graph took 68 minutes to build
 at nice 10 on the shared 2-core machine; ``--wait-graph`` lets this script write its item store while
@@ -25,6 +29,9 @@ ann_bench.py or lance_bench.py builds the graph into the same cache).
     OPENBLAS_NUM_THREADS=1 nice -n 10 python bench/open_1m.py --graph-cache ~/.cache/fashrec-data/work-bench1m/ann-cache \\
         --workdir ~/.cache/fashrec-data/work-bench1m/open-1m --wait-graph 5400 --baseline-repo /tmp/base-open \\
         --json /tmp/open-1m.json     # /tmp/base-open: git worktree add /tmp/base-open 0b77653~1
+    OPENBLAS_NUM_THREADS=1 nice -n 10 python bench/open_1m.py --graph-cache ~/.cache/fashrec-data/work-bench1m/ann-cache \\
+        --workdir ~/.cache/fashrec-data/work-bench1m/open-1m --modes lean-before,lean --lean-baseline /tmp/base-map \\
+        --json /tmp/open-1m-mem.json   # /tmp/base-map: git worktree add --detach /tmp/base-map e92bee9
 """
 
 from __future__ import annotations
@@ -42,6 +49,11 @@ import numpy as np
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
+if "--repo" in sys.argv:
+    # A child measures the checkout it is given: fashrec is imported from there before common.py puts
+    # this script's checkout first on sys.path (and ann_bench imports fashrec).
+    sys.path.insert(0, sys.argv[sys.argv.index("--repo") + 1])
+    import fashrec  # noqa: E402,F401
 
 from ann_bench import build_or_load, ground_truth, make_vectors, recall  # noqa: E402
 from common import describe_machine, hwm_mib, log, machine_info, markdown_table, percentiles_ms, write_json  # noqa: E402
@@ -50,6 +62,7 @@ N = 1_000_000
 DIM = 256
 K = 10
 SHARES = {"two": 0.02, "thirty": 0.30}
+HNSW_EF = 128   # fashrec's shipped ef (ann.HNSW_EF_SEARCH); the "today" checkout may not know --efs
 
 
 def rss_mib() -> float:
@@ -153,8 +166,8 @@ def old_copy(folder: Path) -> Path:
 
 # -- measuring, in a fresh process --------------------------------------------------------------------
 def child(args) -> None:
+    import fashrec
     from fashrec.index import open_index
-    from fashrec.index.filters import Filter
 
     queries = make_vectors("clustered", args.queries, DIM, seed=10_000_019)
     base = rss_mib()
@@ -163,23 +176,41 @@ def child(args) -> None:
     open_s = time.perf_counter() - t
     parts_after_open = rss_parts()
     after_open = parts_after_open["rss"]
-    out = {"open_s": open_s, "rss_before_open_mib": base, "rss_after_open_mib": after_open, "cases": {}}
+    out = {"fashrec": str(Path(fashrec.__file__).parent.parent), "open_s": open_s, "rss_before_open_mib": base, "rss_after_open_mib": after_open, "cases": {}}
     truths = json.loads(Path(args.truth).read_text())
-    for case, flt in (("unfiltered", None), ("filter 2%", Filter({"share": {"two"}})),
-                      ("filter 30%", Filter({"share": {"thirty"}}))):
+    for case, truth, ef, flt_of in cases(args, truths):
         found, times = [], []
-        index.nearest(queries[0], K, flt=flt)  # the filter's mask is built once, outside the timing
-        for q in queries:
+        index.nearest(queries[0], K, flt=flt_of(0), ef=ef)  # a fixed filter's mask is built outside the timing
+        for j, q in enumerate(queries):
+            flt = flt_of(j)
             t = time.perf_counter()
-            got = index.nearest(q, K, flt=flt)
+            got = index.nearest(q, K, flt=flt, ef=ef)
             times.append(time.perf_counter() - t)
             found.append(got.positions)
-        out["cases"][case] = {"recall@10": recall(found, np.array(truths[case])), "method": got.method,
+        out["cases"][case] = {"recall@10": recall(found, np.array(truths[truth])), "method": got.method,
                               **percentiles_ms(times), "rss_after_mib": rss_parts()}
     out["rss_after_open_parts_mib"] = parts_after_open
     out["rss_end_mib"] = rss_mib()
     out["peak_rss_mib"] = hwm_mib()
     print(json.dumps(out))
+
+
+def cases(args, truths: dict) -> list:
+    """(case, its ground truth, ef, the filter of query j). "new filter" makes every query's filter a
+    different one (the 2 % minus one of its items that is not among that query's true top 10), so no
+    search reuses a mask or the rows an earlier one read: what the first search with a filter costs."""
+    from fashrec.index.filters import Filter
+
+    two, thirty = Filter({"share": {"two"}}), Filter({"share": {"thirty"}})
+    members = np.flatnonzero(buckets(args.n) == 0)
+    spare = [next(int(m) for m in np.roll(members, -37 * j) if int(m) not in set(truths["filter 2%"][j]))
+             for j in range(args.queries)]   # a different member per query
+    out = [("unfiltered", "unfiltered", None, lambda j: None)]
+    out += [(f"unfiltered ef={ef}", "unfiltered", ef, lambda j: None) for ef in args.efs if ef != HNSW_EF]
+    return out + [("filter 2%", "filter 2%", None, lambda j: two),
+                  ("filter 2%, new filter", "filter 2%", None,
+                   lambda j: Filter({"share": {"two"}}, exclude_ids={f"p{spare[j]}"})),
+                  ("filter 30%", "filter 30%", None, lambda j: thirty)]
 
 
 def truths(args, folder: Path) -> Path:
@@ -207,10 +238,16 @@ def main() -> None:
                         help="seconds to wait for a graph another process is building into --graph-cache")
     parser.add_argument("--modes", default="lean,today")
     parser.add_argument("--baseline-repo", type=Path, help="the fashrec checkout that measures 'today'")
+    parser.add_argument("--lean-baseline", type=Path,
+                        help="mode 'lean-before': the lean open of another checkout on the same files (e.g. main "
+                             "before the exact search read rows instead of mapping them)")
+    parser.add_argument("--efs", default="160,200", help="unfiltered searches at these ef too (the shipped 128 always)")
     parser.add_argument("--json", type=Path)
     parser.add_argument("--child", type=Path)
     parser.add_argument("--truth", type=Path)
+    parser.add_argument("--repo", type=Path, help="(a child's) the fashrec checkout it measures")
     args = parser.parse_args()
+    args.efs = [int(e) for e in args.efs.split(",") if e.strip()]
     if args.child:
         child(args)
         return
@@ -221,18 +258,20 @@ def main() -> None:
     truth = truths(args, folder)
     results: dict = {}
     for mode in args.modes.split(","):
-        target = folder if mode == "lean" else old_copy(folder)
-        repo = HERE.parent if mode == "lean" else args.baseline_repo
+        target = old_copy(folder) if mode == "today" else folder
+        repo = {"lean": HERE.parent, "today": args.baseline_repo, "lean-before": args.lean_baseline}[mode]
         if repo is None:
-            parser.error("--baseline-repo is needed to measure 'today'")
+            parser.error(f"--baseline-repo / --lean-baseline is needed to measure {mode!r}")
         log(f"measuring {mode} ({repo}) ...")
         env = {**os.environ, "PYTHONPATH": str(repo), "OPENBLAS_NUM_THREADS": "1"}
-        proc = subprocess.run([sys.executable, __file__, "--child", str(target), "--truth", str(truth),
+        proc = subprocess.run([sys.executable, __file__, "--child", str(target), "--truth", str(truth), "--repo", str(repo),
                                "--graph-cache", str(args.graph_cache), "--workdir", str(args.workdir),
-                               "--queries", str(args.queries)], capture_output=True, text=True, env=env)
+                               "--queries", str(args.queries), "--n", str(args.n),
+                               "--efs", ",".join(map(str, args.efs))], capture_output=True, text=True, env=env)
         if proc.returncode != 0:
             raise SystemExit(f"{mode} failed:\n{proc.stderr[-3000:]}")
         results[mode] = json.loads(proc.stdout.strip().splitlines()[-1])
+        log(f"{mode}: measured fashrec in {results[mode]['fashrec']}")
     rows = []
     for mode, r in results.items():
         for case, c in r["cases"].items():
