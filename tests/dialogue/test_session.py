@@ -122,22 +122,30 @@ def test_sessions_survive_reopening(tmp_path):
 MIGRATED = ["0001_sessions_and_turns", "0002_result_titles", "0003_anchor_overrides"]
 
 
-def test_a_first_version_database_is_migrated_and_keeps_its_turns(tmp_path):
-    """A sessions.sqlite written before result titles were stored: its turns read back, without titles."""
+def old_database(tmp_path, version: int, index_path: str, turn_tail: str):
+    """A sessions.sqlite as the fashrec of schema ``version`` wrote it, with one session 'old' (its index
+    path an SQL literal) and one turn 'in red' on /x.jpg (``turn_tail``: that schema's last columns)."""
     from fashrec.dialogue.store import MIGRATIONS
 
     path = tmp_path / "sessions.sqlite"
     conn = sqlite3.connect(path)
-    for statement in MIGRATIONS[0][1]:
-        conn.execute(statement)
+    for _, statements in MIGRATIONS[:version]:
+        for statement in statements:
+            conn.execute(statement)
     conn.execute("CREATE TABLE migrations (name TEXT PRIMARY KEY, applied_at TEXT NOT NULL)")
-    conn.execute("INSERT INTO migrations VALUES ('0001_sessions_and_turns', 'then')")
-    conn.execute("INSERT INTO sessions VALUES ('old', 'then', 'then', NULL)")
+    conn.executemany("INSERT INTO migrations VALUES (?, 'then')", [(n,) for n, _ in MIGRATIONS[:version]])
+    conn.execute(f"INSERT INTO sessions VALUES ('old', 'then', 'then', {index_path})")
     conn.execute("INSERT INTO turns VALUES ('old', 1, 'start', 'in red', 'image', '/x.jpg', ?, ?, '[]', "
-                 "'[\"a\", \"b\"]', 'done', 'then')", (json.dumps(Plan().to_dict()),) * 2)
-    conn.execute("PRAGMA user_version = 1")
+                 f"{turn_tail})", (json.dumps(Plan().to_dict()),) * 2)
+    conn.execute(f"PRAGMA user_version = {version}")
     conn.commit()
     conn.close()
+    return path
+
+
+def test_a_first_version_database_is_migrated_and_keeps_its_turns(tmp_path):
+    """A sessions.sqlite written before result titles were stored: its turns read back, without titles."""
+    path = old_database(tmp_path, 1, "NULL", "'[\"a\", \"b\"]', 'done', 'then'")
     with SessionStore(path) as store:
         assert store.schema_version == 3 and store.migrations() == MIGRATED
         old = store.load("old").turns[0]
@@ -151,21 +159,7 @@ def test_a_first_version_database_is_migrated_and_keeps_its_turns(tmp_path):
 def test_a_second_version_database_gains_anchor_corrections(tmp_path):
     """A sessions.sqlite written by the fashrec before corrections were stored (schema 2, with titles):
     its turns read back uncorrected; a new turn keeps what the shopper corrected, across reopening."""
-    from fashrec.dialogue.store import MIGRATIONS
-
-    path = tmp_path / "sessions.sqlite"
-    conn = sqlite3.connect(path)
-    for _, statements in MIGRATIONS[:2]:
-        for statement in statements:
-            conn.execute(statement)
-    conn.execute("CREATE TABLE migrations (name TEXT PRIMARY KEY, applied_at TEXT NOT NULL)")
-    conn.executemany("INSERT INTO migrations VALUES (?, 'then')", [(n,) for n, _ in MIGRATIONS[:2]])
-    conn.execute("INSERT INTO sessions VALUES ('old', 'then', 'then', '/idx')")
-    conn.execute("INSERT INTO turns VALUES ('old', 1, 'start', 'in red', 'image', '/x.jpg', ?, ?, '[]', "
-                 "'[\"a\"]', 'done', 'then', '[\"Red shirt\"]')", (json.dumps(Plan().to_dict()),) * 2)
-    conn.execute("PRAGMA user_version = 2")
-    conn.commit()
-    conn.close()
+    path = old_database(tmp_path, 2, "'/idx'", "'[\"a\"]', 'done', 'then', '[\"Red shirt\"]'")
     with SessionStore(path) as store:
         assert store.schema_version == 3 and store.migrations() == MIGRATED
         old = store.load("old").last

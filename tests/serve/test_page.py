@@ -82,6 +82,15 @@ def no_error(browser) -> None:
     assert not error.is_displayed(), error.text
 
 
+def search_from_the_page(browser, server: str, words: str, tiles: str) -> None:
+    """A search typed on a fresh page, without a photo, waited for until ``tiles`` (a CSS selector) show."""
+    browser.get(server + "/")
+    browser.find_element(By.ID, "wish").send_keys(words)
+    browser.find_element(By.ID, "go").click()
+    WebDriverWait(browser, 60).until(lambda b: b.find_elements(By.CSS_SELECTOR, tiles))
+    no_error(browser)
+
+
 def test_a_shopper_refines_a_photo_turn_by_turn(server, browser, shots):
     browser.get(server + "/")
     assert "fashrec" in browser.title
@@ -159,11 +168,7 @@ def test_a_shopper_refines_a_photo_turn_by_turn(server, browser, shots):
 
 
 def test_without_a_photo_a_search_result_starts_the_conversation(server, browser, shots):
-    browser.get(server + "/")
-    browser.find_element(By.ID, "wish").send_keys("red dress")
-    browser.find_element(By.ID, "go").click()
-    WebDriverWait(browser, 60).until(lambda b: b.find_elements(By.CSS_SELECTOR, "#grid .tile"))
-    no_error(browser)
+    search_from_the_page(browser, server, "red dress", "#grid .tile")
     first = browser.find_element(By.CSS_SELECTOR, "#grid .tile")
     product = first.get_attribute("data-id")
     first.find_element(By.CSS_SELECTOR, ".more").click()
@@ -177,11 +182,7 @@ def test_without_a_photo_a_search_result_starts_the_conversation(server, browser
 def test_a_search_with_no_exact_match_says_so_and_shows_the_near_misses_apart(server, browser, shots):
     # Issue 11: the example shop has no red linen shirt; the page says so, with what each way forward
     # would yield, and shows the near misses under their own heading, each saying what it lacks.
-    browser.get(server + "/")
-    browser.find_element(By.ID, "wish").send_keys("red linen shirt")
-    browser.find_element(By.ID, "go").click()
-    WebDriverWait(browser, 60).until(lambda b: b.find_elements(By.CSS_SELECTOR, "#alt-grid .tile"))
-    no_error(browser)
+    search_from_the_page(browser, server, "red linen shirt", "#alt-grid .tile")
     assert browser.find_elements(By.CSS_SELECTOR, "#grid .tile") == []
     assert browser.find_element(By.ID, "matches-title").text == "No exact matches"
     short = browser.find_element(By.ID, "shortfall-text").text
