@@ -11,6 +11,7 @@
     critic.py       6  stock, budget, near-duplicates, brand diversity, sponsorship
     loop.py         7  the agent loop (Refiner), with replan.py: widen, give up look keeps, re-read
     shortfall.py    7b fewer than k exact matches: said, each relaxation counted, near misses apart
+    ways.py         7c a way forward taken by its number (chat's N, refine's and search's --relax N)
     explain.py      8  one reason per result, from verified checks only
 
 The records passed between stages live in types.py.

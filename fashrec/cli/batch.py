@@ -36,6 +36,7 @@ KEYS: dict[str, str] = {
     "max_steps": f"N (1-{MAX_STEPS})",
     "ask_below": "C (0-1)",
     "strict": "true",
+    "relax": "[N, ...]",
     "anchor": '{"ATTR": "VALUE"}',
     "session": '"NAME"',
     "pick": "N",
@@ -70,10 +71,10 @@ class LineFormat:
 PAGING = ("k", "offset", "sort")
 PERSONAL = ("no_profile", "profile")
 FORMATS: dict[str, LineFormat] = {
-    "search": LineFormat("search", ("text",), ("image",) + PAGING + ("where", "strict") + PERSONAL),
+    "search": LineFormat("search", ("text",), ("image",) + PAGING + ("where", "strict", "relax") + PERSONAL),
     "similar": LineFormat("similar", (), PAGING + ("where",) + PERSONAL, either=("image", "id")),
     "refine": LineFormat("refine", (), ("text",) + PAGING + ("strategy", "max_steps", "ask_below", "strict",
-                                                            "anchor", "session", "pick") + PERSONAL, either=("image", "id")),
+                                                            "relax", "anchor", "session", "pick") + PERSONAL, either=("image", "id")),
     "plan": LineFormat("plan", ("text",), ("anchor", "previous")),
 }
 

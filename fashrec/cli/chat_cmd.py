@@ -22,8 +22,9 @@ from rich.padding import Padding
 from rich.table import Table
 from rich.text import Text
 
-from fashrec.ammr import RefineOptions
+from fashrec.ammr import Option, RefineOptions, Shortfall
 from fashrec.ammr.corrections import parse_overrides
+from fashrec.ammr.ways import numbers_text, offered_option
 from fashrec.cli import remarks  # noqa: F401  (styles the loading remarks)
 from fashrec.cli.app import app
 from fashrec.cli.options import (
@@ -44,6 +45,7 @@ from fashrec.cli.output import dumps, handled, literal, note, report_error, stdo
 from fashrec.cli.render import render_constraints, render_turn
 from fashrec.cli.sheet import write_sheet
 from fashrec.dialogue import Dialogue, SessionStore
+from fashrec.dialogue.records import AnchorRef
 from fashrec.dialogue.store import check_name
 from fashrec.errors import FashrecError, UsageError
 from fashrec.service.runtime import build_refiner, load_profile_unless
@@ -113,6 +115,7 @@ class Chat:
         self.explain = explain
         self.json_mode = json_mode
         self.last: Optional[dict[str, Any]] = None
+        self.last_shortfall: Optional[Shortfall] = None   # the last answer's, whose numbers a line may take
 
     @property
     def pending(self) -> bool:
@@ -131,6 +134,10 @@ class Chat:
         """Answer one line; returns what to print (None: nothing), raises FashrecError on a bad request."""
         command = command_of(line)
         if command is None:
+            fix = self._pending_correction(line)
+            if fix:   # "it's a dress" beside the first image: the anchor starts corrected, answered as it is
+                self.pending_overrides.update(fix)
+                return self._turn("correct", self._start(""))
             return self._turn("refine", self._say(line))
         name, rest = command
         if name == "quit":
@@ -140,7 +147,7 @@ class Chat:
         if name == "relax":
             if not rest.isdigit():
                 raise UsageError("take a way forward by its number: 1")
-            return self._turn("relax", self.dialogue.relax(self._option(int(rest))["relax"]))
+            return self._turn("relax", self.dialogue.relax(self._option(int(rest)).relax))
         if name == "anchor":
             return self._correct(rest)
         if name == "more":
@@ -168,7 +175,7 @@ class Chat:
     def _undo(self) -> dict[str, Any]:
         removed = self.dialogue.undo()
         session = self.dialogue.session
-        self.last = None
+        self.last, self.last_shortfall = None, None
         return {"command": "undo", "undone": removed.number if removed else None, "turns": len(session.turns),
                 "constraints": session.summary()["constraints"]}
 
@@ -191,6 +198,15 @@ class Chat:
             return self.dialogue.start(image, text, overrides)
         return self.dialogue.start_with_product(product, text, overrides)
 
+    def _pending_correction(self, text: str) -> dict[str, str]:
+        """What "it's a dress" says the pending anchor is ({} when nothing is pending, or the line is a
+        request): piped to chat IMAGE, the first line meets an anchor no turn has searched from yet."""
+        if not self.pending:
+            return {}
+        ref = (self.dialogue.image_ref(self.pending_image) if self.pending_image is not None
+               else AnchorRef("product", self.pending_product))
+        return self.dialogue.said_correction(text, ref.corrected(self.pending_overrides))
+
     def _say(self, text: str):
         if self.pending:
             return self._start(text)
@@ -205,22 +221,20 @@ class Chat:
             return self._turn("start", self._start(""))
         return self._turn("correct", self.dialogue.correct(overrides))
 
-    def _option(self, number: int) -> dict[str, Any]:
-        """Way forward ``number`` of the last answer's shortfall, when it finds something."""
-        short = (self.last or {}).get("shortfall") or {}
-        options = short.get("options") or []
-        chosen = next((o for o in options if o["number"] == number), None)
-        if chosen is None:
-            why = (f"the last answer offered 1-{len(options)}" if options else
-                   "the last answer was not short" if self.last else "no answer in this chat yet")
-            raise UsageError(f"there is no way forward {number} ({why})",
-                             hint="pick N continues from result N" if self.last and self.last.get("results") else None)
-        if not chosen["count"]:
-            raise UsageError(f"way forward {number} finds nothing: {chosen['message']}")
-        return chosen
+    def _option(self, number: int) -> Option:
+        """Way forward ``number`` of the last answer's shortfall, when it finds something (as refine's and
+        search's --relax N choose it: :func:`fashrec.ammr.ways.offered_option`)."""
+        if self.last is None:
+            raise UsageError(f"there is no way forward {number} (no answer in this chat yet)")
+        try:
+            return offered_option(self.last_shortfall, number, answer="the last answer")
+        except UsageError as err:
+            if err.hint is None and self.last.get("results"):
+                err.hint = "pick N continues from result N"
+            raise
 
     def _turn(self, command: str, outcome) -> dict[str, Any]:
-        self.last = outcome.to_dict()
+        self.last, self.last_shortfall = outcome.to_dict(), outcome.result.shortfall
         if command == "refine" and outcome.turn.action == "correct":   # "it's a dress"
             command = "correct"
         return {"command": command, **self.last}
@@ -231,7 +245,8 @@ class Chat:
             render_turn(data, explain=self.explain)
             options = [o for o in (data.get("shortfall") or {}).get("options") or [] if o["count"]]
             if options:
-                stdout.print(Text(f"  type a number ({_numbers(options)}) to take a way forward", style="dim"))
+                stdout.print(Text(f"  type a number ({numbers_text([o['number'] for o in options])}) to take a way "
+                                  "forward", style="dim"))
         elif command == "help":
             table = Table.grid(padding=(0, 2))
             table.add_column(style="bold", no_wrap=True)
@@ -249,11 +264,6 @@ class Chat:
             render_constraints(data["constraints"])
         elif command == "sheet":
             stdout.print(f"sheet: {literal(data['path'])}")
-
-
-def _numbers(options: list[dict[str, Any]]) -> str:
-    numbers = [o["number"] for o in options]
-    return str(numbers[0]) if len(numbers) == 1 else f"{', '.join(map(str, numbers[:-1]))} or {numbers[-1]}"
 
 
 def _path_and_text(rest: str, command: str) -> tuple[Path, str]:

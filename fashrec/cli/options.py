@@ -39,6 +39,9 @@ AnchorOpt = typer.Option(None, "--anchor", "-a", metavar="ATTR=VALUE", help="Cor
 IdOpt = typer.Option(None, "--id", metavar="SKU", help="Start from a catalog product (its id) instead of an image.")
 StrictOpt = typer.Option(False, "--strict", help="Exact matches only: when fewer than k satisfy everything, "
                          "say so (with what each relaxation would yield) but list no near misses.")
+RelaxOpt = typer.Option(None, "--relax", metavar="N", help="Take way forward N of a short answer (the numbers "
+                        "it lists under \"Ways forward\"): the same request, its constraints released, answered "
+                        "again; repeat to take a way forward of that answer too.")
 ExplainOpt = typer.Option(False, "--explain", help="Show the agent's steps and full reasons.")
 NoProfileOpt = typer.Option(False, "--no-profile", help="Ignore the personal profile for this command.")
 StrategyOpt = typer.Option("ammr", "--strategy", metavar="ammr|image|text|fusion",

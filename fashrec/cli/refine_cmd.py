@@ -23,6 +23,7 @@ from fashrec.cli.options import (
     OffsetOpt,
     PickOpt,
     PlannerOpt,
+    RelaxOpt,
     RuntimeOpt,
     ServerOpt,
     SessionOpt,
@@ -62,6 +63,7 @@ def refine(
     max_steps: int = MaxStepsOpt,
     ask_below: Optional[float] = AskBelowOpt,
     strict: bool = StrictOpt,
+    relax: Optional[List[int]] = RelaxOpt,
     product_id: Optional[str] = IdOpt,
     anchor: Optional[list[str]] = AnchorOpt,
     explain: bool = ExplainOpt,
@@ -85,6 +87,7 @@ def refine(
     Examples:
     fashrec refine shirt.jpg "but in linen"
     fashrec refine shirt.jpg "same in navy, under 40 euros" --explain --sheet looks.png
+    fashrec refine shirt.jpg "but in silk" --relax 1
     fashrec refine shirt.jpg "darker" --sort price --offset 10
     fashrec refine shirt.jpg "in blue" --like other.jpg --unlike striped.jpg
     fashrec refine dress.jpg "but in red" --anchor category=dresses
@@ -101,6 +104,10 @@ def refine(
             check_strategy(strategy)
         profile = load_profile_unless(no_profile)
         image, text, fields = _anchor_fields(image, text, product_id, anchor, batch is not None)
+        if relax:
+            if batch is not None:
+                raise UsageError("--relax takes a way forward of one answer: give \"relax\" on each batch line")
+            fields["relax"] = list(relax)
         if (like or unlike) and (url is not None or session is not None or pick is not None):
             raise UsageError("--like and --unlike shape one refinement's anchor, answered here: not with "
                              "--server, --session or --pick")

@@ -189,6 +189,7 @@ def render_search(data: dict[str, Any], title: str) -> None:
             stdout.print(Text.assemble(("Understood: ", "bold"), named, (f"  ({understood['planner']} planner)",
                                                                          "dim")))
         render_notes(understood["notes"])
+    render_taken(data["query"])
     render_profile_note(data.get("profile"))
     results = data["results"]
     if not results and not data.get("shortfall"):
@@ -256,6 +257,7 @@ def render_refine(data: dict[str, Any], *, explain: bool) -> None:
                               style="yellow"))
     stdout.print(Text.assemble(("Understood: ", "bold"), plan_words(plan) or "(no explicit change)",
                                (f"  ({plan['source']} planner)", "dim")))
+    render_taken(data["query"])
     render_notes((plan.get("notes") or []) + ((data.get("relative") or {}).get("notes") or []))
     render_profile_note(data.get("profile"))
     if explain:
@@ -278,6 +280,12 @@ def render_refine(data: dict[str, Any], *, explain: bool) -> None:
     render_alternatives(data)
 
 
+def render_taken(query: dict[str, Any]) -> None:
+    """The ways forward --relax took, in turn: "Took way forward 1: 11 linen items ... if you drop shirt"."""
+    for taken in query.get("relaxed") or []:
+        stdout.print(Text.assemble((f"Took way forward {taken['number']}: ", "bold"), taken["message"]))
+
+
 def render_shortfall(short: Optional[dict[str, Any]]) -> None:
     """ "Only 4 linen shirts for men.", then what each relaxation would yield, numbered."""
     if not short:
@@ -287,7 +295,9 @@ def render_shortfall(short: Optional[dict[str, Any]]) -> None:
     if any(o["count"] for o in short["options"]):
         stdout.print(Text("Ways forward:", style="bold"))
         for o in short["options"]:
-            stdout.print(Text(f"  {o['number']}. {o['message']}", style="" if o["count"] else "dim"))
+            take = " ".join(f"--relax {n}" for n in (o.get("take") or {}).get("relax") or [])
+            stdout.print(Text.assemble((f"  {o['number']}. {o['message']}", "" if o["count"] else "dim"),
+                                       (f"  ({take})" if take else "", "dim")))
     else:
         stdout.print(Text("  giving up any one constraint would still find nothing", style="dim"))
 

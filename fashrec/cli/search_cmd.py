@@ -17,6 +17,7 @@ from fashrec.cli.options import (
     KOpt,
     NoProfileOpt,
     OffsetOpt,
+    RelaxOpt,
     RuntimeOpt,
     SearchPlannerOpt,
     ServerOpt,
@@ -45,6 +46,7 @@ class Page:
     offset: int
     sort: str
     strict: bool = False
+    relax: tuple[int, ...] = ()    # --relax N: ways forward taken, in turn
 
 
 def _run(kind: str, query, page: Page, where, index, batch, sheet, json_mode: bool, use_profile: bool = True,
@@ -54,6 +56,8 @@ def _run(kind: str, query, page: Page, where, index, batch, sheet, json_mode: bo
     with handled(json_mode or batch is not None):
         url = server_url(server)
         check_sort(page.sort)
+        if page.relax and batch is not None:
+            raise UsageError("--relax takes a way forward of one answer: give \"relax\" on each batch line")
         if image is not None and (batch is not None or url is not None):
             raise UsageError("--image applies to one query answered here: give \"image\" on each batch line, "
                              "and no --server")
@@ -67,6 +71,8 @@ def _run(kind: str, query, page: Page, where, index, batch, sheet, json_mode: bo
             raise UsageError(f"give a query {kind} (or --batch FILE)")
         request = ({"text": query} if kind == "text" else {"id": product_id} if product_id is not None
                    else {"image": str(query)})
+        if page.relax:
+            request["relax"] = list(page.relax)
         data = answer({**request, **({"image": str(image)} if image is not None else {})}, list(where or []),
                       trusted=True)
         if not json_mode:   # a filter word that matches nothing is said, never a silent empty answer
@@ -151,6 +157,7 @@ def search(
     sort: str = SortOpt,
     where: Optional[List[str]] = WhereOpt,
     strict: bool = StrictOpt,
+    relax: Optional[List[int]] = RelaxOpt,
     index: Optional[Path] = IndexOpt,
     batch: Optional[Path] = batch_option("search"),
     sheet: Optional[Path] = SheetOpt,
@@ -172,10 +179,11 @@ def search(
     fashrec search "red floral summer dress" -k 5
     fashrec search "linen shirt" --where "price<50" --sort price
     fashrec search "red linen shirt for men" --strict
+    fashrec search "red linen shirt for men" --relax 1
     fashrec search "in red" --image photo.jpg
     fashrec search "shoes" --offset 10 --json
     """
-    _run("text", text, Page(k, offset, sort, strict), where, index, batch, sheet, json_mode, not no_profile, planner, image,
+    _run("text", text, Page(k, offset, sort, strict, tuple(relax or ())), where, index, batch, sheet, json_mode, not no_profile, planner, image,
          server, runtime)
 
 

@@ -203,6 +203,7 @@ def sheet_header(title: str, data: dict[str, Any]) -> list[str]:
         lines.append("Constraints: " + ", ".join(constraints))
     elif plan and plan_words(plan):
         lines.append("Understood: " + plan_words(plan))
+    lines += [f"Took way forward {t['number']}: {t['message']}" for t in query.get("relaxed") or []]
     short = data.get("shortfall")
     if short:
         lines.append(f"{short['message'][:1].upper()}{short['message'][1:]} (you asked for {short['wanted']})")

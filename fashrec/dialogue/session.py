@@ -18,12 +18,11 @@ Turn kinds:
 
 from __future__ import annotations
 
-import copy
 import re
 import time
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterable
 
 from fashrec.ammr import (
     Anchor,
@@ -31,6 +30,7 @@ from fashrec.ammr import (
     RefineOptions,
     Refiner,
     RefineResult,
+    Relaxation,
     StandingRules,
     anchor_from_product,
     garment_category,
@@ -38,6 +38,7 @@ from fashrec.ammr import (
     wish_attribute,
 )
 from fashrec.ammr.corrections import check_overrides, correct_anchor, parse_overrides
+from fashrec.ammr.ways import take_option
 from fashrec.dialogue.records import AnchorRef, Session, Turn, now
 from fashrec.dialogue.store import SessionStore
 from fashrec.errors import SessionError, UsageError
@@ -46,7 +47,6 @@ from fashrec.planner.merge import Change, merge_plans
 
 ORDINALS = {"first": 1, "second": 2, "third": 3, "fourth": 4, "fifth": 5, "sixth": 6, "seventh": 7, "eighth": 8,
             "ninth": 9, "tenth": 10}
-PRICE_WISHES = ("cheaper", "pricier")
 # "it's a dress", "no, it is a men's shirt", "actually this is a kurta": what the anchor is, not a wish.
 _CORRECTION = re.compile(r"^\s*(?:no[,.!]?\s+|actually,?\s+)?(?:it'?s|it is|this is|that'?s|that is)\s+"
                          r"(?:an?\s+|the\s+)?(.+?)[\s.!]*$", re.IGNORECASE)
@@ -115,7 +115,7 @@ class Dialogue:
     def start(self, image: str | Path, text: str = "", overrides: dict[str, str] | None = None) -> TurnOutcome:
         """Begin the conversation again from ``image`` (earlier turns are discarded); ``overrides``
         correct what is read from it (``{"category": "dresses"}``, checked against the catalog)."""
-        ref = AnchorRef("image", str(Path(image).expanduser().resolve()))
+        ref = self.image_ref(image)
         return self._run("start", ref.corrected(self.checked(overrides)), text, None)
 
     def start_with_product(self, product_id: str, text: str = "",
@@ -134,8 +134,7 @@ class Dialogue:
         picked = pick_reference(text)
         if picked is not None:
             return self.pick(*picked)
-        words = correction_words(text)
-        overrides = self._read_correction(words, last) if words is not None else {}
+        overrides = self.said_correction(text, last.anchor)
         if overrides:
             return self.correct(overrides, said=text)
         return self._run("refine", last.anchor, text, last.plan)
@@ -160,25 +159,16 @@ class Dialogue:
         return self._run("correct", last.anchor.corrected(overrides), text or said, previous, changes,
                          request=request)
 
-    def relax(self, relax: list[dict[str, Any]]) -> TurnOutcome:
+    def relax(self, relax: Iterable[Relaxation | dict[str, Any]]) -> TurnOutcome:
         """Take a way forward a short answer offered: release each of its constraints (``relax`` as in the
-        answer's ``shortfall.options[].relax``: check, attribute, label)."""
+        answer's ``shortfall.options[].relax``; :func:`fashrec.ammr.ways.take_option`, as refine's and
+        search's --relax take it)."""
         last = self._last_turn("give something up")
-        previous, changes, drops = copy.deepcopy(last.plan), [], []
-        vocabulary = self.refiner.index.vocabulary
-        category = garment_category(previous, self.anchor_for(last.anchor).values(0.5), vocabulary.attributes())
-        for r in relax:
-            check, attr = r["check"], r["attribute"]
-            if check in ("within", "price"):   # a relative wish ("shorter sleeves", "cheaper") goes
-                for wish in [w for w in previous.relative if (w in PRICE_WISHES if check == "price"
-                                                               else wish_attribute(w, vocabulary, category) == attr)]:
-                    previous.relative.remove(wish)
-                    changes.append(Change("removed", wish))
-            if check != "within":
-                drops.append(attr)               # "any category", "any color", any brand, or no price range
-        labels = " and ".join(r["label"] for r in relax)
-        return self._run("relax", last.anchor, f"drop {labels}", previous, changes,
-                         request=Plan(drop=drops, source="session"))
+        relax = [r if isinstance(r, Relaxation) else
+                 Relaxation(r.get("kind", "stated"), r["check"], r["attribute"], r.get("constraint", ""), r["label"])
+                 for r in relax]
+        taken = take_option(last.plan, relax, self.refiner.index.vocabulary, self.anchor_for(last.anchor).values(0.5))
+        return self._run("relax", last.anchor, taken.text, taken.previous, taken.changes, request=taken.request)
 
     def pick(self, rank: int, text: str = "", overrides: dict[str, str] | None = None) -> TurnOutcome:
         """Make result ``rank`` (1 = first) of the last turn the new anchor, keeping the constraints.
@@ -243,14 +233,22 @@ class Dialogue:
         """Corrections with the catalog's spelling, checked (a typo names the nearest value)."""
         return check_overrides(self.refiner.index, parse_overrides(f"{a}={v}" for a, v in (overrides or {}).items()))
 
-    def _read_correction(self, words: str, last: Turn) -> dict[str, str]:
-        """What "it's a <words>" says the anchor is: attribute values and nothing else, or {} (then the
-        line is an ordinary request)."""
-        plan = self.refiner.plan(words, self.anchor_for(last.anchor))
+    def said_correction(self, text: str, ref: AnchorRef) -> dict[str, str]:
+        """What "it's a <words>" says the anchor ``ref`` is: attribute values and nothing else, or {} (then
+        the line is an ordinary request)."""
+        words = correction_words(text)
+        if words is None:
+            return {}
+        plan = self.refiner.plan(words, self.anchor_for(ref))
         if plan.exclude or plan.relative or plan.price_min is not None or plan.price_max is not None or plan.drop \
                 or plan.brands or plan.sizes or plan.exclude_brands:
             return {}
         return dict(plan.set)
+
+    @staticmethod
+    def image_ref(image: str | Path) -> AnchorRef:
+        """The reference a turn keeps of an anchor image (its resolved path)."""
+        return AnchorRef("image", str(Path(image).expanduser().resolve()))
 
     def anchor_for(self, ref: AnchorRef) -> Anchor:
         """The anchor a turn searches from, with the shopper's corrections applied."""

@@ -16,19 +16,23 @@ from typing import TYPE_CHECKING, Any
 
 from fashrec.ammr import (
     Anchor,
+    Option,
     RefineOptions,
     Refiner,
+    RefineResult,
     anchor_from_product,
     keep_corrected,
 )
 from fashrec.ammr.corrections import correct_anchor as checked_correction
+from fashrec.ammr.ways import offered_option, take_option
 from fashrec.encoder.runtime import planned_runtime
 from fashrec.errors import SessionError, UsageError
 from fashrec.index import Index
 from fashrec.index.filters import Filter, parse_where, vet_where
 from fashrec.planner import Plan, PlanContext, Planner
+from fashrec.planner.merge import merge_plans
 from fashrec.profile import Profile, profile_limits
-from fashrec.search import Searcher, check_sort, paged
+from fashrec.search import Searcher, SearchResult, check_sort, paged
 from fashrec.service.requests import (
     OutfitRequest,
     PersonalFields,
@@ -111,8 +115,21 @@ def search_answer(searcher: Searcher, request: SearchRequest, *, defaults: Defau
     limits, boost, effects = _limits(searcher.index, profile, plan)
     flt, notes = _where(searcher.index, request.where, where)
     strict = defaults.strict if request.strict is None else request.strict
-    data = searcher.text(request.text, flt=flt.merged(limits), boost=boost, image=image, understood=plan,
-                         alternatives=not strict, **_page(request, defaults)).to_dict()
+
+    def answer(understood: Plan | None, limits: Filter, boost: Any) -> SearchResult:
+        return searcher.text(request.text, flt=flt.merged(limits), boost=boost, image=image, understood=understood,
+                             alternatives=not strict, **_page(request, defaults))
+
+    result, taken = answer(plan, limits, boost), []
+    for number in request.relax:   # --relax N: way forward N taken, as refine (and chat) take it
+        option = offered_option(result.shortfall, number, answer=_answer_words(taken))
+        step = take_option(result.plan or Plan(), option.relax, searcher.index.vocabulary, {},
+                           source=result.plan.source if result.plan else "rules")
+        plan = merge_plans(step.previous, step.request)[0]
+        limits, boost, effects = _limits(searcher.index, profile, plan)
+        result = answer(plan, limits, boost)
+        taken.append(option)
+    data = with_ways_forward(result.to_dict(), taken)
     if notes:
         data["notes"] = notes
     if effects:
@@ -204,13 +221,48 @@ def refine_answer(refiner: Refiner, request: RefineRequest, *, defaults: Default
     page = {**page, **({"like": [str(p) for p in like]} if like else {}),
             **({"unlike": [str(p) for p in unlike]} if unlike else {})}
     if not request.anchor:
-        return _paged(refiner.refine(anchor, request.text, options, exclude_ids=shown or None).to_dict(), page)
-    started = time.perf_counter()   # planned here, to keep what the shopper corrected (as a session does)
-    plan = keep_corrected(refiner.plan(request.text, anchor), anchor)
-    plan_ms = (time.perf_counter() - started) * 1000
-    result = refiner.refine(anchor, request.text, options, plan=plan, exclude_ids=shown or None)
-    result.timing_ms["plan"] = plan_ms
-    return _paged(result.to_dict(), page)
+        result = refiner.refine(anchor, request.text, options, exclude_ids=shown or None)
+    else:
+        started = time.perf_counter()   # planned here, to keep what the shopper corrected (as a session does)
+        plan = keep_corrected(refiner.plan(request.text, anchor), anchor)
+        plan_ms = (time.perf_counter() - started) * 1000
+        result = refiner.refine(anchor, request.text, options, plan=plan, exclude_ids=shown or None)
+        result.timing_ms["plan"] = plan_ms
+    result, taken = _relaxed(refiner, anchor, options, result, request.relax, shown or None)
+    data = with_ways_forward(result.to_dict(), taken)
+    data["query"]["text"] = request.text
+    return _paged(data, page)
+
+
+def _relaxed(refiner: Refiner, anchor: Anchor, options: RefineOptions, result: RefineResult, numbers: list[int],
+             exclude_ids: set[str] | None) -> tuple[RefineResult, list[Option]]:
+    """``--relax N [--relax M]``: way forward N of the answer taken, then M of that answer, each as chat's
+    "N" takes it (:meth:`fashrec.dialogue.Dialogue.relax`: the same plan, the same words)."""
+    taken: list[Option] = []
+    for number in numbers:
+        option = offered_option(result.shortfall, number, answer=_answer_words(taken))
+        step = take_option(result.plan, option.relax, refiner.index.vocabulary, anchor.values(0.5))
+        plan = keep_corrected(merge_plans(step.previous, step.request)[0], anchor)
+        result = refiner.refine(anchor, step.text, options, plan=plan, previous=step.previous, exclude_ids=exclude_ids)
+        taken.append(option)
+    return result, taken
+
+
+def _answer_words(taken: list[Option]) -> str:
+    return "the answer" if not taken else f"the answer after --relax {' --relax '.join(str(o.number) for o in taken)}"
+
+
+def with_ways_forward(data: dict[str, Any], taken: list[Option]) -> dict[str, Any]:
+    """The ways forward taken (``query.relaxed``), and on each option still offered what takes it:
+    ``take.relax``, the numbers to pass (--relax N, or a request's "relax")."""
+    if taken:
+        data["query"]["relaxed"] = [{"number": o.number, "drop": [r.constraint for r in o.relax],
+                                     "message": o.message} for o in taken]
+    before = [o.number for o in taken]
+    for option in (data.get("shortfall") or {}).get("options") or []:
+        if option["count"]:
+            option["take"] = {"relax": [*before, option["number"]]}
+    return data
 
 
 def _paged(data: dict[str, Any], page: dict[str, Any]) -> dict[str, Any]:
@@ -233,6 +285,9 @@ def session_answer(refiner: Refiner, request: RefineRequest, options: RefineOpti
 
     if request.session is None:
         raise UsageError("'pick' continues a conversation: add a 'session' name")
+    if request.relax:
+        raise UsageError("'relax' takes a way forward of one refinement; in a conversation, type the "
+                         "option's number", hint="fashrec chat --session NAME, then the number")
     name = check_name(request.session)
     if request.pick is not None and (image is not None or request.id is not None):
         raise UsageError("'pick' and an anchor both choose the anchor: give one of them")

@@ -70,6 +70,8 @@ class SearchRequest(PersonalFields):
     where: Where = _f(None, description='Hard filters: {"category": "shoes"} or ["color!=black"].')
     strict: Optional[bool] = _f(None, description="Exact matches only: a short answer lists no near misses "
                                 "(like --strict).")
+    relax: list[int] = _f(factory=list, description="Take way forward N of the answer's shortfall (its "
+                          "options' numbers), then M of that answer... (like --relax N --relax M).")
 
 
 @dataclass(kw_only=True)
@@ -105,6 +107,8 @@ class RefineRequest(PersonalFields):
                                 'photo: {"category": "dress"} (like --anchor category=dress).')
     strict: Optional[bool] = _f(None, description="Exact matches only: a short answer lists no near misses "
                                 "(like --strict).")
+    relax: list[int] = _f(factory=list, description="Take way forward N of the answer's shortfall (its "
+                          "options' numbers), then M of that answer... (like --relax N --relax M).")
     session: Optional[str] = _f(None, description="Conversation name: an anchor (re)starts it, text alone "
                                 "refines its last turn.")
     pick: Optional[int] = _f(None, ge=1, description="Continue from result N of the session's last turn.")

@@ -47,6 +47,8 @@ def _as_model_type(hint: Any) -> Any:
         return Count
     if hint in _MODELS:
         return _MODELS[hint]
+    if typing.get_origin(hint) is list:
+        return list[_as_model_type(typing.get_args(hint)[0])]
     if typing.get_origin(hint) is Union:
         return Union[tuple(_as_model_type(a) for a in typing.get_args(hint))]
     return hint

@@ -19,3 +19,11 @@ def indexed(fashrec, small_catalog, tiny_model):
 def products(small_catalog):
     """The small catalog's rows, as written."""
     return [json.loads(line) for line in small_catalog.read_text().splitlines()]
+
+
+@pytest.fixture()
+def shirt(small_catalog):
+    """A white linen men's shirt from the demo catalog (its exact photo: the anchor is recognised)."""
+    rows = [json.loads(line) for line in small_catalog.read_text().splitlines()]
+    row = next(r for r in rows if r["attributes"]["category"] == "shirt" and r["attributes"]["color"] == "white")
+    return small_catalog.parent / row["image"]

@@ -7,14 +7,6 @@ import json
 import pytest
 
 
-@pytest.fixture()
-def shirt(small_catalog):
-    """A white linen men's shirt from the demo catalog (its exact photo: the anchor is recognised)."""
-    rows = [json.loads(line) for line in small_catalog.read_text().splitlines()]
-    row = next(r for r in rows if r["attributes"]["category"] == "shirt" and r["attributes"]["color"] == "white")
-    return small_catalog.parent / row["image"]
-
-
 def test_refine_session_continues_across_processes(fashrec, indexed, shirt):
     # (No navy shirt for men is in stock in this catalog: "in navy" is an honest empty answer.)
     run = fashrec("refine", shirt, "in cotton", "--session", "s1", "--index", indexed, "--planner", "rules",
