@@ -189,6 +189,15 @@ def child(args) -> None:
             found.append(got.positions)
         out["cases"][case] = {"recall@10": recall(found, np.array(truths[truth])), "method": got.method,
                               **percentiles_ms(times), "rss_after_mib": rss_parts()}
+    # the text space, unfiltered: a whole scan of the text matrix per query (`fashrec search` TEXT does it)
+    times = []
+    for q in queries[:args.text_queries]:
+        t = time.perf_counter()
+        got = index.nearest(q, K, space="text")
+        times.append(time.perf_counter() - t)
+    if times:
+        out["cases"]["text, whole scan"] = {"recall@10": None, "method": got.method, **percentiles_ms(times),
+                                            "rss_after_mib": rss_parts()}
     out["rss_after_open_parts_mib"] = parts_after_open
     out["rss_end_mib"] = rss_mib()
     out["peak_rss_mib"] = hwm_mib()
@@ -242,6 +251,7 @@ def main() -> None:
                         help="mode 'lean-before': the lean open of another checkout on the same files (e.g. main "
                              "before the exact search read rows instead of mapping them)")
     parser.add_argument("--efs", default="160,200", help="unfiltered searches at these ef too (the shipped 128 always)")
+    parser.add_argument("--text-queries", type=int, default=20, help="text-space queries (each scans 1M rows)")
     parser.add_argument("--json", type=Path)
     parser.add_argument("--child", type=Path)
     parser.add_argument("--truth", type=Path)
@@ -267,7 +277,8 @@ def main() -> None:
         proc = subprocess.run([sys.executable, __file__, "--child", str(target), "--truth", str(truth), "--repo", str(repo),
                                "--graph-cache", str(args.graph_cache), "--workdir", str(args.workdir),
                                "--queries", str(args.queries), "--n", str(args.n),
-                               "--efs", ",".join(map(str, args.efs))], capture_output=True, text=True, env=env)
+                               "--efs", ",".join(map(str, args.efs)),
+                               "--text-queries", str(args.text_queries)], capture_output=True, text=True, env=env)
         if proc.returncode != 0:
             raise SystemExit(f"{mode} failed:\n{proc.stderr[-3000:]}")
         results[mode] = json.loads(proc.stdout.strip().splitlines()[-1])
@@ -275,7 +286,7 @@ def main() -> None:
     rows = []
     for mode, r in results.items():
         for case, c in r["cases"].items():
-            rows.append((mode, case, f"{c['recall@10']:.4f}", f"{c['p50']:.3f}", f"{c['p95']:.3f}", c["method"]))
+            rows.append((mode, case, "-" if c["recall@10"] is None else f"{c['recall@10']:.4f}", f"{c['p50']:.3f}", f"{c['p95']:.3f}", c["method"]))
     print(markdown_table(("open", "search", "recall@10", "p50 ms", "p95 ms", "method"), rows))
     print()
     print(markdown_table(("open", "open s", "RSS before open MiB", "RSS after open MiB", "RSS after queries MiB",

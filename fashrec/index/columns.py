@@ -28,11 +28,12 @@ from fashrec.index.items import LoadedItems
 LARGE = frozenset({"image", "text"})
 # Posting-list keys for the products' own fields (no attribute name starts with "@").
 BRAND_FIELD, SIZES_FIELD = "@brand", "@sizes"
-# A mapped vector matrix larger than this is scored from rows read by positioned reads, never through the
-# mapping: every page a scan touches through the mapping stays in the process's RSS (a 1M-item matrix is
-# 977 MiB). Smaller ones (the 35k real index's are 35 MiB) are read through the mapping, which is faster.
+# A mapped vector matrix larger than this never stays mapped: every page read through the mapping stays
+# in the process's RSS (a 1M-item matrix is 977 MiB), so selected rows are read by positioned reads and a
+# full scan unmaps each block after scoring it. Smaller ones (the 35k real index's are 35 MiB) are read
+# through the mapping, which is faster for scattered rows (bench/RESULTS.md section 12.1).
 READ_ABOVE_BYTES = 256 << 20
-SCAN_ROWS = 64 * BLOCK_ROWS   # rows read at a time by a full scan of a large matrix (16 MiB at 256 floats)
+SCAN_ROWS = 64 * BLOCK_ROWS   # rows a full scan of a large matrix maps at a time (16 MiB at 256 floats)
 # Rows a filtered exact search read, kept per set of rows (a request searches one filter several times;
 # a server sees the same filters again): they cost one positioned read each, the scan over them ~1 ms.
 GATHER_CACHE_BYTES = 64 << 20
@@ -224,15 +225,19 @@ class Columns:
 
     def scores(self, space: str, query: np.ndarray, rows: np.ndarray | None = None) -> np.ndarray:
         """``ann.scores_of`` on the ``space`` matrix (all rows, or ``rows``): the same float32 scores, bit
-        for bit, but a large mapped matrix is read by positioned reads (see READ_ABOVE_BYTES)."""
+        for bit, but a large mapped matrix never stays mapped (see READ_ABOVE_BYTES): ``rows`` are read by
+        positioned reads, a full scan releases each block of the mapping after scoring it."""
         matrix = self.vector_matrix(space)
         read_rows = getattr(self.source, "read_rows", None)
         if read_rows is None or matrix.nbytes <= READ_ABOVE_BYTES:
             return scores_of(matrix, query, rows)
-        if rows is None:   # whole blocks of BLOCK_ROWS per read: float16 is widened in the same blocks
-            return np.concatenate([scores_of(read_rows(space, np.arange(start, min(start + SCAN_ROWS, len(matrix)))),
-                                             query) for start in range(0, len(matrix), SCAN_ROWS)]
-                                  or [np.zeros(0, np.float32)])
+        if rows is None:   # whole blocks of BLOCK_ROWS: float16 is widened in the same blocks
+            out = np.empty(len(matrix), np.float32)
+            for start in range(0, len(matrix), SCAN_ROWS):
+                stop = min(start + SCAN_ROWS, len(matrix))
+                out[start:stop] = scores_of(matrix[start:stop], query)
+                self.source.release(space, start, stop)   # through the mapping, each block unmapped after
+            return out
         return scores_of(self._rows(space, np.asarray(rows, np.int64), matrix.itemsize * matrix.shape[1]), query)
 
     def _rows(self, space: str, rows: np.ndarray, row_bytes: int) -> np.ndarray:

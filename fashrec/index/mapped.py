@@ -123,6 +123,22 @@ class Mapped:
             self._checked.add(name)
         return view
 
+    def release(self, name: str, start: int, stop: int) -> None:
+        """Unmap the pages of rows ``start`` to ``stop`` of the 2-D array ``name`` from this process
+        (MADV_DONTNEED: clean file pages, which stay in the page cache; the next read maps them again).
+
+        A full scan through the mapping is as fast as a scan can be (no copy), but leaves every page it
+        read mapped (977 MiB for a 1M-item matrix); a scan releases each block after scoring it. Reading
+        the blocks instead (os.preadv into one buffer) was 2.8-3.3x slower: the copy.
+        """
+        advise = getattr(self._map, "madvise", None) if self._map is not None else None
+        if advise is None or not hasattr(mmap, "MADV_DONTNEED") or stop <= start:
+            return
+        a = self._arrays[name]
+        row_bytes = np.dtype(a["dtype"]).itemsize * int(np.prod(a["shape"][1:], dtype=np.int64))
+        first = (self._start + int(a["offset"]) + start * row_bytes) // mmap.PAGESIZE * mmap.PAGESIZE
+        advise(mmap.MADV_DONTNEED, first, self._start + int(a["offset"]) + stop * row_bytes - first)
+
     def read_rows(self, name: str, positions: np.ndarray) -> np.ndarray:
         """Rows ``positions`` of the 2-D array ``name`` (a new, read-only array), read by positioned
         reads, one per run of consecutive rows, not through the mapping.
