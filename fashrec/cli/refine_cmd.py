@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, List, Optional
 
@@ -111,64 +112,110 @@ def refine(
         if (like or unlike) and (url is not None or session is not None or pick is not None):
             raise UsageError("--like and --unlike shape one refinement's anchor, answered here: not with "
                              "--server, --session or --pick")
+        call = _Call(k, strategy, max_steps, offset, sort, ask_below, strict, index, planner, llm, runtime, batch,
+                     sheet, json_mode, explain, no_profile, session, pick, tuple(like or ()), tuple(unlike or ()))
         if url is not None:
-            if index is not None:
-                raise UsageError("--index and --server: the server answers from the index it was started with")
-            request = with_profile({"k": k, "strategy": strategy, "max_steps": max_steps, "offset": offset, "sort": sort,
-                                    **({"ask_below": ask_below} if ask_below is not None else {}),
-                                    **({"strict": True} if strict else {}), **fields}, profile)
-            if batch is not None:
-                raise typer.Exit(1 if run_batch(batch, lambda line: post_line(url, "/refine", request, line), "refine")
-                                 else 0)
-            data = _remote_refine(url, request, image, text, session, pick)
-            if sheet:
-                _write_sheet(sheet, data, turn_anchor_image(data), text or "refine")
-            emit(data, json_mode=json_mode, render=lambda: (render_turn(data, explain=explain) if "session" in data
-                                                           else render_refine(data, explain=explain)))
-            return
-        if session is not None or pick is not None:
-            if batch is not None:
-                raise UsageError("--session cannot be combined with --batch")
-            if offset or sort != "relevance":
-                raise UsageError("--offset and --sort page a single refinement; in a conversation use chat's "
-                                 "\"more\"", hint="fashrec chat --session NAME")
-            from fashrec.cli.session_cmd import session_turn
+            _answer_remote(call, url, with_profile(call.request_fields(fields), profile), image, text)
+        elif session is not None or pick is not None:
+            _answer_turn(call, profile, image, text, fields)
+        else:
+            _answer_here(call, image, text, fields, product_id)
 
-            data = session_turn(session, image, text, pick=pick, index=index, planner=planner, llm=llm, k=k,
-                                strategy=strategy, max_steps=max_steps, profile=profile, runtime=runtime,
-                                ask_below=ask_below, fields={**fields, "strict": strict})
-            if sheet:
-                _write_sheet(sheet, data, turn_anchor_image(data), f"session {session}")
-            emit(data, json_mode=json_mode, render=lambda: render_turn(data, explain=explain))
-            return
-        from fashrec.cli import remarks  # noqa: F401  (styles the loading remarks)
-        from fashrec.service.handlers import Defaults, refine_answer
-        from fashrec.service.runtime import build_refiner
 
-        refiner = build_refiner(index, planner, llm, runtime)
-        defaults = Defaults(k=k, strategy=strategy, max_steps=max_steps, ask_below=ask_below, offset=offset,
-                            sort=sort, strict=strict)
-        if batch is not None:
-            if like or unlike:
-                raise UsageError("--like and --unlike shape one refinement's anchor: not with --batch")
+@dataclass(frozen=True)
+class _Call:
+    """One `fashrec refine`'s options, as each way of answering it (a server, a session turn, here) reads them."""
 
-            # deferred: pydantic checks untrusted lines; a single refinement's options are typer's
-            from fashrec.service.schema import read_request
+    k: int
+    strategy: str
+    max_steps: int
+    offset: int
+    sort: str
+    ask_below: Optional[float]
+    strict: bool
+    index: Optional[Path]
+    planner: str
+    llm: Optional[Path]
+    runtime: Optional[str]
+    batch: Optional[Path]
+    sheet: Optional[Path]
+    json_mode: bool
+    explain: bool
+    no_profile: bool
+    session: Optional[str]
+    pick: Optional[int]
+    like: tuple[Path, ...]
+    unlike: tuple[Path, ...]
 
-            def handle(line: dict[str, Any]):
-                request = read_request(RefineRequest, line)
-                return refine_answer(refiner, request, defaults=defaults, profile_off=no_profile,
-                                     image=Path(request.image) if request.image else None)
-            raise typer.Exit(1 if run_batch(batch, handle, "refine") else 0)
-        if image is None and product_id is None:
-            raise UsageError('give an anchor image and a request: fashrec refine shirt.jpg "but in linen"',
-                             hint='or start from a catalog product: fashrec refine --id SKU "but in linen"')
-        data = refine_answer(refiner, RefineRequest(text=text or "", **fields), defaults=defaults, image=image,
-                             profile_off=no_profile, like=tuple(like or ()), unlike=tuple(unlike or ()))
-        if sheet:
-            _write_sheet(sheet, data, image or turn_anchor_image(data),
-                         f"Refine {image.name if image is not None else product_id}")
-        emit(data, json_mode=json_mode, render=lambda: render_refine(data, explain=explain))
+    def request_fields(self, fields: dict[str, Any]) -> dict[str, Any]:
+        """The options a server's request carries (it answers the rest with its own defaults)."""
+        return {"k": self.k, "strategy": self.strategy, "max_steps": self.max_steps, "offset": self.offset,
+                "sort": self.sort, **({"ask_below": self.ask_below} if self.ask_below is not None else {}),
+                **({"strict": True} if self.strict else {}), **fields}
+
+
+def _answer_remote(call: _Call, url: str, request: dict[str, Any], image: Optional[Path], text: Optional[str]) -> None:
+    """`--server URL`: the server answers (a batch line by line); nothing of the local stack is loaded."""
+    if call.index is not None:
+        raise UsageError("--index and --server: the server answers from the index it was started with")
+    if call.batch is not None:
+        raise typer.Exit(1 if run_batch(call.batch, lambda line: post_line(url, "/refine", request, line), "refine")
+                         else 0)
+    data = _remote_refine(url, request, image, text, call.session, call.pick)
+    if call.sheet:
+        _write_sheet(call.sheet, data, turn_anchor_image(data), text or "refine")
+    emit(data, json_mode=call.json_mode, render=lambda: (render_turn(data, explain=call.explain) if "session" in data
+                                                        else render_refine(data, explain=call.explain)))
+
+
+def _answer_turn(call: _Call, profile, image: Optional[Path], text: Optional[str], fields: dict[str, Any]) -> None:
+    """`--session NAME` / `--pick N`: one turn of a stored conversation, answered here."""
+    if call.batch is not None:
+        raise UsageError("--session cannot be combined with --batch")
+    if call.offset or call.sort != "relevance":
+        raise UsageError("--offset and --sort page a single refinement; in a conversation use chat's "
+                         "\"more\"", hint="fashrec chat --session NAME")
+    from fashrec.cli.session_cmd import session_turn
+
+    data = session_turn(call.session, image, text, pick=call.pick, index=call.index, planner=call.planner,
+                        llm=call.llm, k=call.k, strategy=call.strategy, max_steps=call.max_steps, profile=profile,
+                        runtime=call.runtime, ask_below=call.ask_below, fields={**fields, "strict": call.strict})
+    if call.sheet:
+        _write_sheet(call.sheet, data, turn_anchor_image(data), f"session {call.session}")
+    emit(data, json_mode=call.json_mode, render=lambda: render_turn(data, explain=call.explain))
+
+
+def _answer_here(call: _Call, image: Optional[Path], text: Optional[str], fields: dict[str, Any],
+                 product_id: Optional[str]) -> None:
+    """One refinement (or a batch of them) answered in this process: the index, the encoder, the loop."""
+    from fashrec.cli import remarks  # noqa: F401  (styles the loading remarks)
+    from fashrec.service.handlers import Defaults, refine_answer
+    from fashrec.service.runtime import build_refiner
+
+    refiner = build_refiner(call.index, call.planner, call.llm, call.runtime)
+    defaults = Defaults(k=call.k, strategy=call.strategy, max_steps=call.max_steps, ask_below=call.ask_below,
+                        offset=call.offset, sort=call.sort, strict=call.strict)
+    if call.batch is not None:
+        if call.like or call.unlike:
+            raise UsageError("--like and --unlike shape one refinement's anchor: not with --batch")
+
+        # deferred: pydantic checks untrusted lines; a single refinement's options are typer's
+        from fashrec.service.schema import read_request
+
+        def handle(line: dict[str, Any]):
+            request = read_request(RefineRequest, line)
+            return refine_answer(refiner, request, defaults=defaults, profile_off=call.no_profile,
+                                 image=Path(request.image) if request.image else None)
+        raise typer.Exit(1 if run_batch(call.batch, handle, "refine") else 0)
+    if image is None and product_id is None:
+        raise UsageError('give an anchor image and a request: fashrec refine shirt.jpg "but in linen"',
+                         hint='or start from a catalog product: fashrec refine --id SKU "but in linen"')
+    data = refine_answer(refiner, RefineRequest(text=text or "", **fields), defaults=defaults, image=image,
+                         profile_off=call.no_profile, like=call.like, unlike=call.unlike)
+    if call.sheet:
+        _write_sheet(call.sheet, data, image or turn_anchor_image(data),
+                     f"Refine {image.name if image is not None else product_id}")
+    emit(data, json_mode=call.json_mode, render=lambda: render_refine(data, explain=call.explain))
 
 
 def _write_sheet(path: Path, data: dict[str, Any], anchor: Optional[Path], title: str) -> None:
