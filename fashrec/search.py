@@ -25,11 +25,13 @@ import numpy as np
 
 from fashrec.ammr import Check, Constraints, Option, Shortfall, constraint_filter
 from fashrec.ammr.alternatives import draw_alternatives, lacks_only_what_option_frees
+from fashrec.ammr.anchor import understand_anchor
 from fashrec.ammr.explain import asked_facts, lacks_of, lacks_text
 from fashrec.ammr.guard import check_product, passes
 from fashrec.ammr.retrieve import FILTERABLE_COVERAGE
 from fashrec.ammr.shortfall import Counts, shortfall, without
 from fashrec.catalog import Product
+from fashrec.catalog.roles import role_of
 from fashrec.encoder import Encoder
 from fashrec.encoder.prompts import AttributePrompts
 from fashrec.errors import UsageError
@@ -51,6 +53,8 @@ SORTS = ("relevance", "price", "-price")
 # times, by WIDEN_FACTOR each, before the answer settles for fewer verified matches.
 WIDENINGS = 2
 WIDEN_FACTOR = 4
+# What `search --image` says it read from the photo (it filters on none of it).
+PHOTO_ROLES = ("category", "color", "gender")
 
 Boost = Callable[[Product], dict[str, float]]
 
@@ -211,8 +215,10 @@ class Searcher:
         # What the query refuses is filtered out, never embedded: "not striped" must not pull to stripes.
         wanted = (wanted_text(query, self.index.vocabulary) or "product") if plan is not None else query
         qvec = self.encoder.encode_texts([wanted])[0]
+        photo = None
         if image is not None:
-            qvec = _mean_direction(qvec, self.encoder.encode_images([Path(image)])[0])
+            photo = self.encoder.encode_images([Path(image)])[0]
+            qvec = _mean_direction(qvec, photo)
         t1 = time.perf_counter()
         short, others = None, []
         if plan is None:
@@ -224,13 +230,25 @@ class Searcher:
         shown = page(hits + others, k, offset, sort)
         t2 = time.perf_counter()
         info: dict[str, Any] = {"text": query, "k": k, "where": flt.to_dict(), "offset": offset, "sort": sort}
-        if image is not None:
+        timing = {"encode": (t1 - t0) * 1000, "search": (t2 - t1) * 1000}
+        if photo is not None:
             info["image"] = str(image)
+            info["photo"] = self.photo_reading(photo, image)
+            timing["photo"] = (time.perf_counter() - t2) * 1000
         if plan is not None:
             info["understood"] = self._understood(plan, flt, wanted if wanted != query else None)
             info["strict"] = not alternatives
-        return SearchResult(info, [h for h in shown if h.lacks is None], {"encode": (t1 - t0) * 1000,
-                            "search": (t2 - t1) * 1000}, short, [h for h in shown if h.lacks is not None], plan)
+        return SearchResult(info, [h for h in shown if h.lacks is None], timing, short,
+                            [h for h in shown if h.lacks is not None], plan)
+
+    def photo_reading(self, vector: np.ndarray, image: str | Path) -> dict[str, Any]:
+        """What a search's photo shows (category, colour, gender, read as refine reads an anchor, with
+        confidence), said beside an answer it only ranked: the words say what to find and are the only
+        filters; the photo says how it should look."""
+        anchor = understand_anchor(self.index, vector, self.prompts, image=image)
+        read = {a: g.to_dict() for a, g in anchor.attributes.items() if role_of(a) in PHOTO_ROLES}
+        return {"attributes": read, "catalog_id": anchor.catalog_id, "filtered": False,
+                "note": "read from the photo, not filtered on: it ranks the results by look; only the words filter"}
 
     def _honest(self, asked: _Asked, want: int, needed: int,
                 alternatives: bool) -> tuple[list[Hit], Shortfall | None, list[Hit]]:

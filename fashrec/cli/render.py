@@ -189,6 +189,9 @@ def render_search(data: dict[str, Any], title: str) -> None:
             stdout.print(Text.assemble(("Understood: ", "bold"), named, (f"  ({understood['planner']} planner)",
                                                                          "dim")))
         render_notes(understood["notes"])
+    photo = data["query"].get("photo")
+    if photo:   # what the photo shows, said, since it only ranks
+        stdout.print(Text.assemble(("Photo: ", "bold"), anchor_words(photo), (f"  ({photo['note']})", "dim")))
     render_taken(data["query"])
     render_profile_note(data.get("profile"))
     results = data["results"]

@@ -197,6 +197,8 @@ def sheet_header(title: str, data: dict[str, Any]) -> list[str]:
     if anchor.get("attributes"):   # what was read (with confidence), what the shopper corrected
         source = f"catalog {anchor['catalog_id']}" if anchor.get("catalog_id") else "read from the photo"
         lines.append(f"Anchor ({source}): " + anchor_words(anchor))
+    if query.get("photo"):   # search --image: what the photo shows, which only ranks
+        lines.append("Photo (not filtered on): " + anchor_words(query["photo"]))
     constraints = (data.get("session") or {}).get("constraints")
     plan = data.get("plan") or query.get("understood")
     if constraints:   # a conversation: everything asked so far, not only the last words

@@ -84,6 +84,15 @@ def test_search_with_words_and_a_photo(fashrec, indexed, products, small_catalog
     color = next(c for c, n in colors.most_common() if c != photo_product["attributes"]["color"] and n >= 4)
     both = fashrec("search", f"in {color}", "--image", photo, "--index", indexed, "-k", "3", "--json").json()
     assert both["query"]["image"] == str(photo) and both["query"]["understood"]["set"] == {"color": color}
+    # What the photo shows is said (its exact bytes: the catalog product's own metadata), and not filtered on.
+    reading = both["query"]["photo"]
+    assert reading["catalog_id"] == photo_product["id"] and reading["filtered"] is False
+    assert {a: g["value"] for a, g in reading["attributes"].items()} == \
+        {a: photo_product["attributes"][a] for a in ("category", "color", "gender")}
+    assert all(0 < g["confidence"] <= 1 for g in reading["attributes"].values())
+    human = fashrec("search", f"in {color}", "--image", photo, "--index", indexed, "-k", "3")
+    assert f"category={photo_product['attributes']['category']} (" in human.stdout
+    assert "Photo:" in human.stdout and "not filtered on" in human.stdout
     full = [r for r in both["results"] if r["why"].startswith("matches")]
     assert len(full) == 3 and all(r["attributes"]["color"] == color for r in full)
     words = fashrec("search", f"in {color}", "--index", indexed, "-k", "3", "--json").json()
