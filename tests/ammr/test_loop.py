@@ -4,6 +4,7 @@ encoder on the shipped example catalog."""
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import numpy as np
@@ -182,6 +183,21 @@ def _readme_sample_is_this_answer(data: dict) -> None:
         for field in ("id", "title", "attributes", "satisfied", "violated", "why", "lacks", "instead", "option"):
             assert shown.get(field) == answered.get(field), (part, field)
     assert sample["steps"][0] == data["steps"][0]
+
+
+def test_readme_unsure_example_is_this_commands_output(fashrec, example_index):
+    """The README's --ask-below example: its command, run on the example shop, asks exactly the questions
+    the README quotes (in --json's `unsure` and on the table's `?` lines)."""
+    part = (REPO / "README.md").read_text().split("`--ask-below 0.8` (on `refine`", 1)[1]
+    image, text = re.search(r'`fashrec refine (\S+) "([^"]+)" --ask-below 0\.8` asks', part).groups()
+    block = part.split("```text\n", 1)[1].split("```", 1)[0]
+    quoted = [line.strip().removeprefix("? ") for line in block.splitlines() if line.strip()]
+    args = ["refine", REPO / image, text, "--ask-below", "0.8", "--index", example_index]
+    run = fashrec(*args, "--json")
+    assert run.returncode == 0, run.stderr
+    assert quoted and [u["question"] for u in run.json()["unsure"]] == quoted
+    human = fashrec(*args).stdout
+    assert all(f"? {q}" in " ".join(human.split()) for q in quoted)
 
 
 def test_refine_human_output_batch_and_errors(fashrec, example_index, tmp_path):
