@@ -68,6 +68,52 @@ def _lance_error(action: str, uri: str, exc: BaseException) -> FashrecIndexError
 
 # -- reading ----------------------------------------------------------------------------------------
 
+def open_version(record: dict[str, Any], count: int, folder: Path) -> Any:
+    """The Lance table a manifest's ``store`` record names, checked out at its version and holding
+    ``count`` rows (else a clear error naming the dataset and version)."""
+    uri, version = dataset_uri(str(record.get("uri", "")), folder), record.get("version")
+    try:
+        quiet_lance()
+        import lancedb
+
+        table = lancedb.connect(uri).open_table(str(record.get("table", TABLE)))
+        table.checkout(int(version))
+        rows = table.count_rows()
+    except Exception as exc:
+        raise FashrecIndexError(f"the index's Lance dataset {uri} (version {version}) cannot be opened "
+                                f"({type(exc).__name__}: {exc})", hint=REPAIR) from exc
+    if rows != count:
+        raise FashrecIndexError(f"the index's Lance dataset {uri} (version {version}) holds {rows} items, "
+                                f"its manifest says {count}", hint=REPAIR)
+    return table
+
+
+def read_generation(table: Any, uri: str, dimension: int) -> LoadedItems:
+    """Every item of the checked-out version, as the item store would give them: what a reader with the
+    manifest alone (no item store, no mapped file: another machine, a dataset on object storage) builds
+    its products and catalog-wide facts from, in memory. Positions are the table's row order."""
+    found = table.to_arrow().select(["id", "meta", "image_digest", "image", "text"])
+    n = found.num_rows
+
+    def matrix(name: str) -> np.ndarray:
+        flat = found[name].combine_chunks().flatten().to_numpy(zero_copy_only=False)
+        if flat.size != n * dimension:
+            raise FashrecIndexError(f"the Lance dataset {uri} holds {name} vectors of {flat.size // max(n, 1)} "
+                                    f"values, the manifest says {dimension}", hint=REPAIR)
+        return np.asarray(flat, np.float32).reshape(n, dimension)
+
+    metas = []
+    for i, text in enumerate(found["meta"].to_pylist()):
+        try:
+            meta = json.loads(text)
+        except (TypeError, ValueError) as exc:
+            raise FashrecIndexError(f"the Lance dataset {uri}: row {i} (id '{found['id'][i]}') has unreadable "
+                                    f"metadata ({exc})", hint=REPAIR) from exc
+        metas.append(meta)
+    return LoadedItems(np.arange(n, dtype=np.int64), metas, matrix("image"), matrix("text"),
+                       [str(d) for d in found["image_digest"].to_pylist()])
+
+
 @dataclass
 class LanceSearch:
     """A published generation's Lance table, checked out at the version its manifest names."""
@@ -79,22 +125,12 @@ class LanceSearch:
     _select: list[str] = field(default_factory=lambda: ["id", "_distance"])
 
     @classmethod
-    def open(cls, record: dict[str, Any], columns: Columns, count: int, folder: Path) -> "LanceSearch":
-        uri, version = dataset_uri(str(record.get("uri", "")), folder), record.get("version")
-        try:
-            quiet_lance()
-            import lancedb
-
-            table = lancedb.connect(uri).open_table(str(record.get("table", TABLE)))
-            table.checkout(int(version))
-            rows = table.count_rows()
-        except Exception as exc:
-            raise FashrecIndexError(f"the index's Lance dataset {uri} (version {version}) cannot be opened "
-                                    f"({type(exc).__name__}: {exc})", hint=REPAIR) from exc
-        if rows != count:
-            raise FashrecIndexError(f"the index's Lance dataset {uri} (version {version}) holds {rows} items, "
-                                    f"its manifest says {count}", hint=REPAIR)
-        return cls({**record, "uri": uri}, table, columns, rows)
+    def open(cls, record: dict[str, Any], columns: Columns, count: int, folder: Path, *,
+             table: Any = None) -> "LanceSearch":
+        """``table``: one :func:`open_version` already opened (and counted) for this record."""
+        uri = dataset_uri(str(record.get("uri", "")), folder)
+        table = table if table is not None else open_version(record, count, folder)
+        return cls({**record, "uri": uri}, table, columns, count)
 
     def describe(self) -> dict[str, Any]:
         return {"kind": "lance", "uri": self.record.get("uri"), "table": self.record.get("table", TABLE),
@@ -141,7 +177,7 @@ class LanceSearch:
 def lance_problem(record: dict[str, Any], count: int, folder: Path) -> str | None:
     """What keeps the Lance dataset a manifest names from serving its generation (None: nothing)."""
     try:
-        LanceSearch.open(record, None, count, folder)   # type: ignore[arg-type]  (no search is run)
+        open_version(record, count, folder)
     except FashrecIndexError as exc:
         return exc.message
     return None

@@ -15,11 +15,11 @@ from fashrec.errors import FashrecIndexError
 from fashrec.index import ann, items
 from fashrec.index.columns import BRAND_FIELD, LARGE, SIZES_FIELD, Columns, offer_counts
 from fashrec.index.filters import Filter
-from fashrec.index.lance_store import LanceSearch
+from fashrec.index.lance_store import LanceSearch, open_version, read_generation
 from fashrec.index.manifest import Manifest, read_manifest
 from fashrec.index.mapped import Mapped
 from fashrec.index.rows import ProductRows
-from fashrec.index.stores import Searcher
+from fashrec.index.stores import Searcher, dataset_uri
 
 
 MASK_CACHE_BYTES = 64 << 20  # filter masks kept per open index (see Index.mask)
@@ -141,6 +141,8 @@ class Index:
     @classmethod
     def _open_generation(cls, folder: Path, manifest: Manifest) -> "Index":
         items_path = folder / manifest.items_file
+        if manifest.store and not items_path.exists():
+            return cls._open_dataset(folder, manifest)
         _require(items_path)
         if manifest.mapped_file:
             products, columns = _open_mapped(folder, manifest, items_path)
@@ -160,6 +162,20 @@ class Index:
                 _require(vectors_path)  # deleted while we read it: not corruption
                 raise
         return cls(folder, manifest, products, columns, graph)
+
+    @classmethod
+    def _open_dataset(cls, folder: Path, manifest: Manifest) -> "Index":
+        """A Lance generation read from its dataset alone, when the folder holds only the manifest (a
+        server that was handed the manifest, the dataset on shared or object storage): products and
+        catalog-wide facts are built in memory from the table's rows at the manifest's version (every
+        row read at open, as before mapped files; the prompt tables are embedded by queries)."""
+        table = open_version(manifest.store, manifest.count, folder)
+        uri = dataset_uri(str(manifest.store.get("uri", "")), folder)
+        loaded = read_generation(table, uri, int(manifest.encoder["dimension"]))
+        columns = Columns.computed(loaded)
+        products = ProductRows(folder / manifest.items_file, loaded.labels, loaded.metas)
+        searcher = LanceSearch.open(manifest.store, columns, manifest.count, folder, table=table)
+        return cls(folder, manifest, products, columns, None, searcher)
 
     # -- facts ------------------------------------------------------------------------------------
     def __len__(self) -> int:

@@ -232,3 +232,21 @@ def test_the_ann_index_is_trained_searched_and_kept_up_to_date(tmp_path, monkeyp
     everything = search.nearest(vectors[0], len(kept), flt=Filter(exclude_ids={"p10"}), allowed=None, ef=None,
                                 space="image")
     assert {kept[int(p)].id for p in everything.positions} == {p.id for p in kept} - {"p10"}
+
+
+def test_a_reader_with_the_manifest_alone_answers_from_the_dataset(fashrec, small_catalog, tiny_model, tmp_path):
+    """Another machine needs only the manifest and the dataset: no item store, mapped file or graph."""
+    folder, dataset, bare = tmp_path / "idx", tmp_path / "shared" / "shop.lance", tmp_path / "server"
+    built = fashrec("index", small_catalog, "--model", tiny_model, "--index", folder, "--store", f"lance:{dataset}")
+    assert built.returncode == 0, built.stderr
+    bare.mkdir()
+    shutil.copyfile(folder / "manifest.json", bare / "manifest.json")
+    image = str(sorted((small_catalog.parent / "images").iterdir())[2])
+    for command in COMMANDS:
+        args = [image if a == "IMAGE" else a for a in command]
+        want = answer(fashrec(*args, "--index", folder, "--json"))
+        got = answer(fashrec(*args, "--index", bare, "--json"))
+        assert got == want, command
+    assert sorted(p.name for p in bare.iterdir()) == ["manifest.json"]   # the reader wrote nothing there
+    info = fashrec("info", "--index", bare, "--json").json()
+    assert info["items"] == len(small_catalog.read_text().splitlines()) and info["store"]["uri"] == str(dataset)
