@@ -13,6 +13,7 @@
 | ``FASHREC_RAY_KILL_DRILL`` | fault drill for ``--engine ray``: a folder whose ``kills`` file says how many workers kill themselves, and after which batch | off |
 | ``FASHREC_SERVER`` | a running ``fashrec serve`` that search, similar and refine send requests to | none (answer locally) |
 | ``FASHREC_INDEX_VECTORS`` | ``float16``: ``fashrec index`` writes the exact-search matrices of the mapped file in float16 (half the pages a scan touches; a full scan is slower, bench/float16_recall.py) | ``float32`` |
+| ``FASHREC_LANCE_KEEP_S`` | ``--store lance``: seconds an unpublished old Lance version is kept after a publish before it is pruned (the published and the previous generation are always kept); ``never``: no pruning | ``3600`` |
 | ``LANCEDB_LOG`` | LanceDB's own log level (``--store lance``); fashrec sets ``error`` unless it is set, so Lance's warnings stay off stderr | ``error`` |
 
 A Lance store's object-store URI (``s3://``, ``gs://``, ``az://``) is opened with the credentials LanceDB
@@ -126,6 +127,21 @@ def index_vectors() -> str:
     if value not in VECTOR_DTYPES:
         raise UsageError(f"FASHREC_INDEX_VECTORS must be {' or '.join(VECTOR_DTYPES)}, not {value!r}")
     return value
+
+
+def lance_keep_seconds() -> float | None:
+    """$FASHREC_LANCE_KEEP_S: how long after a publish old Lance versions no manifest names are kept
+    (a reader that opened one just before may still be on it); None (``never``): never pruned."""
+    value = (os.environ.get("FASHREC_LANCE_KEEP_S") or "3600").strip().lower()
+    if value == "never":
+        return None
+    try:
+        seconds = float(value)
+    except ValueError:
+        seconds = -1.0
+    if seconds < 0:
+        raise UsageError(f"FASHREC_LANCE_KEEP_S must be a number of seconds (0 or more) or 'never', not {value!r}")
+    return seconds
 
 
 # --- remembered state ----------------------------------------------------------------------------

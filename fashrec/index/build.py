@@ -9,6 +9,7 @@
 from __future__ import annotations
 
 import time
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Callable
 
@@ -21,6 +22,7 @@ from fashrec.index.audit import Audit, audit_generation
 from fashrec.index.diff import diff_catalog, plan_removals
 from fashrec.index.encode import Engine, LocalEngine, encode_changes, export_for_queries
 from fashrec.index.lance_store import lance_problem
+from fashrec.index.lance_versions import dataset_lock
 from fashrec.index.lock import writer_lock
 from fashrec.index.manifest import MANIFEST_NAME, Manifest, read_manifest
 from fashrec.index.publish import (
@@ -62,12 +64,13 @@ def build_index(
     folder = Path(index_dir).expanduser() if index_dir else index_dir_for(catalog)
     load = _load(catalog, strict)
     ownership.check_writable(folder)
-    with writer_lock(folder) as lock:
+    with writer_lock(folder) as lock, ExitStack() as held:
         current, old = _published(folder, rebuild)
         chosen = parse_store(store, folder) if store else recorded_store(current.store if current else None)
         foreign = clean_strays(lock, current)
         spec, identifier = _encoder(model, current, old, folder, catalog)
         report = IndexReport(index=str(folder), catalog=str(catalog), encoder=identifier, skipped=list(load.problems))
+        held.enter_context(dataset_lock(chosen, folder, report.notes))   # before the long part: fail at once
         if foreign:
             report.notes.append(f"not recorded by this index, left alone: {', '.join(foreign)}")
         audit = audit_generation(folder, old) if old else None

@@ -6,9 +6,9 @@ image vectors and scalar indexes on what filters test, so a filtered search runs
 Versions make it crash-safe: each ``fashrec index`` run changes the table (deletes, a merge on ``id``,
 index upkeep: each a new Lance version) and only then publishes a manifest naming the version it
 reached; readers check out exactly that version. A run killed midway leaves later versions nobody
-names; the next run restores the published one first. Old versions are never pruned here (readers of
-the previous generation may still use it); ``lancedb``'s own ``optimize(cleanup_older_than=...)``
-reclaims their space when no reader needs them.
+names; the next run restores the published one first. Old versions are not pruned while writing (the
+index upkeep keeps them all); after the publish, :mod:`fashrec.index.lance_versions` prunes those no
+reader needs (the published and the previous generation stay).
 
 lancedb and pyarrow are imported only here, and only when a Lance store is opened or written.
 """
@@ -16,6 +16,7 @@ lancedb and pyarrow are imported only here, and only when a Lance store is opene
 from __future__ import annotations
 
 import json
+import secrets
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
@@ -80,8 +81,10 @@ def open_version(record: dict[str, Any], count: int, folder: Path) -> Any:
         table.checkout(int(version))
         rows = table.count_rows()
     except Exception as exc:
+        # a manifest copied to another machine and not refreshed may name a version pruned since
         raise FashrecIndexError(f"the index's Lance dataset {uri} (version {version}) cannot be opened "
-                                f"({type(exc).__name__}: {exc})", hint=REPAIR) from exc
+                                f"({type(exc).__name__}: {exc})",
+                                hint=REPAIR + " (a copied manifest.json: copy the writer's current one)") from exc
     if rows != count:
         raise FashrecIndexError(f"the index's Lance dataset {uri} (version {version}) holds {rows} items, "
                                 f"its manifest says {count}", hint=REPAIR)
@@ -252,7 +255,11 @@ def write_lance(spec: StoreSpec, folder: Path, previous: dict[str, Any] | None, 
     if rows != len(loaded.metas):
         raise FashrecIndexError(f"the Lance dataset at {dataset_uri(spec.uri, folder)} holds {rows} items after the update, the "
                                 f"index {len(loaded.metas)}: nothing was published", hint=REPAIR + " --store lance:URI")
-    return {**spec.record(), "table": TABLE, "version": int(table.version), "ann": plan}
+    # Names this index's tags on the dataset (lance_versions): kept across runs and when the folder moves
+    same = previous and previous.get("kind") == "lance" and previous.get("uri") == spec.uri
+    owner = str(previous.get("owner") or "") if same else ""
+    return {**spec.record(), "table": TABLE, "version": int(table.version), "ann": plan,
+            "owner": owner or secrets.token_hex(6)}
 
 
 def _resume(db, spec: StoreSpec, uri: str, previous: dict[str, Any] | None, previous_rows: int, notes: list[str]):

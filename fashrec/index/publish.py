@@ -25,6 +25,7 @@ from fashrec.index import ann, columns, items, mapped, ownership
 from fashrec.index.audit import graph_problem
 from fashrec.index.encode import EncodedRow
 from fashrec.index.lance_store import LanceChanges, write_lance
+from fashrec.index.lance_versions import prune_versions
 from fashrec.index.lock import WriterLock
 from fashrec.index.manifest import (
     MANIFEST_NAME,
@@ -111,6 +112,8 @@ def publish(lock: WriterLock, current: Manifest | None, old: Manifest | None, ch
         raise
     ownership.remove_recorded(where, retired, keep=manifest_files(manifest))
     lock.record([])
+    if record:   # published: now the Lance versions no manifest names may go
+        prune_versions(record, current.store if current else None, where, notes if notes is not None else [])
     return manifest
 
 

@@ -250,3 +250,84 @@ def test_a_reader_with_the_manifest_alone_answers_from_the_dataset(fashrec, smal
     assert sorted(p.name for p in bare.iterdir()) == ["manifest.json"]   # the reader wrote nothing there
     info = fashrec("info", "--index", bare, "--json").json()
     assert info["items"] == len(small_catalog.read_text().splitlines()) and info["store"]["uri"] == str(dataset)
+
+
+def lance_versions(dataset: Path) -> list[int]:
+    import lancedb
+
+    return [int(v["version"]) for v in lancedb.connect(str(dataset)).open_table("items").list_versions()]
+
+
+def reprice(catalog: Path, rows: list[dict], price: float) -> None:
+    catalog.write_text("".join(json.dumps({**r, "price": price} if i == 0 else r) + "\n" for i, r in enumerate(rows)))
+
+
+def test_old_versions_are_pruned_and_a_reader_of_the_previous_generation_keeps_working(
+        fashrec, fashrec_env, small_catalog, tiny_model, tmp_path):
+    """Each run adds Lance versions; after a publish only the published and the previous generation's
+    survive (past the grace period, 0 s here), so disk stops growing and a reader that opened the
+    previous generation just before still answers. The dataset is named by a file:// URI."""
+    folder, dataset = tmp_path / "idx", tmp_path / "shared" / "shop.lance"
+    fashrec_env["FASHREC_LANCE_KEEP_S"] = "0"
+    run = fashrec("index", small_catalog, "--model", tiny_model, "--index", folder, "--store", f"lance:file://{dataset}")
+    assert run.returncode == 0, run.stderr
+    rows = [json.loads(line) for line in small_catalog.read_text().splitlines()]
+    reader = open_index(folder)
+    first = reader.manifest.store["version"]
+    query = reader.image_vectors[0]
+    want = [reader.products[p].id for p in reader.nearest(query, 5).positions]
+    for turn, price in enumerate((1.0, 2.0)):
+        reprice(small_catalog, rows, price)
+        again = fashrec("index", small_catalog, "--index", folder, "--json")
+        assert again.returncode == 0, again.stderr
+        published = open_index(folder)
+        assert published.get(rows[0]["id"]).price == price
+        # the reader opened one generation earlier answers as it did (its version was kept)
+        assert [reader.products[p].id for p in reader.nearest(query, 5).positions] == want
+        assert lance_versions(dataset) == sorted({reader.manifest.store["version"], published.manifest.store["version"]})
+        assert any("pruned" in n for n in again.json()["notes"]), again.json()["notes"]
+        reader, want = published, [published.products[p].id for p in published.nearest(query, 5).positions]
+    assert first not in lance_versions(dataset)
+    fashrec_env["FASHREC_LANCE_KEEP_S"] = "never"
+    before = lance_versions(dataset)
+    reprice(small_catalog, rows, 3.0)
+    assert fashrec("index", small_catalog, "--index", folder).returncode == 0
+    assert set(before) < set(lance_versions(dataset))   # nothing pruned
+
+
+HOLD = """
+import sys, time
+from pathlib import Path
+from fashrec.index.lance_versions import dataset_lock
+from fashrec.index.stores import StoreSpec
+with dataset_lock(StoreSpec("lance", sys.argv[1]), Path(sys.argv[2]), []):
+    print("held", flush=True)
+    time.sleep(300)
+"""
+
+
+def test_a_second_writer_of_one_dataset_fails_naming_it_and_its_holder(fashrec, fashrec_env, small_catalog,
+                                                                       tiny_model, tmp_path):
+    """Two index folders, one dataset: the second writer fails at once (exit 4) with the dataset and who
+    holds it; once the holder is killed, its lock is gone and the next run says what happened."""
+    dataset, first, second = tmp_path / "shop.lance", tmp_path / "first", tmp_path / "second"
+    holder = subprocess.Popen([sys.executable, "-c", HOLD, str(dataset), str(first)], stdout=subprocess.PIPE,
+                              text=True, env=fashrec_env)
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        blocked = fashrec("index", small_catalog, "--model", tiny_model, "--index", second, "--store",
+                          f"lance:{dataset}", "--json")
+        assert blocked.returncode == 4, blocked.stderr
+        message = json.loads(blocked.stderr)["message"]
+        assert str(dataset) in message and f"pid {holder.pid}" in message and str(first) in message
+        assert not (second / "manifest.json").exists()
+    finally:
+        holder.kill()
+        holder.wait()
+    after = fashrec("index", small_catalog, "--model", tiny_model, "--index", second, "--store", f"lance:{dataset}",
+                    "--json")
+    assert after.returncode == 0, after.stderr
+    assert any(f"pid {holder.pid}" in n and "ended without finishing" in n for n in after.json()["notes"])
+    assert fashrec("search", "dress", "--index", second, "--json").returncode == 0
+    calm = fashrec("index", small_catalog, "--index", second, "--json").json()   # a clean run leaves no such note
+    assert not any("ended without finishing" in n for n in calm["notes"])
