@@ -1,7 +1,10 @@
 """fashrec's two stores side by side on one catalog: ``Index.nearest`` on a local index against the same
 generation indexed with ``--store lance`` (filters pushed into LanceDB's ``where``).
 
-Usage: python bench/lance_store.py --local DIR --lance DIR [--queries 200] [--json OUT]
+Usage: python bench/lance_store.py --local DIR --lance DIR [DIR...] [--queries 200] [--json OUT]
+
+Several ``--lance`` folders are measured in turn, e.g. an index folder and a folder holding only a copy
+of its ``manifest.json`` (a reader that builds its products and facts from the dataset alone).
 
 Both folders must index the same catalog with the same encoder (e.g. the eval-refine index, and a copy
 of it re-published with ``fashrec index CATALOG --index COPY --store lance``, which re-encodes nothing).
@@ -89,7 +92,7 @@ def run_child(folder: Path, queries: int, seed: int) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--local", type=Path)
-    parser.add_argument("--lance", type=Path)
+    parser.add_argument("--lance", type=Path, nargs="+")
     parser.add_argument("--queries", type=int, default=200)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--child", type=Path, help=argparse.SUPPRESS)
@@ -101,15 +104,16 @@ def main() -> None:
     info = machine_info(("numpy", "hnswlib", "lancedb", "pylance", "pyarrow"))
     log(describe_machine(info))
     exact = truth(args.local, args.queries, args.seed)
-    runs = [run_child(folder, args.queries, args.seed) for folder in (args.local, args.lance)]
+    folders = [args.local, *args.lance]
+    runs = [{**run_child(folder, args.queries, args.seed), "folder": folder.name} for folder in folders]
     rows = []
     for run in runs:
         for name, got in run["filters"].items():
             hits = sum(len(set(f) & set(t)) for f, t in zip(got["found"], exact[name]))
             wanted = sum(len(t) for t in exact[name])
-            rows.append([run["store"], got["method"], f"{name} ({got['where'] or 'no filter'}, {got['share']:.1%})",
+            rows.append([f"{run['store']} ({run['folder']})", got["method"], f"{name} ({got['where'] or 'no filter'}, {got['share']:.1%})",
                          round(hits / max(wanted, 1), 4), round(got["p50"], 2), round(got["p95"], 2)])
-    opens = [[r["store"], r["open_s"], r["rss_open_mib"], r["rss_end_mib"]] for r in runs]
+    opens = [[f"{r['store']} ({r['folder']})", r["open_s"], r["rss_open_mib"], r["rss_end_mib"]] for r in runs]
     print(markdown_table(["store", "open s", "RSS after open MiB", "RSS after queries MiB"], opens))
     print(markdown_table(["store", "method", "filter", "recall@10", "p50 ms", "p95 ms"], rows))
     write_json(args.json, {"machine": info, "queries": args.queries, "opens": opens, "rows": rows})

@@ -132,6 +132,9 @@ class Index:
             # (it keeps one previous generation): the manifest now names a newer one.
             newer = read_manifest(folder)
             if newer.generation == manifest.generation:
+                if manifest.store and not (folder / manifest.items_file).exists():
+                    # no writer raced us: a folder with the manifest alone reads its Lance dataset
+                    return cls._open_dataset(folder, manifest)
                 raise gone.error from None
             try:
                 return cls._open_generation(folder, newer)
@@ -141,8 +144,6 @@ class Index:
     @classmethod
     def _open_generation(cls, folder: Path, manifest: Manifest) -> "Index":
         items_path = folder / manifest.items_file
-        if manifest.store and not items_path.exists():
-            return cls._open_dataset(folder, manifest)
         _require(items_path)
         if manifest.mapped_file:
             products, columns = _open_mapped(folder, manifest, items_path)
