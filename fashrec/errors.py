@@ -32,6 +32,20 @@ class UsageError(FashrecError):
     kind = "usage"
 
 
+class RequestError(UsageError):
+    """A request document (a ``--batch`` line, an HTTP body) with a field that cannot be: the field named."""
+
+    def __init__(self, message: str, *, field: str | None = None, hint: str | None = None) -> None:
+        super().__init__(message, hint=hint)
+        self.field = field
+
+    def to_dict(self) -> dict:
+        payload = super().to_dict()
+        if self.field:
+            payload["field"] = self.field
+        return payload
+
+
 class CatalogError(FashrecError):
     """A catalog file (or one line of it) is invalid."""
 
@@ -119,6 +133,7 @@ class ProfileError(FashrecError):
 __all__ = [
     "FashrecError",
     "UsageError",
+    "RequestError",
     "CatalogError",
     "ImageError",
     "FashrecIndexError",

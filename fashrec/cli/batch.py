@@ -19,6 +19,7 @@ from typing import Any, BinaryIO, Callable, Iterator
 
 from fashrec.cli.output import dumps, to_jsonable
 from fashrec.errors import FashrecError, UsageError
+from fashrec.service.requests import SHAPES
 
 
 MAX_K, MAX_STEPS, MAX_OFFSET = 1000, 50, 100_000   # the bounds of -k, --max-steps and --offset, and of a line's
@@ -31,7 +32,7 @@ KEYS: dict[str, str] = {
     "k": f"N (1-{MAX_K})",
     "offset": f"N (0-{MAX_OFFSET})",
     "sort": '"relevance"|"price"|"-price"',
-    "where": '{"ATTR": "VALUE"} or ["ATTR=VALUE", ...]',
+    "where": SHAPES["where"],
     "strategy": '"ammr"|"image"|"text"|"fusion"',
     "max_steps": f"N (1-{MAX_STEPS})",
     "ask_below": "C (0-1)",
@@ -87,7 +88,7 @@ def batch_help(command: str) -> str:
 def iter_batch(source: Path) -> Iterator[tuple[int, dict[str, Any] | FashrecError]]:
     """Yield (line number, request or error) for each non-empty line of a JSONL batch file.
 
-    Error messages leave the line number out: every output line carries it in its "line" field.
+    Error messages leave the file and line out: :func:`run_batch` puts them in front of every line's error.
     """
     if str(source) == "-":
         yield from _requests(sys.stdin.buffer)
@@ -109,7 +110,7 @@ def _requests(stream: BinaryIO) -> Iterator[tuple[int, dict[str, Any] | FashrecE
         try:
             line = raw.decode("utf-8").strip()
         except UnicodeDecodeError as exc:
-            yield number, UsageError(f"line {number} is not valid UTF-8 (byte {exc.start})")
+            yield number, UsageError(f"not valid UTF-8 (byte {exc.start})")
             continue
         if not line:
             continue
@@ -119,14 +120,14 @@ def _requests(stream: BinaryIO) -> Iterator[tuple[int, dict[str, Any] | FashrecE
             yield number, UsageError(f"malformed JSON: {exc.msg} (column {exc.colno})")
             continue
         except (ValueError, RecursionError):
-            yield number, UsageError(f"line {number}: a JSON value too large or too deeply nested")
+            yield number, UsageError("a JSON value too large or too deeply nested")
             continue
         if not isinstance(request, dict):
             yield number, UsageError("a request must be a JSON object")
             continue
         if "\\ud" in line.lower() and not _encodable(request):
-            yield number, UsageError(f"line {number}: contains an unpaired UTF-16 surrogate escape (\\udXXX), "
-                                     "which is not valid Unicode")
+            yield number, UsageError("contains an unpaired UTF-16 surrogate escape (\\udXXX), which is not "
+                                     "valid Unicode")
             continue
         yield number, request
 
@@ -142,8 +143,10 @@ def _encodable(value: Any) -> bool:
 def run_batch(source: Path, handle: Callable[[dict[str, Any]], Any], command: str | None = None) -> int:
     """Answer each batch line in order; a bad line gets an error object, the run goes on.
 
-    ``command`` names the line format (:data:`FORMATS`) a refused line's hint shows.
-    Returns the number of lines that failed (the caller decides the exit code).
+    ``command`` names the line format (:data:`FORMATS`) a refused line's hint shows. A line's error
+    names the file and line as every bad input does (``requests.jsonl:2: field 'sort': ...``, and
+    ``path``, with ``field`` when one is to blame). Returns the number of lines that failed (the caller
+    decides the exit code).
     """
     failures = 0
     line_format = FORMATS.get(command or "")
@@ -152,6 +155,8 @@ def run_batch(source: Path, handle: Callable[[dict[str, Any]], Any], command: st
             payload, failed = {"line": number, **request.to_dict()}, True
         else:
             payload, failed = _answer(number, request, handle, line_format)
+        if failed:
+            payload = _located(payload, source, number)
         failures += failed
         sys.stdout.write(dumps(payload, indent=None) + "\n")
         sys.stdout.flush()
@@ -172,3 +177,10 @@ def _answer(number: int, request: dict[str, Any], handle: Callable[[dict[str, An
         return {"line": number, "error": "usage", "message": f"bad request: {exc}"}, True
     except Exception as exc:  # a line must never end the batch; the message still names what happened
         return {"line": number, "error": "error", "message": f"this request failed: {type(exc).__name__}: {exc}"}, True
+
+
+def _located(error: dict, source: Path, number: int) -> dict:
+    """A line's error object, the message led by where the line is (``FILE:LINE: ``) and the file named."""
+    where = "<stdin>" if str(source) == "-" else str(source)
+    return {"line": number, **error, "message": f"{where}:{number}: {error.get('message', '')}",
+            "path": str(source)}

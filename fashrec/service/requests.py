@@ -17,6 +17,9 @@ from typing import Any, Literal, Optional, Union
 from fashrec.errors import UsageError
 
 Where = Optional[Union[dict[str, Union[str, list[str]]], list[str]]]
+# What a field of several shapes takes, as the README and the --batch help write it (a refused value is
+# told this, not each shape's own complaint).
+SHAPES = {"where": '{"ATTR": "VALUE"} or ["ATTR=VALUE", ...]'}
 SORTS = ("relevance", "price", "-price")   # fashrec.search.SORTS, readable without loading the search stack
 Sort = Optional[Literal[SORTS]]
 

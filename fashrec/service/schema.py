@@ -13,12 +13,13 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import re
 import typing
 from typing import Annotated, Any, Optional, TypeVar, Union
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, create_model
 
-from fashrec.errors import UsageError
+from fashrec.errors import RequestError, UsageError
 from fashrec.service import requests
 
 
@@ -92,14 +93,15 @@ def _record(value: Any) -> Any:
 
 def read_request(kind: type[R], data: Any) -> R:
     """A request document, validated, as the record ``kind`` (a record class or its model); or a
-    UsageError naming the first bad field."""
+    RequestError naming the first bad field."""
     model = _MODELS.get(kind, kind)
     if not isinstance(data, dict):
         raise UsageError("a request must be a JSON object")
     try:
         return _record(model.model_validate(data))
     except ValidationError as exc:
-        raise UsageError(describe_validation(exc)) from None
+        problems = _problems(exc, data)
+        raise RequestError(_described(problems), field=problems[0][0] if problems else None) from None
 
 
 def _shown(value: Any) -> str:
@@ -110,17 +112,81 @@ def _shown(value: Any) -> str:
     return text if len(text) <= 40 else text[:37] + "..."
 
 
-def describe_validation(exc: ValidationError) -> str:
-    problems = []
-    for err in exc.errors()[:3]:
-        where = ".".join(str(p) for p in err["loc"]) or "request"
-        message = "unknown field" if err["type"] == "extra_forbidden" else err["msg"].lower()
-        message = message.removeprefix("value error, ")
+def _number(value: Any) -> str:
+    return str(int(value)) if isinstance(value, float) and value.is_integer() else str(value)
+
+
+# pydantic's error types in fashrec's words: what the value must be (ctx: the bound pydantic names)
+_MUST = {
+    "missing": lambda ctx: "is required",
+    "extra_forbidden": lambda ctx: "unknown field",
+    "literal_error": lambda ctx: "must be one of " + ", ".join(re.findall(r"'((?:[^'\\]|\\.)*)'", ctx["expected"])),
+    "int_type": lambda ctx: "must be a whole number",
+    "int_parsing": lambda ctx: "must be a whole number",
+    "int_from_float": lambda ctx: "must be a whole number",
+    "float_type": lambda ctx: "must be a number",
+    "float_parsing": lambda ctx: "must be a number",
+    "finite_number": lambda ctx: "must be a finite number",
+    "bool_type": lambda ctx: "must be true or false",
+    "bool_parsing": lambda ctx: "must be true or false",
+    "string_type": lambda ctx: "must be a string",
+    "string_too_short": lambda ctx: ("must not be empty" if ctx["min_length"] == 1
+                                     else f"must be at least {ctx['min_length']} characters"),
+    "dict_type": lambda ctx: "must be a JSON object",
+    "model_type": lambda ctx: "must be a JSON object",
+    "list_type": lambda ctx: "must be a list",
+    "greater_than_equal": lambda ctx: f"must be at least {_number(ctx['ge'])}",
+    "greater_than": lambda ctx: f"must be more than {_number(ctx['gt'])}",
+    "less_than_equal": lambda ctx: f"must be at most {_number(ctx['le'])}",
+    "less_than": lambda ctx: f"must be less than {_number(ctx['lt'])}",
+    "value_error": lambda ctx: str(ctx["error"]),
+}
+
+
+def _problems(exc: ValidationError, data: Any = None) -> list[tuple[str, str]]:
+    """(field, what is wrong with it) for each bad field, in order, once each.
+
+    A field of several shapes (``where``) fails once per shape, under locations naming each shape
+    (``where.list[str]``): it is told the shapes it takes instead (:data:`requests.SHAPES`)."""
+    found: dict[str, str] = {}
+    for err in exc.errors():
+        loc = [str(p) for p in err["loc"]]
+        shape = next((i for i, part in enumerate(loc) if "[" in part), None)
+        where = ".".join(loc[:shape]) or "request"
+        if where in found:
+            continue
+        if shape is not None and loc[0] in requests.SHAPES:
+            message = f"must be {requests.SHAPES[loc[0]]}"
+        elif err["type"] in _MUST:
+            message = _MUST[err["type"]](err.get("ctx") or {})
+        else:   # a check no request field has yet: pydantic's sentence, still naming the field
+            message = err["msg"][:1].lower() + err["msg"][1:]
         if err["type"] not in ("missing", "extra_forbidden"):   # what was given, so a script sees its value
-            message += f" (got {_shown(err.get('input'))})"
-        problems.append(f"field '{where}': {message}")
-    more = len(exc.errors()) - len(problems)
-    return "; ".join(problems) + (f" (and {more} more)" if more > 0 else "")
+            given = err.get("input") if shape is None else _value(data, err["loc"][:shape], err.get("input"))
+            message += f" (got {_shown(given)})"
+        found[where] = message
+    return list(found.items())
+
+
+def _value(data: Any, path: tuple, default: Any) -> Any:
+    """What ``data`` holds at ``path`` (the whole field a shape's error is about; its input is a part)."""
+    for part in path:
+        try:
+            data = data[part]
+        except (KeyError, IndexError, TypeError):
+            return default
+    return data
+
+
+def describe_validation(exc: ValidationError, data: Any = None) -> str:
+    """The bad fields of ``data`` (the document ``exc`` refused) in fashrec's words, the first three."""
+    return _described(_problems(exc, data))
+
+
+def _described(problems: list[tuple[str, str]]) -> str:
+    shown = [f"field '{where}': {message}" for where, message in problems[:3]]
+    more = len(problems) - len(shown)
+    return "; ".join(shown) + (f" (and {more} more)" if more > 0 else "")
 
 
 # --- the answers (documentation of what the commands print; extra fields allowed) ----------------

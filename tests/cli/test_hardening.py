@@ -124,6 +124,35 @@ def test_plan_batch_with_a_malformed_previous_plan(fashrec_env, shop, tmp_path):
     assert all("previous" in o["message"] for o in out[:3])
 
 
+def test_a_bad_field_on_a_batch_line_names_file_line_and_field_in_fashrecs_words(fashrec_env, shop, tmp_path):
+    """A field a request model refuses reads like any bad input: where (file:line), which field, what it must
+    be in fashrec's words (never pydantic's "input should be"); the good lines are answered as ever."""
+    _, folder = shop
+    lines = [{"text": "shirt", "k": 2}, {"text": "shirt", "sort": "cheapest"}, {"text": "shirt", "k": "ten"},
+             {"text": "shirt", "where": 5}, {"text": "shirt", "profile": {"budget": -1}}, {"text": "shirt", "k": 2}]
+    requests = tmp_path / "requests.jsonl"
+    requests.write_text("".join(json.dumps(line) + "\n" for line in lines))
+    run = run_bytes(fashrec_env, ["search", "--index", folder, "--batch", requests], b"", tmp_path)
+    assert run.returncode == 1, run.stderr   # README: some lines of a --batch run failed
+    out = [json.loads(line) for line in run.stdout.decode().splitlines()]
+    assert [o["line"] for o in out] == [1, 2, 3, 4, 5, 6]
+    sort = out[1]
+    assert {k: sort[k] for k in ("error", "path", "field", "message")} == {
+        "error": "usage", "path": str(requests), "field": "sort",
+        "message": f"{requests}:2: field 'sort': must be one of relevance, price, -price (got \"cheapest\")"}
+    assert sort["hint"].startswith("a search line: ")
+    assert (out[2]["field"], out[2]["message"]) == ("k", f"{requests}:3: field 'k': must be a whole number (got \"ten\")")
+    assert out[3]["field"] == "where" and out[3]["message"] == (
+        f'{requests}:4: field \'where\': must be {{"ATTR": "VALUE"}} or ["ATTR=VALUE", ...] (got 5)')
+    assert (out[4]["field"], out[4]["message"]) == ("profile.budget",
+                                                    f"{requests}:5: field 'profile.budget': must be at least 0 (got -1)")
+    assert not any("input should" in o.get("message", "").lower() or "valid " in o.get("message", "") for o in out)
+    assert out[0]["results"] and [r["id"] for r in out[0]["results"]] == [r["id"] for r in out[5]["results"]]
+    # from stdin the same, the file named as such
+    run, piped = batch(fashrec_env, ["search", "--index", folder], lines[:2], tmp_path)
+    assert piped[1]["path"] == "-" and piped[1]["message"].startswith("<stdin>:2: field 'sort': must be one of ")
+
+
 def test_batch_lines_that_are_not_utf8_each_get_an_error(fashrec_env, shop, tmp_path):
     _, folder = shop
     lines = ['{"text": "shirt", "k": 1}', b'{"text": "caf\xe9"}', '{"text": "shirt", "k": 1}']

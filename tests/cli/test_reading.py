@@ -122,7 +122,7 @@ def test_batch_errors_name_the_keys(fashrec, indexed):
     out = [json.loads(line) for line in run.stdout.splitlines()]
     assert run.returncode == 1 and [o["line"] for o in out] == [1, 2, 3, 4, 5]
     assert "'text'" in out[0]["message"] and "query" in out[0]["message"] and '"text"' in out[0]["hint"]
-    assert out[1]["message"].startswith("malformed JSON") and "line" not in out[1]["message"]
+    assert out[1]["message"].startswith("<stdin>:2: malformed JSON") and out[1]["path"] == "-"
     assert "'k'" in out[2]["message"] and "five" in out[2]["message"]
     assert "'kk'" in out[3]["message"] and '"k"' in out[3]["hint"]      # the hint lists the keys a line takes
     assert all(r["price"] < 40 for r in out[4]["results"])
