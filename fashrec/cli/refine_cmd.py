@@ -41,6 +41,7 @@ from fashrec.cli.render import render_refine, render_turn, turn_anchor_image
 from fashrec.errors import UsageError
 from fashrec.profile import load_profile_unless
 from fashrec.service.requests import RefineRequest, check_sort
+from fashrec.service.requests import check_strategy as check_shipped_strategy  # runtime's: the registry
 
 # What answers here (the index, the encoder, the AMMR loop: numpy, onnxruntime, hnswlib) is imported in
 # the functions that answer here: `refine --server URL` sends the request and renders the answer without it.
@@ -99,10 +100,12 @@ def refine(
     with handled(json_mode or batch is not None):
         url = server_url(server)
         check_sort(sort)
-        if url is None:   # a server checks it itself, and says so as this would
+        if url is None:   # every registered strategy; with --server the ones fashrec ships, before sending
             from fashrec.service.runtime import check_strategy
 
             check_strategy(strategy)
+        else:
+            check_shipped_strategy(strategy)
         profile = load_profile_unless(no_profile)
         image, text, fields = _anchor_fields(image, text, product_id, anchor, batch is not None)
         if relax:

@@ -37,6 +37,18 @@ def check_sort(sort: str) -> str:
     return sort
 
 
+# The strategies fashrec ships (fashrec.ammr.available_strategies() once the baselines are registered),
+# readable without loading the AMMR loop: --server checks --strategy with them before sending anything.
+STRATEGIES = ("ammr", "fusion", "image", "text")
+
+
+def check_strategy(strategy: str, available: tuple[str, ...] | list[str] = STRATEGIES) -> str:
+    """--strategy checked before a request goes anywhere: answered here or by a server, a bad one reads the same."""
+    if strategy not in available:
+        raise UsageError(f"--strategy must be one of {', '.join(available)}")
+    return strategy
+
+
 def _f(default: Any = None, *, factory: Any = None, **about: Any) -> Any:
     """A field with its bounds and description (``default=...``: required)."""
     if factory is not None:

@@ -29,6 +29,7 @@ from fashrec.index import Index, default_index_dir, open_index
 from fashrec.planner import Planner, create_planner
 from fashrec.profile import load_profile_unless  # noqa: F401  (the commands' name for it)
 from fashrec.search import Searcher
+from fashrec.service import requests
 
 Notifier = Callable[[str, bool], None]   # (message, is_warning)
 
@@ -89,9 +90,8 @@ def build_searcher(index: Optional[Path], planner: str = "none", runtime: Option
 
 
 def check_strategy(strategy: str) -> str:
-    if strategy not in available_strategies():
-        raise UsageError(f"--strategy must be one of {', '.join(available_strategies())}")
-    return strategy
+    """--strategy against every registered strategy (a plugin's too), in the words --server checks it with."""
+    return requests.check_strategy(strategy, available_strategies())
 
 
 def anchor_for(index: Index, encoder: Encoder, image: Optional[Path], product_id: Optional[str]) -> Anchor:

@@ -104,3 +104,23 @@ def test_a_bad_sort_reads_the_same_with_a_server_as_without(fashrec, server, exa
         assert here.returncode == there.returncode == 2, there.stderr
         assert json.loads(there.stderr) == json.loads(here.stderr)
         assert json.loads(there.stderr)["message"] == "sort must be one of relevance, price, -price, got 'cheapest'"
+
+
+def test_a_bad_strategy_fails_here_before_any_request(fashrec, fashrec_env, example_index):
+    from fashrec.ammr import available_strategies
+    from fashrec.evaluation import baselines  # noqa: F401  (registers the single-shot strategies)
+    from fashrec.service.requests import STRATEGIES
+
+    assert list(STRATEGIES) == available_strategies()   # the light copy --server checks --strategy with
+    nobody = "http://127.0.0.1:9"   # nothing listens: a request sent would be exit 4, "cannot reach"
+    here = fashrec("refine", SHIRT, "x", "--strategy", "magic", "--index", example_index, "--json")
+    there = fashrec("refine", SHIRT, "x", "--strategy", "magic", "--server", nobody, "--json")
+    assert here.returncode == there.returncode == 2, there.stderr
+    assert json.loads(there.stderr) == json.loads(here.stderr)
+    assert json.loads(there.stderr)["message"] == "--strategy must be one of ammr, fusion, image, text"
+    code = (f"import sys\nfrom fashrec.cli import main\nsys.argv = ['fashrec', 'refine', {str(SHIRT)!r}, 'x', "
+            f"'--strategy', 'magic', '--server', {nobody!r}]\n"
+            "try:\n    main()\nexcept SystemExit as e:\n    assert e.code == 2, e.code\n"
+            f"loaded = [m for m in {LOCAL_STACK!r} if m in sys.modules]\nassert not loaded, loaded\n")
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=fashrec_env, timeout=120)
+    assert run.returncode == 0, run.stderr[-2000:]
