@@ -211,7 +211,7 @@ def bench_case(kind: str, n: int, m: int, args) -> dict:
             add("hnsw", ef, found, times, method, truth)
     # What `fashrec` does by default at this size (may be exact below EXACT_MAX_ITEMS).
     found, times, method = time_queries(graph, vectors, queries)
-    add("shipped", ann.HNSW_EF_SEARCH, found, times, method, truth)
+    add("shipped", shipped_ef(n), found, times, method, truth)
     # Filters: a random subset allowed, ground truth restricted to it.
     rng = np.random.default_rng(7)
     for share in args.filter_shares:
@@ -221,10 +221,15 @@ def bench_case(kind: str, n: int, m: int, args) -> dict:
         for ef in efs:
             found, times, method = time_queries(graph, vectors, queries, ef=ef, allowed=allowed,
                                                 repeats_cap=args.filtered_queries)
-            add(f"filter {share:.0%}", ef or ann.HNSW_EF_SEARCH, found, times, method, truth_f)
+            add(f"filter {share:.0%}", ef or shipped_ef(n), found, times, method, truth_f)
     del graph
     return {"data": kind, "n": n, "dim": vectors.shape[1], "M": m, "ef_construction": ann.HNSW_EF_CONSTRUCTION,
             "build": build, "vectors_mib": vectors.nbytes / 2 ** 20, "rows": rows}
+
+
+def shipped_ef(n: int) -> int:
+    """The ef fashrec searches a graph of ``n`` items with (a checkout from before ann.default_ef: one ef)."""
+    return ann.default_ef(n) if hasattr(ann, "default_ef") else ann.HNSW_EF_SEARCH
 
 
 def n_allowed_uses_graph(n: int, n_allowed: int) -> bool:
@@ -280,7 +285,8 @@ def main() -> None:
 
     info = machine_info()
     print(f"# ANN benchmark\n\n{describe_machine(info)}\n")
-    print(f"shipped: M={ann.HNSW_M}, ef_construction={ann.HNSW_EF_CONSTRUCTION}, ef={ann.HNSW_EF_SEARCH}, "
+    large = (f" ({ann.HNSW_EF_LARGE} from {ann.HNSW_LARGE_ITEMS:,} items)" if hasattr(ann, "default_ef") else "")
+    print(f"shipped: M={ann.HNSW_M}, ef_construction={ann.HNSW_EF_CONSTRUCTION}, ef={ann.HNSW_EF_SEARCH}{large}, "
           f"exact below {ann.EXACT_MAX_ITEMS:,} items or {ann.EXACT_SHARE:.0%} allowed; k={K}")
     if "real" in args.data and not args.index:
         parser.error("--data real needs --index DIR")

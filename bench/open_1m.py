@@ -62,7 +62,6 @@ N = 1_000_000
 DIM = 256
 K = 10
 SHARES = {"two": 0.02, "thirty": 0.30}
-HNSW_EF = 128   # fashrec's shipped ef (ann.HNSW_EF_SEARCH); the "today" checkout may not know --efs
 
 
 def rss_mib() -> float:
@@ -191,7 +190,7 @@ def child(args) -> None:
                               **percentiles_ms(times), "rss_after_mib": rss_parts()}
     # the text space, unfiltered: a whole scan of the text matrix per query (`fashrec search` TEXT does it)
     times = []
-    for q in queries[:args.text_queries]:
+    for q in queries[:args.text_queries if "text" in args.cases else 0]:
         t = time.perf_counter()
         got = index.nearest(q, K, space="text")
         times.append(time.perf_counter() - t)
@@ -215,7 +214,9 @@ def cases(args, truths: dict) -> list:
     spare = [next(int(m) for m in np.roll(members, -37 * j) if int(m) not in set(truths["filter 2%"][j]))
              for j in range(args.queries)]   # a different member per query
     out = [("unfiltered", "unfiltered", None, lambda j: None)]
-    out += [(f"unfiltered ef={ef}", "unfiltered", ef, lambda j: None) for ef in args.efs if ef != HNSW_EF]
+    out += [(f"unfiltered ef={ef}", "unfiltered", ef, lambda j: None) for ef in args.efs]
+    if "filtered" not in args.cases:
+        return out
     return out + [("filter 2%", "filter 2%", None, lambda j: two),
                   ("filter 2%, new filter", "filter 2%", None,
                    lambda j: Filter({"share": {"two"}}, exclude_ids={f"p{spare[j]}"})),
@@ -237,6 +238,22 @@ def truths(args, folder: Path) -> Path:
     return path
 
 
+def summary(results: dict, modes: list[str]) -> list[tuple]:
+    """Per mode and case: recall, the median of the rounds' p50 and p95, the p50 ratio to the first mode."""
+    rows, first = [], {}
+    for mode in modes:
+        runs = [r for key, r in results.items() if key.rsplit(" #", 1)[0] == mode]
+        for case in runs[0]["cases"]:
+            p50s = [r["cases"][case]["p50"] for r in runs]
+            p50 = float(np.median(p50s))
+            first.setdefault(case, p50)
+            rec = runs[0]["cases"][case]["recall@10"]
+            rows.append((mode, case, "-" if rec is None else f"{rec:.4f}", f"{p50:.3f}", f"{p50 / first[case]:.2f}",
+                         f"{np.median([r['cases'][case]['p95'] for r in runs]):.3f}",
+                         " / ".join(f"{x:.3f}" for x in p50s)))
+    return rows
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--graph-cache", type=Path, required=True)
@@ -250,14 +267,20 @@ def main() -> None:
     parser.add_argument("--lean-baseline", type=Path,
                         help="mode 'lean-before': the lean open of another checkout on the same files (e.g. main "
                              "before the exact search read rows instead of mapping them)")
-    parser.add_argument("--efs", default="160,200", help="unfiltered searches at these ef too (the shipped 128 always)")
+    parser.add_argument("--efs", default="160,200", help="unfiltered searches at these ef too (\"unfiltered\" alone is the measured checkout's default ef: "
+                             "128, and 160 at 1M since ann.default_ef)")
     parser.add_argument("--text-queries", type=int, default=20, help="text-space queries (each scans 1M rows)")
+    parser.add_argument("--cases", default="unfiltered,filtered,text",
+                        help="what each open measures: unfiltered (always), filtered (2 %% / 30 %%), text (whole scans)")
+    parser.add_argument("--rounds", type=int, default=1,
+                        help="run the modes this many times, alternating (a,b,a,b...): p50s of one run are noisy")
     parser.add_argument("--json", type=Path)
     parser.add_argument("--child", type=Path)
     parser.add_argument("--truth", type=Path)
     parser.add_argument("--repo", type=Path, help="(a child's) the fashrec checkout it measures")
     args = parser.parse_args()
     args.efs = [int(e) for e in args.efs.split(",") if e.strip()]
+    args.cases = {c.strip() for c in args.cases.split(",") if c.strip()}
     if args.child:
         child(args)
         return
@@ -267,7 +290,8 @@ def main() -> None:
     folder = build(args)
     truth = truths(args, folder)
     results: dict = {}
-    for mode in args.modes.split(","):
+    modes = args.modes.split(",")
+    for run, mode in enumerate(modes * args.rounds):
         target = old_copy(folder) if mode == "today" else folder
         repo = {"lean": HERE.parent, "today": args.baseline_repo, "lean-before": args.lean_baseline}[mode]
         if repo is None:
@@ -278,11 +302,14 @@ def main() -> None:
                                "--graph-cache", str(args.graph_cache), "--workdir", str(args.workdir),
                                "--queries", str(args.queries), "--n", str(args.n),
                                "--efs", ",".join(map(str, args.efs)),
-                               "--text-queries", str(args.text_queries)], capture_output=True, text=True, env=env)
+                               "--text-queries", str(args.text_queries), "--cases", ",".join(sorted(args.cases))],
+                              capture_output=True, text=True, env=env)
         if proc.returncode != 0:
             raise SystemExit(f"{mode} failed:\n{proc.stderr[-3000:]}")
-        results[mode] = json.loads(proc.stdout.strip().splitlines()[-1])
-        log(f"{mode}: measured fashrec in {results[mode]['fashrec']}")
+        key = mode if args.rounds == 1 else f"{mode} #{run // len(modes) + 1}"
+        results[key] = json.loads(proc.stdout.strip().splitlines()[-1])
+        results[key]["load_avg_1m"] = round(os.getloadavg()[0], 2)
+        log(f"{key}: measured fashrec in {results[key]['fashrec']} (load {results[key]['load_avg_1m']})")
     rows = []
     for mode, r in results.items():
         for case, c in r["cases"].items():
@@ -299,6 +326,11 @@ def main() -> None:
                           for m, r in results.items()
                           for case, p in [("open", r["rss_after_open_parts_mib"]),
                                           *((c, v["rss_after_mib"]) for c, v in r["cases"].items())]]))
+    if args.rounds > 1:
+        results["summary"] = summary(results, modes)
+        print(markdown_table(("open", "search", "recall@10", "p50 ms (median of rounds)", f"p50 / {modes[0]}",
+                              "p95 ms (median)", "p50 ms per round"), results["summary"]))
+        print()
     disk = {p.name: round(p.stat().st_size / 2 ** 20, 1) for p in sorted(folder.iterdir()) if p.is_file()}
     print(f"\nindex files (MiB): {disk}")
     results["disk_mib"] = disk

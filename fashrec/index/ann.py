@@ -21,10 +21,20 @@ from fashrec.errors import FashrecIndexError
 # Documented defaults (see bench/ann_bench.py for the recall/latency trade-off behind them).
 HNSW_M = 16
 HNSW_EF_CONSTRUCTION = 200
-HNSW_EF_SEARCH = 128  # recall@10 >= 0.98 up to 1M clustered vectors (bench/RESULTS.md 1.2)
+HNSW_EF_SEARCH = 128  # recall@10 0.9993 on the real 35k index, 1.000 at 100k clustered (bench/RESULTS.md 1.2)
+# ... and from HNSW_LARGE_ITEMS items on, HNSW_EF_LARGE: ef 128 gave 0.979 on a 1M clustered graph, ef 160
+# 0.986 at 1.00-1.09x the p50 (bench/RESULTS.md 12.2). The rule is default_ef(n).
+HNSW_EF_LARGE = 160
+HNSW_LARGE_ITEMS = 500_000
 EXACT_SHARE = 0.05      # filters letting through less than 5 % of items use exact search
 EXACT_MAX_ITEMS = 20_000  # ... or fewer than this many items in absolute terms
 _GRAPH_LOCK = threading.Lock()
+
+
+def default_ef(items: int) -> int:
+    """The search ef for a graph of ``items`` items when a query names none: HNSW_EF_SEARCH, and
+    HNSW_EF_LARGE from HNSW_LARGE_ITEMS items on (a larger graph needs a wider walk for the same recall)."""
+    return HNSW_EF_LARGE if items >= HNSW_LARGE_ITEMS else HNSW_EF_SEARCH
 
 
 @dataclass
@@ -43,7 +53,7 @@ def build_hnsw(vectors: np.ndarray, *, m: int = HNSW_M, ef_construction: int = H
     graph.init_index(max_elements=max(n, 1), M=m, ef_construction=ef_construction, random_seed=100)
     if n:
         graph.add_items(vectors, np.arange(n), num_threads=threads)
-    graph.set_ef(HNSW_EF_SEARCH)
+    graph.set_ef(default_ef(n))
     return graph
 
 
@@ -105,7 +115,7 @@ def load_hnsw(path: Path, dim: int, count: int, *, crc32: int | None = None):
         raise FashrecIndexError(
             f"vector index {path} holds {graph.get_current_count()} items, the item store {count}",
             hint="rebuild it with: fashrec index CATALOG.jsonl --rebuild")
-    graph.set_ef(HNSW_EF_SEARCH)
+    graph.set_ef(default_ef(count))
     return graph
 
 
@@ -164,7 +174,7 @@ def search(graph, vectors: np.ndarray, query: np.ndarray, k: int, *,
         return exact_search(vectors, query, k, allowed, scorer)
     k = min(k, n_allowed)
     with _GRAPH_LOCK:   # ef is the graph's state: a query on another thread must not change it mid-search
-        graph.set_ef(max(ef or HNSW_EF_SEARCH, k))
+        graph.set_ef(max(ef or default_ef(n), k))
         if allowed is not None:
             labels, dists = graph.knn_query(query, k=k, filter=lambda label: bool(allowed[label]), num_threads=1)
             method = "hnsw-filtered"

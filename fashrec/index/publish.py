@@ -96,7 +96,7 @@ def publish(lock: WriterLock, current: Manifest | None, old: Manifest | None, ch
         manifest = Manifest(
             schema_version=SCHEMA_VERSION, encoder=encoder, generation=generation, items_file=names["items"],
             vectors_file=names["vectors"], count=count, catalog=str(catalog.resolve()),
-            hnsw={"M": ann.HNSW_M, "ef_construction": ann.HNSW_EF_CONSTRUCTION, "ef": ann.HNSW_EF_SEARCH,
+            hnsw={"M": ann.HNSW_M, "ef_construction": ann.HNSW_EF_CONSTRUCTION, "ef": ann.default_ef(count),
                   "crc32": crc32},
             created_at=old.created_at if old else stamp, updated_at=stamp, fashrec_version=__version__,
             retained=retained, mapped_file=names["mapped"], store=record,

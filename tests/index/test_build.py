@@ -187,3 +187,27 @@ def test_hnsw_filter_and_exact_agree_on_larger_sets(monkeypatch):
     sparse = np.zeros(3000, dtype=bool)
     sparse[[5, 50, 500]] = True
     assert ann.search(graph, vecs, vecs[7], 10, allowed=sparse).method == "exact"
+
+
+def test_the_default_ef_grows_with_the_graph(monkeypatch, tmp_path, fashrec_env):
+    """A query that names no ef searches with ann.default_ef(items): HNSW_EF_SEARCH, and HNSW_EF_LARGE
+    from HNSW_LARGE_ITEMS items on, whether the graph was just built or loaded; an explicit ef wins."""
+    assert ann.default_ef(34_866) == ann.HNSW_EF_SEARCH      # the real catalog's index keeps its ef
+    assert ann.default_ef(ann.HNSW_LARGE_ITEMS - 1) == ann.HNSW_EF_SEARCH
+    assert ann.default_ef(ann.HNSW_LARGE_ITEMS) == ann.HNSW_EF_LARGE > ann.HNSW_EF_SEARCH
+    rng = np.random.default_rng(1)
+    vecs = rng.normal(size=(3000, 16)).astype(np.float32)
+    vecs /= np.linalg.norm(vecs, axis=1, keepdims=True)
+    allowed = rng.random(3000) < 0.5
+    monkeypatch.setattr(ann, "EXACT_MAX_ITEMS", 100)
+    for large_from, expected in ((3001, ann.HNSW_EF_SEARCH), (3000, ann.HNSW_EF_LARGE)):
+        monkeypatch.setattr(ann, "HNSW_LARGE_ITEMS", large_from)
+        graph = ann.build_hnsw(vecs)
+        assert graph.ef == expected
+        path = tmp_path / f"graph-{large_from}.hnsw"
+        loaded = ann.load_hnsw(path, 16, 3000, crc32=ann.save_hnsw(graph, path, 3000))
+        assert loaded.ef == expected
+        assert ann.search(loaded, vecs, vecs[1], 10, ef=300).method == "hnsw" and loaded.ef == 300
+        assert ann.search(loaded, vecs, vecs[1], 10).method == "hnsw" and loaded.ef == expected
+        assert ann.search(loaded, vecs, vecs[1], 10, allowed=allowed).method == "hnsw-filtered"
+        assert loaded.ef == expected
