@@ -39,6 +39,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -69,7 +70,7 @@ def default_partitions(n: int, index_type: str) -> int:
 
 # -- building (once per folder) --------------------------------------------------------------------
 def build_lance(folder: Path, vectors: np.ndarray, buckets: np.ndarray, index_type: str,
-                partitions: int, graph: dict) -> dict:
+                partitions: int, graph: dict, scalar: str) -> dict:
     import lancedb
     import pyarrow as pa
 
@@ -90,12 +91,25 @@ def build_lance(folder: Path, vectors: np.ndarray, buckets: np.ndarray, index_ty
     table.create_index(metric="cosine", num_partitions=partitions, vector_column_name="vector",
                        index_type=index_type, **extra)
     indexed = time.perf_counter()
-    table.create_scalar_index("bucket", index_type="BTREE")
+    table.create_scalar_index("bucket", index_type=scalar)
     done = time.perf_counter()
     return {"write_s": round(written - started, 2), "ann_index_s": round(indexed - written, 2),
             "scalar_index_s": round(done - indexed, 2), "build_s": round(done - started, 2),
             "disk_mib": round(folder_bytes(folder) / 2 ** 20, 1), "partitions": partitions,
-            "index_type": index_type, "n": n, **({"graph": graph} if "HNSW" in index_type else {})}
+            "index_type": index_type, "n": n, "scalar": scalar, **({"graph": graph} if "HNSW" in index_type else {})}
+
+
+def replace_scalar(table_dir: Path, scalar: str) -> dict:
+    """Swap the bucket column's scalar index for another type (a new table version; the vectors and
+    the ANN index are kept)."""
+    import lancedb
+
+    started = time.perf_counter()
+    table = lancedb.connect(str(table_dir)).open_table("items")
+    table.create_scalar_index("bucket", index_type=scalar, replace=True)
+    took = round(time.perf_counter() - started, 2)
+    log(f"bucket's scalar index replaced by {scalar} in {took}s")
+    return {"scalar": scalar, "scalar_index_s": took}
 
 
 def prepared(args, vectors: np.ndarray, queries: np.ndarray, buckets: np.ndarray) -> tuple[Path, dict, Path]:
@@ -108,8 +122,11 @@ def prepared(args, vectors: np.ndarray, queries: np.ndarray, buckets: np.ndarray
     if stats_path.exists() and table_dir.exists():
         build = {**json.loads(stats_path.read_text()), "cached": True}
         log(f"reusing {table_dir} (built in {build['build_s']:.0f}s)")
+        if build.get("scalar", "BTREE") != args.scalar:
+            build = {**build, **replace_scalar(table_dir, args.scalar)}
+            stats_path.write_text(json.dumps({k: v for k, v in build.items() if k != "cached"}))
     else:
-        build = build_lance(table_dir, vectors, buckets, args.index_type, args.partitions, graph)
+        build = build_lance(table_dir, vectors, buckets, args.index_type, args.partitions, graph, args.scalar)
         stats_path.write_text(json.dumps(build))
         build["cached"] = False
         log(f"lance build {build}")
@@ -123,21 +140,105 @@ def prepared(args, vectors: np.ndarray, queries: np.ndarray, buckets: np.ndarray
 
 
 # -- querying LanceDB, in a fresh process ------------------------------------------------------------
-def lance_queries(table, queries: np.ndarray, bucket_below: int | None, nprobes: int, refine: int, ef: int):
+@dataclass(frozen=True)
+class Setting:
+    """One search setting of the sweep: how the query is sent (``api``), and its knobs."""
+
+    api: str          # "lancedb": lancedb's query builder; "lance": pylance's dataset scanner
+    nprobes: int
+    refine: int       # 0: no refine step (the SQ/PQ distances are final)
+    ef: int           # 0: not an HNSW variant
+    post_limit: int   # 0: pre-filter; else post-filter the top post_limit (then keep the best K)
+    fast: bool        # fast_search: indexed rows only
+    flat: bool = False   # no ANN index: an exact scan of the (pre-filtered) rows
+
+    def label(self, index_type: str, partitions: int) -> str:
+        out = f"{self.api}: {index_type} p={partitions} nprobes={self.nprobes} refine={self.refine or 'none'}"
+        out += f" ef={self.ef}" if self.ef else ""
+        out += f" post-filter top {self.post_limit}" if self.post_limit else ""
+        out += " fast_search" if self.fast else ""
+        return f"{self.api}: flat (exact), pre-filter" if self.flat else out
+
+
+def lancedb_query(table, q: np.ndarray, where: str | None, s: Setting) -> np.ndarray:
+    limit = s.post_limit if (where and s.post_limit) else K
+    query = table.search(q, vector_column_name="vector").metric("cosine").nprobes(s.nprobes).limit(limit)
+    query = query.select(["id"])
+    if s.refine:
+        query = query.refine_factor(s.refine)
+    if s.ef:
+        query = query.ef(s.ef)
+    if s.fast:
+        query = query.fast_search()
+    if s.flat:
+        query = query.bypass_vector_index()
+    if where:
+        query = query.where(where, prefilter=not s.post_limit)
+    return query.to_arrow()["id"].to_numpy()[:K]
+
+
+def lance_query(dataset, q: np.ndarray, where: str | None, s: Setting) -> np.ndarray:
+    limit = s.post_limit if (where and s.post_limit) else K
+    nearest = {"column": "vector", "q": q, "k": limit, "metric": "cosine", "nprobes": s.nprobes}
+    nearest.update({"refine_factor": s.refine} if s.refine else {})
+    nearest.update({"ef": s.ef} if s.ef else {})
+    nearest.update({"use_index": False} if s.flat else {})
+    table = dataset.to_table(columns=["id"], nearest=nearest, filter=where, prefilter=not s.post_limit,
+                             fast_search=s.fast)
+    return table["id"].to_numpy()[:K]
+
+
+def lance_queries(handle, queries: np.ndarray, bucket_below: int | None, s: Setting):
+    where = None if bucket_below is None else f"bucket < {bucket_below}"
+    send = lance_query if s.api == "lance" else lancedb_query
     found, times = [], []
     for i, q in enumerate(queries):
         t = time.perf_counter()
-        query = table.search(q, vector_column_name="vector").metric("cosine").nprobes(nprobes)
-        query = query.refine_factor(refine).limit(K).select(["id"])
-        if ef:   # only the HNSW variants search a graph
-            query = query.ef(ef)
-        if bucket_below is not None:
-            query = query.where(f"bucket < {bucket_below}", prefilter=True)
-        ids = query.to_arrow()["id"].to_numpy()
+        ids = send(handle, q, where, s)
         if i >= 3:   # the first few warm the index caches
             times.append(time.perf_counter() - t)
         found.append(ids)
     return found, times
+
+
+def overhead_ms(apis: list[str], reps: int = 200) -> dict[str, float]:
+    """p50 of a flat top-10 over a 1,000-row table, per API: the fixed cost of sending one query."""
+    import lancedb
+    import pyarrow as pa
+
+    rng = np.random.default_rng(1)
+    vectors = rng.standard_normal((1000, DIM)).astype(np.float32)
+    folder = Path(tempfile.mkdtemp(prefix="lance-overhead-"))
+    try:
+        table = lancedb.connect(str(folder)).create_table("items", data=pa.table({
+            "id": pa.array(np.arange(1000, dtype=np.int64)), "bucket": pa.array(np.arange(1000, dtype=np.int32) % 100),
+            "vector": pa.FixedSizeListArray.from_arrays(pa.array(vectors.reshape(-1)), DIM)}))
+        flat = Setting("lancedb", 1, 0, 0, 0, False)
+        out = {}
+        for api in apis:
+            handle = _lance_dataset(folder) if api == "lance" else table
+            setting = Setting(api, 1, 0, 0, 0, False)
+            _, times = lance_queries(handle, vectors[:reps], None, setting if api == "lance" else flat)
+            out[api] = round(percentiles_ms(times)["p50"], 3)
+        return out
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def _lance_dataset(table_dir: Path):
+    import lance
+
+    return lance.dataset(str(table_dir / "items.lance"))
+
+
+def settings(args) -> list[Setting]:
+    hnsw = "HNSW" in args.index_type
+    out = [Setting(api, nprobes, refine, ef if hnsw else 0, post, fast)
+            for api, nprobes, ef, refine, post, fast in itertools.product(
+                args.api, args.nprobes, args.ef if hnsw else [0], args.refine, args.post_limit,
+                [False, True] if args.fast_search else [False])
+            if not (hnsw and ef < max(K, post) * max(1, refine))]   # LanceDB refuses ef < k x refine
+    return out + ([Setting(api, 1, 0, 0, 0, False, flat=True) for api in args.api] if args.flat else [])
 
 
 def child(args) -> None:
@@ -148,26 +249,47 @@ def child(args) -> None:
     queries = data["queries"]
     before = rss_mib()
     table = lancedb.connect(str(args.child)).open_table("items")
+    dataset = _lance_dataset(args.child) if "lance" in args.api else None
     after_open = rss_mib()
     rows = []
-    for nprobes, ef, refine in itertools.product(args.nprobes, args.ef, args.refine):
-        ef = ef if "HNSW" in args.index_type else 0
+    for s in settings(args):
         for name, b in FILTERS.items():
-            found, times = lance_queries(table, queries, b, nprobes, refine, ef)
-            setting = f"{args.index_type} p={args.partitions} nprobes={nprobes} refine={refine}"
-            setting += f" ef={ef}" if ef else ""
-            rows.append(row("lance", setting, name, found, times, data[f"truth_{name}"]))
+            if (s.post_limit or s.flat) and b is None:
+                continue   # post-filtering and the exact scan are sweeps of filtered queries only
+            if args.skip_prefiltered_ann and b is not None and not (s.post_limit or s.flat):
+                continue
+            found, times = lance_queries(dataset if s.api == "lance" else table, queries, b, s)
+            rows.append(row("lance", s.label(args.index_type, args.partitions), name, found, times,
+                            data[f"truth_{name}"]))
+    peak = hwm_mib()
+    filter_only = {name: filter_ms(dataset if dataset is not None else table, f"bucket < {b}")
+                   for name, b in FILTERS.items() if b is not None}
     print(json.dumps({"rss_before_open_mib": round(before, 1), "rss_after_open_mib": round(after_open, 1),
-                      "rss_end_mib": round(rss_mib(), 1),
-                      "peak_rss_mib": round(hwm_mib(), 1),
+                      "rss_end_mib": round(rss_mib(), 1), "peak_rss_mib": round(peak, 1),
+                      "overhead_p50_ms": overhead_ms(args.api), "filter_only_p50_ms": filter_only,
                       "rows": rows}))
+
+
+def filter_ms(handle, where: str, reps: int = 30) -> float:
+    """p50 of evaluating a filter alone (the allowed ids, no vector search): a pre-filter's floor."""
+    times = []
+    for _ in range(reps):
+        t = time.perf_counter()
+        if hasattr(handle, "to_table"):
+            handle.to_table(columns=["id"], filter=where)
+        else:
+            handle.search().where(where).select(["id"]).limit(None).to_arrow()
+        times.append(time.perf_counter() - t)
+    return round(percentiles_ms(times[3:])["p50"], 3)
 
 
 def run_child(args, table_dir: Path, truth_path: Path) -> dict:
     ints = lambda xs: ",".join(str(x) for x in xs)  # noqa: E731
     cmd = [sys.executable, __file__, "--child", str(table_dir), "--truth", str(truth_path),
            "--n", str(args.n), "--index-type", args.index_type, "--partitions", str(args.partitions),
-           "--nprobes", ints(args.nprobes), "--ef", ints(args.ef), "--refine", ints(args.refine)]
+           "--nprobes", ints(args.nprobes), "--ef", ints(args.ef), "--refine", ints(args.refine),
+           "--api", ",".join(args.api), "--post-limit", ints(args.post_limit)] + (["--fast-search"] if args.fast_search else []) \
+        + (["--flat"] if args.flat else []) + (["--skip-prefiltered-ann"] if args.skip_prefiltered_ann else [])
     proc = subprocess.run(cmd, capture_output=True, text=True, env={**os.environ, "OPENBLAS_NUM_THREADS": "1"})
     sys.stderr.write(proc.stderr[-4000:])
     if proc.returncode != 0:
@@ -224,6 +346,16 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--nprobes", type=ints, default=[20, 50])
     parser.add_argument("--refine", type=ints, default=[10], help="refine factors to sweep")
     parser.add_argument("--ef", type=ints, default=[100], help="search breadths of the HNSW variants to sweep")
+    parser.add_argument("--api", type=lambda s: s.split(","), default=["lancedb"],
+                        help="query paths to sweep: lancedb (its query builder), lance (pylance's dataset scanner)")
+    parser.add_argument("--post-limit", type=ints, default=[0],
+                        help="0: pre-filter (default); N: also post-filter the top N (filtered queries only)")
+    parser.add_argument("--flat", action="store_true", help="also time an exact pre-filtered scan (filtered queries)")
+    parser.add_argument("--skip-prefiltered-ann", action="store_true",
+                        help="filtered queries only post-filtered or flat (the pre-filtered graph walk is slow)")
+    parser.add_argument("--fast-search", action="store_true", help="also sweep fast_search (indexed rows only)")
+    parser.add_argument("--scalar", default="BTREE", choices=["BTREE", "BITMAP"],
+                        help="scalar index on bucket (a reused table gets it replaced if it has the other)")
     parser.add_argument("--hnsw", action="store_true", help="also time fashrec's hnswlib path (built here)")
     parser.add_argument("--graph-cache", type=Path, help="as --hnsw, reusing/saving ann_bench.py's graph cache")
     parser.add_argument("--folder", type=Path, default=None, help="keep the table here and reuse it (default: a temp dir)")
