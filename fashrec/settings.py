@@ -88,6 +88,7 @@ def quiet_lance() -> None:
     stderr itself; a command's stderr carries fashrec's notes, so only Lance's errors are shown unless
     $LANCEDB_LOG says otherwise."""
     os.environ.setdefault("LANCEDB_LOG", "error")
+    os.environ.setdefault("LANCE_LOG", "error")   # pylance's own logger (the store queries through it)
 
 
 def cache_dir() -> Path:

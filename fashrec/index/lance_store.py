@@ -1,7 +1,8 @@
 """Index layer: the LanceDB store (``fashrec index CATALOG --store lance[:URI]``): every item's id,
 metadata, attribute tags, price, stock and both vectors in one Lance table, with an ANN index on the
 image vectors and scalar indexes on what filters test, so a filtered search runs inside LanceDB's
-``where`` (a pre-filter, :mod:`fashrec.index.lance_where`) and several processes can read one dataset.
+``where`` (:mod:`fashrec.index.lance_where`; a pre-filter, or for a broad filter a post-filter of a
+larger top k) and several processes can read one dataset.
 
 Versions make it crash-safe: each ``fashrec index`` run changes the table (deletes, a merge on ``id``,
 index upkeep: each a new Lance version) and only then publishes a manifest naming the version it
@@ -10,12 +11,14 @@ names; the next run restores the published one first. Old versions are not prune
 index upkeep keeps them all); after the publish, :mod:`fashrec.index.lance_versions` prunes those no
 reader needs (the published and the previous generation stay).
 
-lancedb and pyarrow are imported only here, and only when a Lance store is opened or written.
+lancedb, pylance (``lance``: the dataset queries go to) and pyarrow are imported only when a Lance store
+is opened or written.
 """
 
 from __future__ import annotations
 
 import json
+import math
 import secrets
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -38,14 +41,18 @@ TABLE = "items"
 # Below this many rows search is exact (flat): as fast as an index there, and LanceDB cannot train IVF
 # on a tiny table. The same size below which the local store searches exactly (ann.EXACT_MAX_ITEMS).
 ANN_MIN_ROWS = ann.EXACT_MAX_ITEMS
-# IVF_HNSW_SQ, one partition per 250k rows (m 16, ef_construction 100), every partition probed, ef 300,
-# refine 20: recall@10 0.999 at p50 15.2 ms at 1M, built in 589 s (bench/RESULTS.md 9.1); with 50k-row
-# partitions and LanceDB's m 20 / ef_construction 300 (recall 1.000 at 100k, section 9) the 1M build had
-# not finished after 35 minutes on the shared 2-core box. IVF-PQ reached 0.81 at 100k (section 9).
+# IVF_HNSW_SQ, one graph over up to 1M rows (m 16, ef_construction 100), searched at ef 300 with
+# refine_factor 1 (the top k re-scored with the full vectors, so scores are exact cosines): at 1M
+# recall@10 0.964 at p50 4.2 ms unfiltered, built in 505 s (bench/RESULTS.md 9.2). Several partitions
+# cost a graph search each when all are probed (4 of 250k: 15 ms, section 9.1), and probing fewer lost
+# recall on clustered data (0.77 at half of them); refine 20 bought 0.999 for ~10 ms more.
 HNSW_TYPE, PQ_TYPE = "IVF_HNSW_SQ", "IVF_PQ"
-PARTITION_ROWS = 250_000
+PARTITION_ROWS = 1_000_000
 HNSW_M, HNSW_EF_CONSTRUCTION = 16, 100
-EF, REFINE = 300, 20
+EF, REFINE = 300, 1
+# Filters letting through at least this share post-filter the graph's top k x POST_MARGIN / share
+# (30 % at 1M: the top 100, recall@10 0.972 at p50 7.6 ms against 80 ms pre-filtered; section 9.2).
+POST_FILTER_MIN_SHARE, POST_MARGIN, POST_MAX_LIMIT = 0.2, 3.0, EF
 # Past this many rows the SQ graph's byte per dimension per row is what outgrows memory: IVF-PQ keeps
 # dim/8 bytes per row (not measured at this size; chosen by the index's size alone).
 PQ_PAST_ROWS = 5_000_000
@@ -60,6 +67,25 @@ def ann_plan(rows: int) -> dict[str, Any]:
         return {"type": "flat"}
     partitions = max(1, rows // PARTITION_ROWS)
     return {"type": PQ_TYPE if rows > PQ_PAST_ROWS else HNSW_TYPE, "partitions": partitions}
+
+
+def ann_query(plan: dict[str, Any], k: int, ef: int | None) -> dict[str, Any]:
+    """The ANN knobs of a top-``k`` search of an index built by ``plan``: every partition probed."""
+    query: dict[str, Any] = {"k": k, "nprobes": int(plan.get("partitions", 1)), "refine_factor": REFINE}
+    if plan["type"] == HNSW_TYPE:
+        query["ef"] = max(EF, k * REFINE, ef or 0)
+    else:   # IVF-PQ's codes are coarse: re-rank more candidates with the full vectors
+        query["refine_factor"] = max(REFINE, 20)
+    return query
+
+
+def post_filter_limit(k: int, share: float) -> int:
+    """How many unfiltered neighbours to post-filter for a filtered top ``k`` when ``share`` of the rows
+    pass the filter (0: pre-filter instead)."""
+    if share < POST_FILTER_MIN_SHARE:
+        return 0
+    limit = math.ceil(k * POST_MARGIN / share)
+    return limit if limit <= POST_MAX_LIMIT else 0
 
 
 def _lance_error(action: str, uri: str, exc: BaseException) -> FashrecIndexError:
@@ -133,7 +159,14 @@ class LanceSearch:
         """``table``: one :func:`open_version` already opened (and counted) for this record."""
         uri = dataset_uri(str(record.get("uri", "")), folder)
         table = table if table is not None else open_version(record, count, folder)
-        return cls({**record, "uri": uri}, table, columns, count)
+        try:
+            # Queries go to pylance's dataset at the same version: lancedb's query builder cost 2.3 ms
+            # more per query at 1M (6.5 vs 4.2 ms p50, bench/RESULTS.md 9.2), whatever the index does.
+            dataset = table.to_lance()
+        except Exception as exc:
+            raise FashrecIndexError(f"the index's Lance dataset {uri} (version {record.get('version')}) cannot "
+                                    f"be opened ({type(exc).__name__}: {exc})", hint=REPAIR) from exc
+        return cls({**record, "uri": uri}, dataset, columns, count)
 
     def describe(self) -> dict[str, Any]:
         return {"kind": "lance", "uri": self.record.get("uri"), "table": self.record.get("table", TABLE),
@@ -147,23 +180,26 @@ class LanceSearch:
         k = min(k, n_allowed)
         if k <= 0:
             return Neighbours(np.zeros(0, np.int64), np.zeros(0, np.float32), "lance-flat")
-        vector = np.asarray(query, np.float32).reshape(-1)
-        search = self.table.search(vector, vector_column_name=space).metric("cosine").limit(k).select(self._select)
-        where = where_sql(flt)
-        if where:
-            search = search.where(where, prefilter=True)
-        plan = self.record.get("ann", {})
+        plan, where = self.record.get("ann", {}), where_sql(flt)
         exact = (space != "image" or plan.get("type", "flat") == "flat" or n_allowed <= ann.EXACT_MAX_ITEMS
                  or n_allowed < ann.EXACT_SHARE * self.rows or k >= n_allowed)
+        nearest: dict[str, Any] = {"column": space, "q": np.asarray(query, np.float32).reshape(-1), "k": k,
+                                   "metric": "cosine"}
         if exact:
-            search, method = search.bypass_vector_index(), "lance-flat"
-        else:
-            refine = max(1, min(REFINE, EF // k))
-            search = search.nprobes(int(plan.get("partitions", 1))).refine_factor(refine)
-            if plan["type"] == HNSW_TYPE:
-                search = search.ef(max(EF, k * refine, ef or 0))
-            method = f"lance-{plan['type'].lower()}"
-        found = search.to_arrow()
+            return self._run({**nearest, "use_index": False}, where, True, "lance-flat")
+        method = f"lance-{plan['type'].lower()}"
+        limit = post_filter_limit(k, n_allowed / self.rows) if where else 0
+        if limit:
+            # A broad filter: the graph's top `limit` then the filter (post-filter) holds the filtered top
+            # k far faster than a pre-filtered graph walk (RESULTS 9.2); if it holds fewer than k, the
+            # pre-filtered search answers instead, so an answer is never cut short.
+            found = self._run({**nearest, **ann_query(plan, limit, ef)}, where, False, method + "-postfilter")
+            if len(found.positions) >= k:
+                return Neighbours(found.positions[:k], found.scores[:k], found.method)
+        return self._run({**nearest, **ann_query(plan, k, ef)}, where, True, method)
+
+    def _run(self, nearest: dict[str, Any], where: str | None, prefilter: bool, method: str) -> Neighbours:
+        found = self.table.to_table(columns=self._select, nearest=nearest, filter=where, prefilter=prefilter)
         return self._neighbours(found["id"].to_pylist(), found["_distance"].to_numpy(), method)
 
     def _neighbours(self, ids: list[str], distances: np.ndarray, method: str) -> Neighbours:

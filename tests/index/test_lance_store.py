@@ -172,12 +172,12 @@ import sys
 from fashrec.index import open_index
 index = open_index(sys.argv[1])
 index.nearest(index.image_vectors[0], 3)
-print(sorted(m for m in ("lancedb", "pyarrow") if m in sys.modules))
+print(sorted(m for m in ("lance", "lancedb", "pyarrow") if m in sys.modules))
 """
 
 
 def test_lancedb_is_imported_only_for_a_lance_store(small_catalog, tiny_model, tmp_path, fashrec_env):
-    for store, expected in (("local", "[]"), ("lance", "['lancedb', 'pyarrow']")):
+    for store, expected in (("local", "[]"), ("lance", "['lance', 'lancedb', 'pyarrow']")):
         folder = tmp_path / store
         build_index(small_catalog, folder, model=str(tiny_model), store=store, export_onnx=False)
         proc = subprocess.run([sys.executable, "-c", IMPORTS, str(folder)], capture_output=True, text=True,
@@ -210,14 +210,29 @@ def test_the_ann_index_is_trained_searched_and_kept_up_to_date(tmp_path, monkeyp
     record, index, search = written(products, vectors)
     assert record["ann"] == {"type": "IVF_HNSW_SQ", "partitions": 1}
     red = Filter(include={"color": {"red"}})
-    for flt in (None, red):
+    # Half the rows pass `red`: a broad filter post-filters the graph's top k x margin / share; past
+    # POST_FILTER_MIN_SHARE's reach it is a pre-filtered graph search.
+    for flt, min_share, method in ((None, 0.2, "lance-ivf_hnsw_sq"), (red, 0.2, "lance-ivf_hnsw_sq-postfilter"),
+                                   (red, 0.6, "lance-ivf_hnsw_sq")):
+        monkeypatch.setattr(lance_store, "POST_FILTER_MIN_SHARE", min_share)
         hits = 0
         for q in vectors[:20]:
             got = search.nearest(q, 10, flt=flt, allowed=index.mask(flt), ef=None, space="image")
             want = ann.exact_search(vectors, q, 10, index.mask(flt))
-            assert got.method == "lance-ivf_hnsw_sq" and (flt is None or all(p % 2 == 0 for p in got.positions))
+            assert got.method == method and (flt is None or all(p % 2 == 0 for p in got.positions))
+            assert len(got.positions) == 10
+            np.testing.assert_allclose(got.scores, vectors[got.positions] @ q, atol=1e-4)   # exact cosines
             hits += len(set(got.positions) & set(want.positions))
         assert hits >= 0.9 * 200
+    # A post-filter that keeps fewer than k (here: none of the top 10, the red ones among them excluded)
+    # gives way to the pre-filtered search: the answer is never cut short.
+    monkeypatch.setattr(lance_store, "POST_FILTER_MIN_SHARE", 0.2)
+    monkeypatch.setattr(lance_store, "POST_MARGIN", 0.5)
+    top = ann.exact_search(vectors, vectors[1], 10, None).positions
+    crowded = Filter(include={"color": {"red"}}, exclude_ids={products[int(p)].id for p in top if p % 2 == 0})
+    got = search.nearest(vectors[1], 10, flt=crowded, allowed=index.mask(crowded), ef=None, space="image")
+    assert got.method == "lance-ivf_hnsw_sq" and len(got.positions) == 10
+    assert all(p % 2 == 0 and p not in top for p in got.positions)
     # An update: ten removed, five moved to new vectors; the table follows, its index kept (not retrained).
     moved = rng.normal(size=(5, dim)).astype(np.float32)
     moved /= np.linalg.norm(moved, axis=1, keepdims=True)
