@@ -6,6 +6,7 @@ it was), so every script records :func:`machine_info` next to its measurements.
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import platform
@@ -168,6 +169,15 @@ def markdown_table(headers: Sequence[str], rows: Iterable[Sequence[Any]]) -> str
     lines = ["| " + " | ".join(headers) + " |", "|" + "|".join("---" for _ in headers) + "|"]
     lines += ["| " + " | ".join(row) + " |" for row in cells]
     return "\n".join(lines)
+
+
+def bench_parser(doc: str | None) -> argparse.ArgumentParser:
+    """A bench script's options: its docstring's first line as the description, and the ``--json OUT``
+    every script writes its numbers (and the machine, :func:`machine_info`) to with :func:`write_json`."""
+    parser = argparse.ArgumentParser(description=doc.splitlines()[0] if doc else None)
+    parser.add_argument("--json", type=Path, default=None, metavar="OUT",
+                        help="also write the numbers and the machine as JSON to this file")
+    return parser
 
 
 def write_json(path: str | Path | None, payload: dict[str, Any]) -> None:

@@ -17,7 +17,6 @@ float16) and run the same queries, alternating, measured from outside (peak RSS)
 
 from __future__ import annotations
 
-import argparse
 import json
 import statistics
 import sys
@@ -31,7 +30,15 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from common import describe_machine, log, machine_info, markdown_table, run_measured, write_json  # noqa: E402
+from common import (  # noqa: E402
+    bench_parser,
+    describe_machine,
+    log,
+    machine_info,
+    markdown_table,
+    run_measured,
+    write_json,
+)
 
 from fashrec.index import ann, items, read_manifest  # noqa: E402
 from fashrec.index.mapped import Mapped, write_mapped  # noqa: E402
@@ -125,12 +132,11 @@ def memory(image32, text32, picked, reps: int, workdir: Path) -> dict:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = bench_parser(__doc__)
     parser.add_argument("--index", type=Path)
     parser.add_argument("--queries", type=int, default=1000)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--reps", type=int, default=3)
-    parser.add_argument("--json", type=Path)
     parser.add_argument("--child")
     parser.add_argument("--picked")
     parser.add_argument("--query-vectors")

@@ -13,7 +13,6 @@ bytes on disk and its version count, side by side.
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import shutil
@@ -23,7 +22,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from common import describe_machine, log, machine_info, markdown_table, write_json
+from common import bench_parser, describe_machine, log, machine_info, markdown_table, write_json
 
 MODES = {"never": "no pruning", "0": "pruned (keep 0 s)"}
 
@@ -57,13 +56,12 @@ def reprice(rows: list[dict], catalog: Path, turn: int, share: float) -> None:
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap = bench_parser(__doc__)
     ap.add_argument("catalog", type=Path)
     ap.add_argument("--items", type=int, default=2000)
     ap.add_argument("--runs", type=int, default=5)
     ap.add_argument("--share", type=float, default=0.05)
     ap.add_argument("--workdir", type=Path, default=None)
-    ap.add_argument("--json", type=Path, default=None)
     args = ap.parse_args()
     work = Path(args.workdir or tempfile.mkdtemp(prefix="lance-versions-"))
     work.mkdir(parents=True, exist_ok=True)

@@ -1,5 +1,6 @@
 """Helpers shared by the index tests: small catalogs of distinct gradient images, the real command in
-a background process, and a check that an index folder is usable."""
+a background process, a check that an index folder is usable, and one that every command answers alike
+on two indexes (the local store and a Lance dataset, a full folder and a manifest alone...)."""
 
 from __future__ import annotations
 
@@ -47,3 +48,33 @@ def assert_usable(folder: Path, count: int) -> None:
     assert len(index) == count
     found = index.nearest(index.image_vectors[3], 5)
     assert found.positions[0] == 3 and len(found.positions) == 5
+
+
+# Each kind of query a store must answer as the local one does (IMAGE: a catalog photo).
+COMMANDS = [("search", "red dress", "-k", "6", "--where", "price<80"),
+            ("search", "shirt", "-k", "5", "--where", "category!=shirt"),
+            ("similar", "IMAGE", "-k", "5"),
+            ("refine", "IMAGE", "but in blue", "-k", "4"),
+            ("outfit", "IMAGE")]
+
+
+def answer(run) -> dict:
+    """An answer without what differs by design: timings, the index path, the search method's name."""
+    assert run.returncode == 0, run.stderr
+
+    def strip(value):
+        if isinstance(value, dict):
+            return {k: strip(v) for k, v in value.items() if k not in ("timing_ms", "method", "seconds", "index")}
+        return [strip(v) for v in value] if isinstance(value, list) else value
+
+    return strip(run.json())
+
+
+def assert_every_command_answers_alike(fashrec, image: str, reference: Path, *others: Path,
+                                       commands: list = COMMANDS) -> None:
+    """Each command's ``--json`` answer on every index of ``others`` is the one on ``reference``."""
+    for command in commands:
+        args = [image if a == "IMAGE" else a for a in command]
+        want = answer(fashrec(*args, "--index", reference, "--json"))
+        for other in others:
+            assert answer(fashrec(*args, "--index", other, "--json")) == want, (command, other)

@@ -9,6 +9,7 @@ import json
 import shutil
 
 import pytest
+from index_support import assert_every_command_answers_alike
 from moto import server as moto_server   # the test extra installs moto[server]: missing, this fails loudly
 
 COMMANDS = [("search", "red dress", "-k", "6", "--where", "price<80"),
@@ -43,18 +44,6 @@ def s3_env(fashrec_env, s3_endpoint, monkeypatch) -> dict[str, str]:
     return fashrec_env
 
 
-def answer(run) -> dict:
-    """An answer without what differs by design: timings, the index path, the search method's name."""
-    assert run.returncode == 0, run.stderr
-
-    def strip(value):
-        if isinstance(value, dict):
-            return {k: strip(v) for k, v in value.items() if k not in ("timing_ms", "method", "seconds", "index")}
-        return [strip(v) for v in value] if isinstance(value, list) else value
-
-    return strip(run.json())
-
-
 def versions(uri: str) -> list[int]:
     import lancedb
 
@@ -74,11 +63,7 @@ def test_an_s3_dataset_answers_as_a_local_one_and_a_bare_reader_answers_from_the
     bare.mkdir()
     shutil.copyfile(remote / "manifest.json", bare / "manifest.json")
     image = str(sorted((small_catalog.parent / "images").iterdir())[2])
-    for command in COMMANDS:
-        args = [image if a == "IMAGE" else a for a in command]
-        want = answer(fashrec(*args, "--index", local, "--json"))
-        assert answer(fashrec(*args, "--index", remote, "--json")) == want, command
-        assert answer(fashrec(*args, "--index", bare, "--json")) == want, command
+    assert_every_command_answers_alike(fashrec, image, local, remote, bare, commands=COMMANDS)
     assert sorted(p.name for p in bare.iterdir()) == ["manifest.json"]
     info = fashrec("info", "--index", bare, "--json").json()
     assert info["store"]["uri"] == uri and info["items"] == len(small_catalog.read_text().splitlines())

@@ -15,6 +15,7 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from index_support import assert_every_command_answers_alike
 
 from fashrec.catalog import Product
 from fashrec.index import Index, open_index
@@ -87,36 +88,13 @@ def test_a_quote_in_a_value_is_data_not_sql(tricky):
     assert lance_ids(search, products, mens) == {p.id for p in products if mens.matches(p)} != set()
 
 
-COMMANDS = [("search", "red dress", "-k", "6", "--where", "price<80"),
-            ("search", "shirt", "-k", "5", "--where", "category!=shirt"),
-            ("similar", "IMAGE", "-k", "5"),
-            ("refine", "IMAGE", "but in blue", "-k", "4"),
-            ("outfit", "IMAGE")]
-
-
-def answer(run) -> dict:
-    """An answer without what differs by design: timings, the index path, the search method's name."""
-    assert run.returncode == 0, run.stderr
-
-    def strip(value):
-        if isinstance(value, dict):
-            return {k: strip(v) for k, v in value.items() if k not in ("timing_ms", "method", "seconds", "index")}
-        return [strip(v) for v in value] if isinstance(value, list) else value
-
-    return strip(run.json())
-
-
 def test_every_command_answers_on_lance_as_on_the_local_store(fashrec, small_catalog, tiny_model, tmp_path):
     local, lance = tmp_path / "local", tmp_path / "lance-index"
     assert fashrec("index", small_catalog, "--model", tiny_model, "--index", local).returncode == 0
     built = fashrec("index", small_catalog, "--model", tiny_model, "--index", lance, "--store", "lance", "--json")
     assert built.returncode == 0, built.stderr
     image = str(sorted((small_catalog.parent / "images").iterdir())[2])
-    for command in COMMANDS:
-        args = [image if a == "IMAGE" else a for a in command]
-        want = answer(fashrec(*args, "--index", local, "--json"))
-        got = answer(fashrec(*args, "--index", lance, "--json"))
-        assert got == want, command
+    assert_every_command_answers_alike(fashrec, image, local, lance)
     similar = fashrec("similar", image, "--index", lance, "--json").json()
     assert similar["query"]["method"] == "lance-flat"   # it is the Lance table that answered
 
@@ -257,11 +235,7 @@ def test_a_reader_with_the_manifest_alone_answers_from_the_dataset(fashrec, smal
     bare.mkdir()
     shutil.copyfile(folder / "manifest.json", bare / "manifest.json")
     image = str(sorted((small_catalog.parent / "images").iterdir())[2])
-    for command in COMMANDS:
-        args = [image if a == "IMAGE" else a for a in command]
-        want = answer(fashrec(*args, "--index", folder, "--json"))
-        got = answer(fashrec(*args, "--index", bare, "--json"))
-        assert got == want, command
+    assert_every_command_answers_alike(fashrec, image, folder, bare)
     assert sorted(p.name for p in bare.iterdir()) == ["manifest.json"]   # the reader wrote nothing there
     info = fashrec("info", "--index", bare, "--json").json()
     assert info["items"] == len(small_catalog.read_text().splitlines()) and info["store"]["uri"] == str(dataset)
