@@ -330,6 +330,20 @@ class Columns:
     def position(self, product_id: str) -> int | None:
         return self._lookup("ids", product_id)
 
+    def positions(self, product_ids: Sequence[str]) -> np.ndarray:
+        """``position`` of many ids at once (-1 for an id this generation does not hold)."""
+        table, order = self.source.array("ids"), self.source.array("ids.order")
+        encoded = [i.encode("utf-8") for i in product_ids]
+        out = np.full(len(encoded), -1, np.int64)
+        if not len(table) or not encoded:
+            return out
+        fits = np.array([len(e) <= table.dtype.itemsize for e in encoded], bool)
+        probe = np.array([e if f else b"" for e, f in zip(encoded, fits)], dtype=table.dtype)
+        at = np.searchsorted(table, probe, side="right") - 1
+        found = fits & (at >= 0) & (table[np.maximum(at, 0)] == probe)
+        out[found] = order[at[found]]
+        return out
+
     def position_of_image(self, digest: str) -> int | None:
         return self._lookup("digests", digest)
 

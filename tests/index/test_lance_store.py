@@ -96,7 +96,7 @@ def test_every_command_answers_on_lance_as_on_the_local_store(fashrec, small_cat
     image = str(sorted((small_catalog.parent / "images").iterdir())[2])
     assert_every_command_answers_alike(fashrec, image, local, lance)
     similar = fashrec("similar", image, "--index", lance, "--json").json()
-    assert similar["query"]["method"] == "lance-flat"   # it is the Lance table that answered
+    assert similar["query"]["method"] == "lance-exact"   # it is the Lance table's where that chose the rows
 
 
 def test_a_dataset_elsewhere_is_found_from_the_manifest_and_kept_by_plain_runs(fashrec, small_catalog, tiny_model,
@@ -225,6 +225,19 @@ def test_the_ann_index_is_trained_searched_and_kept_up_to_date(tmp_path, monkeyp
     everything = search.nearest(vectors[0], len(kept), flt=Filter(exclude_ids={"p10"}), allowed=None, ef=None,
                                 space="image")
     assert {kept[int(p)].id for p in everything.positions} == {p.id for p in kept} - {"p10"}
+    # A selective filter (below ann.EXACT_SHARE of the rows) is exact: the rows Lance's where keeps, read
+    # by row address from a table of several fragments after the update, scored as the local store
+    # scores its survivors: the same answer, row by row, as an exact search over the allowed rows.
+    few = Filter(include={"color": {"red"}}, exclude_ids={p.id for i, p in enumerate(kept) if i % 2 == 0 and i > 60})
+    allowed = index.mask(few)
+    assert 0 < allowed.sum() < ann.EXACT_SHARE * len(kept) * 10 and allowed.sum() <= 50
+    for q in list(vecs[:10]) + list(moved):
+        got = search.nearest(q, 10, flt=few, allowed=allowed, ef=None, space="image")
+        want = ann.exact_search(vecs, q, 10, allowed)
+        assert got.method == "lance-exact"
+        assert got.positions.tolist() == want.positions.tolist()
+        np.testing.assert_array_equal(got.scores, want.scores)
+    assert len(search.table.get_fragments()) > 1   # the row addresses span fragments
 
 
 def test_a_reader_with_the_manifest_alone_answers_from_the_dataset(fashrec, small_catalog, tiny_model, tmp_path):
