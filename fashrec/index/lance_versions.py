@@ -142,6 +142,11 @@ def prune_versions(record: dict[str, Any], previous: dict[str, Any] | None, fold
         stats = dataset.cleanup_old_versions(older_than=timedelta(seconds=keep), error_if_tagged_old_versions=False,
                                              # only files of a run that died: we hold the dataset's lock
                                              delete_unverified=local_path(uri) is not None)
+    except ImportError as exc:   # no retry helps: said plainly, with what installs it
+        package = "pylance" if exc.name in (None, "lance") else exc.name
+        notes.append(f"Lance dataset {uri}: old versions not pruned: pruning did not run at all, {package} is not "
+                     f"installed ({exc}); install it with: pip install 'fashrec[scale]'")
+        return
     except Exception as exc:
         notes.append(f"Lance dataset {uri}: old versions not pruned ({type(exc).__name__}: {exc}); the next run "
                      "tries again")

@@ -6,6 +6,7 @@ when a Lance store is used."""
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -287,7 +288,7 @@ def test_old_versions_are_pruned_and_a_reader_of_the_previous_generation_keeps_w
         # the reader opened one generation earlier answers as it did (its version was kept)
         assert [reader.products[p].id for p in reader.nearest(query, 5).positions] == want
         assert lance_versions(dataset) == sorted({reader.manifest.store["version"], published.manifest.store["version"]})
-        assert any("pruned" in n for n in again.json()["notes"]), again.json()["notes"]
+        assert any("old version(s) pruned," in n for n in again.json()["notes"]), again.json()["notes"]
         reader, want = published, [published.products[p].id for p in published.nearest(query, 5).positions]
     assert first not in lance_versions(dataset)
     fashrec_env["FASHREC_LANCE_KEEP_S"] = "never"
@@ -295,6 +296,24 @@ def test_old_versions_are_pruned_and_a_reader_of_the_previous_generation_keeps_w
     reprice(small_catalog, rows, 3.0)
     assert fashrec("index", small_catalog, "--index", folder).returncode == 0
     assert set(before) < set(lance_versions(dataset))   # nothing pruned
+
+
+def test_pruning_that_cannot_run_at_all_says_so_and_names_the_package(fashrec, fashrec_env, small_catalog, tiny_model,
+                                                                     tmp_path):
+    """Without pylance (what tags and prunes versions) an index run still publishes, as by design, but its
+    note says plainly that pruning never ran and what installs it, not a retry that would never succeed."""
+    missing = tmp_path / "no-pylance"
+    missing.mkdir()
+    (missing / "lance.py").write_text('raise ModuleNotFoundError("No module named \'lance\'", name="lance")\n')
+    fashrec_env["PYTHONPATH"] = os.pathsep.join([str(missing), *filter(None, [fashrec_env.get("PYTHONPATH")])])
+    fashrec_env["FASHREC_LANCE_KEEP_S"] = "0"
+    run = fashrec("index", small_catalog, "--model", tiny_model, "--index", tmp_path / "idx", "--store", "lance",
+                  "--json")
+    assert run.returncode == 0, run.stderr
+    said = [n for n in run.json()["notes"] if "not pruned" in n]
+    assert len(said) == 1 and "pruning did not run at all" in said[0], run.json()["notes"]
+    assert "pylance is not installed" in said[0] and "pip install 'fashrec[scale]'" in said[0], said
+    assert "tries again" not in said[0]
 
 
 HOLD = """
