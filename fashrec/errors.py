@@ -6,6 +6,11 @@ tell "your input was bad" from "the index is broken" without parsing messages.
 
 from __future__ import annotations
 
+import json
+from typing import Any
+
+_UNSAID = object()   # of_field: no value to quote
+
 
 class FashrecError(Exception):
     """Base class of every error fashrec raises deliberately."""
@@ -39,11 +44,28 @@ class RequestError(UsageError):
         super().__init__(message, hint=hint)
         self.field = field
 
+    @classmethod
+    def of_field(cls, field: str, problem: str, given: Any = _UNSAID, *, hint: str | None = None) -> RequestError:
+        """``field 'where': must be ... (got "colorred")``: every refused field reads this way, whichever
+        check refused it (the request model's or a later one's)."""
+        quoted = "" if given is _UNSAID else f" (got {shown(given)})"
+        return cls(f"field '{field}': {problem}{quoted}", field=field, hint=hint)
+
     def to_dict(self) -> dict:
         payload = super().to_dict()
         if self.field:
             payload["field"] = self.field
         return payload
+
+
+def shown(value: Any) -> str:
+    """A refused value as an error quotes it: as JSON, so a script sees what it sent; cut short, so a huge
+    value is not echoed back whole."""
+    try:
+        text = json.dumps(value)
+    except (TypeError, ValueError):
+        text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
 
 
 class CatalogError(FashrecError):

@@ -14,7 +14,7 @@ import re
 from dataclasses import dataclass, field, replace
 
 from fashrec.catalog import Product, Vocabulary, normalize_key, normalize_value
-from fashrec.errors import UsageError
+from fashrec.errors import RequestError, UsageError
 
 
 @dataclass
@@ -101,12 +101,15 @@ def _both(a: set[str], b: set[str]) -> set[str]:
 WHERE_FORMS = "attr=value, attr!=value, price<50, price<=50, price>20, price>=20 or price=20..40"
 
 
-def parse_where(expressions: list[str] | None) -> Filter:
-    """``attr=value`` (repeat an attribute to allow several values), ``attr!=value``, and price bounds."""
+def parse_where(expressions: list[str] | None, *, as_field: str | None = None) -> Filter:
+    """``attr=value`` (repeat an attribute to allow several values), ``attr!=value``, and price bounds.
+
+    ``as_field``: the conditions are a request's field (a --batch line's, a body's ``where``), and an
+    error names that field as every refused field is named, not the --where option."""
     flt = Filter()
     for expr in expressions or []:
         if normalize_key(re.split(r"[<>=!]", expr, maxsplit=1)[0]) == "price":
-            _price_bound(flt, expr)
+            _price_bound(flt, expr, as_field)
             continue
         if "!=" in expr:
             attr, _, value = expr.partition("!=")
@@ -115,12 +118,25 @@ def parse_where(expressions: list[str] | None) -> Filter:
             attr, _, value = expr.partition("=")
             target = flt.include
         else:
-            raise UsageError(f"--where expects {WHERE_FORMS}, got '{expr}'")
+            raise _unreadable(expr, as_field)
         attr, value = normalize_key(attr), normalize_value(value)
         if not attr or not value:
-            raise UsageError(f"--where expects {WHERE_FORMS}, got '{expr}'")
+            raise _unreadable(expr, as_field)
         target.setdefault(attr, set()).add(value)
     return flt
+
+
+def _unreadable(expr: str, as_field: str | None) -> UsageError:
+    if as_field is None:
+        return UsageError(f"--where expects {WHERE_FORMS}, got '{expr}'")
+    return RequestError.of_field(as_field, f"must be {WHERE_FORMS}", expr)
+
+
+def _refused(detail: str, as_field: str | None) -> UsageError:
+    """A price bound that cannot be, named as it was given: by the --where option or by a request's field."""
+    if as_field is None:
+        return UsageError(f"--where: {detail}", hint=PRICE_HINT)
+    return RequestError.of_field(as_field, detail, hint=PRICE_HINT)
 
 
 def vet_where(flt: Filter, vocabulary: Vocabulary) -> tuple[Filter, list[str]]:
@@ -181,25 +197,25 @@ PRICE_HINT = ("price bounds read price<50, price<=50, price>20, price>=20, price
 _PRICE = re.compile(r"^\s*price\s*(<=|>=|<|>|=)\s*(.*?)\s*$", re.IGNORECASE)
 
 
-def _price_bound(flt: Filter, expr: str) -> None:
+def _price_bound(flt: Filter, expr: str, as_field: str | None = None) -> None:
     """``price<50`` (strictly below), ``price<=50``, ``price>20``, ``price>=20``, ``price=20..40``,
     ``price=..40``, ``price=20..`` and ``price=25`` (exactly); several bounds narrow each other."""
     match = _PRICE.match(expr)
     if not match:
-        raise UsageError(f"--where: cannot read the price bound '{expr}'", hint=PRICE_HINT)
+        raise _refused(f"cannot read the price bound '{expr}'", as_field)
     op, value = match.groups()
     if op == "=":
         low, sep, high = value.partition("..")
-        lo, hi = (_amount(low, expr), _amount(high, expr)) if sep else (_amount(value, expr),) * 2
+        bounds = (low, high) if sep else (value, value)
+        lo, hi = (_amount(bound, expr, as_field) for bound in bounds)
         if lo is None and hi is None:
-            raise UsageError(f"--where: '{expr}' names no price", hint=PRICE_HINT)
+            raise _refused(f"'{expr}' names no price", as_field)
         if lo is not None and hi is not None and lo > hi:
-            raise UsageError(f"--where: '{expr}' is an empty range (the lower bound is above the upper)",
-                             hint=PRICE_HINT)
+            raise _refused(f"'{expr}' is an empty range (the lower bound is above the upper)", as_field)
     else:
-        amount = _amount(value, expr)
+        amount = _amount(value, expr, as_field)
         if amount is None:
-            raise UsageError(f"--where: '{expr}' names no price", hint=PRICE_HINT)
+            raise _refused(f"'{expr}' names no price", as_field)
         # A strict bound is the next representable price: the filter's bounds are inclusive.
         lo = amount if op == ">=" else math.nextafter(amount, math.inf) if op == ">" else None
         hi = amount if op == "<=" else math.nextafter(amount, -math.inf) if op == "<" else None
@@ -209,15 +225,14 @@ def _price_bound(flt: Filter, expr: str) -> None:
         flt.price_max = hi if flt.price_max is None else min(flt.price_max, hi)
 
 
-def _amount(text: str, expr: str) -> float | None:
+def _amount(text: str, expr: str, as_field: str | None = None) -> float | None:
     text = text.strip()
     if not text:
         return None
     try:
         amount = float(text)
     except ValueError:
-        raise UsageError(f"--where: '{text}' in '{expr}' is not a price", hint=PRICE_HINT) from None
+        raise _refused(f"'{text}' in '{expr}' is not a price", as_field) from None
     if not math.isfinite(amount) or amount < 0:
-        raise UsageError(f"--where: a price bound must be a finite number >= 0, got '{text}' in '{expr}'",
-                         hint=PRICE_HINT)
+        raise _refused(f"a price bound must be a finite number >= 0, got '{text}' in '{expr}'", as_field)
     return amount

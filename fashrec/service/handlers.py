@@ -85,7 +85,9 @@ def where_exprs(where: Any) -> list[str]:
 def _where(index: Index, request_where: Any, extra: list[str] | None) -> tuple[Filter, list[str]]:
     """The request's and the command line's --where as one filter, and a note for each attribute or value
     the catalog does not have (a typo is said, never a silent empty answer)."""
-    exprs = where_exprs(request_where) + list(extra or [])
+    asked = where_exprs(request_where)
+    parse_where(asked, as_field="where")   # a line's own conditions are refused as its field, not as --where
+    exprs = asked + list(extra or [])
     return vet_where(parse_where(exprs), index.vocabulary) if exprs else (Filter(), [])
 
 
@@ -196,7 +198,9 @@ def refine_answer(refiner: Refiner, request: RefineRequest, *, defaults: Default
     ``like`` / ``unlike``: more photos the anchor should look like, and photos it should not (files the
     caller vouches for, blended into the anchor image's direction: :func:`fashrec.ammr.blend_anchors`)."""
     page = _page(request, defaults)
-    options = RefineOptions(k=page["k"], strategy=check_strategy(request.strategy or defaults.strategy),
+    strategy = (check_strategy(defaults.strategy) if request.strategy is None
+                else check_strategy(request.strategy, field="strategy"))
+    options = RefineOptions(k=page["k"], strategy=strategy,
                             max_steps=request.max_steps or defaults.max_steps,
                             ask_below=defaults.ask_below if request.ask_below is None else request.ask_below,
                             alternatives=not (defaults.strict if request.strict is None else request.strict))
@@ -390,6 +394,9 @@ def outfit_answer(composer: OutfitComposer, request: OutfitRequest, *, image: Pa
                   label: str | None = None, profile_off: bool = False) -> dict[str, Any]:
     """``fashrec outfit --json``: complete the look around an anchor image or catalog product."""
     index = composer.index
+    if (image is None) == (request.id is None):   # said in the request's words: anchor_for says --id
+        raise UsageError("give an anchor 'image' or an 'id', not both" if image is not None
+                         else "the request needs an anchor: an 'image' or a catalog product 'id'")
     anchor = anchor_for(index, composer.encoder, image, request.id)
     if label is not None and image is not None:
         anchor = replace(anchor, image=label)

@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Literal, Optional, Union
 
-from fashrec.errors import UsageError
+from fashrec.errors import RequestError, UsageError
 
 Where = Optional[Union[dict[str, Union[str, list[str]]], list[str]]]
 # What a field of several shapes takes, as the README and the --batch help write it (a refused value is
@@ -42,9 +42,13 @@ def check_sort(sort: str) -> str:
 STRATEGIES = ("ammr", "fusion", "image", "text")
 
 
-def check_strategy(strategy: str, available: tuple[str, ...] | list[str] = STRATEGIES) -> str:
-    """--strategy checked before a request goes anywhere: answered here or by a server, a bad one reads the same."""
+def check_strategy(strategy: str, available: tuple[str, ...] | list[str] = STRATEGIES, *,
+                   field: str | None = None) -> str:
+    """--strategy checked before a request goes anywhere: answered here or by a server, a bad one reads the same.
+    ``field``: the value is a request's (a --batch line, a body), so the error names that field, not the option."""
     if strategy not in available:
+        if field is not None:
+            raise RequestError.of_field(field, f"must be one of {', '.join(available)}", strategy)
         raise UsageError(f"--strategy must be one of {', '.join(available)}")
     return strategy
 

@@ -89,9 +89,10 @@ def build_searcher(index: Optional[Path], planner: str = "none", runtime: Option
     return Searcher(idx, query_encoder(idx, runtime), None if planner == "none" else create_planner(planner))
 
 
-def check_strategy(strategy: str) -> str:
-    """--strategy against every registered strategy (a plugin's too), in the words --server checks it with."""
-    return requests.check_strategy(strategy, available_strategies())
+def check_strategy(strategy: str, *, field: str | None = None) -> str:
+    """--strategy (or a request's ``field``) against every registered strategy (a plugin's too), in the words
+    --server checks it with."""
+    return requests.check_strategy(strategy, available_strategies(), field=field)
 
 
 def anchor_for(index: Index, encoder: Encoder, image: Optional[Path], product_id: Optional[str]) -> Anchor:

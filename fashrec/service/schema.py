@@ -12,14 +12,13 @@ that what the commands print validates against them.
 from __future__ import annotations
 
 import dataclasses
-import json
 import re
 import typing
 from typing import Annotated, Any, Optional, TypeVar, Union
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, create_model
 
-from fashrec.errors import RequestError, UsageError
+from fashrec.errors import RequestError, UsageError, shown
 from fashrec.service import requests
 
 
@@ -104,14 +103,6 @@ def read_request(kind: type[R], data: Any) -> R:
         raise RequestError(_described(problems), field=problems[0][0] if problems else None) from None
 
 
-def _shown(value: Any) -> str:
-    try:
-        text = json.dumps(value)
-    except (TypeError, ValueError):
-        text = repr(value)
-    return text if len(text) <= 40 else text[:37] + "..."
-
-
 def _number(value: Any) -> str:
     return str(int(value)) if isinstance(value, float) and value.is_integer() else str(value)
 
@@ -163,7 +154,7 @@ def _problems(exc: ValidationError, data: Any = None) -> list[tuple[str, str]]:
             message = err["msg"][:1].lower() + err["msg"][1:]
         if err["type"] not in ("missing", "extra_forbidden"):   # what was given, so a script sees its value
             given = err.get("input") if shape is None else _value(data, err["loc"][:shape], err.get("input"))
-            message += f" (got {_shown(given)})"
+            message += f" (got {shown(given)})"
         found[where] = message
     return list(found.items())
 

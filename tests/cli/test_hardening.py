@@ -153,6 +153,45 @@ def test_a_bad_field_on_a_batch_line_names_file_line_and_field_in_fashrecs_words
     assert piped[1]["path"] == "-" and piped[1]["message"].startswith("<stdin>:2: field 'sort': must be one of ")
 
 
+def test_a_bad_strategy_or_where_on_a_batch_line_names_the_field_not_the_option(fashrec_env, shop, tmp_path):
+    """A line's "strategy" and "where" are refused in the words of every bad field (file:line, the field, what
+    it must be, what was given), never as the command's --strategy / --where; the options keep their own."""
+    catalog, folder = shop
+
+    def answered(command: list, lines: list) -> tuple[Path, list]:
+        requests = tmp_path / f"{command[0]}.jsonl"
+        requests.write_text("".join(json.dumps(line) + "\n" for line in lines))
+        run = run_bytes(fashrec_env, [*command, "--batch", requests, "--index", folder], b"", tmp_path)
+        assert run.returncode == 1, run.stderr   # README: some lines of a --batch run failed
+        out = [json.loads(line) for line in run.stdout.decode().splitlines()]
+        assert [o["line"] for o in out] == list(range(1, len(lines) + 1))
+        assert not any("--strategy" in o.get("message", "") or "--where" in o.get("message", "") for o in out)
+        return requests, out
+
+    requests, out = answered(["refine", "--planner", "rules"], [{"id": "p1", "text": "in red", "strategy": "magic"},
+                                                                {"id": "p1", "text": "in red", "k": 1}])
+    assert out[1]["results"]
+    assert {k: out[0][k] for k in ("error", "path", "field", "message")} == {
+        "error": "usage", "path": str(requests), "field": "strategy",
+        "message": f"{requests}:1: field 'strategy': must be one of ammr, fusion, image, text (got \"magic\")"}
+    requests, out = answered(["search"], [{"text": "shirt", "where": ["colorred"]}, {"text": "shirt", "k": 1},
+                                          {"text": "shirt", "where": ["price<abc"]}])
+    assert out[1]["results"]
+    assert out[0]["field"] == "where" and out[0]["message"] == (
+        f"{requests}:1: field 'where': must be attr=value, attr!=value, price<50, price<=50, price>20, "
+        "price>=20 or price=20..40 (got \"colorred\")")
+    assert (out[2]["field"], out[2]["message"]) == ("where", f"{requests}:3: field 'where': 'abc' in 'price<abc' is "
+                                                             "not a price")
+    assert out[2]["hint"].startswith("price bounds read ")
+    # the options themselves keep their names
+    image = str(catalog.parent / "img" / "1.jpg")
+    for args, needle in ((["refine", image, "in red", "--strategy", "magic"], "--strategy must be one of "),
+                         (["search", "shirt", "--where", "colorred"], "--where expects attr=value"),
+                         (["search", "shirt", "--where", "price<abc"], "--where: 'abc' in 'price<abc' is not")):
+        run = run_bytes(fashrec_env, [*args, "--index", folder, "--json"], b"", tmp_path)
+        assert run.returncode == 2 and json.loads(run.stderr)["message"].startswith(needle), run.stderr
+
+
 def test_batch_lines_that_are_not_utf8_each_get_an_error(fashrec_env, shop, tmp_path):
     _, folder = shop
     lines = ['{"text": "shirt", "k": 1}', b'{"text": "caf\xe9"}', '{"text": "shirt", "k": 1}']

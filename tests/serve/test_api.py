@@ -256,7 +256,7 @@ def test_thumbnails_are_small_cached_jpegs_of_catalog_photos_only(client, shop_i
     ({"text": 5}, "field 'text'"),
     ({"text": "x"}, "needs an anchor"),
     ({"id": "no-such-product", "text": "x"}, "no product 'no-such-product'"),
-    ({"text": "x", "strategy": "magic", "id": "x"}, "--strategy must be one of"),
+    ({"text": "x", "strategy": "magic", "id": "x"}, "field 'strategy': must be one of ammr, fusion, image, text (got \"magic\")"),
     ([1, 2], "must be a JSON object"),
 ])
 def test_bad_bodies_are_400_with_a_message_naming_the_problem(client, body, needle):
@@ -265,6 +265,23 @@ def test_bad_bodies_are_400_with_a_message_naming_the_problem(client, body, need
     data = answer.json()
     assert data["error"] == "usage" and needle in data["message"], data
     schema.ErrorDocument.model_validate(data)
+
+
+def test_a_bad_strategy_where_or_anchor_in_a_body_names_the_field_not_the_option(client, shop_index):
+    """A body's fields are told in the words of a field (as on a --batch line), never by the command's options."""
+    top = _products(shop_index)[0]
+    for path, body, field in (("/refine", {"id": top["id"], "text": "x", "strategy": "magic"}, "strategy"),
+                              ("/search", {"text": "x", "where": ["price<abc"]}, "where"),
+                              ("/similar", {"id": top["id"], "where": ["colorred"]}, "where")):
+        answer = client.post(path, json=body)
+        assert answer.status_code == 400 and answer.json()["field"] == field, answer.text
+        assert answer.json()["message"].startswith(f"field '{field}': ") and "--" not in answer.json()["message"]
+    answer = client.post("/outfit", json={"n": 2})
+    assert answer.status_code == 400 and answer.json()["message"] == (
+        "the request needs an anchor: an 'image' or a catalog product 'id'"), answer.text
+    upload = client.post("/outfit", files={"image": ("look.jpg", _photo(shop_index).read_bytes(), "image/jpeg")},
+                         data={"request": json.dumps({"id": top["id"]})})
+    assert upload.status_code == 400 and upload.json()["message"] == "give an anchor 'image' or an 'id', not both"
 
 
 def test_malformed_bodies_and_unknown_routes(client):
