@@ -45,11 +45,12 @@ class RequestError(UsageError):
         self.field = field
 
     @classmethod
-    def of_field(cls, field: str, problem: str, given: Any = _UNSAID, *, hint: str | None = None) -> RequestError:
+    def of_field(cls, field: str, problem: str, given: Any = _UNSAID, *, hint: str | None = None,
+                 place: str = "field") -> RequestError:
         """``field 'where': must be ... (got "colorred")``: every refused field reads this way, whichever
-        check refused it (the request model's or a later one's)."""
+        check refused it (the request model's or a later one's); ``place``: "query parameter" for a URL's."""
         quoted = "" if given is _UNSAID else f" (got {shown(given)})"
-        return cls(f"field '{field}': {problem}{quoted}", field=field, hint=hint)
+        return cls(f"{place} '{field}': {problem}{quoted}", field=field, hint=hint)
 
     def to_dict(self) -> dict:
         payload = super().to_dict()

@@ -85,9 +85,8 @@ def _errors(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
-        first = exc.errors()[0] if exc.errors() else {"loc": (), "msg": "invalid request"}
-        where = ".".join(str(p) for p in first["loc"][1:]) or "request"
-        return JSONResponse({"error": "usage", "message": f"{where}: {first['msg'].lower()}"}, status_code=400)
+        # a route's own parameters, checked by FastAPI: a bad request like any other (400), in fashrec's words
+        return error_response(schema.parameter_error(exc.errors()))
 
     @app.exception_handler(Exception)
     async def unexpected(request: Request, exc: Exception) -> JSONResponse:
@@ -203,15 +202,23 @@ def _body_doc(model: type, upload: bool) -> dict[str, Any]:
     return {"required": True, "content": content}
 
 
+_ERROR_CONTENT = {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorDocument"}}}
 REQUEST_MODELS = (schema.RefineRequest, schema.SearchRequest, schema.SimilarRequest, schema.OutfitRequest,
                   schema.PlanRequest)
 
 
 def _openapi(app: FastAPI) -> dict[str, Any]:
-    """FastAPI's document, plus the request models the POST routes read themselves."""
+    """FastAPI's document, plus the request models the POST routes read themselves; without the 422 FastAPI
+    promises for a parameter it refuses, which this server answers as a 400 ErrorDocument (:func:`_errors`)."""
     if app.openapi_schema is None:
         document = get_openapi(title=app.title, version=app.version, description=app.description, routes=app.routes)
         components = document.setdefault("components", {}).setdefault("schemas", {})
+        for operation in (op for methods in document.get("paths", {}).values() for op in methods.values()):
+            if operation.get("responses", {}).pop("422", None) is not None:
+                operation["responses"].setdefault("400", {"description": "Bad request",
+                                                          "content": _ERROR_CONTENT})
+        for name in ("HTTPValidationError", "ValidationError"):
+            components.pop(name, None)
         for model in REQUEST_MODELS:
             found = model.model_json_schema(ref_template="#/components/schemas/{model}")
             components.update(found.pop("$defs", {}))

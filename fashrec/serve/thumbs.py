@@ -10,7 +10,7 @@ import threading
 from collections import OrderedDict
 
 from fashrec.catalog.images import load_rgb
-from fashrec.errors import UsageError
+from fashrec.errors import RequestError
 from fashrec.index import Index
 
 SIZES = (96, 192, 256, 384, 512)
@@ -28,7 +28,8 @@ class Thumbnails:
     def get(self, product_id: str, size: int) -> tuple[bytes, str] | None:
         """(JPEG bytes, ETag) of a product's photo at most ``size`` px on its longer side; None: no product."""
         if size not in SIZES:
-            raise UsageError(f"size must be one of {', '.join(map(str, SIZES))}")
+            raise RequestError.of_field("size", f"must be one of {', '.join(map(str, SIZES))}", size,
+                                        place="query parameter")
         product = self.index.get(product_id)
         if product is None:
             return None

@@ -14,7 +14,7 @@ from __future__ import annotations
 import dataclasses
 import re
 import typing
-from typing import Annotated, Any, Optional, TypeVar, Union
+from typing import Annotated, Any, Iterable, Optional, TypeVar, Union
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, create_model
 
@@ -99,7 +99,7 @@ def read_request(kind: type[R], data: Any) -> R:
     try:
         return _record(model.model_validate(data))
     except ValidationError as exc:
-        problems = _problems(exc, data)
+        problems = _problems(exc.errors(), data)
         raise RequestError(_described(problems), field=problems[0][0] if problems else None) from None
 
 
@@ -115,6 +115,7 @@ _MUST = {
     "int_type": lambda ctx: "must be a whole number",
     "int_parsing": lambda ctx: "must be a whole number",
     "int_from_float": lambda ctx: "must be a whole number",
+    "int_parsing_size": lambda ctx: "must be a whole number, not one this long",
     "float_type": lambda ctx: "must be a number",
     "float_parsing": lambda ctx: "must be a number",
     "finite_number": lambda ctx: "must be a finite number",
@@ -134,13 +135,13 @@ _MUST = {
 }
 
 
-def _problems(exc: ValidationError, data: Any = None) -> list[tuple[str, str]]:
-    """(field, what is wrong with it) for each bad field, in order, once each.
+def _problems(errors: Iterable[dict], data: Any = None) -> list[tuple[str, str]]:
+    """(field, what is wrong with it) for each bad field of pydantic's ``errors``, in order, once each.
 
     A field of several shapes (``where``) fails once per shape, under locations naming each shape
     (``where.list[str]``): it is told the shapes it takes instead (:data:`requests.SHAPES`)."""
     found: dict[str, str] = {}
-    for err in exc.errors():
+    for err in errors:
         loc = [str(p) for p in err["loc"]]
         shape = next((i for i, part in enumerate(loc) if "[" in part), None)
         where = ".".join(loc[:shape]) or "request"
@@ -169,15 +170,35 @@ def _value(data: Any, path: tuple, default: Any) -> Any:
     return data
 
 
-def describe_validation(exc: ValidationError, data: Any = None) -> str:
-    """The bad fields of ``data`` (the document ``exc`` refused) in fashrec's words, the first three."""
-    return _described(_problems(exc, data))
+def _described(problems: list[tuple[str, str]], place: str = "field") -> str:
+    said = [f"{place} '{where}': {message}" for where, message in problems[:3]]
+    more = len(problems) - len(said)
+    return "; ".join(said) + (f" (and {more} more)" if more > 0 else "")
 
 
-def _described(problems: list[tuple[str, str]]) -> str:
-    shown = [f"field '{where}': {message}" for where, message in problems[:3]]
-    more = len(problems) - len(shown)
-    return "; ".join(shown) + (f" (and {more} more)" if more > 0 else "")
+# where FastAPI found a parameter it refused (the first part of an error's location)
+_PLACES = {"query": "query parameter", "path": "path parameter", "header": "header", "cookie": "cookie",
+           "body": "field"}
+
+
+def parameter_error(errors: Iterable[dict]) -> RequestError:
+    """FastAPI's refusal of a route's own parameters or body (``/images/ID?size=abc``), in the words of
+    every refused field: where it is and its name, what it must be, what was given (cut short); never
+    pydantic's list of locations and messages, nor the whole input echoed back."""
+    errors = [{**err, "loc": tuple(err.get("loc") or ("body",))} for err in errors]
+    broken = next((err for err in errors if err.get("type") == "json_invalid"), None)
+    if broken is not None:   # a body FastAPI parses itself that is not JSON at all
+        why = (broken.get("ctx") or {}).get("error", "not JSON")
+        return RequestError(f"malformed JSON body: {why} (character {broken['loc'][-1]})")
+    said, blamed = [], []
+    for where in dict.fromkeys(str(err["loc"][0]) for err in errors):
+        problems = _problems({**err, "loc": err["loc"][1:]} for err in errors if str(err["loc"][0]) == where)
+        blamed += [name for name, _ in problems]
+        said += [f"the request {message}" for name, message in problems if name == "request"]
+        named = [problem for problem in problems if problem[0] != "request"]
+        if named:
+            said.append(_described(named, _PLACES.get(where, where)))
+    return RequestError("; ".join(said), field=blamed[0] if blamed else None)
 
 
 # --- the answers (documentation of what the commands print; extra fields allowed) ----------------
@@ -193,6 +214,7 @@ class ErrorDocument(_Answer):
                        "too-large, internal")
     message: str
     hint: Optional[str] = None
+    field: Optional[str] = Field(None, description="The request's field or the URL's parameter to blame, when one is.")
 
 
 class PlanDocument(_Answer):

@@ -297,6 +297,58 @@ def test_malformed_bodies_and_unknown_routes(client):
     assert answer.status_code == 405 and answer.json()["error"] == "method-not-allowed"
 
 
+def _refusal(answer) -> dict:
+    """A 400 in fashrec's error shape, with none of pydantic's error list, its words or the whole input."""
+    data = answer.json()
+    assert answer.status_code == 400 and data["error"] == "usage", answer.text
+    assert not {"detail", "loc", "msg", "type", "input", "ctx", "url"} & set(data), data
+    assert "input should" not in data["message"].lower() and "valid integer" not in data["message"]
+    schema.ErrorDocument.model_validate(data)
+    return data
+
+
+def test_a_parameter_fastapi_refuses_is_a_400_naming_it_in_fashrecs_words(client, shop_index):
+    """FastAPI checks a route's own parameters before fashrec sees them: its refusals read like fashrec's
+    (the parameter named, what it must be, what was given cut short), never pydantic's list."""
+    product = _products(shop_index)[0]["id"]
+    data = _refusal(client.get(f"/images/{product}", params={"size": "abc"}))
+    assert data == {"error": "usage", "field": "size",
+                    "message": "query parameter 'size': must be a whole number (got \"abc\")"}
+    data = _refusal(client.get(f"/images/{product}", params={"size": "9" * 5000 + "x"}))
+    assert data["field"] == "size" and "whole number" in data["message"] and len(data["message"]) < 160   # not whole
+    data = _refusal(client.get(f"/images/{product}", params={"size": 7}))   # fashrec's own check: the same words
+    assert data == {"error": "usage", "field": "size",
+                    "message": "query parameter 'size': must be one of 96, 192, 256, 384, 512 (got 7)"}
+
+
+def test_any_route_s_missing_or_ill_typed_parameters_and_bodies_read_the_same(loaded):
+    """The same handler answers for every route: a required parameter left out, one of the wrong type, a body
+    FastAPI parses itself that is not JSON or has a bad field (a route added to the real app to show it)."""
+    from fastapi import Body
+    from fastapi.testclient import TestClient
+
+    from fashrec.serve import create_app
+
+    app = create_app(loaded)
+
+    @app.post("/probe/{n}")
+    async def probe(n: int, when: float, body: dict = Body(...)) -> dict:
+        return {"n": n}
+
+    with TestClient(app, raise_server_exceptions=False) as probing:
+        assert probing.post("/probe/1", params={"when": 2}, json={"a": 1}).json() == {"n": 1}
+        data = _refusal(probing.post("/probe/1", json={"a": 1}))
+        assert data == {"error": "usage", "field": "when", "message": "query parameter 'when': is required"}
+        data = _refusal(probing.post("/probe/x", params={"when": "soon"}, json={"a": 1}))
+        assert data["field"] == "n" and data["message"] == ("path parameter 'n': must be a whole number (got \"x\"); "
+                                                            "query parameter 'when': must be a number (got \"soon\")")
+        data = _refusal(probing.post("/probe/1", params={"when": 2}, content=b'{"a": "' + b"x" * 10_000,
+                                     headers={"content-type": "application/json"}))
+        assert data["message"].startswith("malformed JSON body") and len(data["message"]) < 200, data
+        data = _refusal(probing.post("/probe/1", params={"when": 2}, json=[1, 2]))
+        assert data == {"error": "usage", "field": "request", "message": "the request must be a JSON object (got [1, 2])"}
+
+
 def test_an_unexpected_failure_is_500_without_a_stack_trace(client, monkeypatch):
     from fashrec.service import handlers
 
@@ -404,6 +456,13 @@ def test_openapi_is_generated_from_the_request_and_answer_models(client):
     for path in ("/search", "/similar", "/outfit", "/plan", "/items/{product_id}", "/images/{product_id}",
                  "/info", "/healthz", "/sessions/{name}/undo"):
         assert path in document["paths"], path
+    # a parameter FastAPI refuses is a 400 in the error document's shape, as documented: no 422 promised
+    assert "HTTPValidationError" not in components and "ValidationError" not in components
+    for path, methods in document["paths"].items():
+        for method, operation in methods.items():
+            assert "422" not in operation["responses"], (method, path)
+    thumbnail = document["paths"]["/images/{product_id}"]["get"]["responses"]["400"]
+    assert thumbnail["content"]["application/json"]["schema"]["$ref"].endswith("ErrorDocument")
 
 
 def test_a_slow_request_does_not_hold_up_the_others(loaded, monkeypatch):
