@@ -17,6 +17,7 @@ from typing import Callable
 import numpy as np
 
 from fashrec.errors import FashrecIndexError
+from fashrec.index import graph_checks
 
 # Documented defaults (see bench/ann_bench.py for the recall/latency trade-off behind them).
 HNSW_M = 16
@@ -99,10 +100,11 @@ def save_hnsw(graph, path: Path, count: int) -> int:
 
 def load_hnsw(path: Path, dim: int, count: int, *, crc32: int | None = None):
     """Load a saved graph; ``crc32`` (from the manifest; None for indexes built before it existed)
-    is checked first."""
+    is checked first, unless this very file verified before (graph_checks: same inode, size, mtime and
+    ctime)."""
     import hnswlib
 
-    if crc32 is not None and file_crc32(path) != crc32:
+    if crc32 is not None and not graph_checks.matches(path, crc32, file_crc32):
         raise FashrecIndexError(f"vector index is corrupt (checksum mismatch): {path}",
                                 hint="rebuild it with: fashrec index CATALOG.jsonl --rebuild")
     graph = hnswlib.Index(space="cosine", dim=dim)

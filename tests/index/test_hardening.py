@@ -206,6 +206,127 @@ def test_damaged_index_through_the_cli(built, fashrec):
     assert run.returncode == 4 and run.stdout == "" and json.loads(run.stderr)["error"] == "index"
 
 
+def test_a_remembered_graph_is_verified_again_once_it_changes(built, fashrec, monkeypatch):
+    """The graph's checksum is read once and remembered by inode, size, mtime and ctime (graph_checks):
+    an unchanged file is not read again, a changed one (same size, bytes flipped) is refused as before."""
+    from fashrec.index import graph_checks
+
+    catalog, index_dir = built
+    reads = _counting_reads(monkeypatch)
+    open_index(index_dir)                     # just written: within SETTLE_NS, so verified, not remembered
+    assert len(reads) == 1 and not graph_checks.record_path().exists()
+    monkeypatch.setattr(graph_checks, "SETTLE_NS", 0)
+    open_index(index_dir)
+    open_index(index_dir)
+    assert len(reads) == 2                    # verified once more, then remembered
+    graph = index_dir / read_manifest(index_dir).vectors_file
+    [entry] = json.loads(graph_checks.record_path().read_text()).values()
+    assert entry["crc32"] == read_manifest(index_dir).hnsw["crc32"] and entry["size"] == graph.stat().st_size
+    # a record for another checksum than the manifest's does not vouch for the file
+    key = next(iter(json.loads(graph_checks.record_path().read_text())))
+    graph_checks.record_path().write_text(json.dumps({key: {**entry, "crc32": entry["crc32"] ^ 1}}))
+    open_index(index_dir)
+    assert len(reads) == 3
+    damaged = _damage(index_dir, "vectors_file", "flipped")   # same size, in place: mtime and ctime move
+    run = fashrec("search", "red shirt", "--index", index_dir)
+    assert run.returncode == 4 and "Traceback" not in run.stderr
+    assert str(damaged) in run.stderr and "checksum" in run.stderr and "--rebuild" in run.stderr
+
+
+def _counting_reads(monkeypatch) -> list:
+    """Every graph checksum computed from here on (ann.file_crc32, as load_hnsw calls it)."""
+    from fashrec.index import ann
+
+    reads, crc = [], ann.file_crc32
+    monkeypatch.setattr(ann, "file_crc32", lambda path: reads.append(path) or crc(path))
+    return reads
+
+
+@pytest.mark.parametrize("record", [b"{not json", b"", b"[1, 2]", b'{"x": 1, "y": "z"}', b"\xff\xfe\x00"])
+def test_a_damaged_graph_record_only_means_verifying_again(built, monkeypatch, record):
+    """graph-checks.json is a cache: whatever it holds (half a document, another shape, bytes that are not
+    text), an open verifies the graph as if it were absent, and the next one trusts a fresh record."""
+    from fashrec.index import graph_checks
+
+    _, index_dir = built
+    monkeypatch.setattr(graph_checks, "SETTLE_NS", 0)
+    reads = _counting_reads(monkeypatch)
+    graph_checks.record_path().parent.mkdir(parents=True, exist_ok=True)
+    graph_checks.record_path().write_bytes(record)
+    assert_usable(index_dir, 12)
+    assert len(reads) == 1
+    assert isinstance(json.loads(graph_checks.record_path().read_text()), dict)   # rewritten whole
+    open_index(index_dir)
+    assert len(reads) == 1
+
+
+def test_an_unwritable_home_only_means_verifying_each_time(built, monkeypatch, tmp_path):
+    """A home that cannot hold the record (here a file where its folder should be, which stops root too)
+    costs the read on every open, never an error."""
+    from fashrec.index import graph_checks
+
+    _, index_dir = built
+    (tmp_path / "not-a-folder").write_text("a file")
+    monkeypatch.setenv("FASHREC_HOME", str(tmp_path / "not-a-folder" / "home"))
+    monkeypatch.setattr(graph_checks, "SETTLE_NS", 0)
+    reads = _counting_reads(monkeypatch)
+    for _ in range(2):
+        assert_usable(index_dir, 12)
+    assert len(reads) == 2 and not graph_checks.record_path().exists()
+
+
+CONCURRENT_OPENER = """
+import sys, zlib
+from pathlib import Path
+from fashrec.index import graph_checks, open_index
+graph_checks.SETTLE_NS = 0
+folders, scratch, me = [Path(p) for p in sys.argv[1].split(",")], Path(sys.argv[2]), sys.argv[3]
+for n in range(25):
+    for folder in folders:
+        assert len(open_index(folder)) == 12
+    # a file of its own each round: every round rewrites the record, racing the other processes
+    mine = scratch / f"{me}-{n}"
+    mine.write_bytes(f"{me} {n}".encode())
+    crc = zlib.crc32(mine.read_bytes())
+    assert graph_checks.matches(mine, crc, lambda path: zlib.crc32(path.read_bytes()))
+"""
+
+
+def test_processes_opening_at_once_never_leave_a_record_that_breaks_an_open(built, tmp_path, fashrec_env):
+    """Several processes open indexes and rewrite the record at once: each write replaces the whole file
+    (write to a temporary, then rename), so the last one wins and what a reader finds always parses; an
+    entry lost to a concurrent writer only means verifying that graph again."""
+    import shutil
+
+    from fashrec.index import graph_checks
+
+    _, index_dir = built
+    copies = [index_dir]
+    for i in range(2):   # copies are other inodes: other entries of the record
+        copies.append(tmp_path / f"copy-{i}")
+        shutil.copytree(index_dir, copies[-1])
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    folders = ",".join(map(str, copies))
+    openers = [subprocess.Popen([sys.executable, "-c", CONCURRENT_OPENER, folders, str(scratch), f"p{i}"],
+                                env=fashrec_env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+               for i in range(4)]
+    seen = 0
+    while any(p.poll() is None for p in openers):
+        if graph_checks.record_path().exists():
+            assert isinstance(json.loads(graph_checks.record_path().read_bytes()), dict)
+            seen += 1
+        time.sleep(0.005)
+    outputs = [(p.returncode, p.communicate()[1][-2000:]) for p in openers]
+    assert all(code == 0 for code, _ in outputs), outputs
+    record = json.loads(graph_checks.record_path().read_bytes())
+    assert seen and 0 < len(record) <= graph_checks.KEEP
+    assert all(set(entry) == {"size", "mtime_ns", "ctime_ns", "crc32"} for entry in record.values())
+    assert not [p for p in graph_checks.record_path().parent.iterdir() if p.name.endswith(".tmp")]
+    for folder in copies:
+        assert_usable(folder, 12)
+
+
 @pytest.mark.parametrize("how", ["flipped", "deleted"])
 def test_plain_update_repairs_a_damaged_graph_from_the_stored_vectors(built, fashrec, how):
     catalog, index_dir = built
