@@ -17,9 +17,8 @@ from fashrec.cli.options import (
     RuntimeOpt,
     SheetOpt,
 )
+from fashrec.cli.drawing import renderer
 from fashrec.cli.output import emit, handled, literal, note
-from fashrec.cli.render import render_outfits
-from fashrec.cli.sheet import write_outfit_sheet
 from fashrec.outfit import OutfitComposer, load_definition
 from fashrec.profile import profile_limits
 from fashrec.service.runtime import (
@@ -75,7 +74,9 @@ def outfit(
                                   profile=limits, budget=budget)
         data = result.to_dict()
         if sheet:
+            from fashrec.cli.sheet import write_outfit_sheet  # deferred: PIL's drawing and rich, only for --sheet
+
             note(f"sheet: {literal(write_outfit_sheet(sheet, data, image))}")
-        emit(data, json_mode=json_mode, render=lambda: render_outfits(data))
+        emit(data, json_mode=json_mode, render=lambda: renderer().render_outfits(data))
 
 

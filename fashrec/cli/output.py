@@ -16,14 +16,34 @@ from pathlib import Path
 from typing import Any, Callable, Iterator
 
 import typer
-from rich.console import Console
-from rich.markup import escape
 
 from fashrec.errors import FashrecError, UsageError
 from fashrec.settings import progress_forced
 
-stdout = Console(soft_wrap=False)
-stderr = Console(stderr=True)
+
+class LazyConsole:
+    """A rich Console made on first use. rich.console and what it pulls in cost ~35-45 ms of a cold
+    start; a ``--json`` answer writes its document with sys.stdout and never needs one."""
+
+    def __init__(self, **options: Any):
+        self._options = options
+        self._console = None
+
+    @property
+    def console(self):
+        """The Console itself (for rich objects that take one, e.g. ``Progress(console=...)``)."""
+        if self._console is None:
+            from rich.console import Console
+
+            self._console = Console(**self._options)
+        return self._console
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.console, name)
+
+
+stdout = LazyConsole(soft_wrap=False)
+stderr = LazyConsole(stderr=True)
 
 
 def to_jsonable(value: Any) -> Any:
@@ -69,6 +89,9 @@ def literal(text: Any, *, newlines: bool = False) -> str:
     Everything from a catalog, a request or a path goes through this before reaching a console:
     a title "[/] ..." used to crash the renderer, and an id holding ESC [31m recoloured the terminal.
     """
+    # rich only where text is rendered for a person (see LazyConsole)
+    from rich.markup import escape
+
     return escape(visible(text, newlines=newlines))
 
 
@@ -129,8 +152,10 @@ def progress_bar(description: str, total: int | None, *, enabled: bool = True) -
     # rich.progress costs ~20 ms to import: only a run that draws a bar (index, eval on a terminal) pays.
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
+    # On a terminal the bar is redrawn in place and vanishes when done. Forced onto a pipe (a log, a
+    # test), rich cannot redraw, and a transient bar would leave nothing: it is written once, finished.
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                  TimeRemainingColumn(), console=stderr, transient=True) as progress:
+                  TimeRemainingColumn(), console=stderr.console, transient=stderr.is_terminal) as progress:
         task = progress.add_task(description, total=total)
         yield lambda n=1: progress.advance(task, n)
 

@@ -35,9 +35,9 @@ from fashrec.cli.options import (
     batch_option,
     split_positionals,
 )
+from fashrec.cli.drawing import renderer
 from fashrec.cli.output import emit, handled, literal, note
 from fashrec.cli.remote import post, post_line, server_url, with_profile
-from fashrec.cli.render import render_refine, render_turn, turn_anchor_image
 from fashrec.errors import UsageError
 from fashrec.profile import load_profile_unless
 from fashrec.service.requests import RefineRequest, check_sort
@@ -166,9 +166,10 @@ def _answer_remote(call: _Call, url: str, request: dict[str, Any], image: Option
                          else 0)
     data = _remote_refine(url, request, image, text, call.session, call.pick)
     if call.sheet:
-        _write_sheet(call.sheet, data, turn_anchor_image(data), text or "refine")
-    emit(data, json_mode=call.json_mode, render=lambda: (render_turn(data, explain=call.explain) if "session" in data
-                                                        else render_refine(data, explain=call.explain)))
+        _write_sheet(call.sheet, data, renderer().turn_anchor_image(data), text or "refine")
+    emit(data, json_mode=call.json_mode,
+         render=lambda: (renderer().render_turn(data, explain=call.explain) if "session" in data
+                         else renderer().render_refine(data, explain=call.explain)))
 
 
 def _answer_turn(call: _Call, profile, image: Optional[Path], text: Optional[str], fields: dict[str, Any]) -> None:
@@ -184,8 +185,8 @@ def _answer_turn(call: _Call, profile, image: Optional[Path], text: Optional[str
                         llm=call.llm, k=call.k, strategy=call.strategy, max_steps=call.max_steps, profile=profile,
                         runtime=call.runtime, ask_below=call.ask_below, fields={**fields, "strict": call.strict})
     if call.sheet:
-        _write_sheet(call.sheet, data, turn_anchor_image(data), f"session {call.session}")
-    emit(data, json_mode=call.json_mode, render=lambda: render_turn(data, explain=call.explain))
+        _write_sheet(call.sheet, data, renderer().turn_anchor_image(data), f"session {call.session}")
+    emit(data, json_mode=call.json_mode, render=lambda: renderer().render_turn(data, explain=call.explain))
 
 
 def _answer_here(call: _Call, image: Optional[Path], text: Optional[str], fields: dict[str, Any],
@@ -216,9 +217,9 @@ def _answer_here(call: _Call, image: Optional[Path], text: Optional[str], fields
     data = refine_answer(refiner, RefineRequest(text=text or "", **fields), defaults=defaults, image=image,
                          profile_off=call.no_profile, like=call.like, unlike=call.unlike)
     if call.sheet:
-        _write_sheet(call.sheet, data, image or turn_anchor_image(data),
+        _write_sheet(call.sheet, data, image or renderer().turn_anchor_image(data),
                      f"Refine {image.name if image is not None else product_id}")
-    emit(data, json_mode=call.json_mode, render=lambda: render_refine(data, explain=call.explain))
+    emit(data, json_mode=call.json_mode, render=lambda: renderer().render_refine(data, explain=call.explain))
 
 
 def _write_sheet(path: Path, data: dict[str, Any], anchor: Optional[Path], title: str) -> None:

@@ -27,9 +27,9 @@ from fashrec.cli.options import (
     WhereOpt,
     batch_option,
 )
+from fashrec.cli.drawing import renderer
 from fashrec.cli.output import emit, handled, literal, note
 from fashrec.cli.remote import post_line, server_url, with_profile
-from fashrec.cli.render import render_search
 from fashrec.errors import UsageError
 from fashrec.profile import load_profile_unless
 from fashrec.service.requests import SearchRequest, SimilarRequest, check_sort
@@ -86,7 +86,7 @@ def _run(kind: str, query, page: Page, where, index, batch, sheet, json_mode: bo
             from fashrec.cli.sheet import write_sheet  # deferred: PIL's drawing, only for --sheet
 
             note(f"sheet: {literal(write_sheet(sheet, data, anchor=anchor, title=label))}")
-        emit(data, json_mode=json_mode, render=lambda: render_search(data, label))
+        emit(data, json_mode=json_mode, render=lambda: renderer().render_search(data, label))
 
 
 def _product_image(data: dict[str, Any]) -> Optional[Path]:

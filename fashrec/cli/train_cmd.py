@@ -49,7 +49,7 @@ def _train_progress(enabled: bool) -> Iterator[Callable[[Any], None]]:
         return
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                TextColumn("{task.fields[info]}"), TimeRemainingColumn())
-    with Progress(*columns, console=stderr, transient=True) as progress:
+    with Progress(*columns, console=stderr.console, transient=True) as progress:
         tasks: dict[str, Any] = {}
 
         def update(event: Any) -> None:
