@@ -58,6 +58,7 @@ POST_FILTER_MIN_SHARE, POST_MARGIN, POST_MAX_LIMIT = 0.2, 3.0, EF
 PQ_PAST_ROWS = 5_000_000
 NEVER_PRUNE = timedelta(days=36500)   # optimize() prunes old versions by default: never here
 REPAIR = "rebuild it with: fashrec index CATALOG.jsonl --rebuild"
+INSTALL = "install it with: pip install 'fashrec[scale]' (the index is sound: rebuilding would not help)"
 
 
 def ann_plan(rows: int) -> dict[str, Any]:
@@ -108,13 +109,22 @@ def open_version(record: dict[str, Any], count: int, folder: Path) -> Any:
         rows = table.count_rows()
     except Exception as exc:
         # a manifest copied to another machine and not refreshed may name a version pruned since
-        raise FashrecIndexError(f"the index's Lance dataset {uri} (version {version}) cannot be opened "
-                                f"({type(exc).__name__}: {exc})",
-                                hint=REPAIR + " (a copied manifest.json: copy the writer's current one)") from exc
+        hint = REPAIR + " (a copied manifest.json: copy the writer's current one)"
+        raise _cannot_open(uri, version, exc, hint) from exc
     if rows != count:
         raise FashrecIndexError(f"the index's Lance dataset {uri} (version {version}) holds {rows} items, "
                                 f"its manifest says {count}", hint=REPAIR)
     return table
+
+
+def _cannot_open(uri: str, version: Any, exc: Exception, hint: str) -> FashrecIndexError:
+    """Why a generation's dataset cannot be opened: a package missing here (named, with what installs it),
+    or the dataset itself (``hint``)."""
+    where = f"the index's Lance dataset {uri} (version {version}) cannot be opened"
+    if isinstance(exc, ImportError):   # lancedb's own ImportError for pylance names no module
+        package = "pylance" if exc.name in (None, "lance") else exc.name
+        return FashrecIndexError(f"{where}: {package} is not installed ({exc})", hint=INSTALL)
+    return FashrecIndexError(f"{where} ({type(exc).__name__}: {exc})", hint=hint)
 
 
 def read_generation(table: Any, uri: str, dimension: int) -> LoadedItems:
@@ -166,8 +176,7 @@ class LanceSearch:
             # more per query at 1M (6.5 vs 4.2 ms p50, bench/RESULTS.md 9.2), whatever the index does.
             dataset = table.to_lance()
         except Exception as exc:
-            raise FashrecIndexError(f"the index's Lance dataset {uri} (version {record.get('version')}) cannot "
-                                    f"be opened ({type(exc).__name__}: {exc})", hint=REPAIR) from exc
+            raise _cannot_open(uri, record.get("version"), exc, REPAIR) from exc
         return cls({**record, "uri": uri}, dataset, columns, count)
 
     def describe(self) -> dict[str, Any]:

@@ -316,6 +316,30 @@ def test_pruning_that_cannot_run_at_all_says_so_and_names_the_package(fashrec, f
     assert "tries again" not in said[0]
 
 
+def test_a_lance_index_queried_without_its_packages_says_what_to_install_not_to_rebuild(fashrec, fashrec_env,
+                                                                                        small_catalog, tiny_model,
+                                                                                        tmp_path):
+    """A sound Lance index read where pylance (or lancedb) is missing: the error names the missing package and
+    the extra that installs it; rebuilding would not help, so it is not what the hint says."""
+    run = fashrec("index", small_catalog, "--model", tiny_model, "--index", tmp_path / "idx", "--store", "lance",
+                  "--json")
+    assert run.returncode == 0, run.stderr
+    for module, package in (("lance", "pylance"), ("lancedb", "lancedb")):
+        missing = tmp_path / f"no-{module}"
+        missing.mkdir()
+        (missing / f"{module}.py").write_text(f'raise ModuleNotFoundError("No module named {module!r}", '
+                                              f'name="{module}")\n')
+        paths = [str(missing), *filter(None, [fashrec_env.get("PYTHONPATH")])]
+        env = {**fashrec_env, "PYTHONPATH": os.pathsep.join(paths)}
+        shadowed = subprocess.run([sys.executable, "-m", "fashrec", "search", "shirt", "--index", str(tmp_path / "idx"),
+                                   "--json"], capture_output=True, text=True, env=env, timeout=300)
+        assert shadowed.returncode == 4, shadowed.stderr   # README: the index cannot be read
+        error = json.loads(shadowed.stderr)
+        assert error["error"] == "index" and f": {package} is not installed (" in error["message"], error
+        assert "pip install 'fashrec[scale]'" in error["hint"] and "--rebuild" not in error["hint"], error
+    assert fashrec("search", "shirt", "--index", tmp_path / "idx", "--json").returncode == 0   # with them: answers
+
+
 HOLD = """
 import sys, time
 from pathlib import Path
