@@ -35,11 +35,10 @@ from typing import Iterator
 import numpy as np
 from common import (
     Stopwatch,
-    describe_machine,
     log,
-    machine_info,
     markdown_table,
     percentiles_ms,
+    report_header,
     rss_mib,
     write_json,
 )
@@ -283,8 +282,7 @@ def main() -> None:
     parser.add_argument("--json", type=Path, help="also write the results as JSON")
     args = parser.parse_args()
 
-    info = machine_info()
-    print(f"# ANN benchmark\n\n{describe_machine(info)}\n")
+    info = report_header("ANN benchmark")
     large = (f" ({ann.HNSW_EF_LARGE} from {ann.HNSW_LARGE_ITEMS:,} items)" if hasattr(ann, "default_ef") else "")
     print(f"shipped: M={ann.HNSW_M}, ef_construction={ann.HNSW_EF_CONSTRUCTION}, ef={ann.HNSW_EF_SEARCH}{large}, "
           f"exact below {ann.EXACT_MAX_ITEMS:,} items or {ann.EXACT_SHARE:.0%} allowed; k={K}")

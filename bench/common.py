@@ -79,6 +79,14 @@ def describe_machine(info: dict[str, Any]) -> str:
             + "".join(f" | {k}={v}" for k, v in info.get("env", {}).items()))
 
 
+def report_header(title: str, packages: Iterable[str] = ("numpy", "hnswlib"), **extra: Any) -> dict[str, Any]:
+    """The machine a report runs on (:func:`machine_info`, plus ``extra``), printed under the report's title
+    as its first lines, so that every markdown report says where and when its numbers were taken."""
+    info = {**machine_info(packages), **extra}
+    print(f"# {title}\n\n{describe_machine(info)}\n")
+    return info
+
+
 def rss_mib() -> float:
     """Current resident set size of this process (ru_maxrss is a peak, so it cannot measure deltas)."""
     with open("/proc/self/status") as fh:

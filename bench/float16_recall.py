@@ -32,10 +32,9 @@ sys.path.insert(0, str(REPO))
 
 from common import (  # noqa: E402
     bench_parser,
-    describe_machine,
     log,
-    machine_info,
     markdown_table,
+    report_header,
     run_measured,
     write_json,
 )
@@ -146,8 +145,7 @@ def main() -> None:
         return
     if args.index is None:
         parser.error("--index is required")
-    info = machine_info(("numpy",))
-    print(f"# float16 exact-search matrices\n\n{describe_machine(info)}\n")
+    info = report_header("float16 exact-search matrices", ("numpy",))
     image32, text32 = load_float32(args.index.expanduser())
     picked, allowed = plan_queries(len(image32), args.queries, args.seed)
     log(f"{len(image32)} items, {len(picked)} queries, {int(allowed.sum())} items pass the filter")

@@ -22,10 +22,9 @@ from pathlib import Path
 
 from common import (
     REPO,
-    describe_machine,
     log,
-    machine_info,
     markdown_table,
+    report_header,
     run_measured,
     write_json,
 )
@@ -128,9 +127,8 @@ def main() -> None:
     parser.add_argument("--json", type=Path, help="also write the results as JSON")
     args = parser.parse_args()
 
-    info = machine_info(("numpy", "hnswlib", "torch", "open_clip_torch", "pillow"))
-    info["threads"] = os.environ.get("FASHREC_THREADS", "default")
-    print(f"# Index benchmark\n\n{describe_machine(info)}\n")
+    info = report_header("Index benchmark", ("numpy", "hnswlib", "torch", "open_clip_torch", "pillow"),
+                         threads=os.environ.get("FASHREC_THREADS", "default"))
     problem = encoder_problem(args.model)
     if problem:
         print(f"**Not run: {problem}.** Pass --model DIR (any open_clip model folder) to bench another encoder.")

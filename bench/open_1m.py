@@ -56,7 +56,7 @@ if "--repo" in sys.argv:
     import fashrec  # noqa: E402,F401
 
 from ann_bench import build_or_load, ground_truth, make_vectors, recall  # noqa: E402
-from common import describe_machine, hwm_mib, log, machine_info, markdown_table, percentiles_ms, write_json  # noqa: E402
+from common import hwm_mib, log, markdown_table, percentiles_ms, report_header, write_json  # noqa: E402
 
 N = 1_000_000
 DIM = 256
@@ -285,8 +285,7 @@ def main() -> None:
         child(args)
         return
     args.workdir.mkdir(parents=True, exist_ok=True)
-    info = machine_info()
-    print(f"# An open 1M-item index\n\n{describe_machine(info)}\n")
+    info = report_header("An open 1M-item index")
     folder = build(args)
     truth = truths(args, folder)
     results: dict = {}

@@ -241,10 +241,9 @@ def main() -> None:
         child(args)
         return
     sys.path.insert(0, str(Path(__file__).resolve().parent))
-    from common import describe_machine, machine_info, write_json
+    from common import report_header, write_json
 
-    info = machine_info(("numpy", "hnswlib", "onnxruntime", "torch"))
-    print(f"# Query latency, cold and warm\n\n{describe_machine(info)}\n")
+    info = report_header("Query latency, cold and warm", ("numpy", "hnswlib", "onnxruntime", "torch"))
     info["bytecode_written_by_the_bench"] = compile_bytecode(args.source_only)
     info["source_only"] = args.source_only
     if info["bytecode_written_by_the_bench"]:
