@@ -68,7 +68,8 @@ class OnnxEncoder:
     @property
     def tokenizer(self) -> ClipTokenizer:
         if self._tokenizer is None:
-            merges = self.record.path("merges").read_text(encoding="utf-8").split("\n")
+            # the text itself: the tokenizer searches it until it needs the rank dict (MergeRanks)
+            merges = self.record.path("merges").read_text(encoding="utf-8")
             self._tokenizer = ClipTokenizer(self._tokenizer_cfg, merges=merges)
         return self._tokenizer
 

@@ -13,7 +13,9 @@ What keeps it cheap on the query path (a cold query tokenizes a handful of short
   control character or terminal escape in it to fix; ``&`` could start an HTML entity).
 - ``regex`` (~40 ms) is imported only for non-ASCII text: on printable ASCII, ``\p{L}`` and ``\p{N}``
   are ``[A-Za-z]`` and ``[0-9]``, which the standard ``re`` matches the same way.
-- no 49k-entry vocabulary dict is built: a merged token's id is 512 + the rank of its merge.
+- no 49k-entry vocabulary dict is built: a merged token's id is 512 + the rank of its merge; and no
+  49k-entry rank dict either until a tokenizer has looked up enough pairs to need one
+  (:class:`MergeRanks`: a cold refine tokenizes one short text, ~40 lookups in the merges text).
 - the merges file is found with ``importlib.util.find_spec("open_clip")``, which locates the package
   without executing it, so open_clip (and torch) are never imported.
 
@@ -152,30 +154,81 @@ _ASCII_PATTERN = r"""|'s|'t|'re|'ve|'m|'ll|'d|[a-zA-Z]+|[0-9]|[^\sa-zA-Z0-9]+"""
 _UNICODE_PATTERN = r"""|'s|'t|'re|'ve|'m|'ll|'d|[\p{L}]+|[\p{N}]|[^\s\p{L}\p{N}]+"""
 
 
+class MergeRanks:
+    """The BPE merges' ranks, from the merges text (one "first second" merge a line, in rank order).
+
+    Building the 48,894-entry dict costs ~17 ms (splitting the text and hashing every line), which is
+    most of a cold query's tokenizer when that query tokenizes six words. So the first lookups search
+    the text itself: a pair's order is the offset of its line (the same order as the rank), and the rank
+    of a merge that applies comes from the offsets of the line breaks. After ``DICT_AFTER`` lookups (an
+    index run or a training epoch tokenizes thousands of texts) the dict is built once and used.
+    """
+
+    DICT_AFTER = 4096   # lookups at ~30 us each before the dict (~17 ms once) pays for itself
+
+    def __init__(self, merges: str | Sequence[str]) -> None:
+        text = (merges if isinstance(merges, str) else "\n".join(merges)).strip("\n")
+        self._data = b"\n" + text.encode("utf-8") + b"\n"
+        self.count = self._data.count(b"\n") - 1 if text else 0
+        self._ranks: dict[str, int] | None = None
+        self._breaks: np.ndarray | None = None
+        self._lookups = 0
+
+    def settle(self) -> None:
+        """Build the dict once enough lookups were made; called between words, never while one word's
+        pairs are compared (an offset and a rank are different orders)."""
+        if self._ranks is None and self._lookups > self.DICT_AFTER:
+            self._ranks = self.as_dict()
+
+    def order(self, pair: str) -> float:
+        """A number that sorts merges as their ranks do; infinity for a pair that is not a merge."""
+        if self._ranks is not None:
+            return self._ranks.get(pair, float("inf"))
+        self._lookups += 1
+        at = self._data.find(b"\n" + pair.encode("utf-8") + b"\n")
+        return float("inf") if at < 0 else at
+
+    def rank(self, pair: str) -> int | None:
+        if self._ranks is not None:
+            return self._ranks.get(pair)
+        at = self._data.find(b"\n" + pair.encode("utf-8") + b"\n")
+        if at < 0:
+            return None
+        if self._breaks is None:
+            self._breaks = np.flatnonzero(np.frombuffer(self._data, dtype=np.uint8) == 10)
+        return int(np.searchsorted(self._breaks, at))   # the line break before line N is the Nth
+
+    def as_dict(self) -> dict[str, int]:
+        """Every merge with its rank."""
+        if self._ranks is not None:
+            return self._ranks
+        lines = self._data[1:-1].decode("utf-8").split("\n")
+        return dict(zip(lines, range(len(lines))))
+
+
 class ClipTokenizer:
     """Token ids for texts, as an int64 N x context_length array (open_clip returns a LongTensor).
 
-    ``merges`` are the BPE merge lines ("first second", in rank order); by default open_clip's bundled
-    file. Token ids follow SimpleTokenizer's vocabulary order: the 256 byte symbols, the same with
+    ``merges`` are the BPE merge lines ("first second", in rank order), or the text holding them one a
+    line; by default open_clip's bundled file. Token ids follow SimpleTokenizer's vocabulary order: the 256 byte symbols, the same with
     ``</w>``, one token per merge (id 512 + rank), then the special tokens; ids are computed from the
     merge ranks while merging, so no 49k-entry vocabulary dict has to be built at start-up.
     """
 
-    def __init__(self, cfg: TokenizerConfig | None = None, *, merges: Sequence[str] | None = None) -> None:
+    def __init__(self, cfg: TokenizerConfig | None = None, *, merges: str | Sequence[str] | None = None) -> None:
         import re
 
         self.cfg = cfg or TokenizerConfig()
-        lines = list(merges) if merges is not None else read_bundled_merges()
-        self.bpe_ranks: dict[str, int] = dict(zip(lines, range(len(lines))))
-        self._n_merges = len(lines)
+        self.ranks = MergeRanks(merges if merges is not None else read_bundled_merges())
+        n_merges = self._n_merges = self.ranks.count
         self.byte_encoder = bytes_to_unicode()
         self._symbol_ids = {ch: i for i, ch in enumerate(self.byte_encoder.values())}
         self._symbol_ids.update({ch + "</w>": 256 + i for i, ch in enumerate(self.byte_encoder.values())})
         special = ["<start_of_text>", "<end_of_text>", *self.cfg.additional_special_tokens]
-        self.special_ids = {t: 512 + len(lines) + i for i, t in enumerate(special)}
+        self.special_ids = {t: 512 + n_merges + i for i, t in enumerate(special)}
         self.sot_token_id = self.special_ids["<start_of_text>"]
         self.eot_token_id = self.special_ids["<end_of_text>"]
-        self.vocab_size = 512 + len(lines) + len(special)
+        self.vocab_size = 512 + n_merges + len(special)
         self.cache: dict[str, list[int]] = {t: [i] for t, i in self.special_ids.items()}
         self._special_alt = "|".join(special)
         self._ascii_pat = re.compile(self._special_alt + _ASCII_PATTERN, re.IGNORECASE)
@@ -189,7 +242,7 @@ class ClipTokenizer:
     def encoder(self) -> dict[str, int]:
         """SimpleTokenizer's token -> id dict (built on demand; only tests and checks need it)."""
         vocab = {**self._symbol_ids}
-        for line, rank in self.bpe_ranks.items():
+        for line, rank in self.ranks.as_dict().items():
             vocab[line.replace(" ", "")] = 512 + rank
         vocab.update(self.special_ids)
         return vocab
@@ -210,12 +263,12 @@ class ClipTokenizer:
             return cached
         word = tuple(token[:-1]) + (token[-1] + "</w>",)
         made: dict[str, int] = {}
-        ranks = self.bpe_ranks
-        inf = float("inf")
+        ranks = self.ranks
+        ranks.settle()
         while len(word) > 1:
             pairs = set(zip(word, word[1:]))
-            bigram = min(pairs, key=lambda pair: ranks.get(f"{pair[0]} {pair[1]}", inf))
-            rank = ranks.get(f"{bigram[0]} {bigram[1]}")
+            bigram = min(pairs, key=lambda pair: ranks.order(f"{pair[0]} {pair[1]}"))
+            rank = ranks.rank(f"{bigram[0]} {bigram[1]}")
             if rank is None:
                 break
             first, second = bigram

@@ -14,7 +14,7 @@ from PIL import Image
 
 from fashrec.encoder.onnx_export import drawn_probe_images
 from fashrec.encoder.preprocess import PreprocessConfig, PreprocessUnsupported, Preprocessor
-from fashrec.encoder.tokenizer import ClipTokenizer, TokenizerConfig, basic_clean
+from fashrec.encoder.tokenizer import ClipTokenizer, MergeRanks, TokenizerConfig, basic_clean
 from onnx_support import TEXTS, example_images, example_rows
 
 # -- preprocessing ------------------------------------------------------------------------------------
@@ -64,7 +64,11 @@ def open_clip_tokenizer_cls():
 
 @pytest.mark.parametrize("context", [16, 24, 77])
 @pytest.mark.parametrize("clean", ["lower", "whitespace", "canonicalize"])
-def test_tokenizer_equals_open_clip(open_clip_tokenizer_cls, context, clean):
+@pytest.mark.parametrize("dict_after", [0, 10**9], ids=["rank-dict", "merges-text"])
+def test_tokenizer_equals_open_clip(open_clip_tokenizer_cls, context, clean, dict_after, monkeypatch):
+    """Both ways MergeRanks answers (searching the merges text, then its dict once enough lookups were
+    made; dict_after 0 switches after the first word) tokenize as open_clip does."""
+    monkeypatch.setattr(MergeRanks, "DICT_AFTER", dict_after)
     reference = open_clip_tokenizer_cls(context_length=context, clean=clean)
     ours = ClipTokenizer(TokenizerConfig(context_length=context, clean=clean))
     texts = TEXTS + [row["title"] for row in example_rows()] + [row.get("description", "") for row in example_rows()]
