@@ -7,6 +7,8 @@ An export is a folder named after the encoder identifier::
         merges.txt                  the tokenizer's BPE merges (so the export needs no open_clip)
         export.json                 what was exported, with which versions, and how it verified
         stamp.json                  (optional) file stats seen when the checksums last matched
+        text.optimised-ort<V>.onnx  (optional) the text tower as onnxruntime V optimised it, with a
+        text.optimised-ort<V>.json  sidecar: its checksum, stats, and the checksum of its source
 
 ``export.json`` is written last, inside a temporary folder that is renamed into place, so a folder
 with an ``export.json`` is always complete. A reader checks the identifier, the format, the file sizes
@@ -196,3 +198,45 @@ def write_stamp(record: ExportRecord) -> None:
 
 def atomic_write_text(path: Path, text: str) -> None:
     atomic_write_bytes(path, text.encode("utf-8"))
+
+
+# -- a tower as onnxruntime optimised it: made on first use, trusted by its sidecar -----------------------
+def optimised_path(record: ExportRecord, tower: str, version: str) -> Path:
+    safe = re.sub(r"[^A-Za-z0-9.]+", "_", version)
+    return record.folder / f"{tower}.optimised-ort{safe}.onnx"
+
+
+def trusted_optimised(record: ExportRecord, tower: str, version: str) -> Path | None:
+    """The optimised copy of ``tower`` that onnxruntime ``version`` saved from this very export file,
+    when its sidecar vouches for its bytes (the stats it was written with, else its sha256); None when
+    there is none, or it is for another source, another onnxruntime, or damaged."""
+    path = optimised_path(record, tower, version)
+    try:
+        info = json.loads(path.with_suffix(".json").read_text())
+        if info.get("source_sha256") != record.meta["files"][tower]["sha256"] or info.get("onnxruntime") != version:
+            return None
+        if info.get("stat") == _stat_key(path):
+            return path
+        if sha256_file(path) == info.get("sha256"):   # the same bytes, moved or copied: re-stamped
+            atomic_write_text(path.with_suffix(".json"), json.dumps({**info, "stat": _stat_key(path)}))
+            return path
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        pass
+    return None
+
+
+def publish_optimised(record: ExportRecord, tower: str, version: str, written: Path) -> None:
+    """Make ``written`` (onnxruntime's optimised copy, beside the export) the trusted one. Best effort,
+    like the stamp: a failure leaves the export as it was. The stats are those of ``written`` itself
+    (a rename keeps them), so a copy another process published over it afterwards is not vouched for
+    by this sidecar: it is hashed, and used only if it is the same bytes."""
+    path = optimised_path(record, tower, version)
+    try:
+        info = {"source_sha256": record.meta["files"][tower]["sha256"], "onnxruntime": version,
+                "sha256": sha256_file(written), "stat": _stat_key(written)}
+        written.replace(path)
+        atomic_write_text(path.with_suffix(".json"), json.dumps(info))
+    except OSError:
+        pass
+    finally:
+        written.unlink(missing_ok=True)

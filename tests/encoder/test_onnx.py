@@ -51,7 +51,13 @@ def test_export_writes_a_verified_folder(tiny_encoder, tiny_export):
     root, report = tiny_export
     assert report.folder == root / artifacts.folder_name(tiny_encoder.identifier)
     names = sorted(p.name for p in report.folder.iterdir())
-    assert names == ["export.json", "image.onnx", "merges.txt", "stamp.json", "text.onnx"]
+    import onnxruntime as ort
+
+    # the verification's text session saved onnxruntime's optimised graph beside the export
+    optimised = artifacts.optimised_path(artifacts.read_export(report.folder, tiny_encoder.identifier), "text",
+                                         ort.__version__)
+    assert names == sorted(["export.json", "image.onnx", "merges.txt", "stamp.json", "text.onnx",
+                            optimised.name, optimised.with_suffix(".json").name])
     meta = json.loads((report.folder / "export.json").read_text())
     assert meta["identifier"] == tiny_encoder.identifier and meta["dimension"] == tiny_encoder.dimension
     v = meta["verification"]
@@ -204,9 +210,96 @@ def test_late_fallback_when_onnxruntime_refuses_a_file_that_passed_the_checks(ti
         loader.load_query_encoder(str(tiny_model), runtime="onnx", roots=[root]).encoder.encode_texts(texts)
 
 
+# -- the text tower, saved as onnxruntime optimised it --------------------------------------------------
+def _text_encoder(folder: Path, identifier: str) -> OnnxEncoder:
+    return OnnxEncoder(artifacts.read_export(folder, identifier), threads=1)
+
+
+def copy_export_unoptimised(tiny_export, tmp_path) -> tuple[Path, Path]:
+    """An export as made before optimised copies existed (the export's own verification saves one)."""
+    root, folder = copy_export(tiny_export, tmp_path)
+    for path in folder.glob("text.optimised-*"):
+        path.unlink()
+    return root, folder
+
+
+def test_the_text_tower_is_saved_optimised_then_loaded_from_that_copy(tiny_encoder, tiny_export, tmp_path):
+    """The first session saves onnxruntime's optimised text graph beside the export, with a sidecar; the
+    next encoder loads that copy (no graph optimisation to redo) and embeds bit for bit as before."""
+    import onnxruntime as ort
+
+    root, folder = copy_export_unoptimised(tiny_export, tmp_path)
+    first = _text_encoder(folder, tiny_encoder.identifier)
+    before = first.encode_texts(TEXTS)
+    optimised = artifacts.optimised_path(first.record, "text", ort.__version__)
+    assert first.loaded_from["text"] == folder / "text.onnx" and optimised.is_file()
+    sidecar = json.loads(optimised.with_suffix(".json").read_text())
+    assert sidecar["source_sha256"] == first.record.meta["files"]["text"]["sha256"]
+    assert sidecar["sha256"] == artifacts.sha256_file(optimised) and sidecar["onnxruntime"] == ort.__version__
+    assert not [p.name for p in folder.iterdir() if p.name.startswith(".")]   # no temporary left
+    second = _text_encoder(folder, tiny_encoder.identifier)
+    assert np.array_equal(second.encode_texts(TEXTS), before)
+    assert second.loaded_from["text"] == optimised
+    assert cosines(before, tiny_encoder.encode_texts(TEXTS)).min() >= 0.9999
+    first.encode_images(example_images()[:1])   # the image tower gains nothing that way: no copy
+    assert first.loaded_from["image"] == folder / "image.onnx"
+    assert not artifacts.optimised_path(first.record, "image", ort.__version__).exists()
+
+
+@pytest.mark.parametrize("damage", ["flipped", "other-source", "other-onnxruntime", "bad-sidecar", "no-sidecar"])
+def test_an_optimised_copy_is_used_only_while_its_sidecar_vouches_for_it(tiny_encoder, tiny_export, tmp_path,
+                                                                        damage):
+    """A copy whose bytes changed (same size and mtime: only the checksum can tell), that was saved from
+    another export file or by another onnxruntime, or whose sidecar is damaged or gone, is not loaded:
+    the export file is, with the same embeddings, and a good copy is saved again."""
+    import onnxruntime as ort
+
+    root, folder = copy_export_unoptimised(tiny_export, tmp_path)
+    before = _text_encoder(folder, tiny_encoder.identifier).encode_texts(TEXTS)
+    optimised = artifacts.optimised_path(artifacts.read_export(folder, tiny_encoder.identifier), "text",
+                                         ort.__version__)
+    sidecar = optimised.with_suffix(".json")
+    info = json.loads(sidecar.read_text())
+    if damage == "flipped":
+        stat = optimised.stat()
+        data = bytearray(optimised.read_bytes())
+        data[len(data) // 2] ^= 0xFF
+        optimised.write_bytes(bytes(data))
+        os.utime(optimised, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+        sidecar.write_text(json.dumps({**info, "stat": None}))   # as if moved: the checksum decides
+    elif damage in ("other-source", "other-onnxruntime"):
+        key = "source_sha256" if damage == "other-source" else "onnxruntime"
+        sidecar.write_text(json.dumps({**info, key: "0" * 64}))
+    elif damage == "bad-sidecar":
+        sidecar.write_text("{not json")
+    else:
+        sidecar.unlink()
+    again = _text_encoder(folder, tiny_encoder.identifier)
+    assert np.array_equal(again.encode_texts(TEXTS), before)
+    assert again.loaded_from["text"] == folder / "text.onnx"
+    assert json.loads(sidecar.read_text())["sha256"] == artifacts.sha256_file(optimised)   # saved again
+    assert _text_encoder(folder, tiny_encoder.identifier).loaded_from.get("text") is None   # lazy
+    third = _text_encoder(folder, tiny_encoder.identifier)
+    third.encode_texts(TEXTS[:1])
+    assert third.loaded_from["text"] == optimised
+
+
+def test_an_export_folder_that_cannot_be_written_loads_the_export_file(tiny_encoder, tiny_export, tmp_path,
+                                                                       monkeypatch):
+    """A shipped or shared export folder may be read-only (root ignores modes, hence os.access faked):
+    no copy is saved, and the text tower loads from the export file as before."""
+    root, folder = copy_export_unoptimised(tiny_export, tmp_path)
+    monkeypatch.setattr(os, "access", lambda path, mode, **kw: False)
+    encoder = _text_encoder(folder, tiny_encoder.identifier)
+    vecs = encoder.encode_texts(TEXTS)
+    assert encoder.loaded_from["text"] == folder / "text.onnx"
+    assert not list(folder.glob("text.optimised-*"))
+    assert cosines(vecs, tiny_encoder.encode_texts(TEXTS)).min() >= 0.9999
+
+
 @pytest.mark.parametrize("damage", ["bad-json", "other-identifier", "not-verified", "merges-missing", "format"])
 def test_fallback_when_export_json_is_wrong(tiny_model, tiny_export, tmp_path, damage):
-    root, folder = copy_export(tiny_export, tmp_path)
+    root, folder = copy_export_unoptimised(tiny_export, tmp_path)
     meta_path = folder / "export.json"
     meta = json.loads(meta_path.read_text())
     if damage == "bad-json":
