@@ -1,10 +1,13 @@
 """LanceDB (an IVF index + a scalar index, filters pushed into `where`) against the shipped hnswlib path.
 
-    OPENBLAS_NUM_THREADS=1 nice -n 10 python bench/lance_bench.py --n 1000000 --index-type IVF_SQ --partitions 256 \\
-        --nprobes 8,64 --refine 20 --folder ~/.cache/fashrec-data/work-bench1m/lance \\
+    # the store's shipped settings at 1M (RESULTS.md 9.2: one IVF_HNSW_SQ graph, m 16, ef_construction
+    # 100, ef 300, refine 1, pylance's dataset, a broad filter post-filtering the top 100; --flat adds
+    # Lance's exact pre-filtered scan):
+    OPENBLAS_NUM_THREADS=1 nice -n 10 python bench/lance_bench.py --n 1000000 --index-type IVF_HNSW_SQ \\
+        --partitions 1 --m 16 --ef-construction 100 --nprobes 1 --ef 300 --refine 1 --api lance \\
+        --post-limit 0,100 --flat --folder ~/.cache/fashrec-data/work-bench1m/lance \\
         --graph-cache ~/.cache/fashrec-data/work-bench1m/ann-cache --json /tmp/lance-1m.json
-    # the HNSW variant at 1M (RESULTS.md 9.1; LanceDB's default m=20/ef_construction=300 did not finish here):
-    ... --index-type IVF_HNSW_SQ --partitions 4 --m 16 --ef-construction 100 --nprobes 2,4 --ef 300 --refine 20
+    # IVF_SQ (RESULTS.md 9): ... --index-type IVF_SQ --partitions 256 --nprobes 8,64 --refine 20
 
 The data is ann_bench.py's ``clustered`` set (unit 256-d vectors from a 1,000-component mixture with
 a 32-d shared subspace, seed n; queries are fresh draws, seed 10,000,019), so the figures sit next to
@@ -44,7 +47,7 @@ from pathlib import Path
 
 import numpy as np
 from ann_bench import K, build_or_load, ground_truth, make_vectors, recall
-from common import describe_machine, hwm_mib, log, machine_info, markdown_table, percentiles_ms, rss_mib, write_json
+from common import bench_parser, describe_machine, hwm_mib, log, machine_info, markdown_table, percentiles_ms, rss_mib, write_json
 
 FILTERS = {"none": None, "2%": 2, "30%": 30}
 DIM = 256
@@ -163,7 +166,7 @@ class Setting:
 def lancedb_query(table, q: np.ndarray, where: str | None, s: Setting) -> np.ndarray:
     limit = s.post_limit if (where and s.post_limit) else K
     query = table.search(q, vector_column_name="vector").metric("cosine").nprobes(s.nprobes).limit(limit)
-    query = query.select(["id"])
+    query = query.select(["id", "_distance"])   # named: Lance warns when a search leaves it out
     if s.refine:
         query = query.refine_factor(s.refine)
     if s.ef:
@@ -183,7 +186,7 @@ def lance_query(dataset, q: np.ndarray, where: str | None, s: Setting) -> np.nda
     nearest.update({"refine_factor": s.refine} if s.refine else {})
     nearest.update({"ef": s.ef} if s.ef else {})
     nearest.update({"use_index": False} if s.flat else {})
-    table = dataset.to_table(columns=["id"], nearest=nearest, filter=where, prefilter=not s.post_limit,
+    table = dataset.to_table(columns=["id", "_distance"], nearest=nearest, filter=where, prefilter=not s.post_limit,
                              fast_search=s.fast)
     return table["id"].to_numpy()[:K]
 
@@ -336,7 +339,7 @@ def row(engine: str, setting: str, flt: str, found, times, truth) -> dict:
 
 def parse_args() -> argparse.Namespace:
     ints = lambda s: [int(x) for x in s.split(",") if x]  # noqa: E731
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = bench_parser(__doc__)
     parser.add_argument("--n", type=int, default=100_000)
     parser.add_argument("--queries", type=int, default=200)
     parser.add_argument("--index-type", default="IVF_PQ", choices=["IVF_PQ", "IVF_SQ", "IVF_FLAT", "IVF_HNSW_SQ", "IVF_HNSW_PQ"])
@@ -359,7 +362,6 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--hnsw", action="store_true", help="also time fashrec's hnswlib path (built here)")
     parser.add_argument("--graph-cache", type=Path, help="as --hnsw, reusing/saving ann_bench.py's graph cache")
     parser.add_argument("--folder", type=Path, default=None, help="keep the table here and reuse it (default: a temp dir)")
-    parser.add_argument("--json", default=None)
     parser.add_argument("--child", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--truth", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()

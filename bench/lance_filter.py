@@ -15,6 +15,19 @@ with a BITMAP index), so each part is measured on identical rows in one run. Fil
 allowed rows. ``--graph-table`` (a lance_bench.py table with its IVF_HNSW_SQ index) adds the
 pre-filtered graph walk (ef 300, refine 1, as the store queries) on the same queries.
 
+``--store DIR`` times the store itself end to end instead: fashrec's ``Index`` (``open_index``, as the
+pipeline opens it) over a Lance table of open_1m.py's 1M generation (the same clustered vectors; its
+``share`` attribute lets 2 % or 30 % through), written once into DIR by the store's own writer
+(``lance_store.write_lance``: fashrec's schema and scalar indexes, one IVF_HNSW_SQ graph; ~10 min here),
+the item store and mapped file hard-linked from ``--source``; ``--vectors float16`` adds the same
+generation with a float16 mapped file (``DIR-float16``, searching DIR's table). ``Index.nearest`` with
+no filter, the 30 % and the 2 % filter, and "2%-new" (a different 2 % filter each query: nothing
+gathered before is reused); per case recall@10 against open_1m.py's exact truth, the first query
+apart (``first_ms``), p50/p95 of the rest, Lance's where alone, and the reader's peak RSS:
+
+    OPENBLAS_NUM_THREADS=1 nice -n 10 python bench/lance_filter.py --store ~/.cache/fashrec-data/work-lance6/store-1m \\
+        --queries 100 --vectors float32,float16 --threads 0,1 --json /tmp/lance-store-1m.json
+
 Each path runs in a fresh child process that opens the dataset from disk (its RSS is a reader's);
 ``--threads`` repeats the children with LANCE_CPU_THREADS / LANCE_IO_THREADS set, to see whether
 Lance's thread pools matter on a small machine. Per path: recall@10, p50/p95 of the whole query, and
@@ -33,7 +46,7 @@ from pathlib import Path
 
 import numpy as np
 from ann_bench import K, ground_truth, recall
-from common import describe_machine, hwm_mib, log, machine_info, markdown_table, percentiles_ms, rss_mib, write_json
+from common import bench_parser, describe_machine, hwm_mib, log, machine_info, markdown_table, percentiles_ms, rss_mib, write_json
 from lance_bench import draw, folder_bytes
 
 PATHS = ("exact-mapped", "exact-take", "exact-take16", "exact-scan", "lance-flat", "graph")
@@ -135,7 +148,171 @@ def exact_scan(dataset, q: np.ndarray, where: str, column: str, parts: dict) -> 
 def lance_nearest(dataset, q: np.ndarray, where: str, use_index: bool) -> np.ndarray:
     nearest = {"column": "vector", "q": q, "k": K, "metric": "cosine"}
     nearest.update({"nprobes": 1, "ef": 300, "refine_factor": 1} if use_index else {"use_index": False})
-    return dataset.to_table(columns=["id"], nearest=nearest, filter=where, prefilter=True)["id"].to_numpy()
+    found = dataset.to_table(columns=["id", "_distance"], nearest=nearest, filter=where, prefilter=True)
+    return found["id"].to_numpy()   # _distance named: Lance warns when a search leaves it out
+
+
+# -- the store end to end (--store): fashrec's own Lance-backed Index on open_1m.py's 1M index ------------
+def build_store(source: Path, folder: Path) -> Path:
+    """A Lance-backed fashrec index of the very generation open_1m.py wrote at ``source`` (once): its item
+    store and mapped file hard-linked, the Lance table written by the store's own writer
+    (``lance_store.write_lance``: fashrec's schema, scalar indexes, one IVF_HNSW_SQ graph), and a
+    manifest naming the version it reached."""
+    import dataclasses
+
+    from fashrec.index import items
+    from fashrec.index.lance_store import LanceChanges, write_lance
+    from fashrec.index.manifest import read_manifest, write_manifest
+    from fashrec.index.stores import LANCE_FOLDER, StoreSpec
+
+    if (folder / "manifest.json").exists():
+        return folder
+    manifest = read_manifest(source)
+    folder.mkdir(parents=True, exist_ok=True)
+    for name in (manifest.items_file, manifest.mapped_file, manifest.vectors_file):
+        if not (folder / name).exists():
+            os.link(source / name, folder / name)
+    dimension = int(manifest.encoder["dimension"])
+    conn = items.connect(folder / manifest.items_file, readonly=True)
+    loaded = items.load_all(conn, dimension)
+    conn.close()
+    started, notes = time.perf_counter(), []
+    record = write_lance(StoreSpec("lance", LANCE_FOLDER), folder, None, 0, LanceChanges([], []), loaded,
+                         dimension, notes)
+    took = round(time.perf_counter() - started, 1)
+    log(f"Lance table written and indexed in {took}s: {record} {notes}")
+    (folder / "store-build.json").write_text(json.dumps({"write_lance_s": took, "record": record}))
+    write_manifest(folder, dataclasses.replace(manifest, store=record))
+    return folder
+
+
+def float16_copy(store: Path, folder: Path) -> Path:
+    """The same generation with float16 exact-search matrices (``FASHREC_INDEX_VECTORS=float16``'s mapped
+    file, derived anew) searching ``store``'s Lance dataset (named by its absolute path, as ``--store
+    lance:URI`` records it): the float16 matrix next to the float32 one on one table."""
+    import dataclasses
+
+    from fashrec.index import columns, items, mapped
+    from fashrec.index.manifest import read_manifest, write_manifest
+
+    if (folder / "manifest.json").exists():
+        return folder
+    manifest = read_manifest(store)
+    folder.mkdir(parents=True, exist_ok=True)
+    for name in (manifest.items_file, manifest.vectors_file):
+        if not (folder / name).exists():
+            os.link(store / name, folder / name)
+    conn = items.connect(folder / manifest.items_file, readonly=True)
+    loaded = items.load_all(conn, int(manifest.encoder["dimension"]))
+    conn.close()
+    arrays, facts = columns.derive(loaded, identifier="bench", items_path=folder / manifest.items_file,
+                                   vectors="float16")
+    mapped.write_mapped(folder / manifest.mapped_file, arrays, facts)
+    uri = str((store / manifest.store["uri"]).resolve())
+    write_manifest(folder, dataclasses.replace(manifest, store={**manifest.store, "uri": uri}))
+    return folder
+
+
+STORE_CASES = ("none", "30%", "2%", "2%-new")
+
+
+def store_filter(case: str, j: int, spare: list[int]):
+    """The filter of query ``j`` in ``case``: open_1m.py's share attribute (2 % "two", 30 % "thirty");
+    "new filter" leaves out a different 2 % member (outside the query's true top 10) per query, so no
+    search reuses a mask or the rows an earlier one gathered: a first search with a filter."""
+    from fashrec.index.filters import Filter
+
+    if case == "none":
+        return None
+    if case == "30%":
+        return Filter({"share": {"thirty"}})
+    return Filter({"share": {"two"}}, exclude_ids={f"p{spare[j]}"} if "new" in case else set())
+
+
+def store_child(args) -> None:
+    """Open the Lance-backed index as the pipeline does (``open_index``) and time ``Index.nearest``."""
+    from open_1m import rss_parts
+
+    from fashrec.index import open_index
+    from fashrec.index.lance_where import where_sql
+
+    data = np.load(args.truth)
+    queries, spare = data["queries"], data["spare"].tolist()
+    before = rss_parts()
+    started = time.perf_counter()
+    index = open_index(args.child_store)
+    out = {"open_s": round(time.perf_counter() - started, 2), "rss_before_open_mib": before,
+           "rss_after_open_mib": rss_parts(), "matrix": str(index.image_vectors.dtype), "rows": []}
+    for case in args.cases:
+        truth = data["truth_none" if case == "none" else "truth_30" if case == "30%" else "truth_2"]
+        found, times = [], []
+        for j, q in enumerate(queries):
+            flt = store_filter(case, j, spare)
+            t = time.perf_counter()
+            got = index.nearest(q, K, flt=flt)
+            times.append(time.perf_counter() - t)
+            found.append(got.positions)
+        lat = percentiles_ms(times[1:])   # the case's first query apart: the filter's first use
+        where = where_sql(store_filter(case, 0, spare))
+        alone = []
+        for _ in range(20 if where else 0):   # Lance's where alone, as the exact path asks it
+            t = time.perf_counter()
+            index.searcher.table.to_table(columns=[], filter=where, with_row_address=True)
+            alone.append(time.perf_counter() - t)
+        out["rows"].append({"case": case, "method": got.method, "recall@10": round(recall(found, truth), 4),
+                            "first_ms": round(times[0] * 1e3, 1), "p50_ms": round(lat["p50"], 2),
+                            "p95_ms": round(lat["p95"], 2),
+                            "where_p50_ms": round(percentiles_ms(alone[3:])["p50"], 2) if alone else None,
+                            "rss_after_mib": rss_parts()})
+        log(f"  {out['rows'][-1]}")
+    out["peak_rss_mib"] = round(hwm_mib(), 1)
+    print(json.dumps(out))
+
+
+def store_truth(args) -> Path:
+    """open_1m.py's queries and exact ground truths (its truth file, the first ``--queries`` of them),
+    and the member each "new filter" query leaves out."""
+    from ann_bench import make_vectors
+    from open_1m import buckets
+
+    path = args.store.parent / f"store-truth-q{args.queries}.npz"
+    if path.exists():
+        return path
+    truths = json.loads(args.source_truth.read_text())
+    queries = make_vectors("clustered", len(truths["unfiltered"]), 256, seed=10_000_019)[:args.queries]
+    members = np.flatnonzero(buckets(args.n) == 0)
+    two = truths["filter 2%"][:args.queries]
+    spare = [next(int(m) for m in np.roll(members, -37 * j) if int(m) not in set(two[j])) for j in range(args.queries)]
+    np.savez(path, queries=queries, spare=np.array(spare), truth_none=np.array(truths["unfiltered"][:args.queries]),
+             truth_2=np.array(two), truth_30=np.array(truths["filter 30%"][:args.queries]))
+    return path
+
+
+def store_main(args, info: dict) -> None:
+    """``--store``: the Lance-backed fashrec index end to end, a fresh reader process per matrix dtype
+    and thread setting."""
+    store = build_store(args.source, args.store)
+    folders = {"float32": store}
+    if "float16" in args.vectors:
+        folders["float16"] = float16_copy(store, args.store.parent / (args.store.name + "-float16"))
+    truth = store_truth(args)
+    rows, readers = [], {}
+    for threads in args.threads:
+        for dtype in args.vectors:
+            log(f"store, {dtype} matrix, threads={threads or 'default'}")
+            cmd = [sys.executable, __file__, "--child-store", str(folders[dtype]), "--truth", str(truth),
+                   "--folder", str(args.store), "--cases", ",".join(args.cases)]
+            out = run_proc(cmd, threads, f"store {dtype}")
+            for r in out.pop("rows"):
+                rows.append({"matrix": dtype, "threads": threads or "default", **r,
+                             "reader_peak_rss_mib": out["peak_rss_mib"]})
+            readers[f"{dtype}-{threads}"] = out
+    headers = ["matrix", "threads", "case", "method", "recall@10", "first_ms", "p50_ms", "p95_ms", "where_p50_ms",
+               "reader_peak_rss_mib"]
+    print(f"store build: {json.loads((store / 'store-build.json').read_text())}")
+    print(markdown_table(headers, [[r[h] for h in headers] for r in rows]))
+    info["load_avg_1m_end"] = round(os.getloadavg()[0], 2)
+    write_json(args.json, {"machine": info, "n": args.n, "queries": args.queries, "readers": readers, "rows": rows})
 
 
 def child(args) -> None:
@@ -181,18 +358,23 @@ def child(args) -> None:
                       "peak_rss_mib": round(hwm_mib(), 1), "rows": rows}))
 
 
-def run_child(args, path: str, scalar: str, threads: int | None) -> dict:
-    cmd = [sys.executable, __file__, "--child-path", path, "--truth", str(args.truth), "--scalar", scalar,
-           "--folder", str(args.folder), "--shares", ",".join(map(str, args.shares))]
-    cmd += ["--graph-table", str(args.graph_table / "items.lance")] if path == "graph" else []
+def run_proc(cmd: list[str], threads: int | None, what: str) -> dict:
+    """Run one reader process (one BLAS thread; Lance's pools at ``threads``, 0: its default); its JSON."""
     env = {**os.environ, "OPENBLAS_NUM_THREADS": "1"}
     if threads:
         env.update(LANCE_CPU_THREADS=str(threads), LANCE_IO_THREADS=str(threads))
     proc = subprocess.run(cmd, capture_output=True, text=True, env=env)
     sys.stderr.write(proc.stderr[-3000:])
     if proc.returncode != 0:
-        raise SystemExit(f"the query process ({path}) failed (exit {proc.returncode})")
-    out = json.loads(proc.stdout.strip().splitlines()[-1])
+        raise SystemExit(f"the query process ({what}) failed (exit {proc.returncode})")
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def run_child(args, path: str, scalar: str, threads: int | None) -> dict:
+    cmd = [sys.executable, __file__, "--child-path", path, "--truth", str(args.truth), "--scalar", scalar,
+           "--folder", str(args.folder), "--shares", ",".join(map(str, args.shares))]
+    cmd += ["--graph-table", str(args.graph_table / "items.lance")] if path == "graph" else []
+    out = run_proc(cmd, threads, path)
     for r in out["rows"]:
         r["threads"] = threads or "default"
         r["reader_peak_rss_mib"] = out["peak_rss_mib"]
@@ -201,20 +383,33 @@ def run_child(args, path: str, scalar: str, threads: int | None) -> dict:
 
 def parse_args() -> argparse.Namespace:
     ints = lambda s: [int(x) for x in s.split(",") if x]  # noqa: E731
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    words = lambda s: [x for x in s.split(",") if x]  # noqa: E731
+    parser = bench_parser(__doc__)
     parser.add_argument("--n", type=int, default=1_000_000)
     parser.add_argument("--queries", type=int, default=200)
     parser.add_argument("--shares", type=ints, default=[1, 2, 5], help="filters bucket < B, B in percent")
-    parser.add_argument("--paths", type=lambda s: s.split(","), default=list(PATHS), help=",".join(PATHS))
-    parser.add_argument("--scalars", type=lambda s: s.split(","), default=["BTREE", "BITMAP"])
+    parser.add_argument("--paths", type=words, default=list(PATHS), help=",".join(PATHS))
+    parser.add_argument("--scalars", type=words, default=["BTREE", "BITMAP"])
     parser.add_argument("--threads", type=ints, default=[0], help="LANCE_CPU/IO_THREADS per child (0: Lance's default)")
-    parser.add_argument("--folder", type=Path, required=True, help="the side table (written once, reused)")
+    parser.add_argument("--folder", type=Path, help="the side table (written once, reused)")
     parser.add_argument("--graph-table", type=Path, help="a lance_bench.py IVF_HNSW_SQ table of the same n")
-    parser.add_argument("--json", default=None)
+    store = parser.add_argument_group("the store end to end (--store)")
+    store.add_argument("--store", type=Path, help="the Lance-backed fashrec index (built once from --source)")
+    store.add_argument("--source", type=Path, default=Path("~/.cache/fashrec-data/work-bench1m/open-1m/index").expanduser(),
+                       help="open_1m.py's 1M index, whose generation the store indexes")
+    store.add_argument("--source-truth", type=Path,
+                       default=Path("~/.cache/fashrec-data/work-bench1m/open-1m/truth-1000000-300.json").expanduser(),
+                       help="open_1m.py's ground truth of the same queries")
+    store.add_argument("--vectors", type=words, default=["float32", "float16"], help="exact-search matrices to time")
+    store.add_argument("--cases", type=words, default=list(STORE_CASES), help=",".join(STORE_CASES).replace("%", "%%"))
     parser.add_argument("--child-path", help=argparse.SUPPRESS)
+    parser.add_argument("--child-store", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--truth", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--scalar", default="BTREE", help=argparse.SUPPRESS)
-    return parser.parse_args()
+    args = parser.parse_args()
+    if not (args.folder or args.store):
+        parser.error("give --folder (the side table) or --store (the store end to end)")
+    return args
 
 
 def main() -> None:
@@ -222,9 +417,15 @@ def main() -> None:
     if args.child_path:
         child(args)
         return
+    if args.child_store:
+        store_child(args)
+        return
     info = machine_info(("numpy", "lance", "pyarrow"))
     info["load_avg_1m_start"] = round(os.getloadavg()[0], 2)
     log(f"n={args.n:,}; {describe_machine(info)}")
+    if args.store:
+        store_main(args, info)
+        return
     vectors, queries, buckets = draw(args.n, args.queries)
     built = args.folder / "build.json"
     if not built.exists():

@@ -29,13 +29,14 @@ LARGE = frozenset({"image", "text"})
 # Posting-list keys for the products' own fields (no attribute name starts with "@").
 BRAND_FIELD, SIZES_FIELD = "@brand", "@sizes"
 # A mapped vector matrix larger than this never stays mapped: every page read through the mapping stays
-# in the process's RSS (a 1M-item matrix is 977 MiB), so selected rows are read by positioned reads and a
-# full scan unmaps each block after scoring it. Smaller ones (the 35k real index's are 35 MiB) are read
-# through the mapping, which is faster for scattered rows (bench/RESULTS.md section 12.1).
+# in the process's RSS (a 1M-item matrix is 977 MiB; the kernel maps a whole neighbourhood around each
+# touched page, so 20k scattered rows left 825 MiB mapped, bench/RESULTS.md section 12), so a full scan
+# and a gather of selected rows both go through the mapping one span of SCAN_ROWS rows at a time and
+# unmap each span once its rows are copied. Smaller matrices (the 35k real index's are 35 MiB) stay mapped.
 READ_ABOVE_BYTES = 256 << 20
-SCAN_ROWS = 64 * BLOCK_ROWS   # rows a full scan of a large matrix maps at a time (16 MiB at 256 floats)
-# Rows a filtered exact search read, kept per set of rows (a request searches one filter several times;
-# a server sees the same filters again): they cost one positioned read each, the scan over them ~1 ms.
+SCAN_ROWS = 64 * BLOCK_ROWS   # rows of a large matrix mapped at a time (16 MiB at 256 floats)
+# Rows a filtered exact search gathered, kept per set of rows (a request searches one filter several
+# times; a server sees the same filters again): the scan over kept rows is ~1 ms.
 GATHER_CACHE_BYTES = 64 << 20
 
 
@@ -225,11 +226,10 @@ class Columns:
 
     def scores(self, space: str, query: np.ndarray, rows: np.ndarray | None = None) -> np.ndarray:
         """``ann.scores_of`` on the ``space`` matrix (all rows, or ``rows``): the same float32 scores, bit
-        for bit, but a large mapped matrix never stays mapped (see READ_ABOVE_BYTES): ``rows`` are read by
-        positioned reads, a full scan releases each block of the mapping after scoring it."""
+        for bit, but a large mapped matrix never stays mapped (see READ_ABOVE_BYTES): a full scan releases
+        each block of the mapping after scoring it, ``rows`` are gathered a span at a time (:meth:`_gather`)."""
         matrix = self.vector_matrix(space)
-        read_rows = getattr(self.source, "read_rows", None)
-        if read_rows is None or matrix.nbytes <= READ_ABOVE_BYTES:
+        if getattr(self.source, "release", None) is None or matrix.nbytes <= READ_ABOVE_BYTES:
             return scores_of(matrix, query, rows)
         if rows is None:   # whole blocks of BLOCK_ROWS: float16 is widened in the same blocks
             out = np.empty(len(matrix), np.float32)
@@ -238,23 +238,49 @@ class Columns:
                 out[start:stop] = scores_of(matrix[start:stop], query)
                 self.source.release(space, start, stop)   # through the mapping, each block unmapped after
             return out
-        return scores_of(self._rows(space, np.asarray(rows, np.int64), matrix.itemsize * matrix.shape[1]), query)
+        return scores_of(self._rows(space, matrix, np.asarray(rows, np.int64)), query)
 
-    def _rows(self, space: str, rows: np.ndarray, row_bytes: int) -> np.ndarray:
-        """The matrix rows ``rows``, from the LRU of gathered rows when the same rows were read lately."""
+    def _rows(self, space: str, matrix: np.ndarray, rows: np.ndarray) -> np.ndarray:
+        """The matrix rows ``rows`` as float32, from the LRU of gathered rows when the same rows were read lately."""
         key = (space, len(rows), zlib.crc32(memoryview(np.ascontiguousarray(rows)).cast("B")))
         with self._gather_lock:
             hit = self._gathered.get(key)
             if hit is not None and np.array_equal(hit[0], rows):
                 self._gathered.move_to_end(key)
                 return hit[1]
-        block = self.source.read_rows(space, rows)
-        if len(rows) * row_bytes <= GATHER_CACHE_BYTES:
+        # kept widened: widening float16 rows is most of a search over gathered rows (20k rows: ~13-20
+        # ms, against ~1.3 ms for the float32 product), exact, so the scores stay the same
+        block = self._gather(space, matrix, rows).astype(np.float32, copy=False)
+        if block.nbytes <= GATHER_CACHE_BYTES:
             with self._gather_lock:
                 self._gathered[key] = (rows.copy(), block)
                 while sum(b.nbytes for _, b in self._gathered.values()) > GATHER_CACHE_BYTES:
                     self._gathered.popitem(last=False)
         return block
+
+    def _gather(self, space: str, matrix: np.ndarray, rows: np.ndarray) -> np.ndarray:
+        """A copy of ``matrix[rows]``, copied through the mapping in ascending order one span of
+        SCAN_ROWS rows at a time, each span unmapped once its rows are copied: what the kernel maps
+        around the touched pages is released span by span, so a 2 % filter at 1M never holds more than
+        one span mapped. Positioned reads (one per run of rows) kept RSS as low but cost a system call a
+        row: a new 2 % filter at 1M through the Lance store took 51-79 ms that way against 28-43 ms this
+        way over a float16 matrix, about the same (41-70 ms, page faults bound) over a float32 one
+        (bench/RESULTS.md 9.4)."""
+        if len(rows) and (rows.min() < 0 or rows.max() >= len(matrix)):
+            raise IndexError(f"rows {rows.min()}..{rows.max()} outside the {space} matrix of {len(matrix)} rows")
+        order = None if np.all(rows[1:] >= rows[:-1]) else np.argsort(rows, kind="stable")
+        ordered = rows if order is None else rows[order]
+        out = np.empty((len(rows), *matrix.shape[1:]), matrix.dtype)
+        cuts = np.searchsorted(ordered, np.arange(SCAN_ROWS, len(matrix), SCAN_ROWS)).tolist()
+        for a, b in zip([0, *cuts], [*cuts, len(ordered)]):
+            if a < b:
+                np.take(matrix, ordered[a:b], axis=0, out=out[a:b])
+                self.source.release(space, int(ordered[a]), int(ordered[b - 1]) + 1)
+        if order is None:
+            return out
+        back = np.empty_like(out)
+        back[order] = out
+        return back
 
     def vocabulary(self) -> Vocabulary:
         return Vocabulary({a: dict(vals) for a, vals in self.facts["vocabulary"].items()},
@@ -316,24 +342,14 @@ class Columns:
         return [v.decode("utf-8") for v in table[self._id_rank[np.asarray(positions, np.int64)]]]
 
     def _lookup(self, name: str, key: str) -> int | None:
+        found = int(self._lookup_many(name, [key])[0])
+        return None if found < 0 else found
+
+    def _lookup_many(self, name: str, keys: Sequence[str]) -> np.ndarray:
+        """The positions of ``keys`` in the sorted lookup table ``name`` (ids, digests): -1 for a key it
+        does not hold (one that is longer than every key in it included)."""
         table = self.source.array(name)
-        if not len(table):
-            return None
-        probe = key.encode("utf-8")
-        if len(probe) > table.dtype.itemsize:
-            return None
-        at = int(np.searchsorted(table, probe, side="right")) - 1
-        if at < 0 or table[at] != probe:
-            return None
-        return int(self.source.array(f"{name}.order")[at])
-
-    def position(self, product_id: str) -> int | None:
-        return self._lookup("ids", product_id)
-
-    def positions(self, product_ids: Sequence[str]) -> np.ndarray:
-        """``position`` of many ids at once (-1 for an id this generation does not hold)."""
-        table, order = self.source.array("ids"), self.source.array("ids.order")
-        encoded = [i.encode("utf-8") for i in product_ids]
+        encoded = [k.encode("utf-8") for k in keys]
         out = np.full(len(encoded), -1, np.int64)
         if not len(table) or not encoded:
             return out
@@ -341,8 +357,15 @@ class Columns:
         probe = np.array([e if f else b"" for e, f in zip(encoded, fits)], dtype=table.dtype)
         at = np.searchsorted(table, probe, side="right") - 1
         found = fits & (at >= 0) & (table[np.maximum(at, 0)] == probe)
-        out[found] = order[at[found]]
+        out[found] = self.source.array(f"{name}.order")[at[found]]
         return out
+
+    def position(self, product_id: str) -> int | None:
+        return self._lookup("ids", product_id)
+
+    def positions(self, product_ids: Sequence[str]) -> np.ndarray:
+        """``position`` of many ids at once (-1 for an id this generation does not hold)."""
+        return self._lookup_many("ids", product_ids)
 
     def position_of_image(self, digest: str) -> int | None:
         return self._lookup("digests", digest)

@@ -20,7 +20,6 @@ from __future__ import annotations
 import json
 import mmap
 import os
-import weakref
 import zlib
 from pathlib import Path
 from typing import Any, Mapping
@@ -81,10 +80,6 @@ class Mapped:
                 header = json.loads(fh.read(size).decode())
                 self._map = mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) if os.fstat(fh.fileno()).st_size \
                     else None
-                # Kept open for positioned reads of rows (read_rows): a later generation may replace or
-                # remove the file by name, and this descriptor still reads the generation we mapped.
-                self._fd = os.dup(fh.fileno())
-            weakref.finalize(self, os.close, self._fd)
         except (OSError, ValueError, UnicodeDecodeError) as exc:
             raise self._corrupt(str(exc)) from exc
         if not isinstance(header, dict) or header.get("format") != FORMAT:
@@ -128,8 +123,9 @@ class Mapped:
         (MADV_DONTNEED: clean file pages, which stay in the page cache; the next read maps them again).
 
         A full scan through the mapping is as fast as a scan can be (no copy), but leaves every page it
-        read mapped (977 MiB for a 1M-item matrix); a scan releases each block after scoring it. Reading
-        the blocks instead (os.preadv into one buffer) was 2.8-3.3x slower: the copy.
+        read mapped (977 MiB for a 1M-item matrix); a scan releases each block after scoring it, a gather
+        of selected rows each span it copied from (``Columns._gather``). Reading the blocks instead
+        (os.preadv into one buffer) was 2.8-3.3x slower: the copy.
         """
         advise = getattr(self._map, "madvise", None) if self._map is not None else None
         if advise is None or not hasattr(mmap, "MADV_DONTNEED") or stop <= start:
@@ -138,35 +134,6 @@ class Mapped:
         row_bytes = np.dtype(a["dtype"]).itemsize * int(np.prod(a["shape"][1:], dtype=np.int64))
         first = (self._start + int(a["offset"]) + start * row_bytes) // mmap.PAGESIZE * mmap.PAGESIZE
         advise(mmap.MADV_DONTNEED, first, self._start + int(a["offset"]) + stop * row_bytes - first)
-
-    def read_rows(self, name: str, positions: np.ndarray) -> np.ndarray:
-        """Rows ``positions`` of the 2-D array ``name`` (a new, read-only array), read by positioned
-        reads, one per run of consecutive rows, not through the mapping.
-
-        Rows read through the mapping stay mapped: the kernel maps whole neighbourhoods around each
-        touched page (fault-around), so 20k scattered rows of a 1M-row matrix left 825 MiB of the file in
-        the process's RSS (bench/RESULTS.md section 12). Read this way, the pages stay in the page cache
-        (shared, reclaimable) and the process holds only the rows it asked for.
-        """
-        a = self._arrays[name]
-        dtype, shape = np.dtype(a["dtype"]), tuple(int(s) for s in a["shape"])
-        positions = np.asarray(positions, dtype=np.int64)
-        if not len(positions):
-            return np.zeros((0, *shape[1:]), dtype=dtype)
-        if positions.min() < 0 or positions.max() >= shape[0]:
-            raise IndexError(f"rows {positions.min()}..{positions.max()} outside {name!r} of {shape[0]} rows")
-        row_bytes = dtype.itemsize * int(np.prod(shape[1:], dtype=np.int64))
-        # run starts: where a position does not follow the previous one
-        starts = np.flatnonzero(np.diff(positions, prepend=positions[0] - 2) != 1)
-        lengths = np.diff(np.append(starts, len(positions))) * row_bytes
-        offsets = self._start + int(a["offset"]) + positions[starts] * row_bytes
-        # one pread per run, joined: the fastest of the pure-Python ways measured (preadv into one buffer
-        # was 1.2-1.4x slower); ~2-7 us a row here, most of it the call itself
-        pread, fd = os.pread, self._fd
-        data = b"".join([pread(fd, size, at) for size, at in zip(lengths.tolist(), offsets.tolist())])
-        if len(data) != len(positions) * row_bytes:
-            raise self._corrupt(f"array {name!r} ends early (truncated while open)")
-        return np.frombuffer(data, dtype=dtype).reshape(len(positions), *shape[1:])
 
     def verify(self) -> None:
         """Every array against its checksum, the trusted ones included (``fashrec index`` and --check)."""

@@ -241,6 +241,34 @@ def test_the_ann_index_is_trained_searched_and_kept_up_to_date(tmp_path, monkeyp
     assert len(search.table.get_fragments()) > 1   # the row addresses span fragments
 
 
+def test_a_large_mapped_matrix_is_gathered_span_by_span_on_the_exact_path(small_catalog, tiny_model, tmp_path,
+                                                                          fashrec_env, monkeypatch):
+    """The exact path over a large mapped matrix (every matrix counts as large here, a span is 8 rows):
+    the rows Lance's where keeps are gathered through the mapping a span at a time, each span unmapped
+    once copied; the answer, row by row, that of an exact search over the allowed rows."""
+    from fashrec.index import ann, columns
+
+    folder = tmp_path / "idx"
+    build_index(small_catalog, folder, model=str(tiny_model), store="lance")
+    monkeypatch.setattr(columns, "READ_ABOVE_BYTES", 0)
+    monkeypatch.setattr(columns, "SCAN_ROWS", 8)
+    index = open_index(folder)
+    source, spans = index.columns.source, []
+    release = source.release
+    monkeypatch.setattr(source, "release", lambda name, a, b: (spans.append((name, a, b)), release(name, a, b)))
+    for value in index.vocabulary.values("color")[:3]:
+        flt = Filter({"color": {value}})
+        allowed = index.mask(flt)
+        for pos in (0, 5, 11):
+            query = np.array(index.image_vectors[pos], np.float32)
+            got = index.nearest(query, 5, flt=flt)
+            want = ann.exact_search(np.array(index.image_vectors), query, 5, allowed)
+            assert got.method == "lance-exact"
+            assert got.positions.tolist() == want.positions.tolist()
+            np.testing.assert_array_equal(got.scores, want.scores)
+    assert spans and all(name == "image" and a < b and a // 8 == (b - 1) // 8 for name, a, b in spans)
+
+
 def test_a_reader_with_the_manifest_alone_answers_from_the_dataset(fashrec, small_catalog, tiny_model, tmp_path):
     """Another machine needs only the manifest and the dataset: no item store, mapped file or graph."""
     folder, dataset, bare = tmp_path / "idx", tmp_path / "shared" / "shop.lance", tmp_path / "server"

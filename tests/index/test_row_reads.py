@@ -1,9 +1,8 @@
-"""Exact search over a large mapped matrix reads its rows by positioned reads instead of through the
-mapping, and a whole scan unmaps each block it read (so a 1M-item index does not keep the pages a search
-touched): the answers, positions
-and float32 scores, are bit for bit those of reading through the mapping, for filters, both spaces,
-float16 matrices, after an update, and for whole-matrix scans; an index without a mapped file or a
-graph still searches in memory."""
+"""Exact search over a large mapped matrix gathers its rows through the mapping one span at a time and
+unmaps each span once its rows are copied, and a whole scan unmaps each block it read (so a 1M-item
+index does not keep the pages a search touched): the answers, positions and float32 scores, are bit for
+bit those of reading through the mapping, for filters, both spaces, float16 matrices, after an update,
+and for whole-matrix scans; an index without a mapped file or a graph still searches in memory."""
 
 from __future__ import annotations
 
@@ -58,22 +57,25 @@ def read_everything(monkeypatch) -> None:
 
 
 def test_reads_answer_bit_for_bit_as_the_mapping_did(built, monkeypatch):
-    mapped_answers, filtered = answers(open_index(built)), answers(open_index(built), scans=False)
+    mapped_answers = answers(open_index(built))
     read_everything(monkeypatch)
     index, queries = open_index(built), open_index(built)
     released = []
     monkeypatch.setattr(index.columns.source, "release", lambda name, start, stop: released.append((start, stop)))
     assert answers(index, queries) == mapped_answers
-    # a whole scan goes through the mapping and unmaps every block after scoring it
-    assert released and set(released) == {(s, min(s + 8, 24)) for s in range(0, 24, 8)}
+    # a whole scan goes through the mapping and unmaps every block after scoring it (a gather its spans)
+    assert {(s, min(s + 8, 24)) for s in range(0, 24, 8)} <= set(released)
     assert index.columns._gathered                         # filtered rows were read, and kept
     assert answers(index, queries) == mapped_answers       # ... and answer the same from the cache
-    # filtered search never reads through the mapping: there the matrices are poisoned (NaN scores)
+    # a filtered search gathers its rows span by span and unmaps each span it touched, nothing more
     index = open_index(built)
-    source, view = index.columns.source, index.columns.source.array
-    monkeypatch.setattr(source, "array", lambda name: np.full_like(view(name), np.nan)
-                        if name in ("image", "text") else view(name))
-    assert answers(index, queries, scans=False) == filtered
+    spans = []
+    monkeypatch.setattr(index.columns.source, "release", lambda name, start, stop: spans.append((name, start, stop)))
+    flt = filters(index)[1]
+    rows = np.flatnonzero(index.mask(flt))
+    index.nearest(np.array(index.image_vectors[0], np.float32), 3, flt=flt)
+    want = [("image", int(chunk[0]), int(chunk[-1]) + 1) for chunk in (rows[rows // 8 == s] for s in range(3)) if len(chunk)]
+    assert spans == want and len(want) > 1
 
 
 def test_reads_after_an_update_and_with_float16_matrices(built, small_catalog, monkeypatch):
@@ -90,10 +92,10 @@ def test_reads_after_an_update_and_with_float16_matrices(built, small_catalog, m
     read_everything(monkeypatch)
     index = open_index(built)
     assert answers(index) == mapped_answers
-    source = index.columns.source
-    picked = np.array([22, 0, 1, 2, 9, 10, 5])
+    picked = np.array([22, 0, 1, 2, 9, 10, 5])   # in any order: gathered in ascending order, given back as asked
     for space in ("image", "text"):
-        assert np.array_equal(source.read_rows(space, picked), source.array(space)[picked])
+        matrix = index.columns.vector_matrix(space)
+        assert np.array_equal(index.columns._gather(space, matrix, picked), matrix[picked])
 
 
 def test_an_index_without_a_mapped_file_or_graph_still_searches(built, monkeypatch, tmp_path):
@@ -103,7 +105,7 @@ def test_an_index_without_a_mapped_file_or_graph_still_searches(built, monkeypat
     (built / data.pop("mapped_file")).unlink()
     (built / "manifest.json").write_text(json.dumps(data))
     rows_index = open_index(built)          # every row read into memory: nothing to read by position
-    assert not hasattr(rows_index.columns.source, "read_rows")
+    assert not hasattr(rows_index.columns.source, "release")
     assert answers(rows_index) == answers(old)
     from fashrec.index.store import Index
 
@@ -119,14 +121,15 @@ def test_rows_and_scans_equal_the_mapped_arrays(tmp_path, monkeypatch, dtype):
     path = tmp_path / "m.bin"
     write_mapped(path, {"image": matrix, "labels": np.arange(len(matrix))}, {"count": len(matrix)})
     mapped = Mapped(path)
+    monkeypatch.setattr(columns, "SCAN_ROWS", 2 * BLOCK_ROWS)
+    cols = Columns(mapped)
     for picked in (np.array([3, 4, 5, 9, 0, 1, len(matrix) - 1]), np.sort(rng.choice(len(matrix), 400, replace=False)),
                    np.arange(len(matrix)), np.zeros(0, np.int64)):
-        assert np.array_equal(mapped.read_rows("image", picked), matrix[picked])
-    with pytest.raises(IndexError, match="outside 'image'"):
-        mapped.read_rows("image", np.array([len(matrix)]))
+        assert np.array_equal(cols._gather("image", mapped.array("image"), picked), matrix[picked])
+    with pytest.raises(IndexError, match="outside the image matrix"):
+        cols._gather("image", mapped.array("image"), np.array([len(matrix)]))
     monkeypatch.setattr(columns, "READ_ABOVE_BYTES", 0)
-    monkeypatch.setattr(columns, "SCAN_ROWS", 2 * BLOCK_ROWS)
-    monkeypatch.setattr(columns, "GATHER_CACHE_BYTES", 450 * matrix.itemsize * matrix.shape[1])
+    monkeypatch.setattr(columns, "GATHER_CACHE_BYTES", 450 * 4 * matrix.shape[1])   # kept as float32
     cols = Columns(mapped)
     query = rng.standard_normal(48).astype(np.float32)
     assert cols.scores("image", query).tobytes() == scores_of(mapped.array("image"), query).tobytes()
@@ -137,3 +140,4 @@ def test_rows_and_scans_equal_the_mapped_arrays(tmp_path, monkeypatch, dtype):
         assert cols.scores("image", query, picked).tobytes() == scores_of(matrix, query, picked).tobytes()
     # kept: the 200 rows (twice asked, read once) and the 199; the 659 exceed the cache and are not kept
     assert sorted(len(rows) for rows, _ in cols._gathered.values()) == [199, 200]
+    assert all(block.dtype == np.float32 for _, block in cols._gathered.values())   # widened once
