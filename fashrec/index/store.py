@@ -15,7 +15,6 @@ from fashrec.errors import FashrecIndexError
 from fashrec.index import ann, items
 from fashrec.index.columns import BRAND_FIELD, LARGE, SIZES_FIELD, Columns, offer_counts
 from fashrec.index.filters import Filter
-from fashrec.index.lance_store import LanceSearch, open_version, read_generation
 from fashrec.index.manifest import Manifest, read_manifest
 from fashrec.index.mapped import Mapped
 from fashrec.index.rows import ProductRows
@@ -150,6 +149,10 @@ class Index:
         else:
             products, columns = _open_rows(folder, manifest, items_path)
         if manifest.store:
+            # Imported here: the Lance store's module (and secrets, datetime, its where builder) costs a
+            # local index's every cold query ~8 ms of start-up for code it never runs.
+            from fashrec.index.lance_store import LanceSearch
+
             searcher = LanceSearch.open(manifest.store, columns, manifest.count, folder)
             return cls(folder, manifest, products, columns, None, searcher)
         graph = None
@@ -170,6 +173,8 @@ class Index:
         server that was handed the manifest, the dataset on shared or object storage): products and
         catalog-wide facts are built in memory from the table's rows at the manifest's version (every
         row read at open, as before mapped files; the prompt tables are embedded by queries)."""
+        from fashrec.index.lance_store import LanceSearch, open_version, read_generation  # see _open_generation
+
         table = open_version(manifest.store, manifest.count, folder)
         uri = dataset_uri(str(manifest.store.get("uri", "")), folder)
         loaded = read_generation(table, uri, int(manifest.encoder["dimension"]))

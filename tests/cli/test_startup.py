@@ -65,10 +65,11 @@ def test_the_command_list_loads_no_heavy_stack(fashrec_env):
 # with typer from 0.29 on, hence the pin in pyproject.toml), torch and its models, the LLM runtime, and
 # the outfit stack (only `fashrec outfit` composes looks), the dialogue stack (only a --session turn or
 # chat stores one), the HTTP client (only --server) and rich (only what is drawn for a person: a table, a
-# note, a progress bar; a --json answer is written with sys.stdout), and so neither fashrec's renderer.
+# note, a progress bar; a --json answer is written with sys.stdout), and so neither fashrec's renderer;
+# nor, on a local index (these tests' kind), the Lance store's module (only an index with a store opens it).
 NOT_ON_THE_QUERY_PATH = {"pydantic", "pydantic_core", "fastapi", "starlette", "torch", "open_clip", "torchvision",
                          "llama_cpp", "fashrec.outfit", "fashrec.dialogue", "urllib.request", "http.client",
-                         "rich", "fashrec.cli.render"}
+                         "rich", "fashrec.cli.render", "fashrec.index.lance_store", "fashrec.index.lance_where"}
 
 
 def imported(run) -> set[str]:
