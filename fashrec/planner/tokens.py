@@ -90,8 +90,18 @@ def tokenize(text: str) -> list[str]:
     return out
 
 
+# Text that normalizing and tokenizing leave as it is: lowercase ASCII letters and digits between single
+# spaces ("navy blue", "t shirt"). Most of the ~1,700 phrases a grounder is built from are spelled so.
+_PLAIN = re.compile(r"[a-z0-9 ]*")
+
+
 def phrase_tokens(value: str) -> tuple[str, ...]:
     """A vocabulary value or lexicon phrase as the token tuple the matcher looks for."""
+    if _PLAIN.fullmatch(value):
+        # Every step of tokenize() is the identity on such text (NFKC and casefold of lowercase ASCII,
+        # no apostrophe, dash, joiner or punctuation), and its words are the runs between spaces: the
+        # same tuple for ~1 us instead of ~20 us, a third of building a grounder (a cold query builds one).
+        return tuple(value.split())
     return tuple(t for t in tokenize(value) if t not in (CLAUSE_BREAK, COMMA))
 
 
