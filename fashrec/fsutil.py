@@ -1,10 +1,57 @@
-"""Foundation: writing files so that a reader sees the old content or the new, never half of either."""
+"""Foundation: writing files so that a reader sees the old content or the new, never half of either, and
+telling whether a file can have changed since it was last checked."""
 
 from __future__ import annotations
 
 import os
 import tempfile
+import time
+from dataclasses import asdict, dataclass, fields
 from pathlib import Path
+from typing import Any
+
+# A file changed within its timestamps' granularity (a jiffy here, 2 s on FAT) can keep the stamp it had:
+# a check is remembered only for a file left alone this long (as git treats "racily clean" entries).
+SETTLE_NS = 2_000_000_000
+
+
+@dataclass(frozen=True)
+class FileStamp:
+    """What moves whenever a file's bytes can have changed: device and inode (a replaced file), size,
+    mtime_ns and ctime_ns. mtime alone can be set back (``os.utime``, ``cp -p``, ``rsync -t``); ctime
+    cannot from user space, and every write, truncate, rename or link moves it. Two equal stamps of one
+    path therefore mean "the same bytes" once the file had settled (:meth:`settled`) when first stamped."""
+
+    device: int
+    inode: int
+    size: int
+    mtime_ns: int
+    ctime_ns: int
+
+    @classmethod
+    def of(cls, file: Path | str | int) -> "FileStamp":
+        """The stamp of a path, or of an open file descriptor (raises OSError like ``os.stat``)."""
+        st = os.stat(file)
+        return cls(st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
+
+    def settled(self, settle_ns: int | None = None) -> bool:
+        """Whether the file had been left alone for ``settle_ns`` (default :data:`SETTLE_NS`) when
+        stamped: only then may a check of its bytes be remembered against this stamp."""
+        return time.time_ns() - self.ctime_ns > (SETTLE_NS if settle_ns is None else settle_ns)
+
+    def to_json(self) -> dict[str, int]:
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, data: Any) -> "FileStamp | None":
+        """The stamp :meth:`to_json` wrote, else None (a stamp of an older fashrec, which lacks ctime or
+        the inode, or a damaged one): the caller checks the file again, it never trusts nor fails on it."""
+        names = [f.name for f in fields(cls)]
+        if not isinstance(data, dict) or sorted(data) != sorted(names):
+            return None
+        if not all(isinstance(data[n], int) and not isinstance(data[n], bool) for n in names):
+            return None
+        return cls(**{n: data[n] for n in names})
 
 
 def atomic_write_bytes(path: Path, data: bytes, *, temp_name: str | None = None) -> None:

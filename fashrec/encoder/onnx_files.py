@@ -13,25 +13,31 @@ An export is a folder named after the encoder identifier::
 ``export.json`` is written last, inside a temporary folder that is renamed into place, so a folder
 with an ``export.json`` is always complete. A reader checks the identifier, the format, the file sizes
 and the sha256 of every file; the stamp lets it skip re-hashing ~73 MB (60 ms here) on every cold
-start while the files' size, mtime and inode are unchanged since they last hashed right.
+start while each file's :class:`fashrec.fsutil.FileStamp` (device, inode, size, mtime and ctime: a
+same-size rewrite that puts the mtime back still moves ctime) is what it was when the file last hashed
+right. A stamp or sidecar written by an older fashrec (size, mtime and inode only) does not vouch for
+anything: the files are hashed once more and stamped anew.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable
 
-from fashrec import settings
-from fashrec.fsutil import atomic_write_bytes
+from fashrec import fsutil, settings
+from fashrec.fsutil import FileStamp, atomic_write_bytes
 
 FORMAT = 1
 EXPORT_FILE = "export.json"
 STAMP_FILE = "stamp.json"
 FILES = ("image", "text", "merges")
+STAMP_FORMAT = 2   # 1 (unmarked): [size, mtime_ns, inode, sha256] per file, no ctime
+SETTLE_NS = fsutil.SETTLE_NS   # a reader remembers a hash only for files left alone this long (tests shorten it)
 
 
 class ExportInvalid(Exception):
@@ -65,11 +71,6 @@ def sha256_file(path: Path) -> str:
         for chunk in iter(lambda: fh.read(1 << 22), b""):
             h.update(chunk)
     return h.hexdigest()
-
-
-def _stat_key(path: Path) -> list[int]:
-    st = path.stat()
-    return [st.st_size, st.st_mtime_ns, st.st_ino]
 
 
 @dataclass(frozen=True)
@@ -127,12 +128,16 @@ def read_export(folder: Path, identifier: str, *, verify_checksums: bool = True)
             raise ExportInvalid(f"{path} has {size} bytes, the export recorded {info.get('bytes')} "
                                 "(truncated or replaced)")
     if verify_checksums and not _stamp_matches(record):
+        before = _stamps(record)
         for tower, info in files.items():
             digest = sha256_file(record.path(tower))
             if digest != info.get("sha256"):
                 raise ExportInvalid(f"{record.path(tower)} fails its checksum (sha256 {digest[:12]}, "
                                     f"recorded {str(info.get('sha256'))[:12]})")
-        write_stamp(record)
+        # Remembered only for files unchanged while hashed and settled before (see fsutil.SETTLE_NS):
+        # a fresh copy is hashed again on its next open, until it has been left alone that long.
+        if _stamps(record) == before and all(stamp.settled(SETTLE_NS) for stamp in before.values()):
+            write_stamp(record, before)
     return record
 
 
@@ -178,20 +183,30 @@ def write_refusal(identifier: str, reason: str, versions: dict[str, str], root: 
 
 
 # -- the stamp: checksums already verified for these exact files -------------------------------------
+def _stamps(record: ExportRecord) -> dict[str, FileStamp]:
+    return {t: FileStamp.of(record.path(t)) for t in FILES}
+
+
 def _stamp_matches(record: ExportRecord) -> bool:
     try:
         stamp = json.loads((record.folder / STAMP_FILE).read_text())
-        return all(stamp.get(t) == [*_stat_key(record.path(t)), record.meta["files"][t]["sha256"]]
+        if not isinstance(stamp, dict) or stamp.get("format") != STAMP_FORMAT:
+            return False   # none, damaged, or an older fashrec's (no ctime): hash again
+        return all(stamp["files"][t]["sha256"] == record.meta["files"][t]["sha256"]
+                   and FileStamp.from_json(stamp["files"][t]["stamp"]) == FileStamp.of(record.path(t))
                    for t in FILES)
     except (OSError, ValueError, KeyError, TypeError, AttributeError):
         return False
 
 
-def write_stamp(record: ExportRecord) -> None:
-    """Best effort: a read-only folder (a shipped export) just gets hashed on every open."""
-    stamp = {t: [*_stat_key(record.path(t)), record.meta["files"][t]["sha256"]] for t in FILES}
+def write_stamp(record: ExportRecord, stamps: dict[str, FileStamp] | None = None) -> None:
+    """Remember that the files as ``stamps`` describe them (default: as they are now, for the export
+    that just wrote and hashed them itself) hash as the record says. Best effort: a read-only folder
+    (a shipped export) just gets hashed on every open."""
     try:
-        atomic_write_text(record.folder / STAMP_FILE, json.dumps(stamp))
+        stamps = stamps or _stamps(record)
+        files = {t: {"stamp": stamps[t].to_json(), "sha256": record.meta["files"][t]["sha256"]} for t in FILES}
+        atomic_write_text(record.folder / STAMP_FILE, json.dumps({"format": STAMP_FORMAT, "files": files}))
     except OSError:
         pass
 
@@ -208,17 +223,20 @@ def optimised_path(record: ExportRecord, tower: str, version: str) -> Path:
 
 def trusted_optimised(record: ExportRecord, tower: str, version: str) -> Path | None:
     """The optimised copy of ``tower`` that onnxruntime ``version`` saved from this very export file,
-    when its sidecar vouches for its bytes (the stats it was written with, else its sha256); None when
-    there is none, or it is for another source, another onnxruntime, or damaged."""
+    when its sidecar vouches for its bytes (the file's stamp it was written with, else its sha256); None
+    when there is none, or it is for another source, another onnxruntime, or damaged. A sidecar of an
+    older fashrec (its "stat" a list without ctime) vouches through the sha256 alone, and is re-stamped."""
     path = optimised_path(record, tower, version)
     try:
         info = json.loads(path.with_suffix(".json").read_text())
         if info.get("source_sha256") != record.meta["files"][tower]["sha256"] or info.get("onnxruntime") != version:
             return None
-        if info.get("stat") == _stat_key(path):
+        before = FileStamp.of(path)
+        if FileStamp.from_json(info.get("stat")) == before:
             return path
-        if sha256_file(path) == info.get("sha256"):   # the same bytes, moved or copied: re-stamped
-            atomic_write_text(path.with_suffix(".json"), json.dumps({**info, "stat": _stat_key(path)}))
+        if sha256_file(path) == info.get("sha256"):   # the same bytes, moved or copied: re-stamped once settled
+            if FileStamp.of(path) == before and before.settled(SETTLE_NS):
+                atomic_write_text(path.with_suffix(".json"), json.dumps({**info, "stat": before.to_json()}))
             return path
     except (OSError, ValueError, KeyError, TypeError, AttributeError):
         pass
@@ -227,14 +245,21 @@ def trusted_optimised(record: ExportRecord, tower: str, version: str) -> Path | 
 
 def publish_optimised(record: ExportRecord, tower: str, version: str, written: Path) -> None:
     """Make ``written`` (onnxruntime's optimised copy, beside the export) the trusted one. Best effort,
-    like the stamp: a failure leaves the export as it was. The stats are those of ``written`` itself
-    (a rename keeps them), so a copy another process published over it afterwards is not vouched for
-    by this sidecar: it is hashed, and used only if it is the same bytes."""
+    like the stamp: a failure leaves the export as it was. The stamp is that of ``written`` itself,
+    taken through a descriptor opened before the rename (the rename moves its ctime, but not its inode),
+    so a copy another process published over it afterwards is not vouched for by this sidecar: it is
+    hashed, and used only if it is the same bytes. It is this process's own file, hashed just now under
+    a name no other process writes: no settling to wait for."""
     path = optimised_path(record, tower, version)
     try:
-        info = {"source_sha256": record.meta["files"][tower]["sha256"], "onnxruntime": version,
-                "sha256": sha256_file(written), "stat": _stat_key(written)}
-        written.replace(path)
+        fd = os.open(written, os.O_RDONLY | os.O_CLOEXEC)
+        try:
+            info = {"source_sha256": record.meta["files"][tower]["sha256"], "onnxruntime": version,
+                    "sha256": sha256_file(written)}
+            written.replace(path)
+            info["stat"] = FileStamp.of(fd).to_json()
+        finally:
+            os.close(fd)
         atomic_write_text(path.with_suffix(".json"), json.dumps(info))
     except OSError:
         pass

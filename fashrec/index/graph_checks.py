@@ -3,10 +3,11 @@
 ``ann.load_hnsw`` checks a graph's CRC-32 against the manifest before hnswlib reads the file (a damaged
 link list of the right size loads fine and then crashes the process on its first search). That read
 costs ~40 ms of every cold query on the 35k index (a 44 MiB graph), ~1 s at 1M items. A graph that
-verified is remembered by what changes whenever its bytes can have changed: device and inode, size,
-mtime_ns and ctime_ns (ctime cannot be set back from user space; every write, truncate, rename or link
-moves it). The next open skips the read only when all of them, and the checksum the manifest expects,
-are what was recorded; any difference verifies the file again, exactly as before.
+verified is remembered by its :class:`fashrec.fsutil.FileStamp` (device and inode, size, mtime_ns and
+ctime_ns: what changes whenever its bytes can have changed). The next open skips the read only when the
+stamp, and the checksum the manifest expects, are what was recorded; any difference verifies the file
+again, exactly as before. An entry written by an older fashrec (no device and inode fields) reads as no
+entry: that graph is verified once more and recorded anew.
 
 The record lives in the fashrec home folder (``graph-checks.json``), not in the index folder: the index
 folder's files are the writer's (a writer removes only what its manifest or lock names, and readers
@@ -19,24 +20,20 @@ writer wins; an entry another process dropped that way only means verifying that
 from __future__ import annotations
 
 import json
-import os
-import time
 from pathlib import Path
 from typing import Callable
 
-from fashrec import settings
-from fashrec.fsutil import atomic_write_bytes
+from fashrec import fsutil, settings
+from fashrec.fsutil import FileStamp, atomic_write_bytes
 
 RECORD_NAME = "graph-checks.json"
-KEEP = 64   # graph files remembered (the most recently verified); each entry is ~120 bytes
-# A file changed within its timestamp's granularity (a jiffy here, 2 s on FAT) can keep the stamp it had:
-# only a file left alone this long is remembered (as git treats "racily clean" entries).
-SETTLE_NS = 2_000_000_000
+KEEP = 64   # graph files remembered (the most recently verified); each entry is ~150 bytes
+SETTLE_NS = fsutil.SETTLE_NS   # only a graph left alone this long is remembered (tests shorten it)
 
 
-def _stamp(path: Path) -> tuple[str, dict]:
-    st = os.stat(path)
-    return f"{st.st_dev}:{st.st_ino}", {"size": st.st_size, "mtime_ns": st.st_mtime_ns, "ctime_ns": st.st_ctime_ns}
+def _key(stamp: FileStamp) -> str:
+    """One entry per file: a graph verified again replaces its own entry."""
+    return f"{stamp.device}:{stamp.inode}"
 
 
 def record_path() -> Path:
@@ -54,15 +51,15 @@ def _read() -> dict:
 def matches(path: Path, crc32: int, checksum: Callable[[Path], int]) -> bool:
     """Whether the file at ``path`` has the CRC-32 ``crc32``: known from the record when the file is the
     one verified before, else computed with ``checksum`` (and remembered when it matches)."""
-    key, before = _stamp(path)
+    before = FileStamp.of(path)
     records = _read()
-    if records.get(key) == {**before, "crc32": crc32}:
+    entry = records.get(_key(before), {})
+    if entry.get("crc32") == crc32 and FileStamp.from_json({k: v for k, v in entry.items() if k != "crc32"}) == before:
         return True
     if checksum(path) != crc32:
         return False
-    after = _stamp(path)
-    if after == (key, before) and time.time_ns() - before["ctime_ns"] > SETTLE_NS:
-        _remember(records, key, {**before, "crc32": crc32})
+    if FileStamp.of(path) == before and before.settled(SETTLE_NS):
+        _remember(records, _key(before), {**before.to_json(), "crc32": crc32})
     return True
 
 

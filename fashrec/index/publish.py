@@ -199,13 +199,17 @@ class _Writing:
             conn.close()
         self.loaded = loaded
         crc32 = self._graph(loaded, reuse=not changes.rows and not changes.removals and not (self.old and self.old.store))
+        # The item store takes its final name before the mapped file stamps it: a rename moves its ctime,
+        # which the stamp holds. Nothing names the generation's files until the manifest is written.
+        items_path.replace(self.folder / self.names["items"])
         arrays, facts = columns.derive(loaded, identifier=self.identifier, prompt_encoder=self.prompt_encoder,
-                                       previous=self._previous_columns(), items_path=items_path,
+                                       previous=self._previous_columns(), items_path=self.folder / self.names["items"],
                                        vectors=settings.index_vectors())
         mapped.write_mapped(self.partials["mapped"], arrays, facts)
         mapped.Mapped(self.partials["mapped"])  # proven complete: every array lies inside the file
         for part, path in self.partials.items():
-            path.replace(self.folder / self.names[part])
+            if part != "items":
+                path.replace(self.folder / self.names[part])
         return len(loaded.metas), crc32
 
     def _graph(self, loaded: items.LoadedItems, *, reuse: bool) -> int:

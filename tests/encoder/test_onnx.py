@@ -174,15 +174,68 @@ def test_fallback_when_a_checksum_fails(tiny_model, tiny_export, tmp_path):
     assert got.runtime == "torch" and "checksum" in got.note
 
 
-def test_a_stamp_skips_rehashing_only_while_files_are_unchanged(tiny_encoder, tiny_export, tmp_path, monkeypatch):
-    root, folder = copy_export(tiny_export, tmp_path)
-    artifacts.read_export(folder, tiny_encoder.identifier)  # copying changed mtimes: hashes, re-stamps
+def _counting_hashes(monkeypatch) -> list:
     calls = []
     real = artifacts.sha256_file
     monkeypatch.setattr(artifacts, "sha256_file", lambda p: calls.append(p) or real(p))
+    return calls
+
+
+def test_a_stamp_skips_rehashing_only_while_files_are_unchanged(tiny_encoder, tiny_export, tmp_path, monkeypatch):
+    root, folder = copy_export(tiny_export, tmp_path)
+    calls = _counting_hashes(monkeypatch)
+    monkeypatch.setattr(artifacts, "SETTLE_NS", 10**18)   # however slow the machine: never settled yet
+    for _ in range(2):   # just copied: within SETTLE_NS, so hashed each time, never stamped
+        artifacts.read_export(folder, tiny_encoder.identifier)
+    assert len(calls) == 6
+    monkeypatch.setattr(artifacts, "SETTLE_NS", 0)
+    artifacts.read_export(folder, tiny_encoder.identifier)  # copying changed the stamps: hashes, re-stamps
+    assert len(calls) == 9
     artifacts.read_export(folder, tiny_encoder.identifier)
-    assert calls == []
+    assert len(calls) == 9
     os.utime(folder / "merges.txt", ns=(1, 1))
+    artifacts.read_export(folder, tiny_encoder.identifier)
+    assert len(calls) == 12
+
+
+def _flip_in_place(path: Path) -> None:
+    """Rewrite ``path`` with one byte changed, same size and inode, and its mtime put back."""
+    before = path.stat()
+    data = bytearray(path.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    path.write_bytes(bytes(data))
+    os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns))
+    after = path.stat()
+    assert (after.st_ino, after.st_size, after.st_mtime_ns) == (before.st_ino, before.st_size, before.st_mtime_ns)
+
+
+def test_a_same_size_rewrite_that_puts_the_mtime_back_is_hashed_again(tiny_encoder, tiny_export, tmp_path,
+                                                                     monkeypatch):
+    """Size, mtime and inode all stay as stamped; only ctime moves, and that is enough to hash again."""
+    root, folder = copy_export(tiny_export, tmp_path)
+    monkeypatch.setattr(artifacts, "SETTLE_NS", 0)
+    artifacts.read_export(folder, tiny_encoder.identifier)   # hashed and stamped
+    _flip_in_place(folder / "text.onnx")
+    with pytest.raises(artifacts.ExportInvalid, match="text.onnx fails its checksum"):
+        artifacts.read_export(folder, tiny_encoder.identifier)
+
+
+def test_a_stamp_written_by_an_older_fashrec_means_hashing_again(tiny_encoder, tiny_export, tmp_path, monkeypatch):
+    """stamp.json as fashrec wrote it before FileStamp ([size, mtime_ns, inode, sha256] per file, no ctime),
+    matching the files as they are: it is not trusted, nor an error; the files hash, and a stamp in the
+    current format replaces it."""
+    root, folder = copy_export(tiny_export, tmp_path)
+    monkeypatch.setattr(artifacts, "SETTLE_NS", 0)
+    record = artifacts.read_export(folder, tiny_encoder.identifier)
+    old = {}
+    for part in artifacts.FILES:
+        st = record.path(part).stat()
+        old[part] = [st.st_size, st.st_mtime_ns, st.st_ino, record.meta["files"][part]["sha256"]]
+    (folder / artifacts.STAMP_FILE).write_text(json.dumps(old))
+    calls = _counting_hashes(monkeypatch)
+    artifacts.read_export(folder, tiny_encoder.identifier)
+    assert len(calls) == 3
+    assert json.loads((folder / artifacts.STAMP_FILE).read_text())["format"] == artifacts.STAMP_FORMAT
     artifacts.read_export(folder, tiny_encoder.identifier)
     assert len(calls) == 3
 
@@ -246,7 +299,8 @@ def test_the_text_tower_is_saved_optimised_then_loaded_from_that_copy(tiny_encod
     assert not artifacts.optimised_path(first.record, "image", ort.__version__).exists()
 
 
-@pytest.mark.parametrize("damage", ["flipped", "other-source", "other-onnxruntime", "bad-sidecar", "no-sidecar"])
+@pytest.mark.parametrize("damage", ["flipped", "flipped-stamp-kept", "other-source", "other-onnxruntime",
+                                    "bad-sidecar", "no-sidecar"])
 def test_an_optimised_copy_is_used_only_while_its_sidecar_vouches_for_it(tiny_encoder, tiny_export, tmp_path,
                                                                         damage):
     """A copy whose bytes changed (same size and mtime: only the checksum can tell), that was saved from
@@ -260,7 +314,9 @@ def test_an_optimised_copy_is_used_only_while_its_sidecar_vouches_for_it(tiny_en
                                          ort.__version__)
     sidecar = optimised.with_suffix(".json")
     info = json.loads(sidecar.read_text())
-    if damage == "flipped":
+    if damage == "flipped-stamp-kept":   # the sidecar's stamp still names this inode, size and mtime
+        _flip_in_place(optimised)
+    elif damage == "flipped":
         stat = optimised.stat()
         data = bytearray(optimised.read_bytes())
         data[len(data) // 2] ^= 0xFF
@@ -282,6 +338,30 @@ def test_an_optimised_copy_is_used_only_while_its_sidecar_vouches_for_it(tiny_en
     third = _text_encoder(folder, tiny_encoder.identifier)
     third.encode_texts(TEXTS[:1])
     assert third.loaded_from["text"] == optimised
+
+
+def test_an_optimised_copy_is_trusted_by_its_stamp_and_an_older_sidecar_by_its_checksum(
+        tiny_encoder, tiny_export, tmp_path, monkeypatch):
+    """The sidecar's stamp is the published file's (taken after the rename, which moves ctime): the next
+    session trusts the copy without hashing it. A sidecar of an older fashrec ("stat" [size, mtime_ns,
+    inode], no ctime) vouches through the checksum only, and is re-stamped once the file has settled."""
+    import onnxruntime as ort
+
+    root, folder = copy_export_unoptimised(tiny_export, tmp_path)
+    _text_encoder(folder, tiny_encoder.identifier).encode_texts(TEXTS[:1])   # saves the copy
+    record = artifacts.read_export(folder, tiny_encoder.identifier)
+    optimised = artifacts.optimised_path(record, "text", ort.__version__)
+    sidecar = optimised.with_suffix(".json")
+    calls = _counting_hashes(monkeypatch)
+    assert artifacts.trusted_optimised(record, "text", ort.__version__) == optimised and calls == []
+    st = optimised.stat()
+    sidecar.write_text(json.dumps({**json.loads(sidecar.read_text()), "stat": [st.st_size, st.st_mtime_ns, st.st_ino]}))
+    monkeypatch.setattr(artifacts, "SETTLE_NS", 10**18)   # however slow the machine: not settled yet
+    assert artifacts.trusted_optimised(record, "text", ort.__version__) == optimised and calls == [optimised]
+    assert isinstance(json.loads(sidecar.read_text())["stat"], list)   # just written: not re-stamped yet
+    monkeypatch.setattr(artifacts, "SETTLE_NS", 0)
+    assert artifacts.trusted_optimised(record, "text", ort.__version__) == optimised and len(calls) == 2
+    assert artifacts.trusted_optimised(record, "text", ort.__version__) == optimised and len(calls) == 2
 
 
 def test_an_export_folder_that_cannot_be_written_loads_the_export_file(tiny_encoder, tiny_export, tmp_path,

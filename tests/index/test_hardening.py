@@ -233,6 +233,50 @@ def test_a_remembered_graph_is_verified_again_once_it_changes(built, fashrec, mo
     assert str(damaged) in run.stderr and "checksum" in run.stderr and "--rebuild" in run.stderr
 
 
+def test_a_remembered_graph_rewritten_in_place_with_its_mtime_put_back_is_verified_again(built, fashrec, monkeypatch):
+    """Same size, same inode, mtime set back with os.utime: only ctime moved, and the record no longer
+    vouches for the file."""
+    from fashrec.index import graph_checks
+
+    catalog, index_dir = built
+    monkeypatch.setattr(graph_checks, "SETTLE_NS", 0)
+    reads = _counting_reads(monkeypatch)
+    open_index(index_dir)
+    open_index(index_dir)
+    assert len(reads) == 1                    # remembered
+    graph = index_dir / read_manifest(index_dir).vectors_file
+    before = graph.stat()
+    _damage(index_dir, "vectors_file", "flipped")
+    os.utime(graph, ns=(before.st_atime_ns, before.st_mtime_ns))
+    assert (graph.stat().st_ino, graph.stat().st_size, graph.stat().st_mtime_ns) == \
+        (before.st_ino, before.st_size, before.st_mtime_ns)
+    with pytest.raises(FashrecIndexError, match="checksum"):
+        open_index(index_dir)
+    assert len(reads) == 2
+
+
+def test_a_graph_record_entry_of_an_older_fashrec_means_verifying_again(built, monkeypatch):
+    """An entry as graph_checks wrote it before FileStamp (keyed by device:inode, no device or inode
+    fields), matching the graph as it is: the graph is verified once more and the entry rewritten."""
+    from fashrec.index import graph_checks
+
+    _, index_dir = built
+    monkeypatch.setattr(graph_checks, "SETTLE_NS", 0)
+    graph = index_dir / read_manifest(index_dir).vectors_file
+    st = graph.stat()
+    old = {"size": st.st_size, "mtime_ns": st.st_mtime_ns, "ctime_ns": st.st_ctime_ns,
+           "crc32": read_manifest(index_dir).hnsw["crc32"]}
+    graph_checks.record_path().parent.mkdir(parents=True, exist_ok=True)
+    graph_checks.record_path().write_text(json.dumps({f"{st.st_dev}:{st.st_ino}": old}))
+    reads = _counting_reads(monkeypatch)
+    assert_usable(index_dir, 12)
+    assert len(reads) == 1
+    [entry] = json.loads(graph_checks.record_path().read_text()).values()
+    assert entry == {**old, "device": st.st_dev, "inode": st.st_ino}
+    open_index(index_dir)
+    assert len(reads) == 1
+
+
 def _counting_reads(monkeypatch) -> list:
     """Every graph checksum computed from here on (ann.file_crc32, as load_hnsw calls it)."""
     from fashrec.index import ann
@@ -321,7 +365,7 @@ def test_processes_opening_at_once_never_leave_a_record_that_breaks_an_open(buil
     assert all(code == 0 for code, _ in outputs), outputs
     record = json.loads(graph_checks.record_path().read_bytes())
     assert seen and 0 < len(record) <= graph_checks.KEEP
-    assert all(set(entry) == {"size", "mtime_ns", "ctime_ns", "crc32"} for entry in record.values())
+    assert all(set(entry) == {"device", "inode", "size", "mtime_ns", "ctime_ns", "crc32"} for entry in record.values())
     assert not [p for p in graph_checks.record_path().parent.iterdir() if p.name.endswith(".tmp")]
     for folder in copies:
         assert_usable(folder, 12)
