@@ -21,7 +21,6 @@ import numpy as np
 from fashrec.catalog import Vocabulary, normalize_value
 from fashrec.encoder.interface import Encoder
 from fashrec.encoder.prompts import MAX_VALUES, prompt_key, prompt_matrix
-from fashrec.fsutil import FileStamp
 from fashrec.index.ann import BLOCK_ROWS, scores_of
 from fashrec.index.items import LoadedItems
 
@@ -80,13 +79,14 @@ def _sorted_lookup(keys: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
     return table[order], order
 
 
-def item_stamp(items_path: Path) -> dict[str, int]:
-    """What identifies the item store a mapped file was derived from: its :class:`FileStamp` (a
-    generation's files never change once published, and SQLite's read-only connections change none of
-    it; a copy of the folder, even one that keeps the times, is a new inode: its rows are read at open
-    until the next ``fashrec index`` describes it again). Taken once the store has its final name: a
-    rename moves its ctime."""
-    return FileStamp.of(items_path).to_json()
+def item_stamp(items_path: Path) -> list[int]:
+    """What identifies the item store a mapped file was derived from: its size and modification time.
+    Deliberately not :class:`~fashrec.fsutil.FileStamp` (device, inode, ctime): this stamp travels inside
+    the index, and an index folder copied or moved with its times kept (``cp -a``, ``rsync -a``, a restore)
+    must keep its fast open; a generation's files never change once published, and SQLite's read-only
+    connections keep both. Machine-local records (the graph checks, the ONNX stamps) use FileStamp."""
+    st = items_path.stat()
+    return [int(st.st_size), int(st.st_mtime_ns)]
 
 
 def derive(loaded: LoadedItems, *, identifier: str = "", prompt_encoder: Callable[[], Encoder | None] | None = None,
@@ -301,13 +301,10 @@ class Columns:
         return int(self.facts["listed"].get(attribute, 0))
 
     def describes(self, items_path: Path) -> bool:
-        """Whether these facts were derived from the item store at ``items_path`` as it is now. A stamp
-        written by an older fashrec ([size, mtime_ns]: blind to a same-size rewrite that puts the mtime
-        back) describes nothing: the rows are read and checked, and the next ``fashrec index`` writes
-        the mapped file again with a full stamp."""
-        stamp = FileStamp.from_json(self.facts.get("items_stamp"))
+        """Whether these facts were derived from the item store at ``items_path`` as it is now."""
+        stamp = self.facts.get("items_stamp")
         try:
-            return stamp is not None and stamp == FileStamp.of(items_path)
+            return isinstance(stamp, list) and list(stamp) == item_stamp(items_path)
         except OSError:
             return False
 

@@ -151,50 +151,18 @@ def test_an_index_copied_without_its_times_opens_the_checked_way_and_is_remapped
     assert build_index(small_catalog, copy).notes == ["index already up to date"]
 
 
-def test_an_item_store_rewritten_in_place_with_its_mtime_put_back_opens_the_checked_way(built, small_catalog):
-    """Same size, same inode, mtime set back with os.utime (the stamp used to be size and mtime alone):
-    ctime moved, so the mapped file no longer describes the store, and the next run writes it again."""
-    import os
-
-    from fashrec.index.audit import audit_index
-
-    items = built / read_manifest(built).items_file
-    before = items.stat()
-    items.write_bytes(items.read_bytes())
-    os.utime(items, ns=(before.st_atime_ns, before.st_mtime_ns))
-    assert (items.stat().st_ino, items.stat().st_size, items.stat().st_mtime_ns) == \
-        (before.st_ino, before.st_size, before.st_mtime_ns)
-    assert open_index(built).products._metas is not None   # every row read and checked
-    assert audit_index(built).remap
-    report = build_index(small_catalog, built)
-    assert any("changed after its mapped file was written: written now" in n for n in report.notes)
-    assert open_index(built).products._metas is None
-
-
-def test_an_index_whose_item_stamp_an_older_fashrec_wrote_opens_and_gains_the_new_one(built, small_catalog,
-                                                                                   tmp_path, monkeypatch):
-    """A mapped file whose facts hold the stamp of before FileStamp ([size, mtime_ns], here matching the
-    store) opens without error, the checked way, and its next `fashrec index` writes the full stamp."""
-    from fashrec.index import columns
-    from fashrec.index.mapped import Mapped
-
-    def older(path):
-        st = path.stat()
-        return [int(st.st_size), int(st.st_mtime_ns)]
-
-    with monkeypatch.context() as patch:
-        patch.setattr(columns, "item_stamp", older)
-        build_index(small_catalog, built, rebuild=True)
-    manifest = read_manifest(built)
-    assert Mapped(built / manifest.mapped_file).facts["items_stamp"] == older(built / manifest.items_file)
-    index = open_index(built)
-    assert index.products._metas is not None and len(index) == 24
-    report = build_index(small_catalog, built)
-    assert any("changed after its mapped file was written: written now" in n for n in report.notes)
-    manifest = read_manifest(built)
-    assert isinstance(Mapped(built / manifest.mapped_file).facts["items_stamp"], dict)
-    assert open_index(built).products._metas is None
-    assert build_index(small_catalog, built).notes == ["index already up to date"]
+def test_an_index_copied_with_its_times_kept_keeps_the_fast_open(built, small_catalog, tmp_path):
+    """cp -a / rsync -a / a restore: a new inode and ctime, the same size and mtime. The item stamp travels
+    inside the index, so it is size and mtime only (not fsutil.FileStamp, which machine-local records use):
+    the copy opens without reading its rows, answers as the original does, and needs no re-index."""
+    copy = tmp_path / "copied-with-times"
+    shutil.copytree(built, copy, copy_function=shutil.copy2)
+    items = read_manifest(copy).items_file
+    assert (copy / items).stat().st_ino != (built / items).stat().st_ino
+    index = open_index(copy)
+    assert index.products._metas is None   # the mapped file still describes the copied store
+    assert [p.id for p in index.products] == [p.id for p in open_index(built).products]
+    assert build_index(small_catalog, copy).notes == ["index already up to date"]
 
 
 def test_a_flipped_byte_in_a_checked_array_is_caught(built):
@@ -302,7 +270,6 @@ def test_a_misspelt_vector_dtype_is_refused_before_any_encoding(small_catalog, t
 
 def without_offer_counts(folder, tmp_path):
     """A copy of the index as a fashrec from before the offer counts wrote it: its mapped file lacks them."""
-    from fashrec.index.columns import item_stamp
     from fashrec.index.mapped import Mapped, write_mapped
 
     old = tmp_path / "no-offer-idx"
@@ -311,8 +278,6 @@ def without_offer_counts(folder, tmp_path):
     mapped = Mapped(path)
     arrays = {name: np.array(mapped.array(name)) for name in mapped._arrays}
     facts = {k: v for k, v in mapped.facts.items() if k != "offer"}
-    # the copy's own item store, as its writer would have stamped it (a copy is a new inode and ctime)
-    facts["items_stamp"] = item_stamp(old / read_manifest(old).items_file)
     del mapped
     write_mapped(path, arrays, facts)
     return old
