@@ -199,8 +199,9 @@ class _Writing:
             conn.close()
         self.loaded = loaded
         crc32 = self._graph(loaded, reuse=not changes.rows and not changes.removals and not (self.old and self.old.store))
-        # The item store takes its final name before the mapped file stamps it: a rename moves its ctime,
-        # which the stamp holds. Nothing names the generation's files until the manifest is written.
+        # The item store takes its final name before the mapped file stamps it, so the stamp is taken of the
+        # file readers will open (the stamp is size and mtime, which a rename keeps; see columns.item_stamp).
+        # Nothing names the generation's files until the manifest is written.
         items_path.replace(self.folder / self.names["items"])
         arrays, facts = columns.derive(loaded, identifier=self.identifier, prompt_encoder=self.prompt_encoder,
                                        previous=self._previous_columns(), items_path=self.folder / self.names["items"],
