@@ -64,6 +64,23 @@ def marker_of(item: dict[str, Any]) -> str:
     return ""
 
 
+def relaxed_words(data: dict[str, Any]) -> str:
+    """"Relaxed: the anchor's material cotton, pattern solid (too few matches had them); rows marked relaxed
+    may differ there", or "" when the loop gave up nothing. The rows' marker alone does not say what was given
+    up, and a product whose catalog row does not list the attribute cannot say it lacks it."""
+    given = [a for a in data.get("assumptions") or [] if a.get("use") == "relaxed"]
+    if not given:
+        return ""
+    values = ", ".join(f"{a['attribute']} {a['value']}" for a in given)
+    return (f"Relaxed: the anchor's {values} (too few matches had {'it' if len(given) == 1 else 'them'}); "
+            "rows marked relaxed may differ there")
+
+
+def unlike_words(item: dict[str, Any]) -> str:
+    """"not cotton, not striped": what a relaxed row is known to lack of the anchor's given-up look."""
+    return ", ".join("not " + label.partition("=")[2] for label in item.get("not_kept") or [])
+
+
 def plan_words(plan: dict[str, Any]) -> str:
     """A plan (as JSON) in one line: "color=navy, price <= 40, shorter sleeves"."""
     return ", ".join(Plan.from_dict(plan).describe())
@@ -261,6 +278,9 @@ def render_refine(data: dict[str, Any], *, explain: bool) -> None:
     stdout.print(Text.assemble(("Understood: ", "bold"), plan_words(plan) or "(no explicit change)",
                                (f"  ({plan['source']} planner)", "dim")))
     render_taken(data["query"])
+    relaxed = relaxed_words(data)
+    if relaxed:
+        stdout.print(Text(relaxed, style="yellow"))
     render_notes((plan.get("notes") or []) + ((data.get("relative") or {}).get("notes") or []))
     render_profile_note(data.get("profile"))
     if explain:
@@ -277,7 +297,8 @@ def render_refine(data: dict[str, Any], *, explain: bool) -> None:
         return
     offset = data["query"].get("offset") or 0
     render_rows(rows_of(data["results"], start=offset + 1,
-                        why=lambda r: r["why"] if explain else ", ".join(r["satisfied"]) or "-"),
+                        why=lambda r: r["why"] if explain else "; ".join(
+                            part for part in (", ".join(r["satisfied"]), unlike_words(r)) if part) or "-"),
                 attributes=False, score=explain)
     render_shortfall(data.get("shortfall"))
     render_alternatives(data)

@@ -230,3 +230,38 @@ def test_refine_like_these_not_like_that(fashrec, indexed, products, small_catal
     assert "category" in shared                    # both anchors are of that category: it is kept
     refused = fashrec("refine", photo(anchor), "x", "--index", indexed, "--session", "s", "--like", photo(other))
     assert refused.returncode == 2 and "--like" in refused.stderr
+
+
+def test_a_relaxed_answer_says_what_it_gave_up_where_the_shopper_reads(fashrec, indexed, products, small_catalog,
+                                                                        tmp_path):
+    """When too few products keep the anchor's look, the loop gives some of it up: the table, the compact
+    layout and the sheet say which values, and each relaxed row says what it is known to lack, without
+    --explain. Before, such rows said only "relaxed" (and a product whose row does not list the attribute
+    could not say it lacked it)."""
+    from PIL import Image
+
+    row = next(p for p in products if p["id"] == "sku-1019")   # a white cotton formal shirt for men
+    photo = small_catalog.parent / row["image"]
+    args = ["refine", photo, "casual", "--index", indexed, "--planner", "rules", "-k", "3"]
+    data = fashrec(*args, "--json").json()
+    given = [(a["attribute"], a["value"]) for a in data["assumptions"] if a["use"] == "relaxed"]
+    relaxed_rows = [r for r in data["results"] if (r.get("tier") or 1) > 1]
+    assert given and relaxed_rows and any(r["not_kept"] for r in relaxed_rows), "the request must relax the look"
+    expected = "Relaxed: the anchor's " + ", ".join(f"{a} {v}" for a, v in given)
+    wide = fashrec(*args)
+    assert wide.returncode == 0, wide.stderr
+    assert expected + " (too few matches had" in wide.stdout    # those values and no others
+    for r in relaxed_rows:
+        line = next(line for line in wide.stdout.splitlines() if r["id"] in line)
+        assert "relaxed" in line
+        for label in r["not_kept"]:
+            assert "not " + label.partition("=")[2] in line, line
+    sheet = tmp_path / "relaxed.png"
+    assert fashrec(*args, "--sheet", sheet, "--json").returncode == 0
+    with Image.open(sheet) as im:
+        assert any(line.startswith(expected) for line in im.text["Description"].splitlines())
+    # an answer that gives up nothing says nothing of the kind
+    from fashrec.cli.render import relaxed_words
+
+    kept = {**data, "assumptions": [{**a, "use": "required"} for a in data["assumptions"]]}
+    assert relaxed_words(kept) == "" and relaxed_words(data).startswith(expected + " (too few matches had")

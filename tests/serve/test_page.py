@@ -193,6 +193,25 @@ def test_a_search_with_no_exact_match_says_so_and_shows_the_near_misses_apart(se
     browser.save_screenshot(str(shots / "8-search-alternatives.png"))
 
 
+def test_what_was_given_up_of_the_piece_is_said_above_the_results(server, browser, shots):
+    # The example shop has one linen shirt for men, and it is neither light blue nor striped: to answer
+    # "but in linen" for the light blue striped shirt the loop gives up its colour and pattern. The page
+    # says so once above the results (a tile can only say what its product is known to lack).
+    browser.get(server + "/")
+    browser.find_element(By.ID, "file").send_keys(str(REPO / "examples/images/sku-1012.jpg"))
+    wait_for_turn(browser, 1)
+    browser.find_element(By.ID, "wish").send_keys("but in linen")
+    browser.find_element(By.ID, "go").click()
+    wait_for_turn(browser, 2)
+    no_error(browser)
+    notes = [li.text for li in browser.find_elements(By.CSS_SELECTOR, "#plan-notes li")]
+    relaxed = [n for n in notes if n.startswith("Relaxed: your piece's ")]
+    assert relaxed and "color light blue" in relaxed[0] and "pattern striped" in relaxed[0], notes
+    lacks = [t.find_element(By.CSS_SELECTOR, ".lacks").text for t in browser.find_elements(By.CSS_SELECTOR, "#grid .tile")]
+    assert "Unlike your piece: not light blue, not striped" in lacks, lacks
+    browser.save_screenshot(str(shots / "9-relaxed.png"))
+
+
 def test_a_bad_photo_is_explained_on_the_page(server, browser, tmp_path):
     browser.get(server + "/")
     fake = tmp_path / "holiday.png"

@@ -187,6 +187,16 @@ function relaxedLabel(result, answer) {
   return given.length ? "Unlike your piece: " + given.map(unlike).join(", ") : "";
 }
 
+function relaxedNotes(answer) {
+  // What the loop gave up of the anchor's look to find more, said once above the results: a product whose
+  // catalog row does not list the attribute cannot say on its tile that it lacks it (the CLI says the same).
+  const given = (answer.assumptions || []).filter((a) => a.use === "relaxed");
+  if (!given.length) return [];
+  const values = given.map((a) => `${label(a.attribute)} ${a.value}`).join(", ");
+  return [`Relaxed: your piece's ${values} (too few matches had ${given.length === 1 ? "it" : "them"}), ` +
+          "so results may differ there."];
+}
+
 function unlike(pair) {   // "color=white" -> "not white"; "gender=men" -> "not for men"
   const [attribute, value] = pair.split("=");
   if (attribute === "gender") return "not for " + value;
@@ -277,7 +287,7 @@ function renderPlan(answer) {
   const notes = $("plan-notes");
   notes.replaceChildren();
   const relative = (answer.relative && answer.relative.notes) || [];
-  for (const note of [...relative, ...(plan.notes || [])]) {
+  for (const note of [...relative, ...(plan.notes || []), ...relaxedNotes(answer)]) {
     const li = document.createElement("li"); li.textContent = note; notes.append(li);
   }
   $("understood").hidden = false;
