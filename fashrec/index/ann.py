@@ -42,7 +42,7 @@ def default_ef(items: int) -> int:
 class Neighbours:
     positions: np.ndarray  # row positions into the vectors matrix
     scores: np.ndarray     # cosine similarity, descending
-    method: str            # "hnsw", "hnsw-filtered" or "exact"
+    method: str            # "hnsw", "hnsw-filtered", "exact" or "exact-rerank" (see exact_search)
 
 
 def build_hnsw(vectors: np.ndarray, *, m: int = HNSW_M, ef_construction: int = HNSW_EF_CONSTRUCTION,
@@ -145,25 +145,40 @@ def scores_of(vectors: np.ndarray, query: np.ndarray, rows: np.ndarray | None = 
 # (query, rows or None for all) -> float32 scores; Columns.scores reads a large mapped matrix's rows
 # without mapping them (the default, scores_of, reads through whatever ``vectors`` is)
 Scorer = Callable[[np.ndarray, "np.ndarray | None"], np.ndarray]
+# (query, allowed rows, k) -> (rows, their exact scores): a shortlist of the allowed rows that holds the
+# top k, chosen approximately (Columns.shortlist: product-quantisation codes), or None to score them all
+Shortlist = Callable[[np.ndarray, np.ndarray, int], "tuple[np.ndarray, np.ndarray] | None"]
 
 
 def exact_search(vectors: np.ndarray, query: np.ndarray, k: int,
-                 allowed: np.ndarray | None = None, scorer: Scorer | None = None) -> Neighbours:
+                 allowed: np.ndarray | None = None, scorer: Scorer | None = None,
+                 shortlist: Shortlist | None = None) -> Neighbours:
+    """Top-k of the ``allowed`` rows (all rows without a mask) by exact score. With ``shortlist``, a
+    filtered search may score only the rows it picks: the method is then "exact-rerank" (the scores
+    returned are exact; that no better allowed row was left out is likely, not certain)."""
     candidates = np.flatnonzero(allowed) if allowed is not None else None
-    scores = scorer(query, candidates) if scorer is not None else scores_of(vectors, query, candidates)
+    method, picked = "exact", None
+    if shortlist is not None and candidates is not None and k > 0:
+        picked = shortlist(query, candidates, k)
+    if picked is not None:
+        (candidates, scores), method = picked, "exact-rerank"
+    else:
+        scores = scorer(query, candidates) if scorer is not None else scores_of(vectors, query, candidates)
     k = min(k, scores.shape[0])
     if k <= 0:
-        return Neighbours(np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32), "exact")
+        return Neighbours(np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32), method)
     top = np.argpartition(-scores, k - 1)[:k]
     top = top[np.argsort(-scores[top], kind="stable")]
     positions = candidates[top] if candidates is not None else top
-    return Neighbours(positions.astype(np.int64), scores[top].astype(np.float32), "exact")
+    return Neighbours(positions.astype(np.int64), scores[top].astype(np.float32), method)
 
 
 def search(graph, vectors: np.ndarray, query: np.ndarray, k: int, *,
-           allowed: np.ndarray | None = None, ef: int | None = None, scorer: Scorer | None = None) -> Neighbours:
+           allowed: np.ndarray | None = None, ef: int | None = None, scorer: Scorer | None = None,
+           shortlist: Shortlist | None = None) -> Neighbours:
     """Top-k by cosine similarity, among ``allowed`` rows when a mask is given; ``scorer`` scores rows
-    for exact search (default: ``scores_of`` on ``vectors``)."""
+    for exact search (default: ``scores_of`` on ``vectors``), ``shortlist`` may narrow a filtered one
+    (see exact_search)."""
     n = vectors.shape[0]
     query = np.asarray(query, dtype=np.float32).reshape(-1)
     if n == 0 or k <= 0:
@@ -173,7 +188,7 @@ def search(graph, vectors: np.ndarray, query: np.ndarray, k: int, *,
         return Neighbours(np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32), "exact")
     small = n <= EXACT_MAX_ITEMS or n_allowed <= EXACT_MAX_ITEMS
     if graph is None or small or (allowed is not None and n_allowed < EXACT_SHARE * n) or k >= n_allowed:
-        return exact_search(vectors, query, k, allowed, scorer)
+        return exact_search(vectors, query, k, allowed, scorer, shortlist)
     k = min(k, n_allowed)
     with _GRAPH_LOCK:   # ef is the graph's state: a query on another thread must not change it mid-search
         graph.set_ef(max(ef or default_ef(n), k))

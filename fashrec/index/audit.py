@@ -131,8 +131,16 @@ def mapped_findings(folder: Path, manifest: Manifest, rows: list[tuple], *, soun
                 and np.array_equal(text, _stored(rows, 6, text)))
         if not same:
             return f"the mapped file {path.name} does not match the item store", None
-    if not Columns(found).describes(folder / manifest.items_file):
+    described = Columns(found)
+    if not described.describes(folder / manifest.items_file):
         return None, "the item store changed after its mapped file was written"
+    try:
+        missing = described.missing_codes()
+    except FashrecIndexError as exc:
+        return exc.message, None
+    if missing:
+        return None, (f"the mapped file has no search codes for its {' and '.join(missing)} matrix "
+                      "(written by an older fashrec)")
     return None, None
 
 

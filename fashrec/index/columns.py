@@ -21,11 +21,20 @@ import numpy as np
 from fashrec.catalog import Vocabulary, normalize_value
 from fashrec.encoder.interface import Encoder
 from fashrec.encoder.prompts import MAX_VALUES, prompt_key, prompt_matrix
+from fashrec.errors import FashrecIndexError
+from fashrec.index import pq
 from fashrec.index.ann import BLOCK_ROWS, scores_of
 from fashrec.index.items import LoadedItems
 
-# Arrays a query reads only in part (rows of the matrices): not checksummed at open (see mapped.py).
-LARGE = frozenset({"image", "text"})
+SPACES = ("image", "text")
+# Arrays a query reads only in part (rows of the matrices, and of their codes): not checksummed at open
+# (see mapped.py). The codes (32 MB at 1M) are trusted too: hashing them would cost the first filtered
+# search ~30 ms, the very cost they exist to remove, and damage cannot make a wrong answer -- every byte
+# is a valid code, so a damaged one only lets a worse row into the shortlist, whose scores are exact --
+# nor crash (codes index a table of CENTROIDS entries). Their codebooks are small and checksummed when
+# first read; a truncated code array is refused at open like any array that runs past the file's end;
+# `fashrec index` and --check verify them all.
+LARGE = frozenset({*SPACES, *(f"codes.{space}" for space in SPACES)})
 # Posting-list keys for the products' own fields (no attribute name starts with "@").
 BRAND_FIELD, SIZES_FIELD = "@brand", "@sizes"
 # A mapped vector matrix larger than this never stays mapped: every page read through the mapping stays
@@ -38,6 +47,20 @@ SCAN_ROWS = 64 * BLOCK_ROWS   # rows of a large matrix mapped at a time (16 MiB 
 # Rows a filtered exact search gathered, kept per set of rows (a request searches one filter several
 # times; a server sees the same filters again): the scan over kept rows is ~1 ms.
 GATHER_CACHE_BYTES = 64 << 20
+# A matrix larger than this also gets product-quantisation codes (fashrec.index.pq) when its mapped file is
+# derived: the rows too large to stay mapped, where a selective filter's first search gathered ~20k
+# scattered rows (28-76 ms at 1M, bench/RESULTS.md 9.4). Smaller indexes' files stay as they were.
+CODES_ABOVE_BYTES = READ_ABOVE_BYTES
+# A filtered exact search over codes keeps the best max(SHORTLIST_ROWS, SHORTLIST_PER_K * k) allowed rows by
+# their codes' approximate scores and scores only those exactly (bench/RESULTS.md 9.5: recall against it);
+# with fewer than SHORTLIST_FACTOR times that many allowed rows, all of them are scored exactly (a gather of
+# a thousand rows is cheap, and k near the allowed count gains nothing).
+SHORTLIST_ROWS = 256
+SHORTLIST_PER_K = 16
+SHORTLIST_FACTOR = 4
+# Codes are re-trained (rather than their codebooks reused) when the item count has changed by more than
+# this factor since they were trained: the catalog has drifted too far from what the centroids describe.
+RETRAIN_FACTOR = 2.0
 
 
 class ArraySource(Protocol):
@@ -91,11 +114,12 @@ def item_stamp(items_path: Path) -> list[int]:
 
 def derive(loaded: LoadedItems, *, identifier: str = "", prompt_encoder: Callable[[], Encoder | None] | None = None,
            previous: "Columns | None" = None, items_path: Path | None = None, vectors: str = "float32",
-           ) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
+           quantise: bool = True) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
     """(arrays, facts) of one generation, from all its stored rows (written to ``items_path``, complete).
     The attribute prompts of encoder ``identifier`` are reused from ``previous`` where unchanged, else
     embedded by ``prompt_encoder()`` (called at most once; without it, or when it gives None, queries
-    embed them themselves)."""
+    embed them themselves). ``quantise``: give matrices over CODES_ABOVE_BYTES their codes (see
+    :func:`_add_codes`; not for facts computed at open, which would train them at every open)."""
     metas = loaded.metas
     attributes = [_attributes(m) for m in metas]
     counters: dict[str, Counter] = {}
@@ -126,7 +150,70 @@ def derive(loaded: LoadedItems, *, identifier: str = "", prompt_encoder: Callabl
                              "listed": listed, "currencies": currencies, **field_facts,
                              "prompts": {}, "items_stamp": item_stamp(items_path) if items_path else None}
     _add_prompts(arrays, facts, Vocabulary(vocabulary), identifier, prompt_encoder, previous)
+    if quantise:
+        _add_codes(arrays, facts, [str(m["id"]) for m in metas], previous)
     return arrays, facts
+
+
+def _add_codes(arrays: dict[str, np.ndarray], facts: dict[str, Any], ids: list[str],
+               previous: "Columns | None") -> None:
+    """Product-quantisation codes (fashrec.index.pq) of every matrix over CODES_ABOVE_BYTES, as arrays
+    ``codes.<space>`` and ``books.<space>`` with their parameters in ``facts["codes"]``. The previous
+    generation's codebooks are reused when made the same way for a catalog of a similar size, and then so
+    are the codes of the rows whose id and vector are unchanged: an incremental run encodes only the rows
+    it changed (at 1M, training and encoding every row takes ~30 s a matrix, bench/RESULTS.md 9.5)."""
+    facts["codes"] = {}
+    count = len(ids)
+    for space in SPACES:
+        matrix = arrays[space]
+        if matrix.ndim != 2 or not pq.fits(matrix.shape[1]) or matrix.nbytes <= CODES_ABOVE_BYTES:
+            continue
+        try:   # the previous file's codes, checksummed (it was opened untrusted); damaged ones are made anew
+            old = previous.codes(space) if previous is not None else None
+        except FashrecIndexError:
+            old = None
+        entry = previous.facts["codes"][space] if old is not None else None
+        made_alike = entry is not None and all(entry.get(key) == value for key, value in pq.parameters(0).items()
+                                               if key != "trained_on")
+        reuse = (old is not None and made_alike and old[1].shape[2] * pq.SUBSPACES == matrix.shape[1]
+                 and 1 / RETRAIN_FACTOR <= count / max(1, int(entry["trained_on"])) <= RETRAIN_FACTOR)
+        if reuse:
+            try:
+                books, codes = old[1], _reused_codes(space, matrix, ids, previous, old)
+                trained_on = int(entry["trained_on"])
+            except FashrecIndexError:   # the previous matrix fails its checksum: nothing of that file is reused
+                reuse = False
+        if not reuse:
+            books = pq.train(matrix)
+            codes, trained_on = pq.encode(matrix, books), count
+        arrays[f"codes.{space}"], arrays[f"books.{space}"] = codes, np.asarray(books, np.float32)
+        facts["codes"][space] = {"codes": f"codes.{space}", "books": f"books.{space}", **pq.parameters(trained_on)}
+
+
+REUSE_ROWS = 1 << 17   # rows of the previous matrix compared at a time (128 MiB of float32 at 256 values)
+
+
+def _reused_codes(space: str, matrix: np.ndarray, ids: list[str], previous: "Columns",
+                  old: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
+    """Codes of ``matrix`` against the previous generation's codebooks: a row with the same id and the same
+    stored vector there keeps its code, every other row is encoded now."""
+    old_codes, books = old
+    before = previous.vector_matrix(space)
+    at = previous.positions(ids)
+    keep = np.zeros(len(ids), bool)
+    if before.dtype == matrix.dtype and before.shape[1:] == matrix.shape[1:]:
+        for start in range(0, len(ids), REUSE_ROWS):
+            stop = min(start + REUSE_ROWS, len(ids))
+            known = np.flatnonzero(at[start:stop] >= 0) + start
+            if len(known):
+                rows = previous.gather(space, at[known])
+                keep[known[np.all(rows == matrix[known], axis=1)]] = True
+    codes = np.empty((len(ids), pq.SUBSPACES), np.uint8)
+    codes[keep] = old_codes.take(at[keep], axis=0)
+    fresh = np.flatnonzero(~keep)
+    if len(fresh):
+        codes[fresh] = pq.encode(matrix, books, fresh)
+    return codes
 
 
 def _add_fields(arrays: dict[str, np.ndarray], metas: list[dict[str, Any]]) -> dict[str, Any]:
@@ -214,7 +301,7 @@ class Columns:
 
     @classmethod
     def computed(cls, loaded: LoadedItems) -> "Columns":
-        arrays, facts = derive(loaded)
+        arrays, facts = derive(loaded, quantise=False)
         return cls(InMemory(arrays, facts))
 
     def __len__(self) -> int:
@@ -242,6 +329,73 @@ class Columns:
                 self.source.release(space, start, stop)   # through the mapping, each block unmapped after
             return out
         return scores_of(self._rows(space, matrix, np.asarray(rows, np.int64)), query)
+
+    def codes(self, space: str) -> tuple[np.ndarray, np.ndarray] | None:
+        """(codes, codebooks) of the ``space`` matrix (fashrec.index.pq), or None when its file has none
+        (a small index, or one written before codes: searched exactly) or has them in another version."""
+        entry = (self.facts.get("codes") or {}).get(space)
+        if not entry or entry.get("version") != pq.VERSION or entry.get("subspaces") != pq.SUBSPACES \
+                or entry.get("centroids") != pq.CENTROIDS:
+            return None
+        if not (self.source.has(entry["codes"]) and self.source.has(entry["books"])):
+            raise self._damaged(f"its facts name {space} codes it does not hold")
+        codes, books = self.source.array(entry["codes"]), self.source.array(entry["books"])
+        matrix = self.vector_matrix(space)
+        width = matrix.shape[1] // pq.SUBSPACES if matrix.ndim == 2 else 0
+        if codes.dtype != np.uint8 or codes.shape != (len(matrix), pq.SUBSPACES) or books.dtype != np.float32 \
+                or books.shape != (pq.SUBSPACES, pq.CENTROIDS, width):
+            raise self._damaged(f"its {space} codes {codes.dtype}{list(codes.shape)} / codebooks "
+                                f"{books.dtype}{list(books.shape)} do not fit a matrix of {list(matrix.shape)}")
+        return codes, books
+
+    def missing_codes(self) -> list[str]:
+        """The spaces whose matrix is large enough for codes (CODES_ABOVE_BYTES) but has none of this
+        version: the mapped file is written again by the next ``fashrec index`` (audit.mapped_findings)."""
+        out = []
+        for space in SPACES:
+            matrix = self.vector_matrix(space)
+            wants = matrix.ndim == 2 and pq.fits(matrix.shape[1]) and matrix.nbytes > CODES_ABOVE_BYTES
+            if wants and self.codes(space) is None:
+                out.append(space)
+        return out
+
+    def _damaged(self, why: str) -> FashrecIndexError:
+        where = getattr(self.source, "path", "the index's mapped file")
+        return FashrecIndexError(f"index file is corrupt: {where} ({why})",
+                                 hint="rebuild it with: fashrec index CATALOG.jsonl")
+
+    def shortlist(self, space: str, query: np.ndarray, candidates: np.ndarray, k: int
+                  ) -> tuple[np.ndarray, np.ndarray] | None:
+        """(rows, exact scores) of the allowed rows ``candidates`` whose codes score best, enough of them to
+        hold the top ``k`` (ann.exact_search keeps the top k of these); None when the matrix has no codes or
+        there are too few candidates to gain from them (every candidate is then scored exactly).
+
+        At 1M a 2 % filter allows ~20k rows: their codes are 640 kB of a 32 MB array, their lookup costs
+        ~2 ms, and only the shortlist's few hundred rows are gathered from the matrix (bench/RESULTS.md 9.5).
+        The scores returned are ``scores_of`` on the matrix rows; only the choice of rows is approximate."""
+        found = self.codes(space)
+        keep = max(SHORTLIST_ROWS, SHORTLIST_PER_K * k)
+        if found is None or len(candidates) < SHORTLIST_FACTOR * keep:
+            return None
+        codes, books = found
+        candidates = np.asarray(candidates, np.int64)
+        approx = pq.approximate(codes.take(candidates, axis=0), pq.table(books, query))
+        rows = np.sort(candidates[np.argpartition(-approx, keep - 1)[:keep]])
+        return rows, scores_of(self.gather(space, rows), query)
+
+    def gather(self, space: str, rows: np.ndarray) -> np.ndarray:
+        """A copy of the ``space`` matrix's ``rows`` (in its dtype; a shortlist's few hundred), never leaving
+        a large one mapped: read by positioned reads (``Mapped.read_rows``). For 256 rows at 1M that took
+        3.4-9.4 ms where a take through the mapping with one unmap after took 2.6-16.5 ms and the span by
+        span gather (:meth:`_gather`) 13.7-29.5 ms: the reads win when the file's pages are not all in the
+        page cache (a fault reads a neighbourhood), and lose by ~1 ms when they are (side checks at load
+        5-6 with other processes pressing the page cache)."""
+        matrix = self.vector_matrix(space)
+        rows = np.asarray(rows, np.int64)
+        read = getattr(self.source, "read_rows", None)
+        if read is None or matrix.nbytes <= READ_ABOVE_BYTES:
+            return matrix.take(rows, axis=0)
+        return read(space, rows)
 
     def _rows(self, space: str, matrix: np.ndarray, rows: np.ndarray) -> np.ndarray:
         """The matrix rows ``rows`` as float32, from the LRU of gathered rows when the same rows were read lately."""

@@ -216,15 +216,17 @@ class LanceSearch:
         indexes alone, and the generation's own matrix scores them as the local store does. At 1M a
         2 % filter took 34 ms this way against 218 ms for Lance's flat pre-filtered scan, whose cost
         is reading each allowed row's vector from the dataset (bench/RESULTS.md 9.3); through the whole
-        store, a repeated 2 % filter 5.5-12 ms, a new one 28-76 ms (section 9.4)."""
+        store, a repeated 2 % filter 5.5-12 ms, a new one 28-76 ms (section 9.4), which a matrix with
+        codes narrows to a shortlist scored exactly (Columns.shortlist, "lance-exact-rerank": 9.5)."""
         allowed = None
         if where:
             found = self.table.to_table(columns=[], filter=where, with_row_address=True)
             allowed = np.zeros(self.rows, bool)
             allowed[self._positions(found["_rowaddr"].to_numpy())] = True
         got = ann.exact_search(self.columns.vector_matrix(space), query, k, allowed,
-                               lambda q, rows: self.columns.scores(space, q, rows))
-        return Neighbours(got.positions, got.scores, "lance-exact")
+                               lambda q, rows: self.columns.scores(space, q, rows),
+                               lambda q, rows, k: self.columns.shortlist(space, q, rows, k))
+        return Neighbours(got.positions, got.scores, f"lance-{got.method}")   # lance-exact or lance-exact-rerank
 
     def _positions(self, addresses: np.ndarray) -> np.ndarray:
         """The generation's positions of the rows at ``addresses`` (fragment << 32 | offset); the map is

@@ -9,8 +9,9 @@ attribute prompts' embeddings), laid out so that a reader maps it and touches on
 Layout: ``MAGIC``, the header length (8 bytes, little endian), a JSON header (the ``facts`` and, per
 array, dtype, shape, offset, size and CRC-32), then the arrays, each at a 64-byte-aligned offset. A
 reader checks the magic, the format, that every array lies inside the file, and each small array's
-checksum the first time it is read. The vector matrices' checksums are not verified at open (hashing
-72 MB per cold query would cost more than the query), only their sizes; every ``fashrec index`` run
+checksum the first time it is read. The vector matrices' checksums, and those of their product-quantisation
+codes (columns.LARGE says why), are not verified at open (hashing 72 MB per cold query would cost more
+than the query), only their sizes; every ``fashrec index`` run
 and ``fashrec index --check`` verify them and compare them with the item store, the source of truth
 from which this file is rewritten.
 """
@@ -134,6 +135,26 @@ class Mapped:
         row_bytes = np.dtype(a["dtype"]).itemsize * int(np.prod(a["shape"][1:], dtype=np.int64))
         first = (self._start + int(a["offset"]) + start * row_bytes) // mmap.PAGESIZE * mmap.PAGESIZE
         advise(mmap.MADV_DONTNEED, first, self._start + int(a["offset"]) + stop * row_bytes - first)
+
+    def read_rows(self, name: str, rows: np.ndarray) -> np.ndarray:
+        """Rows ``rows`` of the 2-D array ``name``, read by one positioned read each, not through the mapping
+        (nothing stays mapped, and a page not in the page cache costs one page read, not the neighbourhood a
+        fault reads ahead). For a few hundred rows (a shortlist, Columns.gather); for thousands, one system
+        call a row costs more than the mapping (bench/RESULTS.md 12.1)."""
+        a = self._arrays[name]
+        dtype, shape = np.dtype(a["dtype"]), tuple(int(x) for x in a["shape"])
+        rows = np.asarray(rows, np.int64)
+        if len(rows) and (rows.min() < 0 or rows.max() >= shape[0]):
+            raise IndexError(f"rows {rows.min()}..{rows.max()} outside the {name} array of {shape[0]} rows")
+        out = np.empty((len(rows), *shape[1:]), dtype)
+        width = out.itemsize * int(np.prod(shape[1:], dtype=np.int64))
+        buffer, base = memoryview(out).cast("B"), self._start + int(a["offset"])
+        with open(self.path, "rb", buffering=0) as fh:
+            fd = fh.fileno()
+            for i, row in enumerate(rows.tolist()):
+                if os.preadv(fd, [buffer[i * width:(i + 1) * width]], base + row * width) != width:
+                    raise self._corrupt(f"array {name!r} is shorter than its header says (truncated)")
+        return out
 
     def verify(self) -> None:
         """Every array against its checksum, the trusted ones included (``fashrec index`` and --check)."""

@@ -344,9 +344,10 @@ class Index:
             return self.searcher.nearest(query, k, flt=flt, allowed=allowed, ef=ef, space=space)
         if space == "text":
             return ann.exact_search(self.text_vectors, np.asarray(query, np.float32).reshape(-1), k, allowed,
-                                    partial(self.columns.scores, "text"))
+                                    partial(self.columns.scores, "text"), partial(self.columns.shortlist, "text"))
         return ann.search(self.graph, self.image_vectors, query, k, allowed=allowed, ef=ef,
-                          scorer=partial(self.columns.scores, "image"))
+                          scorer=partial(self.columns.scores, "image"),
+                          shortlist=partial(self.columns.shortlist, "image"))
 
     def scores(self, query: np.ndarray, space: str = "image") -> np.ndarray:
         """Cosine similarity of ``query`` to every product's image (or text) vector, in position order
