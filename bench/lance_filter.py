@@ -20,7 +20,9 @@ pipeline opens it) over a Lance table of open_1m.py's 1M generation (the same cl
 ``share`` attribute lets 2 % or 30 % through), written once into DIR by the store's own writer
 (``lance_store.write_lance``: fashrec's schema and scalar indexes, one IVF_HNSW_SQ graph; ~10 min here),
 the item store and mapped file hard-linked from ``--source``; ``--vectors float16`` adds the same
-generation with a float16 mapped file (``DIR-float16``, searching DIR's table). ``Index.nearest`` with
+generation with a float16 mapped file (``DIR-float16``, searching DIR's table); ``--rederive`` searches
+copies whose mapped files this checkout derived again instead (``DIR-codes``, ``DIR-codes-float16``:
+the same item store and table, with the codes a large matrix gets since pq8). ``Index.nearest`` with
 no filter, the 30 % and the 2 % filter, and "2%-new" (a different 2 % filter each query: nothing
 gathered before is reused); per case recall@10 against open_1m.py's exact truth, the first query
 apart (``first_ms``), p50/p95 of the rest, Lance's where alone, and the reader's peak RSS:
@@ -188,29 +190,12 @@ def build_store(source: Path, folder: Path) -> Path:
 
 def float16_copy(store: Path, folder: Path) -> Path:
     """The same generation with float16 exact-search matrices (``FASHREC_INDEX_VECTORS=float16``'s mapped
-    file, derived anew) searching ``store``'s Lance dataset (named by its absolute path, as ``--store
-    lance:URI`` records it): the float16 matrix next to the float32 one on one table."""
-    import dataclasses
+    file, derived anew by this checkout: ``open_1m.rederive``) searching ``store``'s Lance dataset (named by
+    its absolute path, as ``--store lance:URI`` records it): the float16 matrix next to the float32 one on
+    one table."""
+    from open_1m import rederive
 
-    from fashrec.index import columns, items, mapped
-    from fashrec.index.manifest import read_manifest, write_manifest
-
-    if (folder / "manifest.json").exists():
-        return folder
-    manifest = read_manifest(store)
-    folder.mkdir(parents=True, exist_ok=True)
-    for name in (manifest.items_file, manifest.vectors_file):
-        if not (folder / name).exists():
-            os.link(store / name, folder / name)
-    conn = items.connect(folder / manifest.items_file, readonly=True)
-    loaded = items.load_all(conn, int(manifest.encoder["dimension"]))
-    conn.close()
-    arrays, facts = columns.derive(loaded, identifier="bench", items_path=folder / manifest.items_file,
-                                   vectors="float16")
-    mapped.write_mapped(folder / manifest.mapped_file, arrays, facts)
-    uri = str((store / manifest.store["uri"]).resolve())
-    write_manifest(folder, dataclasses.replace(manifest, store={**manifest.store, "uri": uri}))
-    return folder
+    return rederive(store, folder, vectors="float16", store=store)
 
 
 STORE_CASES = ("none", "30%", "2%", "2%-new")
@@ -295,6 +280,15 @@ def store_main(args, info: dict) -> None:
     folders = {"float32": store}
     if "float16" in args.vectors:
         folders["float16"] = float16_copy(store, args.store.parent / (args.store.name + "-float16"))
+    derived = {}
+    if args.rederive:   # this checkout's derive of the same generation (codes since pq8), on the same table
+        from open_1m import rederive
+
+        for dtype in args.vectors:
+            suffix = "-codes" + ("" if dtype == "float32" else f"-{dtype}")
+            folders[dtype] = rederive(store, args.store.parent / (args.store.name + suffix), vectors=dtype, store=store)
+            derived[dtype] = json.loads((folders[dtype] / "derive.json").read_text())
+            log(f"{dtype}: {folders[dtype]} derived {derived[dtype]}")
     truth = store_truth(args)
     rows, readers = [], {}
     for threads in args.threads:
@@ -312,7 +306,8 @@ def store_main(args, info: dict) -> None:
     print(f"store build: {json.loads((store / 'store-build.json').read_text())}")
     print(markdown_table(headers, [[r[h] for h in headers] for r in rows]))
     info["load_avg_1m_end"] = round(os.getloadavg()[0], 2)
-    write_json(args.json, {"machine": info, "n": args.n, "queries": args.queries, "readers": readers, "rows": rows})
+    write_json(args.json, {"machine": info, "n": args.n, "queries": args.queries, "readers": readers, "rows": rows,
+                           "folders": {k: str(v) for k, v in folders.items()}, "derive": derived})
 
 
 def child(args) -> None:
@@ -402,6 +397,9 @@ def parse_args() -> argparse.Namespace:
                        help="open_1m.py's ground truth of the same queries")
     store.add_argument("--vectors", type=words, default=["float32", "float16"], help="exact-search matrices to time")
     store.add_argument("--cases", type=words, default=list(STORE_CASES), help=",".join(STORE_CASES).replace("%", "%%"))
+    store.add_argument("--rederive", action="store_true",
+                       help="search copies of the generation whose mapped files this checkout derived again "
+                            "(DIR-codes, DIR-codes-float16: product-quantisation codes), on DIR's Lance table")
     parser.add_argument("--child-path", help=argparse.SUPPRESS)
     parser.add_argument("--child-store", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--truth", type=Path, help=argparse.SUPPRESS)

@@ -149,6 +149,62 @@ def link_or_copy(source: Path, target: Path) -> None:
         shutil.copyfile(source, target)
 
 
+def rederive(source: Path, folder: Path, *, vectors: str = "float32", store: Path | None = None) -> Path:
+    """The generation at ``source`` with its mapped file derived again by this checkout (``columns.derive``,
+    as ``fashrec index`` writes it: with product-quantisation codes for a large matrix since pq8), in
+    ``folder``: the item store and graph hard-linked (same inode, so the mapped file's item stamp still
+    describes it), the manifest copied; ``store``: a Lance-backed index whose dataset the copy searches (by
+    its absolute path; the Lance table holds no codes and is not rewritten). The derive is timed, training
+    and encoding apart (``derive.json``)."""
+    import dataclasses
+
+    from fashrec.index import columns, items, mapped, pq
+    from fashrec.index.manifest import read_manifest, write_manifest
+
+    if (folder / "manifest.json").exists():
+        return folder
+    manifest = read_manifest(source)
+    folder.mkdir(parents=True, exist_ok=True)
+    for name in (manifest.items_file, manifest.vectors_file):
+        if not (folder / name).exists():
+            os.link(source / name, folder / name)
+    conn = items.connect(folder / manifest.items_file, readonly=True)
+    loaded = items.load_all(conn, int(manifest.encoder["dimension"]))
+    conn.close()
+    spent = {"train_s": 0.0, "encode_s": 0.0}
+
+    def timed(key, fn):
+        def run(*a, **k):
+            t = time.perf_counter()
+            try:
+                return fn(*a, **k)
+            finally:
+                spent[key] += time.perf_counter() - t
+        return run
+
+    train, encode = pq.train, pq.encode
+    pq.train, pq.encode = timed("train_s", train), timed("encode_s", encode)
+    try:
+        log(f"deriving the mapped file of {source} again ({vectors}) ...")
+        t = time.perf_counter()
+        arrays, facts = columns.derive(loaded, identifier="bench", items_path=folder / manifest.items_file,
+                                       vectors=vectors)
+        spent["derive_s"] = time.perf_counter() - t
+    finally:
+        pq.train, pq.encode = train, encode
+    spent["codes"] = facts.get("codes", {})
+    spent["peak_rss_mib"] = hwm_mib()
+    mapped.write_mapped(folder / manifest.mapped_file, arrays, facts)
+    if store is not None:
+        lance = read_manifest(store).store
+        manifest = dataclasses.replace(manifest, store={**lance, "uri": str((store / lance["uri"]).resolve())})
+    write_manifest(folder, manifest)
+    spent = {k: round(v, 1) if isinstance(v, float) else v for k, v in spent.items()}
+    (folder / "derive.json").write_text(json.dumps(spent))
+    log(f"derived in {spent['derive_s']} s (training {spent['train_s']} s, encoding {spent['encode_s']} s)")
+    return folder
+
+
 def old_copy(folder: Path) -> Path:
     """The same files, with a manifest that does not name the mapped file (hard links: no copy)."""
     old = folder.parent / "index-old"
@@ -188,6 +244,26 @@ def child(args) -> None:
             found.append(got.positions)
         out["cases"][case] = {"recall@10": recall(found, np.array(truths[truth])), "method": got.method,
                               **percentiles_ms(times), "rss_after_mib": rss_parts()}
+    sweep = [int(r) for r in args.shortlists.split(",") if r.strip()]
+    if sweep and "filtered" in args.cases:
+        from fashrec.index import columns
+        from fashrec.index.filters import Filter
+
+        # each query a filter not seen before: the 2 % less an item outside it (so the truth is unchanged)
+        outside = np.flatnonzero(buckets(args.n) == 2)
+        truth = "filter 2%"
+        for rows in sweep:
+            columns.SHORTLIST_ROWS, columns.SHORTLIST_PER_K = rows, 1   # the shortlist is `rows` rows
+            found, times = [], []
+            for j, q in enumerate(queries):
+                flt = Filter({"share": {"two"}}, exclude_ids={f"p{outside[(j * 7919 + rows) % len(outside)]}"})
+                t = time.perf_counter()
+                got = index.nearest(q, K, flt=flt)
+                times.append(time.perf_counter() - t)
+                found.append(got.positions)
+            out["cases"][f"filter 2%, new filter, shortlist {rows}"] = {
+                "recall@10": recall(found, np.array(truths[truth])), "method": got.method, **percentiles_ms(times),
+                "rss_after_mib": rss_parts()}
     # the text space, unfiltered: a whole scan of the text matrix per query (`fashrec search` TEXT does it)
     times = []
     for q in queries[:args.text_queries if "text" in args.cases else 0]:
@@ -274,6 +350,10 @@ def main() -> None:
                         help="what each open measures: unfiltered (always), filtered (2 %% / 30 %%), text (whole scans)")
     parser.add_argument("--rounds", type=int, default=1,
                         help="run the modes this many times, alternating (a,b,a,b...): p50s of one run are noisy")
+    parser.add_argument("--rederive", action="store_true",
+                        help="mode lean opens a copy whose mapped file this checkout derived again (index-codes)")
+    parser.add_argument("--shortlists", default="",
+                        help="(with codes) the new 2 %% filter again at these columns.SHORTLIST_ROWS: recall against it")
     parser.add_argument("--json", type=Path)
     parser.add_argument("--child", type=Path)
     parser.add_argument("--truth", type=Path)
@@ -288,10 +368,13 @@ def main() -> None:
     info = report_header("An open 1M-item index")
     folder = build(args)
     truth = truths(args, folder)
-    results: dict = {}
+    # --rederive: "lean" (this checkout) opens the same generation with its mapped file derived again by this
+    # checkout (codes for the large matrices); the other modes open the files as built
+    coded = rederive(folder, args.workdir / "index-codes") if args.rederive else None
+    results: dict = {"derive": json.loads((coded / "derive.json").read_text())} if coded else {}
     modes = args.modes.split(",")
     for run, mode in enumerate(modes * args.rounds):
-        target = old_copy(folder) if mode == "today" else folder
+        target = old_copy(folder) if mode == "today" else coded if mode == "lean" and coded else folder
         repo = {"lean": HERE.parent, "today": args.baseline_repo, "lean-before": args.lean_baseline}[mode]
         if repo is None:
             parser.error(f"--baseline-repo / --lean-baseline is needed to measure {mode!r}")
@@ -301,7 +384,8 @@ def main() -> None:
                                "--graph-cache", str(args.graph_cache), "--workdir", str(args.workdir),
                                "--queries", str(args.queries), "--n", str(args.n),
                                "--efs", ",".join(map(str, args.efs)),
-                               "--text-queries", str(args.text_queries), "--cases", ",".join(sorted(args.cases))],
+                               "--text-queries", str(args.text_queries), "--cases", ",".join(sorted(args.cases)),
+                               "--shortlists", args.shortlists if mode == "lean" else ""],
                               capture_output=True, text=True, env=env)
         if proc.returncode != 0:
             raise SystemExit(f"{mode} failed:\n{proc.stderr[-3000:]}")
@@ -309,6 +393,7 @@ def main() -> None:
         results[key] = json.loads(proc.stdout.strip().splitlines()[-1])
         results[key]["load_avg_1m"] = round(os.getloadavg()[0], 2)
         log(f"{key}: measured fashrec in {results[key]['fashrec']} (load {results[key]['load_avg_1m']})")
+    derived = results.pop("derive", None)
     rows = []
     for mode, r in results.items():
         for case, c in r["cases"].items():
@@ -333,6 +418,9 @@ def main() -> None:
     disk = {p.name: round(p.stat().st_size / 2 ** 20, 1) for p in sorted(folder.iterdir()) if p.is_file()}
     print(f"\nindex files (MiB): {disk}")
     results["disk_mib"] = disk
+    if derived:
+        results["derive"] = derived
+        print(f"derive with codes (this checkout): {derived}")
     info["load_avg_1m_end"] = round(os.getloadavg()[0], 2)
     write_json(args.json, {"machine": info, "results": results})
 
