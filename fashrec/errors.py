@@ -52,6 +52,13 @@ class RequestError(UsageError):
         quoted = "" if given is _UNSAID else f" (got {shown(given)})"
         return cls(f"{place} '{field}': {problem}{quoted}", field=field, hint=hint)
 
+    @classmethod
+    def blaming(cls, field: str, err: UsageError) -> RequestError:
+        """``err``, raised by a check that cannot know where its value came from (a product id, an anchor
+        correction, a way forward's number: the command line's options reach it too), as the refusal of
+        the request's ``field``: its words kept (they are the command line's too), the field named."""
+        return cls(err.message, field=field, hint=err.hint)
+
     def to_dict(self) -> dict:
         payload = super().to_dict()
         if self.field:

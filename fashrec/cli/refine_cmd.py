@@ -112,6 +112,14 @@ def refine(
             if batch is not None:
                 raise UsageError("--relax takes a way forward of one answer: give \"relax\" on each batch line")
             fields["relax"] = list(relax)
+        if session is not None or pick is not None:
+            # said here in the options' words, answered here or by a server (which refuses the request's fields)
+            if relax:
+                raise UsageError("--relax takes a way forward of one refinement; in a conversation, type the "
+                                 "option's number", hint="fashrec chat --session NAME, then the number")
+            if offset or sort != "relevance":
+                raise UsageError("--offset and --sort page a single refinement; in a conversation use chat's "
+                                 "\"more\"", hint="fashrec chat --session NAME")
         if (like or unlike) and (url is not None or session is not None or pick is not None):
             raise UsageError("--like and --unlike shape one refinement's anchor, answered here: not with "
                              "--server, --session or --pick")
@@ -176,9 +184,6 @@ def _answer_turn(call: _Call, profile, image: Optional[Path], text: Optional[str
     """`--session NAME` / `--pick N`: one turn of a stored conversation, answered here."""
     if call.batch is not None:
         raise UsageError("--session cannot be combined with --batch")
-    if call.offset or call.sort != "relevance":
-        raise UsageError("--offset and --sort page a single refinement; in a conversation use chat's "
-                         "\"more\"", hint="fashrec chat --session NAME")
     from fashrec.cli.session_cmd import session_turn
 
     data = session_turn(call.session, image, text, pick=call.pick, index=call.index, planner=call.planner,

@@ -15,7 +15,7 @@ from typing import Any
 
 from fashrec import errors
 from fashrec.catalog.images import check_image_file
-from fashrec.errors import FashrecError, FashrecIndexError, UsageError
+from fashrec.errors import FashrecError, FashrecIndexError, RequestError, UsageError
 from fashrec.profile import Profile
 from fashrec.settings import server_from_env
 
@@ -115,7 +115,7 @@ def post_line(url: str, route: str, defaults: dict[str, Any], line: dict[str, An
     line = dict(line)
     image = line.pop("image", None)
     if image is not None and not isinstance(image, str):
-        raise UsageError("field 'image': input should be a valid string")
+        raise RequestError.of_field("image", "must be a string", image)   # as a line answered here says it
     base = {k: v for k, v in defaults.items() if not (k in ("profile", "no_profile") and
                                                       ("profile" in line or "no_profile" in line))}
     return post(url, route, {**base, **line}, Path(image) if image else None)

@@ -30,7 +30,7 @@ from fashrec.cli.options import (
 from fashrec.cli.drawing import renderer
 from fashrec.cli.output import emit, handled, literal, note
 from fashrec.cli.remote import post_line, server_url, with_profile
-from fashrec.errors import UsageError
+from fashrec.errors import RequestError, UsageError
 from fashrec.profile import load_profile_unless
 from fashrec.service.requests import SearchRequest, SimilarRequest, check_sort
 
@@ -110,7 +110,7 @@ def _local(kind: str, index, planner: str, page: Page, use_profile: bool, runtim
             # A photo with the words is this command line's (a path it vouches for), not a service field.
             photo = request.get("image") if isinstance(request, dict) else None
             if photo is not None and not isinstance(photo, str):
-                raise UsageError("field 'image': must be a path string")
+                raise RequestError.of_field("image", "must be a string", photo)   # as the request models say it
             words = {key: v for key, v in request.items() if key != "image"} if isinstance(request, dict) else request
             return search_answer(searcher, read(SearchRequest, words), defaults=defaults, where=flt,
                                  profile_off=not use_profile, image=Path(photo) if photo else None)

@@ -10,9 +10,10 @@ never by where the server keeps it).
 from __future__ import annotations
 
 import time
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Iterator
 
 from fashrec.ammr import (
     Anchor,
@@ -26,11 +27,12 @@ from fashrec.ammr import (
 from fashrec.ammr.corrections import correct_anchor as checked_correction
 from fashrec.ammr.ways import offered_option, take_option
 from fashrec.encoder.runtime import planned_runtime
-from fashrec.errors import SessionError, UsageError
+from fashrec.errors import RequestError, SessionError, UsageError
 from fashrec.index import Index
 from fashrec.index.filters import Filter, parse_where, vet_where
 from fashrec.planner import Plan, PlanContext, Planner
 from fashrec.planner.merge import merge_plans
+from fashrec.planner.occasions import read_occasion
 from fashrec.profile import Profile, profile_limits
 from fashrec.search import Searcher, SearchResult, check_sort, paged
 from fashrec.service.requests import (
@@ -59,6 +61,27 @@ class Defaults:
     offset: int = 0                  # --offset: the page
     sort: str = "relevance"          # --sort
     strict: bool = False             # --strict: a short answer lists no near misses
+
+
+@contextmanager
+def _field(name: str) -> Iterator[None]:
+    """A check below that refuses a value the request gave as ``name`` (a product id, an anchor correction,
+    a way forward's number) without knowing it came from a request: its refusal names that field, as
+    every refused field is named (a --batch line's error and a body's 400 carry ``field``)."""
+    try:
+        yield
+    except RequestError:
+        raise   # already names its field
+    except UsageError as err:
+        raise RequestError.blaming(name, err) from None
+
+
+def _product(index: Index, product_id: str) -> Any:
+    """The catalog product a request's ``id`` names."""
+    product = index.get(product_id)
+    if product is None:
+        raise RequestError(f"no product '{product_id}' in the index", field="id")
+    return product
 
 
 def profile_for(request: PersonalFields, *, disabled: bool = False) -> Profile | None:
@@ -124,7 +147,8 @@ def search_answer(searcher: Searcher, request: SearchRequest, *, defaults: Defau
 
     result, taken = answer(plan, limits, boost), []
     for number in request.relax:   # --relax N: way forward N taken, as refine (and chat) take it
-        option = offered_option(result.shortfall, number, answer=_answer_words(taken))
+        with _field("relax"):
+            option = offered_option(result.shortfall, number, answer=_answer_words(taken))
         step = take_option(result.plan or Plan(), option.relax, searcher.index.vocabulary, {},
                            source=result.plan.source if result.plan else "rules")
         plan = merge_plans(step.previous, step.request)[0]
@@ -161,13 +185,10 @@ def similar_answer(searcher: Searcher, request: SimilarRequest, *, defaults: Def
 def _one_image(index: Index, request: SimilarRequest, image: Path | None, label: str | None) -> tuple[Path, str | None]:
     if request.id is not None:
         if image is not None:
-            raise UsageError("give an 'image' or an 'id', not both")
-        product = index.get(request.id)
-        if product is None:
-            raise UsageError(f"no product '{request.id}' in the index")
-        return Path(product.image_path), None
+            raise RequestError("give an 'image' or an 'id', not both", field="id")
+        return Path(_product(index, request.id).image_path), None
     if image is None:
-        raise UsageError("the request needs an 'image' (or an 'id')")
+        raise RequestError("the request needs an 'image' (or an 'id')", field="image")
     return image, label
 
 
@@ -176,15 +197,17 @@ def _one_image(index: Index, request: SimilarRequest, image: Path | None, label:
 def _anchor(refiner: Refiner, request: RefineRequest, image: Path | None, label: str | None) -> Anchor:
     if request.id is not None:
         if image is not None:
-            raise UsageError("give an anchor 'image' or an 'id', not both")
+            raise RequestError("give an anchor 'image' or an 'id', not both", field="id")
+        _product(refiner.index, request.id)
         anchor = anchor_from_product(refiner.index, request.id)
     elif image is not None:
         anchor = refiner.anchor_from_image(image)
         if label is not None:
             anchor = replace(anchor, image=label)
     else:
-        raise UsageError("the request needs an anchor: an 'image' or a catalog product 'id'")
-    return checked_correction(refiner.index, anchor, request.anchor)
+        raise RequestError("the request needs an anchor: an 'image' or a catalog product 'id'", field="image")
+    with _field("anchor"):
+        return checked_correction(refiner.index, anchor, request.anchor)
 
 
 # --- refine ------------------------------------------------------------------------------------
@@ -206,9 +229,10 @@ def refine_answer(refiner: Refiner, request: RefineRequest, *, defaults: Default
                             alternatives=not (defaults.strict if request.strict is None else request.strict))
     profile = profile_for(request, disabled=profile_off)
     if request.session is not None or request.pick is not None:
-        if page["offset"] or page["sort"] != "relevance":
-            raise UsageError("'offset' and 'sort' page a single refinement; in a conversation, ask for more",
-                             hint='fashrec chat --session NAME, then "more"')
+        if page["offset"] or page["sort"] != "relevance":   # the command line says --offset / --sort itself
+            name = "offset" if page["offset"] else "sort"
+            raise RequestError.of_field(name, "pages a single refinement; in a conversation, ask for more",
+                                        page[name], hint='fashrec chat --session NAME, then "more"')
         if like or unlike:
             raise UsageError("--like and --unlike shape one refinement's anchor, not a conversation's")
         return session_answer(refiner, request, options, profile, image=image, label=label, store=store)
@@ -217,7 +241,8 @@ def refine_answer(refiner: Refiner, request: RefineRequest, *, defaults: Default
     shown: set[str] = set()   # the liked photos' own products, when they are catalog products
     if like or unlike:
         anchor, shown = refiner.anchor_from_images([image, *like], list(unlike))
-        anchor = checked_correction(refiner.index, anchor, request.anchor)
+        with _field("anchor"):
+            anchor = checked_correction(refiner.index, anchor, request.anchor)
     else:
         anchor = _anchor(refiner, request, image, label)
     # A page past the first asks the loop for offset + k products and shows the last k.
@@ -244,7 +269,8 @@ def _relaxed(refiner: Refiner, anchor: Anchor, options: RefineOptions, result: R
     "N" takes it (:meth:`fashrec.dialogue.Dialogue.relax`: the same plan, the same words)."""
     taken: list[Option] = []
     for number in numbers:
-        option = offered_option(result.shortfall, number, answer=_answer_words(taken))
+        with _field("relax"):
+            option = offered_option(result.shortfall, number, answer=_answer_words(taken))
         step = take_option(result.plan, option.relax, refiner.index.vocabulary, anchor.values(0.5))
         plan = keep_corrected(merge_plans(step.previous, step.request)[0], anchor)
         result = refiner.refine(anchor, step.text, options, plan=plan, previous=step.previous, exclude_ids=exclude_ids)
@@ -287,19 +313,30 @@ def session_answer(refiner: Refiner, request: RefineRequest, options: RefineOpti
     from fashrec.dialogue import Dialogue, SessionStore
     from fashrec.dialogue.store import check_name
 
+    # The command line checks its --session, --pick and --relax in its own words before it comes here
+    # (cli/session_cmd.py, cli/refine_cmd.py): these are a request's fields, refused as fields.
     if request.session is None:
-        raise UsageError("'pick' continues a conversation: add a 'session' name")
+        raise RequestError.of_field("pick", "continues a conversation: add a 'session' name", request.pick)
     if request.relax:
-        raise UsageError("'relax' takes a way forward of one refinement; in a conversation, type the "
-                         "option's number", hint="fashrec chat --session NAME, then the number")
-    name = check_name(request.session)
+        raise RequestError.of_field("relax", "takes a way forward of one refinement; in a conversation, type "
+                                    "the option's number", request.relax,
+                                    hint="fashrec chat --session NAME, then the number")
+    try:
+        name = check_name(request.session)
+    except UsageError as err:
+        raise RequestError.of_field("session", "is not a session name", request.session, hint=err.hint) from None
     if request.pick is not None and (image is not None or request.id is not None):
-        raise UsageError("'pick' and an anchor both choose the anchor: give one of them")
+        raise RequestError("'pick' and an anchor both choose the anchor: give one of them", field="pick")
     if store is None:   # one connection per request: a server answers on many threads
         with SessionStore() as own:
             return session_answer(refiner, request, options, profile, image=image, label=label, store=own)
     dialogue = Dialogue(refiner, store, name, options=options, profile=profile,
                         index_path=str(refiner.index.folder))
+    # checked before the turn, so that what the turn refuses afterwards is only its own field's
+    if request.id is not None:
+        _product(refiner.index, request.id)
+    with _field("anchor"):
+        dialogue.checked(request.anchor)
     # A correction ('anchor') belongs to the anchor it corrects: the session stores it with that anchor,
     # so later turns (and a later process) keep it without sending it again.
     if image is not None:
@@ -307,12 +344,13 @@ def session_answer(refiner: Refiner, request: RefineRequest, options: RefineOpti
     elif request.id is not None:
         outcome = dialogue.start_with_product(request.id, request.text, request.anchor)
     elif request.pick is not None:
-        outcome = dialogue.pick(request.pick, request.text, request.anchor)
+        with _field("pick"):   # no result N to pick (the anchor's corrections were checked above)
+            outcome = dialogue.pick(request.pick, request.text, request.anchor)
     elif request.anchor:
         outcome = dialogue.correct(request.anchor, request.text)
     else:
         if not request.text.strip():
-            raise UsageError("say what to change, or 'pick' a result to continue from")
+            raise RequestError("say what to change, or 'pick' a result to continue from", field="text")
         outcome = dialogue.say(request.text)
     data = outcome.to_dict()
     if label is not None and image is not None:
@@ -356,8 +394,13 @@ def session_undo(name: str) -> dict[str, Any]:
 def previous_plan(data: Any) -> Plan:
     """A batch line's "previous" plan, checked field by field (it is untrusted JSON, and a plan with a
     string where a mapping belongs used to crash the planner)."""
-    def fail(field: str, shape: str) -> UsageError:
-        return UsageError(f"\"previous{field}\" must be {shape}")
+    def fail(field: str, shape: str) -> RequestError:
+        key = field[1:]
+        if not key:
+            return RequestError.of_field("previous", f"must be {shape}", data)
+        if key in data:   # what was given, as every refused field quotes it
+            return RequestError.of_field(f"previous{field}", f"must be {shape}", data[key])
+        return RequestError.of_field(f"previous{field}", f"must be {shape}")   # e.g. a bad price_min
 
     if not isinstance(data, dict):
         raise fail("", "a plan object (as `fashrec plan --json` prints)")
@@ -395,8 +438,13 @@ def outfit_answer(composer: OutfitComposer, request: OutfitRequest, *, image: Pa
     """``fashrec outfit --json``: complete the look around an anchor image or catalog product."""
     index = composer.index
     if (image is None) == (request.id is None):   # said in the request's words: anchor_for says --id
-        raise UsageError("give an anchor 'image' or an 'id', not both" if image is not None
-                         else "the request needs an anchor: an 'image' or a catalog product 'id'")
+        raise RequestError("give an anchor 'image' or an 'id', not both", field="id") if image is not None \
+            else RequestError("the request needs an anchor: an 'image' or a catalog product 'id'", field="image")
+    if request.id is not None:
+        _product(index, request.id)
+    if request.occasion and request.occasion.strip():   # read as compose reads it, first: refused as the field
+        with _field("occasion"):
+            read_occasion(request.occasion, index.vocabulary)
     anchor = anchor_for(index, composer.encoder, image, request.id)
     if label is not None and image is not None:
         anchor = replace(anchor, image=label)

@@ -192,6 +192,70 @@ def test_a_bad_strategy_or_where_on_a_batch_line_names_the_field_not_the_option(
         assert run.returncode == 2 and json.loads(run.stderr)["message"].startswith(needle), run.stderr
 
 
+def test_every_field_a_later_check_refuses_on_a_batch_line_is_named(fashrec_env, shop, tmp_path):
+    """Not only the request model's refusals: a line's relax, session, pick, id, image, anchor, offset, text or
+    previous refused by a later check (the conversation, the catalog, the answer's ways forward) is named in
+    the error object's field too, behind FILE:LINE:, and every output line parses; the options keep their words."""
+    catalog, folder = shop
+    image = str(catalog.parent / "img" / "1.jpg")
+
+    def refused(command: list, lines: list) -> dict[int, tuple[str | None, str]]:
+        run, out = batch(fashrec_env, [*command, "--index", folder], lines, tmp_path)
+        assert run.returncode == 1, run.stderr
+        for o in out:
+            assert "error" not in o or o["message"].startswith(f"<stdin>:{o['line']}: "), o
+        return {o["line"]: (o.get("field"), o["message"].split(": ", 1)[1]) for o in out if "error" in o}
+
+    got = refused(["refine", "--planner", "rules"], [
+        {"id": "p1", "text": "in red", "pick": 1},
+        {"id": "p1", "text": "in red", "session": "s1", "relax": [1]},
+        {"id": "p1", "text": "in red", "session": "../up"},
+        {"id": "p1", "session": "s1", "pick": 1},
+        {"id": "p1", "text": "in red", "session": "s1", "offset": 2},
+        {"id": "nope", "text": "in red"},
+        {"text": "in red"},
+        {"id": "p1", "text": "in red", "anchor": {"zzz": "red"}},
+        {"id": "p1", "text": "in red", "relax": [99]},
+        {"id": "p1", "text": "in red", "session": "s1", "k": 2},   # answered: the session starts
+        {"session": "s1", "pick": 99},
+        {"session": "s1"},
+        {"session": "s1", "text": "in red", "anchor": {"zzz": "red"}},
+        {"session": "s1", "id": "nope"},
+    ])
+    assert 10 not in got
+    assert {n: field for n, (field, _) in got.items()} == {
+        1: "pick", 2: "relax", 3: "session", 4: "pick", 5: "offset", 6: "id", 7: "image", 8: "anchor", 9: "relax",
+        11: "pick", 12: "text", 13: "anchor", 14: "id"}
+    assert got[1][1] == "field 'pick': continues a conversation: add a 'session' name (got 1)"
+    assert got[2][1] == ("field 'relax': takes a way forward of one refinement; in a conversation, type the "
+                         "option's number (got [1])")
+    assert got[3][1] == "field 'session': is not a session name (got \"../up\")"
+    assert got[5][1] == "field 'offset': pages a single refinement; in a conversation, ask for more (got 2)"
+    assert got[6][1] == got[14][1] == "no product 'nope' in the index"
+    assert got[8][1].startswith("the catalog has no attribute 'zzz'") and got[13][1] == got[8][1]
+    assert got[9][1].startswith("there is no way forward 99 (")
+    assert got[11][1].startswith("there is no result 99 to pick (the last turn showed ")
+    got = refused(["search"], [{"text": "shirt", "relax": [99]}, {"text": "shirt", "image": 5}, {"text": "shirt"}])
+    assert got == {1: ("relax", got[1][1]), 2: ("image", "field 'image': must be a string (got 5)")}
+    assert got[1][1].startswith("there is no way forward 99 (")
+    got = refused(["similar"], [{"id": "nope"}, {}, {"id": "p1", "image": image}, {"id": "p1", "k": 1}])
+    assert got == {1: ("id", "no product 'nope' in the index"), 2: ("image", "the request needs an 'image' (or an 'id')"),
+                   3: ("id", "give an 'image' or an 'id', not both")}
+    got = refused(["plan", "--planner", "rules"], [{"text": "in red", "previous": {"set": "abc"}},
+                                                   {"text": "in red", "previous": {"price": {"max": "cheap"}}}])
+    assert got == {1: ("previous.set", "field 'previous.set': must be an object of attribute -> value (got \"abc\")"),
+                   2: ("previous.price", "field 'previous.price': must be an object of min and max, each a number "
+                                         "of 0 or more or null (got {\"max\": \"cheap\"})")}
+    # the options say themselves: never "field '...'"
+    for args, needle in ((["refine", "--id", "p1", "in red", "--session", "s2", "--relax", "1"],
+                          "--relax takes a way forward of one refinement"),
+                         (["refine", "--id", "p1", "in red", "--session", "s2", "--offset", "2"],
+                          "--offset and --sort page a single refinement"),
+                         (["refine", "--pick", "1", "in red"], "--pick continues a conversation")):
+        run = run_bytes(fashrec_env, [*args, "--index", folder, "--planner", "rules", "--json"], b"", tmp_path)
+        assert run.returncode == 2 and json.loads(run.stderr)["message"].startswith(needle), run.stderr
+
+
 def test_batch_lines_that_are_not_utf8_each_get_an_error(fashrec_env, shop, tmp_path):
     _, folder = shop
     lines = ['{"text": "shirt", "k": 1}', b'{"text": "caf\xe9"}', '{"text": "shirt", "k": 1}']

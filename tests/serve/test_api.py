@@ -284,6 +284,47 @@ def test_a_bad_strategy_where_or_anchor_in_a_body_names_the_field_not_the_option
     assert upload.status_code == 400 and upload.json()["message"] == "give an anchor 'image' or an 'id', not both"
 
 
+def test_every_field_a_later_check_refuses_in_a_body_is_named(client, shop_index):
+    """A body's relax, session, pick, id, image, anchor, offset, text, previous or occasion refused after the
+    request model has read it (by the conversation, the catalog, the ways forward) is a 400 naming that field,
+    as the model's own refusals are."""
+    top = _products(shop_index)[0]["id"]
+    started = client.post("/refine", json={"id": top, "text": "", "session": "fields-1", "k": 2})
+    assert started.status_code == 200, started.text
+    cases = [
+        ("/refine", {"id": top, "text": "x", "pick": 1}, "pick",
+         "field 'pick': continues a conversation: add a 'session' name (got 1)"),
+        ("/refine", {"id": top, "text": "x", "session": "fields-1", "relax": [1]}, "relax",
+         "field 'relax': takes a way forward of one refinement; in a conversation, type the option's number (got [1])"),
+        ("/refine", {"id": top, "text": "x", "session": "../up"}, "session",
+         "field 'session': is not a session name (got \"../up\")"),
+        ("/refine", {"id": top, "session": "fields-1", "pick": 1}, "pick",
+         "'pick' and an anchor both choose the anchor: give one of them"),
+        ("/refine", {"session": "fields-1", "sort": "price"}, "sort",
+         "field 'sort': pages a single refinement; in a conversation, ask for more (got \"price\")"),
+        ("/refine", {"session": "fields-1", "pick": 99}, "pick", "there is no result 99 to pick (the last turn showed "),
+        ("/refine", {"session": "fields-1"}, "text", "say what to change, or 'pick' a result to continue from"),
+        ("/refine", {"session": "fields-1", "id": "nope"}, "id", "no product 'nope' in the index"),
+        ("/refine", {"id": "nope", "text": "x"}, "id", "no product 'nope' in the index"),
+        ("/refine", {"text": "x"}, "image", "the request needs an anchor: an 'image' or a catalog product 'id'"),
+        ("/refine", {"id": top, "text": "x", "anchor": {"zzz": "red"}}, "anchor", "the catalog has no attribute 'zzz'"),
+        ("/refine", {"id": top, "text": "x", "relax": [99]}, "relax", "there is no way forward 99 ("),
+        ("/search", {"text": "shirt", "relax": [99]}, "relax", "there is no way forward 99 ("),
+        ("/similar", {"id": "nope"}, "id", "no product 'nope' in the index"),
+        ("/similar", {}, "image", "the request needs an 'image' (or an 'id')"),
+        ("/plan", {"text": "x", "previous": {"set": "abc"}}, "previous.set",
+         "field 'previous.set': must be an object of attribute -> value (got \"abc\")"),
+        ("/outfit", {"id": "nope"}, "id", "no product 'nope' in the index"),
+        ("/outfit", {"id": top, "occasion": "moonwalking"}, "occasion", "occasion 'moonwalking'"),
+    ]
+    for path, body, field, message in cases:
+        answer = client.post(path, json=body)
+        data = answer.json()
+        assert answer.status_code == 400 and data["error"] == "usage", (body, answer.text)
+        assert data["field"] == field and data["message"].startswith(message), (body, data)
+        schema.ErrorDocument.model_validate(data)
+
+
 def test_malformed_bodies_and_unknown_routes(client):
     answer = client.post("/search", content=b"{broken", headers={"content-type": "application/json"})
     assert answer.status_code == 400 and "malformed JSON" in answer.json()["message"]

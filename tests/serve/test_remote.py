@@ -38,14 +38,15 @@ def test_batch_lines_and_their_errors_are_the_same(fashrec, server, example_inde
     lines = "\n".join([json.dumps({"image": str(SHIRT), "text": "but in linen", "k": 2}),
                        json.dumps({"text": 5, "image": str(SHIRT)}),
                        json.dumps({"image": str(REPO / "examples/missing.jpg"), "text": "x"}),
-                       "{broken"]) + "\n"
+                       "{broken", json.dumps({"image": 5, "text": "x"})]) + "\n"
     here = fashrec("refine", "--batch", "-", "--index", example_index, "--planner", "rules", input=lines)
     there = fashrec("refine", "--batch", "-", "--server", server, input=lines)
     assert here.returncode == there.returncode == 1
     remote = [json.loads(line) for line in there.stdout.splitlines()]
     for a, b in zip(remote, [json.loads(line) for line in here.stdout.splitlines()], strict=True):
         _same(a, b)
-    assert [r.get("error") for r in remote] == [None, "usage", "image", "usage"]
+    assert [r.get("error") for r in remote] == [None, "usage", "image", "usage", "usage"]
+    assert remote[4]["field"] == "image"   # the line's photo is checked here before it is uploaded
 
 
 def test_a_session_through_the_server(fashrec, server):
