@@ -19,7 +19,7 @@ from typing import Any, BinaryIO, Callable, Iterator
 
 from fashrec.cli.output import dumps, to_jsonable
 from fashrec.errors import FashrecError, UsageError
-from fashrec.service.requests import SHAPES
+from fashrec.service.requests import SHAPES, encodable
 
 
 MAX_K, MAX_STEPS, MAX_OFFSET = 1000, 50, 100_000   # the bounds of -k, --max-steps and --offset, and of a line's
@@ -125,19 +125,11 @@ def _requests(stream: BinaryIO) -> Iterator[tuple[int, dict[str, Any] | FashrecE
         if not isinstance(request, dict):
             yield number, UsageError("a request must be a JSON object")
             continue
-        if "\\ud" in line.lower() and not _encodable(request):
+        if "\\ud" in line.lower() and not encodable(request):
             yield number, UsageError("contains an unpaired UTF-16 surrogate escape (\\udXXX), which is not "
                                      "valid Unicode")
             continue
         yield number, request
-
-
-def _encodable(value: Any) -> bool:
-    try:
-        json.dumps(value, ensure_ascii=False).encode("utf-8")
-    except UnicodeEncodeError:
-        return False
-    return True
 
 
 def run_batch(source: Path, handle: Callable[[dict[str, Any]], Any], command: str | None = None) -> int:

@@ -71,7 +71,7 @@ class BodyLimit:
 
     async def _refuse(self, send) -> None:
         body = json.dumps({"error": "too-large", "message": f"the request body is larger than this server "
-                           f"accepts ({self.max_bytes // 1024} KiB)"}).encode()
+                           f"accepts ({self.max_bytes // 1024} KiB)", "field": "request"}).encode()
         await send({"type": "http.response.start", "status": 413,
                     "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
                                 (b"connection", b"close")]})

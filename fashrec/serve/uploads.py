@@ -22,10 +22,12 @@ from typing import Any, TypeVar
 import anyio
 from pydantic import BaseModel
 from starlette.datastructures import UploadFile
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
 
 from fashrec.catalog.images import load_rgb
-from fashrec.errors import FashrecError, ImageError, UsageError
+from fashrec.errors import FashrecError, ImageError, RequestError
+from fashrec.service.requests import encodable
 from fashrec.service.schema import read_request
 
 M = TypeVar("M", bound=BaseModel)
@@ -33,17 +35,29 @@ CHUNK = 1 << 16
 MAX_LABEL = 200
 
 
-class TooLarge(FashrecError):
-    """A body or upload above the server's limit (HTTP 413)."""
+class _Refusal(FashrecError):
+    """A refusal that is not a bad request's 400 but still names the part of the request to blame (``field``),
+    so every 4xx reads alike."""
 
     exit_code = 2
+
+    def __init__(self, message: str, *, field: str, hint: str | None = None) -> None:
+        super().__init__(message, hint=hint)
+        self.field = field
+
+    def to_dict(self) -> dict:
+        return {**super().to_dict(), "field": self.field}
+
+
+class TooLarge(_Refusal):
+    """A body or upload above the server's limit (HTTP 413)."""
+
     kind = "too-large"
 
 
-class Forbidden(FashrecError):
+class Forbidden(_Refusal):
     """A path outside the folders the server may read (HTTP 403)."""
 
-    exit_code = 2
     kind = "forbidden"
 
 
@@ -92,13 +106,14 @@ def allowed_path(raw: str, folders: tuple[Path, ...]) -> Path:
     """``raw`` as a file under one of ``folders`` (links resolved first), else a Forbidden error."""
     if not folders:
         raise Forbidden("this server reads no image paths: upload the photo, or name a catalog product 'id'",
-                        hint="start the server with --allow-images FOLDER to let requests name files in it")
+                        field="image", hint="start the server with --allow-images FOLDER to let requests name "
+                        "files in it")
     try:
         path = Path(raw).expanduser().resolve()
     except (OSError, RuntimeError, ValueError):
-        raise Forbidden(f"image path refused: {raw}") from None
+        raise Forbidden(f"image path refused: {raw}", field="image") from None
     if not any(path.is_relative_to(folder) for folder in folders):
-        raise Forbidden(f"image path is outside the allowed folders: {raw}",
+        raise Forbidden(f"image path is outside the allowed folders: {raw}", field="image",
                         hint="allowed: " + ", ".join(str(f) for f in folders))
     return path
 
@@ -110,12 +125,9 @@ async def read_body(request: Request, model: type[M], folders: tuple[Path, ...],
     if kind == "multipart/form-data":
         return await _read_upload(request, model, uploads, max_bytes)
     if kind != "application/json":
-        raise UsageError("send the request as application/json (or multipart/form-data with an 'image' file)")
-    try:
-        data = json.loads(await request.body())
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise UsageError(f"malformed JSON body: {exc}") from None
-    parsed = read_request(model, data)
+        raise RequestError("send the request as application/json (or multipart/form-data with an 'image' file)",
+                           field="content-type")
+    parsed = read_request(model, _document(await request.body(), "JSON body"))
     raw = getattr(parsed, "image", None)
     if raw is None:
         return Body(parsed)
@@ -123,27 +135,53 @@ async def read_body(request: Request, model: type[M], folders: tuple[Path, ...],
 
 
 async def _read_upload(request: Request, model: type[M], uploads: UploadFolder, max_bytes: int) -> Body:
-    async with request.form(max_files=1, max_fields=8, max_part_size=64 * 1024) as form:
-        extra = set(form.keys()) - {"image", "request"}
+    try:
+        form = await request.form(max_files=1, max_fields=8, max_part_size=64 * 1024)
+    except HTTPException as exc:   # starlette's limits on a form (too many files or parts, a part too large)
+        raise RequestError(f"the form cannot be read: {exc.detail}", field="request") from None
+    try:
+        extra = sorted(set(form.keys()) - {"image", "request"})
         if extra:
-            raise UsageError(f"unknown form part(s): {', '.join(sorted(extra))} (send 'image' and 'request')")
-        try:
-            data = json.loads(form.get("request") or "{}")
-        except ValueError as exc:
-            raise UsageError(f"form part 'request' is not JSON: {exc}") from None
+            raise RequestError(f"unknown form part(s): {', '.join(extra)} (send 'image' and 'request')",
+                               field=extra[0])
+        raw = form.get("request") or "{}"
+        if not isinstance(raw, str):   # sent as a file: json.loads would fail on it with a TypeError (a 500)
+            raise RequestError("form part 'request' must be the request's JSON as text, not a file", field="request")
+        data = _document(raw, "JSON in form part 'request'")
         if isinstance(data, dict) and "image" in data:
-            raise UsageError("send the photo as the 'image' file part, not as a path in 'request'")
+            raise RequestError("send the photo as the 'image' file part, not as a path in 'request'", field="image")
         parsed = read_request(model, data)
         upload = form.get("image")
         if upload is None:
             return Body(parsed)
         if not isinstance(upload, UploadFile):
-            raise UsageError("form part 'image' must be a file")
+            raise RequestError("form part 'image' must be a file", field="image")
         content = await _read_limited(upload, max_bytes)
         label = clean_label(upload.filename)
+    finally:
+        await form.close()
     # storing and decoding a photo takes milliseconds: a worker thread, not the event loop, does it
     path = await anyio.to_thread.run_sync(_keep_checked, uploads, content, label)
     return Body(parsed, path, label)
+
+
+def _document(raw: bytes | str, what: str) -> Any:
+    """A body's (or the form's 'request' part's) JSON document. What is no JSON document at all -- not JSON,
+    not UTF-8, nested past the parser's depth, half a surrogate pair -- is the whole request's fault
+    (field 'request'), said as a --batch line's is (cli/batch.py), never a 500 nor the parser's advice."""
+    try:
+        data = json.loads(raw)
+    except json.JSONDecodeError as exc:
+        why = f"{exc.msg} (character {exc.pos})"
+    except UnicodeDecodeError as exc:
+        why = f"not valid UTF-8 (byte {exc.start})"
+    except (ValueError, RecursionError):   # an integer past Python's digit limit; nesting past its depth
+        why = "a JSON value too large or too deeply nested"
+    else:
+        if encodable(data):
+            return data
+        why = "an unpaired UTF-16 surrogate escape (\\udXXX), which is not valid Unicode"
+    raise RequestError(f"malformed {what}: {why}", field="request")
 
 
 async def _read_limited(upload: UploadFile, max_bytes: int) -> bytes:
@@ -151,7 +189,7 @@ async def _read_limited(upload: UploadFile, max_bytes: int) -> bytes:
     while chunk := await upload.read(CHUNK):
         size += len(chunk)
         if size > max_bytes:
-            raise TooLarge(f"the photo is larger than this server accepts ({max_bytes // 1024} KiB)")
+            raise TooLarge(f"the photo is larger than this server accepts ({max_bytes // 1024} KiB)", field="image")
         chunks.append(chunk)
     if not size:
         raise ImageError("the uploaded photo is empty (0 bytes)")

@@ -11,6 +11,7 @@ two cannot disagree. Each field's ``metadata`` holds its bounds and description 
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from typing import Any, Literal, Optional, Union
 
@@ -51,6 +52,17 @@ def check_strategy(strategy: str, available: tuple[str, ...] | list[str] = STRAT
             raise RequestError.of_field(field, f"must be one of {', '.join(available)}", strategy)
         raise UsageError(f"--strategy must be one of {', '.join(available)}")
     return strategy
+
+
+def encodable(value: Any) -> bool:
+    """Whether a parsed JSON document is valid Unicode throughout: JSON's \\udXXX escapes can write half a
+    surrogate pair, which Python's parser accepts and nothing can print or encode (an answer quoting it
+    would fail)."""
+    try:
+        json.dumps(value, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _f(default: Any = None, *, factory: Any = None, **about: Any) -> Any:

@@ -18,7 +18,7 @@ from typing import Annotated, Any, Iterable, Optional, TypeVar, Union
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, create_model
 
-from fashrec.errors import RequestError, UsageError, shown
+from fashrec.errors import RequestError, shown
 from fashrec.service import requests
 
 
@@ -94,8 +94,8 @@ def read_request(kind: type[R], data: Any) -> R:
     """A request document, validated, as the record ``kind`` (a record class or its model); or a
     RequestError naming the first bad field."""
     model = _MODELS.get(kind, kind)
-    if not isinstance(data, dict):
-        raise UsageError("a request must be a JSON object")
+    if not isinstance(data, dict):   # as a body FastAPI reads itself is refused (parameter_error)
+        raise RequestError(f"the request must be a JSON object (got {shown(data)})", field="request")
     try:
         return _record(model.model_validate(data))
     except ValidationError as exc:
@@ -189,7 +189,7 @@ def parameter_error(errors: Iterable[dict]) -> RequestError:
     broken = next((err for err in errors if err.get("type") == "json_invalid"), None)
     if broken is not None:   # a body FastAPI parses itself that is not JSON at all
         why = (broken.get("ctx") or {}).get("error", "not JSON")
-        return RequestError(f"malformed JSON body: {why} (character {broken['loc'][-1]})")
+        return RequestError(f"malformed JSON body: {why} (character {broken['loc'][-1]})", field="request")
     said, blamed = [], []
     for where in dict.fromkeys(str(err["loc"][0]) for err in errors):
         problems = _problems({**err, "loc": err["loc"][1:]} for err in errors if str(err["loc"][0]) == where)

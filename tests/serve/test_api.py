@@ -390,6 +390,68 @@ def test_any_route_s_missing_or_ill_typed_parameters_and_bodies_read_the_same(lo
         assert data == {"error": "usage", "field": "request", "message": "the request must be a JSON object (got [1, 2])"}
 
 
+def test_every_body_the_app_refuses_names_what_was_wrong_in_one_shape(client, shop_index):
+    """A body that is not JSON, not UTF-8, nested past the parser, half a surrogate pair, not an object, with a
+    field of the wrong type or unknown, of another content type, or a form whose parts are wrong: a 4xx in
+    fashrec's error document naming the field to blame ('request' for the whole body), never a 500, the parser's
+    advice or FastAPI's list; a body that is not an object reads as one FastAPI reads (the probe route above)."""
+    as_json = {"content-type": "application/json"}
+    deep = b"[" * 100_000 + b"]" * 100_000
+    photo = ("a.jpg", _photo(shop_index).read_bytes(), "image/jpeg")
+    cases = [
+        (dict(content=b"{broken", headers=as_json), 400, "request",
+         "malformed JSON body: Expecting property name enclosed in double quotes (character 1)"),
+        (dict(content=b'{"text": "caf\xe9"}', headers=as_json), 400, "request",
+         "malformed JSON body: not valid UTF-8 (byte 13)"),
+        (dict(content=deep, headers=as_json), 400, "request",   # was a 500 (RecursionError)
+         "malformed JSON body: a JSON value too large or too deeply nested"),
+        (dict(content=b'{"text": ' + deep + b"}", headers=as_json), 400, "request",
+         "malformed JSON body: a JSON value too large or too deeply nested"),
+        (dict(content=b'{"text": "x", "k": ' + b"9" * 5000 + b"}", headers=as_json), 400, "request",
+         "malformed JSON body: a JSON value too large or too deeply nested"),   # not "use sys.set_int_max_..."
+        (dict(content=b'{"text": "x", "where": {"color": "\\udc00"}}', headers=as_json), 400, "request",
+         "malformed JSON body: an unpaired UTF-16 surrogate escape (\\udXXX), which is not valid Unicode"),  # was 500
+        (dict(content=b'{"text": "x", "a\\ud800": 1}', headers=as_json), 400, "request",
+         "malformed JSON body: an unpaired UTF-16 surrogate escape (\\udXXX), which is not valid Unicode"),
+        (dict(json=[1, 2]), 400, "request", "the request must be a JSON object (got [1, 2])"),
+        (dict(json="red"), 400, "request", "the request must be a JSON object (got \"red\")"),
+        (dict(json={"text": 5}), 400, "text", "field 'text': must be a string (got 5)"),
+        (dict(json={"text": "x", "txt": "y"}), 400, "txt", "field 'txt': unknown field"),
+        (dict(content=b"text=red", headers={"content-type": "text/plain"}), 400, "content-type",
+         "send the request as application/json (or multipart/form-data with an 'image' file)"),
+        (dict(files={"image": photo}, data={"request": "{bad"}), 400, "request",
+         "malformed JSON in form part 'request': Expecting property name enclosed in double quotes (character 1)"),
+        (dict(files={"image": photo}, data={"request": "[1]"}), 400, "request",
+         "the request must be a JSON object (got [1])"),
+        (dict(files={"request": ("r.json", b"{}", "application/json")}), 400, "request",
+         "form part 'request' must be the request's JSON as text, not a file"),   # was a 500 (TypeError)
+        (dict(files={"image": photo, "request": ("r.json", b"{}", "application/json")}), 400, "request",
+         "the form cannot be read: Too many files"),   # starlette's own limit, said with the field
+        (dict(files={"image": photo}, data={"request": "{}", "extra": "1"}), 400, "extra",
+         "unknown form part(s): extra (send 'image' and 'request')"),
+        (dict(files={"request": (None, "{}")}, data={"image": "not a file"}), 400, "image",
+         "form part 'image' must be a file"),
+        (dict(files={"image": photo}, data={"request": json.dumps({"image": "/etc/passwd"})}), 400, "image",
+         "send the photo as the 'image' file part, not as a path in 'request'"),
+        (dict(json={"image": "/etc/passwd"}), 403, "image", "image path is outside the allowed folders: /etc/passwd"),
+        (dict(content=b'{"text": "' + b"x" * (600 * 1024) + b'"}', headers=as_json), 413, "request",
+         "the request body is larger than this server accepts"),
+    ]
+    for sent, status, field, message in cases:
+        answer = client.post("/similar" if "files" in sent or "image" in sent.get("json", ()) else "/search", **sent)
+        data = answer.json()
+        assert answer.status_code == status and data["field"] == field, (sent.get("content", b"")[:40], answer.text)
+        assert data["message"].startswith(message) and len(data["message"]) < 200, data
+        assert not {"detail", "loc", "msg", "type", "input"} & set(data)
+        schema.ErrorDocument.model_validate(data)
+    assert client.post("/search", json=[1, 2]).json() == {   # word for word the probe route's (FastAPI's parse)
+        "error": "usage", "field": "request", "message": "the request must be a JSON object (got [1, 2])"}
+    # the photo over the upload limit itself (the body within the server's) names the image part
+    limit = client.app.state.loaded.config.max_upload_bytes
+    answer = client.post("/similar", files={"image": ("big.png", b"\0" * (limit + 10), "image/png")})
+    assert answer.status_code == 413 and answer.json()["field"] == "image", answer.text
+
+
 def test_an_unexpected_failure_is_500_without_a_stack_trace(client, monkeypatch):
     from fashrec.service import handlers
 
