@@ -163,3 +163,20 @@ def test_batch_formats_name_exactly_the_fields_the_request_models_read():
         documented = set(FORMATS[command].keys()) - ({"image"} if command == "search" else set())
         assert documented == set(model.model_fields), command
         assert all(key in KEYS for key in documented)
+
+
+def test_every_error_kind_the_server_answers_is_documented():
+    """Each kind of error document `fashrec serve` answers (a fashrec error's, or a refusal the server makes
+    before its routes: guards.STATUS, and the 500's "internal") is named with its status in the
+    ErrorDocument's description (the OpenAPI document) and in the README's serve section."""
+    from fashrec.serve.guards import STATUS
+    from fashrec.service.schema import ErrorDocument
+
+    described = ErrorDocument.model_fields["error"].description
+    serve_section = README.split("## The web page and the HTTP API", 1)[1].split("\n## ", 1)[0]
+    kinds = {**STATUS, "internal": 500}
+    missing = [kind for kind in kinds if not re.search(rf"(^|[\s,(]){re.escape(kind)}([\s,(]|$)", described)]
+    assert not missing, f"ErrorDocument's description lacks {missing}"
+    missing = [f"{status} `{kind}`" for kind, status in kinds.items() if f"`{kind}`" not in serve_section
+               or not re.search(rf"^- {status} [^\n]*(\n  [^\n]*)*`{re.escape(kind)}`", serve_section, re.M)]
+    assert not missing, f"README's serve section lacks {missing}"

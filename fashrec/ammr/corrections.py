@@ -10,13 +10,13 @@ made again, since it depends on what the anchor is (:func:`fashrec.ammr.anchor.e
 from __future__ import annotations
 
 import difflib
-from typing import Iterable
+from typing import Iterable, Mapping
 
 from fashrec.ammr.anchor import SHOPPER
 from fashrec.ammr.anchor import correct_anchor as corrected
 from fashrec.ammr.types import Anchor
 from fashrec.catalog import normalize_key, normalize_value
-from fashrec.errors import UsageError
+from fashrec.errors import UsageError, shown
 from fashrec.index import Index
 
 YOU_SAID = SHOPPER     # the source of what the shopper corrected ("you said")
@@ -32,6 +32,20 @@ def parse_overrides(expressions: Iterable[str] | None) -> dict[str, str]:
             raise UsageError(f"--anchor expects attribute=value, got '{expr}'",
                              hint="e.g. --anchor category=dresses --anchor color=red")
         out[attr] = value
+    return out
+
+
+def normalized_overrides(overrides: Mapping[str, str] | None) -> dict[str, str]:
+    """Corrections given as a mapping (a request's ``anchor``, a Python caller's dict) in the catalog's
+    spelling. An empty name or value is refused in the mapping's own words: whoever sent it never wrote
+    --anchor's attribute=value, and a name is not split at an "=" it happens to hold."""
+    out: dict[str, str] = {}
+    for attr, value in (overrides or {}).items():
+        key, said = normalize_key(attr), normalize_value(value)
+        if not key or not said:
+            raise UsageError(f"anchor: attribute names and values must not be empty (got {shown(dict(overrides))})",
+                             hint='e.g. {"category": "dress", "color": "red"}')
+        out[key] = said
     return out
 
 
@@ -56,7 +70,7 @@ def correct_anchor(index: Index, anchor: Anchor, overrides: dict[str, str]) -> A
     (:func:`fashrec.ammr.anchor.correct_anchor`)."""
     if not overrides:
         return anchor
-    overrides = {normalize_key(a): normalize_value(v) for a, v in overrides.items()}
+    overrides = normalized_overrides(overrides)
     check_overrides(index, overrides)
     return corrected(anchor, overrides, index)
 

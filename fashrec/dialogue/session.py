@@ -37,7 +37,7 @@ from fashrec.ammr import (
     keep_corrected,
     wish_attribute,
 )
-from fashrec.ammr.corrections import check_overrides, correct_anchor, parse_overrides
+from fashrec.ammr.corrections import check_overrides, correct_anchor, normalized_overrides
 from fashrec.ammr.ways import take_option
 from fashrec.dialogue.records import AnchorRef, Session, Turn, now
 from fashrec.dialogue.store import SessionStore
@@ -178,9 +178,7 @@ class Dialogue:
         ever cheaper. So they end here: the attribute they moved is kept from the pick instead
         ("shorter sleeves" -> keep the pick's sleeve), and the turn's changes say so.
         """
-        last = self._last_turn("pick a result")
-        if not 1 <= rank <= len(last.result_ids):
-            raise UsageError(f"there is no result {rank} to pick (the last turn showed {len(last.result_ids)})")
+        last = self.pickable(rank)
         previous, settled = last.plan, []
         if previous.relative:
             keep, vocabulary = list(previous.keep), self.refiner.index.vocabulary
@@ -195,6 +193,14 @@ class Dialogue:
             previous = replace(previous, relative=[], keep=keep)
         ref = AnchorRef("product", last.result_ids[rank - 1]).corrected(self.checked(overrides))
         return self._run("pick", ref, text, previous, settled)
+
+    def pickable(self, rank: int) -> Turn:
+        """The last turn, when it showed a result ``rank`` to pick (else the refusal :meth:`pick` makes): a
+        caller that names where the pick came from checks it alone, not the whole turn it starts."""
+        last = self._last_turn("pick a result")
+        if not 1 <= rank <= len(last.result_ids):
+            raise UsageError(f"there is no result {rank} to pick (the last turn showed {len(last.result_ids)})")
+        return last
 
     def more(self, count: int | None = None) -> TurnOutcome:
         """The next page of the last turn's answer: the same anchor and constraints, ``count`` (default k)
@@ -231,7 +237,7 @@ class Dialogue:
 
     def checked(self, overrides: dict[str, str] | None) -> dict[str, str]:
         """Corrections with the catalog's spelling, checked (a typo names the nearest value)."""
-        return check_overrides(self.refiner.index, parse_overrides(f"{a}={v}" for a, v in (overrides or {}).items()))
+        return check_overrides(self.refiner.index, normalized_overrides(overrides))
 
     def said_correction(self, text: str, ref: AnchorRef) -> dict[str, str]:
         """What "it's a <words>" says the anchor ``ref`` is: attribute values and nothing else, or {} (then

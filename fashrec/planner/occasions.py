@@ -20,10 +20,12 @@ def catalog_occasions(vocabulary: Vocabulary) -> list[str]:
     return vocabulary.values(attribute) if attribute else []
 
 
-def read_occasion(text: str, vocabulary: Vocabulary) -> str:
+def read_occasion(text: str, vocabulary: Vocabulary, *, given_as: str = "--occasion") -> str:
     """The catalog's usage value ``text`` names ("Wedding" -> party, "for the office" -> formal).
 
-    Raises :class:`UsageError` naming the catalog's own occasions when ``text`` names none of them.
+    Raises :class:`UsageError` naming the catalog's own occasions when ``text`` names none of them;
+    ``given_as``: where the occasion came from, as the hint tells what to leave out (a request's field
+    ``'occasion'``, not the command line's option).
     """
     grounder = grounder_for(vocabulary)
     attribute = grounder.kind_attribute.get("usage")
@@ -36,6 +38,6 @@ def read_occasion(text: str, vocabulary: Vocabulary) -> str:
     known = catalog_occasions(vocabulary)
     if not known:
         raise UsageError(f"occasion '{text}': this catalog has no occasion (usage) attribute",
-                         hint="leave out --occasion")
+                         hint=f"leave out {given_as}")
     raise UsageError(f"occasion '{text}' is not one this catalog knows",
                      hint=f"its occasions: {', '.join(known)}")

@@ -21,10 +21,9 @@ from fastapi.openapi.utils import get_openapi
 from fastapi.responses import FileResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
-from starlette.middleware.trustedhost import TrustedHostMiddleware
 
 from fashrec.errors import FashrecError
-from fashrec.serve.guards import BodyLimit, SecurityHeaders, status_for
+from fashrec.serve.guards import BodyLimit, SecurityHeaders, TrustedHosts, status_for
 from fashrec.serve.state import Loaded
 from fashrec.serve.thumbs import DEFAULT_SIZE, Thumbnails
 from fashrec.serve.uploads import Body, UploadFolder, read_body
@@ -64,7 +63,7 @@ def create_app(loaded: Loaded, *, trusted_hosts: list[str] | None = None) -> Fas
     # a multipart upload carries its photo plus a little JSON and the form's boundaries
     app.add_middleware(BodyLimit, max_bytes=loaded.config.max_upload_bytes + 256 * 1024)
     if trusted_hosts is not None:
-        app.add_middleware(TrustedHostMiddleware, allowed_hosts=trusted_hosts)
+        app.add_middleware(TrustedHosts, hosts=trusted_hosts)
     return app
 
 
@@ -79,9 +78,10 @@ def _errors(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        kind = {404: "not-found", 405: "method-not-allowed"}.get(exc.status_code, "usage")
-        message = "no such page or route" if exc.status_code == 404 else str(exc.detail)
-        return JSONResponse({"error": kind, "message": message}, status_code=exc.status_code)
+        # Starlette's own refusals (a route or a static file not found, a method a route does not answer):
+        # their status and headers (a 405's Allow) kept, the body fashrec's error document
+        return JSONResponse(http_refusal(request.method, request.url.path, exc),
+                            status_code=exc.status_code, headers=exc.headers)
 
     @app.exception_handler(RequestValidationError)
     async def invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
@@ -93,6 +93,21 @@ def _errors(app: FastAPI) -> None:
         log.exception("unexpected error answering %s %s", request.method, request.url.path)
         return JSONResponse({"error": "internal", "message": "internal error (the server's log has the details)"},
                             status_code=500)
+
+
+ROUTES_HINT = "the API's routes are listed at /docs (OpenAPI: /openapi.json); the shopper's page is /"
+
+
+def http_refusal(method: str, path: str, exc: StarletteHTTPException) -> dict[str, Any]:
+    """An ErrorDocument for a refusal Starlette makes before any route of fashrec's runs."""
+    where = path if len(path) <= 80 else path[:77] + "..."   # a long path is not echoed back whole
+    if exc.status_code == 404:
+        return {"error": "not-found", "message": f"no such page or route: {where}", "hint": ROUTES_HINT}
+    if exc.status_code == 405:
+        allowed = (exc.headers or {}).get("Allow")
+        return {"error": "method-not-allowed", "message": f"{where} does not answer {method}",
+                "hint": f"it answers {allowed}" if allowed else ROUTES_HINT}
+    return {"error": "usage", "message": str(exc.detail)}
 
 
 def _pages(app: FastAPI) -> None:

@@ -1,16 +1,21 @@
-"""Server layer: what keeps the server safe whatever a client sends: a body-size limit enforced while the
-body streams in, security headers on every answer (the page may load nothing from elsewhere), and the
-HTTP status of each kind of fashrec error."""
+"""Server layer: what keeps the server safe whatever a client sends: the Host names it answers, a body-size
+limit enforced while the body streams in, security headers on every answer (the page may load nothing from
+elsewhere), and the HTTP status of each kind of fashrec error. The middleware here answers before the
+application's error handlers can, so each refusal is written in fashrec's error document itself."""
 
 from __future__ import annotations
 
 import json
+from typing import Any, Iterable
 
-from fashrec.errors import FashrecError
+from starlette.datastructures import Headers
+from starlette.middleware.trustedhost import TrustedHostMiddleware
+
+from fashrec.errors import FashrecError, shown
 
 STATUS = {"usage": 400, "image": 400, "catalog": 400, "planner": 422, "session": 404, "forbidden": 403,
           "too-large": 413, "not-found": 404, "model": 503, "index": 503, "index-locked": 503,
-          "encoder-mismatch": 503}
+          "encoder-mismatch": 503, "invalid-host": 400, "method-not-allowed": 405}
 
 HEADERS = [
     (b"content-security-policy", b"default-src 'self'; img-src 'self' blob: data:; style-src 'self'; "
@@ -24,6 +29,51 @@ HEADERS = [
 
 def status_for(err: FashrecError) -> int:
     return STATUS.get(err.kind, 500 if err.kind == "error" else 400)
+
+
+async def send_error(send, status: int, document: dict[str, Any], headers: Iterable[tuple[bytes, bytes]] = ()) -> None:
+    """Answer ``document`` (an ErrorDocument) with ``status`` from a middleware, outside the application."""
+    body = json.dumps(document).encode()
+    await send({"type": "http.response.start", "status": status,
+                "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
+                            *headers]})
+    await send({"type": "http.response.body", "body": body})
+
+
+_TRUSTED = "fashrec.trusted_host"   # set in a request's scope once its Host header passed the check
+
+
+class TrustedHosts:
+    """Answer only requests whose Host header names one of ``hosts`` (a web page elsewhere cannot rebind a
+    name onto a loopback server). Starlette's TrustedHostMiddleware decides, with its own parsing of the
+    header; only its plain-text refusal is replaced, by fashrec's error document. That refusal names
+    neither the hosts answered (``--host`` set them) nor more of what was sent than its host name."""
+
+    def __init__(self, app, hosts: Iterable[str]) -> None:
+        self.app = app
+        self.check = TrustedHostMiddleware(self._trusted, allowed_hosts=list(hosts), www_redirect=False)
+
+    async def _trusted(self, scope, receive, send) -> None:
+        scope[_TRUSTED] = True
+        await self.app(scope, receive, send)
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] != "http":
+            await self.check(scope, receive, send)
+            return
+
+        async def refusing(message) -> None:
+            if scope.get(_TRUSTED):   # the request went on: this is the application's answer
+                await send(message)
+            elif message["type"] == "http.response.start":   # the check's own refusal, in our words
+                host = Headers(scope=scope).get("host", "")
+                await send_error(send, message["status"], {
+                    "error": "invalid-host",
+                    "message": f"this server does not answer requests for the host {shown(host)} (the Host header)",
+                    "hint": "it answers only the host names it was started with (fashrec serve --host ADDR): "
+                            "open it at that address"})
+
+        await self.check(scope, receive, refusing)
 
 
 class _BodyTooLarge(Exception):
@@ -70,12 +120,9 @@ class BodyLimit:
                 await self._refuse(send)
 
     async def _refuse(self, send) -> None:
-        body = json.dumps({"error": "too-large", "message": f"the request body is larger than this server "
-                           f"accepts ({self.max_bytes // 1024} KiB)", "field": "request"}).encode()
-        await send({"type": "http.response.start", "status": 413,
-                    "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
-                                (b"connection", b"close")]})
-        await send({"type": "http.response.body", "body": body})
+        await send_error(send, 413, {"error": "too-large", "message": f"the request body is larger than this server "
+                                     f"accepts ({self.max_bytes // 1024} KiB)", "field": "request"},
+                         [(b"connection", b"close")])
 
 
 class SecurityHeaders:

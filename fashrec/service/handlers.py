@@ -344,8 +344,9 @@ def session_answer(refiner: Refiner, request: RefineRequest, options: RefineOpti
     elif request.id is not None:
         outcome = dialogue.start_with_product(request.id, request.text, request.anchor)
     elif request.pick is not None:
-        with _field("pick"):   # no result N to pick (the anchor's corrections were checked above)
-            outcome = dialogue.pick(request.pick, request.text, request.anchor)
+        with _field("pick"):   # no result N to pick; what the turn refuses after a valid pick is not the pick's
+            dialogue.pickable(request.pick)
+        outcome = dialogue.pick(request.pick, request.text, request.anchor)
     elif request.anchor:
         outcome = dialogue.correct(request.anchor, request.text)
     else:
@@ -444,7 +445,7 @@ def outfit_answer(composer: OutfitComposer, request: OutfitRequest, *, image: Pa
         _product(index, request.id)
     if request.occasion and request.occasion.strip():   # read as compose reads it, first: refused as the field
         with _field("occasion"):
-            read_occasion(request.occasion, index.vocabulary)
+            read_occasion(request.occasion, index.vocabulary, given_as="the request's 'occasion'")
     anchor = anchor_for(index, composer.encoder, image, request.id)
     if label is not None and image is not None:
         anchor = replace(anchor, image=label)

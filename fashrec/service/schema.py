@@ -210,8 +210,11 @@ class _Answer(BaseModel):
 class ErrorDocument(_Answer):
     """What a failed request answers (the CLI prints the same on stderr with --json)."""
 
-    error: str = Field(..., description="usage, image, catalog, index, model, planner, session, not-found, "
-                       "too-large, internal")
+    error: str = Field(..., description="usage, image, catalog, profile (400), invalid-host (400: a Host "
+                       "header this server does not answer), forbidden (403), not-found, session (404), "
+                       "method-not-allowed (405; the hint names the methods the route answers, as its Allow "
+                       "header), too-large (413), planner (422), index, index-locked, encoder-mismatch, model "
+                       "(503), internal (500)")
     message: str
     hint: Optional[str] = None
     field: Optional[str] = Field(None, description="The request's field or the URL's parameter to blame, when one is.")

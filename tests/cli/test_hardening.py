@@ -256,6 +256,66 @@ def test_every_field_a_later_check_refuses_on_a_batch_line_is_named(fashrec_env,
         assert run.returncode == 2 and json.loads(run.stderr)["message"].startswith(needle), run.stderr
 
 
+def test_an_empty_anchor_name_or_value_on_a_batch_line_is_told_as_the_line_s_anchor(fashrec_env, shop, tmp_path):
+    """A line's anchor with an empty attribute or value, in a single refinement or a session's turns: the field
+    'anchor' refused in the words of a mapping, not --anchor's; the option keeps its own words."""
+    catalog, folder = shop
+    run, out = batch(fashrec_env, ["refine", "--index", folder, "--planner", "rules"], [
+        {"id": "p1", "text": "in red", "anchor": {"": "red"}},
+        {"id": "p1", "text": "in red", "anchor": {"color": ""}},
+        {"id": "p1", "text": "", "session": "e1", "k": 2},   # answered: the session starts
+        {"session": "e1", "text": "in red", "anchor": {"": "red"}},
+        {"session": "e1", "anchor": {"color": " "}},
+        {"session": "e1", "pick": 1, "anchor": {"": ""}},
+        {"id": "p1", "text": "in red", "anchor": {"color=red": "blue"}},
+    ], tmp_path)
+    assert run.returncode == 1 and "results" in out[2], out[2]
+    given = {1: '{"": "red"}', 2: '{"color": ""}', 4: '{"": "red"}', 5: '{"color": " "}', 6: '{"": ""}'}
+    for number, got in given.items():
+        line = out[number - 1]
+        assert line["field"] == "anchor" and line["message"] == (
+            f"<stdin>:{number}: anchor: attribute names and values must not be empty (got {got})"), line
+        assert "--anchor" not in json.dumps(line) and "attribute=value" not in json.dumps(line)
+    assert out[6]["field"] == "anchor" and out[6]["message"].startswith("<stdin>:7: the catalog has no attribute "
+                                                                        "'color=red'"), out[6]
+    for bad in ("=red", "color="):
+        run = run_bytes(fashrec_env, ["refine", "--id", "p1", "in red", "--anchor", bad, "--index", folder,
+                                      "--planner", "rules", "--json"], b"", tmp_path)
+        assert run.returncode == 2 and json.loads(run.stderr)["message"] == (
+            f"--anchor expects attribute=value, got '{bad}'"), run.stderr
+
+
+def test_a_valid_pick_on_a_batch_line_is_not_blamed_for_what_its_turn_refuses_later(fashrec_env, shop, tmp_path,
+                                                                                    monkeypatch):
+    """Only the pick's own refusal names the field 'pick': a strategy (registered as a plugin's is, so the
+    batch runs in this process) refusing the turn a valid pick starts is told as itself."""
+    from typer.testing import CliRunner
+
+    from fashrec.ammr import loop
+    from fashrec.cli.commands import app
+    from fashrec.errors import UsageError
+
+    def picky(refiner, anchor, text, options, **request):
+        raise UsageError("the picky strategy answers only a turn with words", hint="say what to change")
+
+    monkeypatch.setattr(loop, "_STRATEGIES", dict(loop._STRATEGIES))   # the registration ends with the test
+    loop.register_strategy("picky", picky)
+    _, folder = shop
+    lines = tmp_path / "lines.jsonl"
+    lines.write_text("".join(json.dumps(line) + "\n" for line in (
+        {"id": "p1", "text": "", "session": "pk", "k": 2},
+        {"session": "pk", "pick": 1, "strategy": "picky"},
+        {"session": "pk", "pick": 9, "strategy": "picky"},
+        {"session": "pk", "pick": 1})))
+    result = CliRunner().invoke(app, ["refine", "--batch", str(lines), "--index", str(folder), "--planner", "rules"])
+    out = [json.loads(line) for line in result.stdout.splitlines()]
+    assert result.exit_code == 1 and len(out) == 4 and out[0]["results"], result.output
+    assert out[1] == {"line": 2, "error": "usage", "hint": "say what to change", "path": str(lines),
+                      "message": f"{lines}:2: the picky strategy answers only a turn with words"}
+    assert out[2]["field"] == "pick" and out[2]["message"].startswith(f"{lines}:3: there is no result 9 to pick")
+    assert out[3]["session"]["action"] == "pick" and out[3]["anchor"]["catalog_id"] == out[0]["results"][0]["id"]
+
+
 def test_batch_lines_that_are_not_utf8_each_get_an_error(fashrec_env, shop, tmp_path):
     _, folder = shop
     lines = ['{"text": "shirt", "k": 1}', b'{"text": "caf\xe9"}', '{"text": "shirt", "k": 1}']

@@ -347,6 +347,16 @@ def test_turn_errors_are_clear(shop_refiner, tmp_path):
     dialogue.start(shop / "img" / "white-cotton-0.png", "in navy")
     with pytest.raises(UsageError, match="no result 99"):
         dialogue.pick(99)
+    with pytest.raises(UsageError, match="no result 99"):   # the pick alone, checked as pick checks it
+        dialogue.pickable(99)
+    assert dialogue.pickable(1) == dialogue.session.last
+    # corrections given as a mapping are told as one, not as --anchor's attribute=value
+    for overrides, given in (({"": "red"}, '{"": "red"}'), ({"color": " "}, '{"color": " "}')):
+        with pytest.raises(UsageError) as refused:
+            dialogue.checked(overrides)
+        assert refused.value.message == f"anchor: attribute names and values must not be empty (got {given})"
+    with pytest.raises(UsageError, match="the catalog has no attribute 'color=red'"):
+        dialogue.checked({"color=red": "blue"})
 
 
 def test_the_profile_shapes_every_turn(shop_refiner, tmp_path):

@@ -325,6 +325,89 @@ def test_every_field_a_later_check_refuses_in_a_body_is_named(client, shop_index
         schema.ErrorDocument.model_validate(data)
 
 
+def test_an_empty_anchor_name_or_value_in_a_body_is_refused_in_the_body_s_words(client, shop_index):
+    """A body's anchor corrections with an empty attribute or value, in a single refinement and in every kind
+    of session turn (start, correct, pick): a 400 naming the field 'anchor' in the words of a mapping, never
+    the command line's "--anchor expects attribute=value"; a name holding "=" is not split at it."""
+    top = _products(shop_index)[0]["id"]
+    started = client.post("/refine", json={"id": top, "text": "", "session": "empty-1", "k": 2})
+    assert started.status_code == 200, started.text
+    for body, given in (({"id": top, "text": "x", "anchor": {"": "red"}}, '{"": "red"}'),
+                        ({"id": top, "text": "x", "anchor": {"color": "  "}}, '{"color": "  "}'),
+                        ({"id": top, "session": "empty-2", "anchor": {"color": ""}}, '{"color": ""}'),
+                        ({"session": "empty-1", "text": "x", "anchor": {"": "red"}}, '{"": "red"}'),
+                        ({"session": "empty-1", "anchor": {"color": ""}}, '{"color": ""}'),
+                        ({"session": "empty-1", "pick": 1, "anchor": {"category": "x", " ": ""}},
+                         '{"category": "x", " ": ""}')):
+        answer = client.post("/refine", json=body)
+        data = answer.json()
+        assert answer.status_code == 400 and data["field"] == "anchor", (body, answer.text)
+        assert data["message"] == f"anchor: attribute names and values must not be empty (got {given})", data
+        assert "--anchor" not in answer.text and "attribute=value" not in answer.text
+        schema.ErrorDocument.model_validate(data)
+    for body in ({"id": top, "text": "x", "anchor": {"color=red": "blue"}},
+                 {"session": "empty-1", "text": "x", "anchor": {"color=red": "blue"}}):
+        data = client.post("/refine", json=body).json()
+        assert data["field"] == "anchor" and data["message"].startswith("the catalog has no attribute 'color=red'")
+
+
+def test_an_occasion_the_catalog_has_no_usage_for_is_refused_where_it_came_from(tmp_path, tiny_model, fashrec):
+    """A catalog without an occasion (usage) attribute: a body's occasion is refused as the field, its hint
+    saying to leave the request's 'occasion' out; the command line's hint still says --occasion."""
+    from fastapi.testclient import TestClient
+
+    from fashrec.index.build import build_index
+    from fashrec.serve import Loaded, ServerConfig, create_app
+
+    (tmp_path / "img").mkdir()
+    rows = []
+    for i, (category, color) in enumerate([("shirt", "blue"), ("trousers", "black"), ("shoes", "brown")]):
+        Image.new("RGB", (40, 50), (70 * i, 200 - 50 * i, 90)).save(tmp_path / "img" / f"{i}.jpg")
+        rows.append({"id": f"p{i}", "image": f"img/{i}.jpg", "title": f"{color} {category}",
+                     "attributes": {"category": category, "color": color, "gender": "men"}})
+    catalog = tmp_path / "plain.jsonl"
+    catalog.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    build_index(catalog, tmp_path / "idx", model=str(tiny_model))
+    plain = Loaded.load(ServerConfig(index=tmp_path / "idx", planner="rules"))
+    with TestClient(create_app(plain), raise_server_exceptions=False) as client:
+        answer = client.post("/outfit", json={"id": "p0", "occasion": "party"})
+    data = answer.json()
+    assert answer.status_code == 400 and data["field"] == "occasion", answer.text
+    assert data["message"] == "occasion 'party': this catalog has no occasion (usage) attribute"
+    assert data["hint"] == "leave out the request's 'occasion'"
+    schema.ErrorDocument.model_validate(data)
+    run = fashrec("outfit", "--id", "p0", "--occasion", "party", "--index", tmp_path / "idx", "--json")
+    assert run.returncode == 2 and json.loads(run.stderr)["hint"] == "leave out --occasion", run.stderr
+
+
+def test_a_valid_pick_is_not_blamed_for_what_its_turn_refuses_later(client, shop_index, monkeypatch):
+    """Only the pick's own refusal (no result N) names the field 'pick': a strategy (registered as a plugin's
+    is) that refuses the turn a valid pick starts is told as itself, with no field blamed."""
+    from fashrec.ammr import loop
+    from fashrec.errors import UsageError
+
+    def picky(refiner, anchor, text, options, **request):
+        raise UsageError("the picky strategy answers only a turn with words", hint="say what to change")
+
+    monkeypatch.setattr(loop, "_STRATEGIES", dict(loop._STRATEGIES))   # the registration ends with the test
+    loop.register_strategy("picky", picky)
+    top = _products(shop_index)[0]["id"]
+    started = client.post("/refine", json={"id": top, "text": "", "session": "picky-1", "k": 3})
+    assert started.status_code == 200 and started.json()["results"], started.text
+    answer = client.post("/refine", json={"session": "picky-1", "pick": 1, "strategy": "picky"})
+    data = answer.json()
+    assert answer.status_code == 400 and data == {"error": "usage", "hint": "say what to change",
+                                                  "message": "the picky strategy answers only a turn with words"}
+    schema.ErrorDocument.model_validate(data)
+    shown = len(started.json()["results"])
+    refused = client.post("/refine", json={"session": "picky-1", "pick": shown + 1, "strategy": "picky"}).json()
+    assert refused["field"] == "pick" and refused["message"] == (
+        f"there is no result {shown + 1} to pick (the last turn showed {shown})")
+    picked = client.post("/refine", json={"session": "picky-1", "pick": 1, "k": 2})
+    assert picked.status_code == 200 and picked.json()["session"]["action"] == "pick", picked.text
+    assert picked.json()["anchor"]["catalog_id"] == started.json()["results"][0]["id"]
+
+
 def test_malformed_bodies_and_unknown_routes(client):
     answer = client.post("/search", content=b"{broken", headers={"content-type": "application/json"})
     assert answer.status_code == 400 and "malformed JSON" in answer.json()["message"]
@@ -533,6 +616,56 @@ def test_a_loopback_server_answers_only_its_own_host_names(loaded):
         assert client.get("/healthz").status_code == 200
         assert client.get("/healthz", headers={"host": "evil.example:8000"}).status_code == 400
     assert trusted_hosts("0.0.0.0") is None
+
+
+def _documented_refusal(answer, status: int, kind: str) -> dict:
+    """A refusal Starlette makes itself, in fashrec's error document: JSON, the status and kind the document
+    describes (guards.STATUS, the ErrorDocument's own description), with a hint."""
+    from fashrec.serve.guards import STATUS
+
+    assert answer.status_code == status and answer.headers["content-type"] == "application/json", answer.text
+    data = answer.json()
+    schema.ErrorDocument.model_validate(data)
+    assert data["error"] == kind and STATUS[kind] == status and data["hint"], data
+    assert kind in schema.ErrorDocument.model_fields["error"].description
+    return data
+
+
+def test_starlette_s_own_refusals_are_fashrec_error_documents_with_a_hint(loaded):
+    """A Host header the server does not answer, an unknown route (under /api/ or /static/ too) and a method a
+    route does not answer (HEAD and OPTIONS too) are refused before any of fashrec's routes run: each keeps its
+    status (a 405 its Allow header) and answers fashrec's error document, the hint saying what to do instead;
+    the refused host's hint never lists the host names the server answers."""
+    from fastapi.testclient import TestClient
+
+    from fashrec.serve import create_app, trusted_hosts
+
+    with TestClient(create_app(loaded, trusted_hosts=trusted_hosts("127.0.0.1")), base_url="http://127.0.0.1:8000",
+                    raise_server_exceptions=False) as client:
+        for method, path in (("GET", "/healthz"), ("POST", "/refine"), ("GET", "/nowhere")):
+            answer = client.request(method, path, headers={"host": "evil.example:8000"}, json={})
+            data = _documented_refusal(answer, 400, "invalid-host")
+            assert data["message"] == ('this server does not answer requests for the host "evil.example:8000" '
+                                       "(the Host header)")
+            assert "--host" in data["hint"] and "127.0.0.1" not in answer.text and "localhost" not in answer.text
+        for path in ("/nowhere", "/api/v1/refine", "/static/nope.js", "/static/", "/items/"):
+            data = _documented_refusal(client.get(path), 404, "not-found")
+            assert data["message"] == f"no such page or route: {path}" and "/docs" in data["hint"], data
+        data = _documented_refusal(client.get("/" + "x" * 5000), 404, "not-found")
+        assert len(data["message"]) < 120   # a long path is not echoed back whole
+        for method, path, allowed in (("GET", "/refine", "POST"), ("OPTIONS", "/refine", "POST"),
+                                      ("PUT", "/search", "POST"), ("POST", "/healthz", "GET"),
+                                      ("DELETE", "/sessions/x", "GET"), ("GET", "/sessions/x/undo", "POST"),
+                                      ("POST", "/static/app.js", "GET, HEAD"), ("OPTIONS", "/", "GET")):
+            answer = client.request(method, path)
+            data = _documented_refusal(answer, 405, "method-not-allowed")
+            assert answer.headers["allow"] == allowed, (method, path)
+            assert (data["message"], data["hint"]) == (f"{path} does not answer {method}", f"it answers {allowed}")
+        for path, allowed in (("/refine", "POST"), ("/healthz", "GET")):
+            head = client.head(path)   # a HEAD answer has no body, but the 405's status and headers
+            assert head.status_code == 405 and head.headers["allow"] == allowed, path
+            assert head.headers["content-type"] == "application/json" and not head.content
+        assert client.head("/static/app.js").status_code == 200
 
 
 def test_answers_carry_security_headers_and_the_page_loads_nothing_from_elsewhere(client):
