@@ -32,7 +32,6 @@ from fashrec.index import Index
 from fashrec.index.filters import Filter, parse_where, vet_where
 from fashrec.planner import Plan, PlanContext, Planner
 from fashrec.planner.merge import merge_plans
-from fashrec.planner.occasions import read_occasion
 from fashrec.profile import Profile, profile_limits
 from fashrec.search import Searcher, SearchResult, check_sort, paged
 from fashrec.service.requests import (
@@ -437,6 +436,8 @@ def plan_answer(planner: Planner, request: PlanRequest, *, vocabulary, currency:
 def outfit_answer(composer: OutfitComposer, request: OutfitRequest, *, image: Path | None = None,
                   label: str | None = None, profile_off: bool = False) -> dict[str, Any]:
     """``fashrec outfit --json``: complete the look around an anchor image or catalog product."""
+    from fashrec.planner.occasions import read_occasion   # deferred: refine, search and similar never read one
+
     index = composer.index
     if (image is None) == (request.id is None):   # said in the request's words: anchor_for says --id
         raise RequestError("give an anchor 'image' or an 'id', not both", field="id") if image is not None \

@@ -63,13 +63,16 @@ def test_the_command_list_loads_no_heavy_stack(fashrec_env):
 
 # What a query answered here must never import: the web server's stack (pydantic comes with it, and
 # with typer from 0.29 on, hence the pin in pyproject.toml), torch and its models, the LLM runtime, and
-# the outfit stack (only `fashrec outfit` composes looks), the dialogue stack (only a --session turn or
-# chat stores one), the HTTP client (only --server) and rich (only what is drawn for a person: a table, a
-# note, a progress bar; a --json answer is written with sys.stdout), and so neither fashrec's renderer;
-# nor, on a local index (these tests' kind), the Lance store's module (only an index with a store opens it).
+# the outfit stack (only `fashrec outfit` composes looks, and only it reads an occasion on its own), the
+# dialogue stack (only a --session turn or chat stores one), the HTTP client (only --server) and rich (only
+# what is drawn for a person: a table, a note, a progress bar; a --json answer is written with sys.stdout),
+# and so neither fashrec's renderer; nor, on a local index (these tests' kind), the Lance store's module
+# (only an index with a store opens it).
 NOT_ON_THE_QUERY_PATH = {"pydantic", "pydantic_core", "fastapi", "starlette", "torch", "open_clip", "torchvision",
                          "llama_cpp", "fashrec.outfit", "fashrec.dialogue", "urllib.request", "http.client",
-                         "rich", "fashrec.cli.render", "fashrec.index.lance_store", "fashrec.index.lance_where"}
+                         "rich", "fashrec.cli.render", "fashrec.index.lance_store", "fashrec.index.lance_where",
+                         "fashrec.planner.occasions"}
+OUTFIT_STACK = {"fashrec.outfit", "fashrec.planner.occasions"}
 
 
 def imported(run) -> set[str]:
@@ -88,5 +91,5 @@ def test_a_query_answered_here_imports_no_server_stack_torch_or_llm(fashrec, ind
         assert run.json()["outfits" if args[0] == "outfit" else "query"] is not None, args
         modules = imported(run)
         assert "onnxruntime" in modules, args   # it did answer on the fast path
-        forbidden = NOT_ON_THE_QUERY_PATH - ({"fashrec.outfit"} if args[0] == "outfit" else set())
+        forbidden = NOT_ON_THE_QUERY_PATH - (OUTFIT_STACK if args[0] == "outfit" else set())
         assert not modules & forbidden, (args, sorted(modules & forbidden))
