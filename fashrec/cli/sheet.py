@@ -186,8 +186,8 @@ def product_tile(rank: int | None, item: dict[str, Any], marker: str = "") -> Ti
     details = [price + stock, item["id"]]
     if item.get("lacks"):   # a near miss says first what it lacks: it must not pass for a match
         details.insert(0, "lacks " + ", ".join(item["lacks"]))
-    elif unlike_words(item):   # a relaxed row: what it does not share with the anchor's given-up look
-        details.insert(0, unlike_words(item))
+    elif unlike := unlike_words(item):   # a relaxed row: what it does not share with the anchor's given-up look
+        details.insert(0, unlike)
     return Tile(Path(item["image"]) if item.get("image") else None, title, details, marker or marker_of(item))
 
 
@@ -210,7 +210,8 @@ def sheet_header(title: str, data: dict[str, Any]) -> list[str]:
     elif plan and plan_words(plan):
         lines.append("Understood: " + plan_words(plan))
     lines += [f"Took way forward {t['number']}: {t['message']}" for t in query.get("relaxed") or []]
-    lines += [relaxed_words(data)] if relaxed_words(data) else []
+    if relaxed := relaxed_words(data):
+        lines.append(relaxed)
     short = data.get("shortfall")
     if short:
         lines.append(f"{short['message'][:1].upper()}{short['message'][1:]} (you asked for {short['wanted']})")
