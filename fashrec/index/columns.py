@@ -206,7 +206,7 @@ def _reused_codes(space: str, matrix: np.ndarray, ids: list[str], previous: "Col
             stop = min(start + REUSE_ROWS, len(ids))
             known = np.flatnonzero(at[start:stop] >= 0) + start
             if len(known):
-                rows = previous.gather(space, at[known])
+                rows = previous.read_rows(space, at[known])
                 keep[known[np.all(rows == matrix[known], axis=1)]] = True
     codes = np.empty((len(ids), pq.SUBSPACES), np.uint8)
     codes[keep] = old_codes.take(at[keep], axis=0)
@@ -317,7 +317,8 @@ class Columns:
     def scores(self, space: str, query: np.ndarray, rows: np.ndarray | None = None) -> np.ndarray:
         """``ann.scores_of`` on the ``space`` matrix (all rows, or ``rows``): the same float32 scores, bit
         for bit, but a large mapped matrix never stays mapped (see READ_ABOVE_BYTES): a full scan releases
-        each block of the mapping after scoring it, ``rows`` are gathered a span at a time (:meth:`_gather`)."""
+        each block of the mapping after scoring it, ``rows`` are copied a span at a time
+        (:meth:`_copy_spans`)."""
         matrix = self.vector_matrix(space)
         if getattr(self.source, "release", None) is None or matrix.nbytes <= READ_ABOVE_BYTES:
             return scores_of(matrix, query, rows)
@@ -381,14 +382,14 @@ class Columns:
         candidates = np.asarray(candidates, np.int64)
         approx = pq.approximate(codes.take(candidates, axis=0), pq.table(books, query))
         rows = np.sort(candidates[np.argpartition(-approx, keep - 1)[:keep]])
-        return rows, scores_of(self.gather(space, rows), query)
+        return rows, scores_of(self.read_rows(space, rows), query)
 
-    def gather(self, space: str, rows: np.ndarray) -> np.ndarray:
+    def read_rows(self, space: str, rows: np.ndarray) -> np.ndarray:
         """A copy of the ``space`` matrix's ``rows`` (in its dtype; a shortlist's few hundred), never leaving
         a large one mapped: read by positioned reads (``Mapped.read_rows``). For 256 rows at 1M that took
         3.4-9.4 ms where a take through the mapping with one unmap after took 2.6-16.5 ms and the span by
-        span gather (:meth:`_gather`) 13.7-29.5 ms: the reads win when the file's pages are not all in the
-        page cache (a fault reads a neighbourhood), and lose by ~1 ms when they are (side checks at load
+        span copy (:meth:`_copy_spans`) 13.7-29.5 ms: the reads win when the file's pages are not all in
+        the page cache (a fault reads a neighbourhood), and lose by ~1 ms when they are (side checks at load
         5-6 with other processes pressing the page cache)."""
         matrix = self.vector_matrix(space)
         rows = np.asarray(rows, np.int64)
@@ -407,7 +408,7 @@ class Columns:
                 return hit[1]
         # kept widened: widening float16 rows is most of a search over gathered rows (20k rows: ~13-20
         # ms, against ~1.3 ms for the float32 product), exact, so the scores stay the same
-        block = self._gather(space, matrix, rows).astype(np.float32, copy=False)
+        block = self._copy_spans(space, matrix, rows).astype(np.float32, copy=False)
         if block.nbytes <= GATHER_CACHE_BYTES:
             with self._gather_lock:
                 self._gathered[key] = (rows.copy(), block)
@@ -415,7 +416,7 @@ class Columns:
                     self._gathered.popitem(last=False)
         return block
 
-    def _gather(self, space: str, matrix: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    def _copy_spans(self, space: str, matrix: np.ndarray, rows: np.ndarray) -> np.ndarray:
         """A copy of ``matrix[rows]``, copied through the mapping in ascending order one span of
         SCAN_ROWS rows at a time, each span unmapped once its rows are copied: what the kernel maps
         around the touched pages is released span by span, so a 2 % filter at 1M never holds more than

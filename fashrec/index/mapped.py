@@ -125,7 +125,7 @@ class Mapped:
 
         A full scan through the mapping is as fast as a scan can be (no copy), but leaves every page it
         read mapped (977 MiB for a 1M-item matrix); a scan releases each block after scoring it, a gather
-        of selected rows each span it copied from (``Columns._gather``). Reading the blocks instead
+        of selected rows each span it copied from (``Columns._copy_spans``). Reading the blocks instead
         (os.preadv into one buffer) was 2.8-3.3x slower: the copy.
         """
         advise = getattr(self._map, "madvise", None) if self._map is not None else None
@@ -139,8 +139,8 @@ class Mapped:
     def read_rows(self, name: str, rows: np.ndarray) -> np.ndarray:
         """Rows ``rows`` of the 2-D array ``name``, read by one positioned read each, not through the mapping
         (nothing stays mapped, and a page not in the page cache costs one page read, not the neighbourhood a
-        fault reads ahead). For a few hundred rows (a shortlist, Columns.gather); for thousands, one system
-        call a row costs more than the mapping (bench/RESULTS.md 12.1)."""
+        fault reads ahead). For a few hundred rows (a shortlist, ``Columns.read_rows``); for thousands, one
+        system call a row costs more than the mapping (bench/RESULTS.md 12.1)."""
         a = self._arrays[name]
         dtype, shape = np.dtype(a["dtype"]), tuple(int(x) for x in a["shape"])
         rows = np.asarray(rows, np.int64)

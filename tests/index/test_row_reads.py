@@ -95,7 +95,7 @@ def test_reads_after_an_update_and_with_float16_matrices(built, small_catalog, m
     picked = np.array([22, 0, 1, 2, 9, 10, 5])   # in any order: gathered in ascending order, given back as asked
     for space in ("image", "text"):
         matrix = index.columns.vector_matrix(space)
-        assert np.array_equal(index.columns._gather(space, matrix, picked), matrix[picked])
+        assert np.array_equal(index.columns._copy_spans(space, matrix, picked), matrix[picked])
 
 
 def test_an_index_without_a_mapped_file_or_graph_still_searches(built, monkeypatch, tmp_path):
@@ -125,9 +125,9 @@ def test_rows_and_scans_equal_the_mapped_arrays(tmp_path, monkeypatch, dtype):
     cols = Columns(mapped)
     for picked in (np.array([3, 4, 5, 9, 0, 1, len(matrix) - 1]), np.sort(rng.choice(len(matrix), 400, replace=False)),
                    np.arange(len(matrix)), np.zeros(0, np.int64)):
-        assert np.array_equal(cols._gather("image", mapped.array("image"), picked), matrix[picked])
+        assert np.array_equal(cols._copy_spans("image", mapped.array("image"), picked), matrix[picked])
     with pytest.raises(IndexError, match="outside the image matrix"):
-        cols._gather("image", mapped.array("image"), np.array([len(matrix)]))
+        cols._copy_spans("image", mapped.array("image"), np.array([len(matrix)]))
     monkeypatch.setattr(columns, "READ_ABOVE_BYTES", 0)
     monkeypatch.setattr(columns, "GATHER_CACHE_BYTES", 450 * 4 * matrix.shape[1])   # kept as float32
     cols = Columns(mapped)
