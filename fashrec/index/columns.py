@@ -297,6 +297,7 @@ class Columns:
         self._postings: dict[str, dict[str, np.ndarray]] = {}
         self._id_rank: np.ndarray | None = None  # position -> row of the sorted id table
         self._gathered: OrderedDict[tuple, tuple[np.ndarray, np.ndarray]] = OrderedDict()  # LRU, see scores
+        self._gathered_bytes = 0   # the LRU's blocks' nbytes, kept with it under the lock
         self._gather_lock = threading.Lock()
 
     @classmethod
@@ -411,9 +412,11 @@ class Columns:
         block = self._copy_spans(space, matrix, rows).astype(np.float32, copy=False)
         if block.nbytes <= GATHER_CACHE_BYTES:
             with self._gather_lock:
+                replaced = self._gathered.get(key)   # another thread's copy, or rows whose key collides
                 self._gathered[key] = (rows.copy(), block)
-                while sum(b.nbytes for _, b in self._gathered.values()) > GATHER_CACHE_BYTES:
-                    self._gathered.popitem(last=False)
+                self._gathered_bytes += block.nbytes - (replaced[1].nbytes if replaced is not None else 0)
+                while self._gathered_bytes > GATHER_CACHE_BYTES:
+                    self._gathered_bytes -= self._gathered.popitem(last=False)[1][1].nbytes
         return block
 
     def _copy_spans(self, space: str, matrix: np.ndarray, rows: np.ndarray) -> np.ndarray:

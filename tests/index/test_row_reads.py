@@ -141,3 +141,31 @@ def test_rows_and_scans_equal_the_mapped_arrays(tmp_path, monkeypatch, dtype):
     # kept: the 200 rows (twice asked, read once) and the 199; the 659 exceed the cache and are not kept
     assert sorted(len(rows) for rows, _ in cols._gathered.values()) == [199, 200]
     assert all(block.dtype == np.float32 for _, block in cols._gathered.values())   # widened once
+
+
+
+def test_kept_rows_give_way_least_recently_used_first_within_their_bytes(tmp_path, monkeypatch):
+    """The LRU of gathered rows (a repeated filter's) drops its least recently used blocks once the kept
+    ones pass GATHER_CACHE_BYTES, and a block that replaces one under the same key is counted once."""
+    rng = np.random.default_rng(3)
+    matrix = rng.standard_normal((1000, 16)).astype(np.float32)
+    path = tmp_path / "m.bin"
+    write_mapped(path, {"image": matrix, "labels": np.arange(len(matrix))}, {"count": len(matrix)})
+    monkeypatch.setattr(columns, "READ_ABOVE_BYTES", 0)
+    monkeypatch.setattr(columns, "GATHER_CACHE_BYTES", 450 * 4 * matrix.shape[1])   # 450 rows of float32
+    # every checksum alike: rows of the same length share a key, as rows whose checksums collide would
+    monkeypatch.setattr(columns, "zlib", type("SameCrc", (), {"crc32": staticmethod(lambda data: 0)}))
+    cols = Columns(Mapped(path))
+    query = rng.standard_normal(16).astype(np.float32)
+
+    def ask(picked: np.ndarray) -> list[int]:
+        assert cols.scores("image", query, picked).tobytes() == scores_of(matrix, query, picked).tobytes()
+        assert cols._gathered_bytes == sum(block.nbytes for _, block in cols._gathered.values())
+        return [int(rows[0]) for rows, _ in cols._gathered.values()]   # each kept block's first row, oldest first
+
+    a, b, c, d = np.arange(0, 200), np.arange(200, 399), np.arange(400, 500), np.arange(500, 800)
+    assert ask(a) == [0] and ask(b) == [0, 200]
+    assert ask(a) == [200, 0]                # asked again: now the most recently used
+    assert ask(c) == [0, 400]                # 499 rows > 450: b, the least recently used, goes
+    assert ask(d) == [400, 500]              # 600 > 450: a goes, 400 rows are left
+    assert ask(np.arange(600, 900)) == [400, 600]   # d's key: its block replaced in place, 400 rows, c kept
