@@ -254,13 +254,53 @@ def store_child(args) -> None:
     print(json.dumps(out))
 
 
+def source_truth(args) -> Path:
+    """``--source-truth``, or else the truth file open_1m.py wrote beside ``--source`` (in its --workdir, as
+    ``truth-N-Q.json``: N items, Q queries): the one for ``--n`` and ``--queries``, or the only one for
+    ``--n`` with at least ``--queries`` queries. Asked before the store is built, so that a missing or
+    ambiguous truth stops the run before its ~10 minutes of writing, naming the files it could use."""
+    if args.source_truth is not None:
+        try:
+            count = len(json.loads(args.source_truth.read_text())["unfiltered"])
+        except (OSError, ValueError, KeyError) as exc:
+            raise SystemExit(f"--source-truth {args.source_truth}: not an open_1m.py truth file ({exc})") from None
+        if count < args.queries:
+            raise SystemExit(f"--source-truth {args.source_truth} has the truth of {count} queries, fewer than "
+                             f"--queries {args.queries}")
+        return args.source_truth
+    folder = args.source.parent
+    counts = {}
+    for path in sorted(folder.glob(f"truth-{args.n}-*.json")):
+        queries = path.stem.rpartition("-")[2]
+        if queries.isdigit():
+            counts[path] = int(queries)
+    exact = folder / f"truth-{args.n}-{args.queries}.json"
+    fitting = [path for path, queries in counts.items() if queries >= args.queries]
+    if exact in counts:
+        return exact
+    if len(fitting) == 1:
+        return fitting[0]
+    names = ", ".join(path.name for path in counts) or "none"
+    if fitting:
+        raise SystemExit(f"several open_1m.py truth files in {folder} fit --n {args.n} --queries {args.queries}: "
+                         f"{names}; name one with --source-truth")
+    fewer = f"give --queries {max(counts.values())} or fewer, " if counts else ""
+    raise SystemExit(f"no open_1m.py truth file in {folder} for --n {args.n} with {args.queries} queries or more "
+                     f"(truth-{args.n}-Q.json files there: {names}): {fewer}run bench/open_1m.py --workdir {folder} "
+                     f"--n {args.n} --queries {args.queries}, or name one with --source-truth")
+
+
+def store_truth_path(args) -> Path:
+    return args.store.parent / f"store-truth-q{args.queries}.npz"
+
+
 def store_truth(args) -> Path:
     """open_1m.py's queries and exact ground truths (its truth file, the first ``--queries`` of them),
     and the member each "new filter" query leaves out."""
     from ann_bench import make_vectors
     from open_1m import buckets
 
-    path = args.store.parent / f"store-truth-q{args.queries}.npz"
+    path = store_truth_path(args)
     if path.exists():
         return path
     truths = json.loads(args.source_truth.read_text())
@@ -276,6 +316,9 @@ def store_truth(args) -> Path:
 def store_main(args, info: dict) -> None:
     """``--store``: the Lance-backed fashrec index end to end, a fresh reader process per matrix dtype
     and thread setting."""
+    if not store_truth_path(args).exists():   # open_1m.py's truth is read only to make that file
+        args.source_truth = source_truth(args)
+        log(f"ground truth: {args.source_truth}")
     store = build_store(args.source, args.store)
     folders = {"float32": store}
     if "float16" in args.vectors:
@@ -393,8 +436,8 @@ def parse_args() -> argparse.Namespace:
     store.add_argument("--source", type=Path, default=Path("~/.cache/fashrec-data/work-bench1m/open-1m/index").expanduser(),
                        help="open_1m.py's 1M index, whose generation the store indexes")
     store.add_argument("--source-truth", type=Path,
-                       default=Path("~/.cache/fashrec-data/work-bench1m/open-1m/truth-1000000-300.json").expanduser(),
-                       help="open_1m.py's ground truth of the same queries")
+                       help="open_1m.py's ground truth of the same queries (default: the truth-N-Q.json it wrote "
+                            "beside --source for --n and --queries, or the only one with enough queries)")
     store.add_argument("--vectors", type=words, default=["float32", "float16"], help="exact-search matrices to time")
     store.add_argument("--cases", type=words, default=list(STORE_CASES), help=",".join(STORE_CASES).replace("%", "%%"))
     store.add_argument("--rederive", action="store_true",
