@@ -21,6 +21,8 @@ from typing import Callable
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from common import report_header  # noqa: E402
+
 COLOURS = ["black", "white", "navy blue", "red", "green", "grey", "pink", "beige", "brown", "olive"]
 THINGS = ["tshirt", "shirt", "jeans", "dress", "sports shoes", "handbag", "watch", "kurta", "heels", "jacket"]
 
@@ -109,6 +111,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--json", type=Path, default=None, help="also write the numbers to this file")
     args = parser.parse_args(argv)
+    info = report_header("Encoder throughput", ("numpy", "torch", "open_clip_torch", "pillow"))
     result = measure(args.model, args.batch_size, args.images, args.texts, args.repeats)
     print(f"encoder {result['model']} (dim {result['dimension']}), {result['threads']} torch threads, "
           f"{result['cpu_count']} CPUs")
@@ -123,7 +126,7 @@ def main(argv: list[str] | None = None) -> int:
     for label, value in rows:
         print(f"  {label:<{width}}  {value:>9,.0f}")
     if args.json:
-        args.json.write_text(json.dumps(result, indent=2) + "\n")
+        args.json.write_text(json.dumps({**result, "machine": info}, indent=2) + "\n")
     return 0
 
 

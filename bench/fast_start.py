@@ -213,15 +213,15 @@ def main() -> None:
     args = parser.parse_args()
     if args.child:
         return child(args)
-    from common import describe_machine, log, machine_info, write_json
+    from common import log, report_header, write_json
 
     tmp = None
     if args.onnx_root is None:
         tmp = tempfile.TemporaryDirectory(prefix="fashrec-onnx-")
         args.onnx_root = Path(tmp.name)
     ensure_export(args)
-    info = machine_info(("numpy", "hnswlib", "torch", "open_clip_torch", "onnxruntime", "onnx", "pillow"))
-    log(describe_machine(info))
+    info = report_header("The encoder on the query path: onnxruntime and torch",
+                         ("numpy", "hnswlib", "torch", "open_clip_torch", "onnxruntime", "onnx", "pillow"))
 
     rows = [json.loads(line) for line in (REPO / "catalog.example.jsonl").read_text().splitlines() if line.strip()]
     catalog_images = [str(REPO / r["image"]) for r in rows]

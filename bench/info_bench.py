@@ -22,6 +22,8 @@ import sys
 import time
 from pathlib import Path
 
+from common import report_header
+
 REPO = Path(__file__).resolve().parent.parent
 
 
@@ -94,6 +96,7 @@ def main() -> None:
     parser.add_argument("--code", action="append", default=[], help="NAME=CHECKOUT (repeatable)")
     parser.add_argument("--runs", type=int, default=3)
     args = parser.parse_args()
+    report_header("`fashrec info --json` on a big index", ("numpy",))
     copies = {"as-is": args.work / "as-is", "offer-counts": args.work / "offer-counts"}
     for folder in copies.values():
         copy_generation(args.index.expanduser(), folder)

@@ -47,7 +47,7 @@ from pathlib import Path
 
 import numpy as np
 from ann_bench import K, build_or_load, ground_truth, make_vectors, recall
-from common import bench_parser, describe_machine, hwm_mib, log, machine_info, markdown_table, percentiles_ms, rss_mib, write_json
+from common import bench_parser, hwm_mib, log, markdown_table, percentiles_ms, report_header, rss_mib, write_json
 
 FILTERS = {"none": None, "2%": 2, "30%": 30}
 DIM = 256
@@ -375,9 +375,9 @@ def main() -> None:
     if args.child:
         child(args)
         return
-    info = machine_info(("numpy", "hnswlib", "lancedb", "pyarrow"))
+    info = report_header(f"LanceDB against hnswlib, {args.n:,} items, {args.index_type}",
+                         ("numpy", "hnswlib", "lancedb", "pylance", "pyarrow"))
     info["load_avg_1m_start"] = round(os.getloadavg()[0], 2)
-    log(f"n={args.n:,}; {describe_machine(info)}")
     keep = args.folder is not None
     args.folder = args.folder or Path(tempfile.mkdtemp(prefix="lance-bench-"))
     args.folder.mkdir(parents=True, exist_ok=True)

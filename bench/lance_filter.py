@@ -48,7 +48,7 @@ from pathlib import Path
 
 import numpy as np
 from ann_bench import K, ground_truth, recall
-from common import bench_parser, describe_machine, hwm_mib, log, machine_info, markdown_table, percentiles_ms, rss_mib, write_json
+from common import bench_parser, hwm_mib, log, markdown_table, percentiles_ms, report_header, rss_mib, write_json
 from lance_bench import draw, folder_bytes
 
 PATHS = ("exact-mapped", "exact-take", "exact-take16", "exact-scan", "lance-flat", "graph")
@@ -461,9 +461,10 @@ def main() -> None:
     if args.child_store:
         store_child(args)
         return
-    info = machine_info(("numpy", "lance", "pyarrow"))
+    title = "The Lance-backed store end to end" if args.store else "A selective filter on a Lance table"
+    # lancedb: the store's writer (--store); the side table is pylance's alone
+    info = report_header(f"{title}, {args.n:,} items", ("numpy", "pylance", "lancedb", "pyarrow"))
     info["load_avg_1m_start"] = round(os.getloadavg()[0], 2)
-    log(f"n={args.n:,}; {describe_machine(info)}")
     if args.store:
         store_main(args, info)
         return

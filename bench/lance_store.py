@@ -26,7 +26,7 @@ import time
 from pathlib import Path
 
 import numpy as np
-from common import describe_machine, log, machine_info, markdown_table, percentiles_ms, rss_mib, write_json
+from common import log, markdown_table, percentiles_ms, report_header, rss_mib, write_json
 
 K = 10
 
@@ -101,8 +101,8 @@ def main() -> None:
     if args.child:
         print(json.dumps(child(args.child, args.queries, args.seed)))
         return
-    info = machine_info(("numpy", "hnswlib", "lancedb", "pylance", "pyarrow"))
-    log(describe_machine(info))
+    info = report_header("fashrec's local and Lance stores side by side", ("numpy", "hnswlib", "lancedb", "pylance",
+                                                                             "pyarrow"))
     exact = truth(args.local, args.queries, args.seed)
     folders = [args.local, *args.lance]
     runs = [{**run_child(folder, args.queries, args.seed), "folder": folder.name} for folder in folders]

@@ -22,7 +22,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from common import bench_parser, describe_machine, log, machine_info, markdown_table, write_json
+from common import bench_parser, log, markdown_table, report_header, write_json
 
 MODES = {"never": "no pruning", "0": "pruned (keep 0 s)"}
 
@@ -63,6 +63,7 @@ def main() -> None:
     ap.add_argument("--share", type=float, default=0.05)
     ap.add_argument("--workdir", type=Path, default=None)
     args = ap.parse_args()
+    info = report_header("Lance store disk growth over incremental runs", ("numpy", "lancedb", "pylance", "pyarrow"))
     work = Path(args.workdir or tempfile.mkdtemp(prefix="lance-versions-"))
     work.mkdir(parents=True, exist_ok=True)
     with open(args.catalog) as fh:
@@ -71,7 +72,7 @@ def main() -> None:
     catalog.write_text("".join(json.dumps(r) + "\n" for r in rows))
     first = work / "never"
     shutil.rmtree(first, ignore_errors=True)
-    log(f"indexing {len(rows)} products once ({describe_machine(machine_info(('numpy', 'lancedb')))})")
+    log(f"indexing {len(rows)} products once")
     built = index(catalog, first, "never", "--store", "lance")
     shutil.rmtree(work / "0", ignore_errors=True)
     shutil.copytree(first, work / "0")
@@ -87,7 +88,8 @@ def main() -> None:
     headers = list(table[-1])
     print(markdown_table(headers, [[row.get(h, "") for h in headers] for row in table]))
     if args.json:
-        write_json(args.json, {"machine": machine_info(("numpy", "lancedb")), "items": len(rows), "share": args.share,
+        info["load_avg_1m_end"] = round(os.getloadavg()[0], 2)
+        write_json(args.json, {"machine": info, "items": len(rows), "share": args.share,
                                "build_s": round(built, 1), "modes": MODES, "runs": table})
 
 

@@ -19,7 +19,7 @@ import argparse
 import time
 
 import numpy as np
-from common import describe_machine, log, machine_info, markdown_table, write_json
+from common import log, markdown_table, report_header, write_json
 
 DEFAULT_CATALOG = "/root/.cache/fashrec-data/catalog.jsonl"
 
@@ -58,9 +58,10 @@ def main() -> None:
     from fashrec.index.ray_engine import RayEngine
 
     spec = args.model or DEFAULT_MODEL
-    info = machine_info(("numpy", "torch", "ray"))
+    info = report_header("Index encoding: the local engine against --engine ray", ("numpy", "torch", "open_clip_torch",
+                                                                                     "ray"))
     images, texts = first_products(args.catalog, args.n)
-    log(f"{len(images)} images from {args.catalog}; {describe_machine(info)}")
+    log(f"{len(images)} images from {args.catalog}")
     local, reference = run_engine(LocalEngine(), images, texts, spec, args.batch_size)
     rows = [local]
     for workers in (int(w) for w in args.workers.split(",")):

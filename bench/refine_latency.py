@@ -25,11 +25,10 @@ from pathlib import Path
 
 from common import (
     REPO,
-    describe_machine,
     log,
-    machine_info,
     markdown_table,
     percentiles_ms,
+    report_header,
     write_json,
 )
 
@@ -172,11 +171,10 @@ def main() -> None:
         stage_child(args)
         return
 
-    info = machine_info(("numpy", "hnswlib", "torch", "open_clip_torch", "llama_cpp_python"))
+    info = report_header("Refine latency", ("numpy", "hnswlib", "torch", "open_clip_torch", "llama_cpp_python"))
     from fashrec.index import open_index
 
     index = open_index(args.index)
-    print(f"# Refine latency\n\n{describe_machine(info)}\n")
     print(f"index: {args.index} ({len(index)} items, encoder {index.encoder_identifier})  \n"
           f"anchor: {args.image}  \nrequests: {'; '.join(args.text)}\n")
     del index

@@ -31,7 +31,7 @@ import time
 import uuid
 from pathlib import Path
 
-from common import REPO, describe_machine, log, machine_info, markdown_table, percentiles_ms, write_json
+from common import REPO, log, markdown_table, percentiles_ms, report_header, write_json
 
 TEXTS = ["but in red", "not black", "same in blue, for women", "a darker one", "in white", "more formal",
          "cheaper", "but in black", "not blue, casual", "for men", "in green", "something lighter"]
@@ -176,7 +176,6 @@ def round_of_load(address, args, ids, photos, seed: int) -> dict:
 
 def print_report(report: dict) -> None:
     rounds, memory, compare = report["rounds"], report["server_rss_mib"], report["one_at_a_time_ms"]
-    print(describe_machine(report["machine"]))
     print(f"server ready in {report['ready_s']:.1f} s; {report['clients']} clients x {report['seconds']:.0f} s, "
           f"{report['upload_share']:.0%} uploads, planner {report['planner']}")
     print(markdown_table(["round", "requests", "throughput (req/s)", "p50 ms", "p95 ms", "errors"],
@@ -205,6 +204,7 @@ def main() -> None:
                         help="then time N single requests: cold command, command --server, bare HTTP")
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
+    info = report_header("The server under load", ("numpy", "hnswlib", "onnxruntime", "fastapi", "uvicorn"))
     indexed = args.indexed or args.index.parent / "indexed.jsonl"
     ids, photos = anchors(args.catalog, indexed, 200, args.seed)
     port = free_port()
@@ -227,7 +227,8 @@ def main() -> None:
     finally:
         proc.terminate()
         proc.wait(timeout=60)
-    report = {"machine": machine_info(), "index": str(args.index), "clients": args.clients, "seconds": args.seconds,
+    info["load_avg_1m_end"] = round(os.getloadavg()[0], 2)
+    report = {"machine": info, "index": str(args.index), "clients": args.clients, "seconds": args.seconds,
               "upload_share": args.upload_share, "planner": args.planner, "ready_s": ready_s, "warm_up": warm,
               "rounds": rounds, "server_rss_mib": memory, "one_at_a_time_ms": compare}
     print_report(report)
