@@ -38,7 +38,7 @@ def draw_alternatives(options: Sequence[Option], exact: int, need: int, answered
         left = need - len(alternatives)
         if left <= 0 or used >= ALTERNATIVE_SOURCES:
             break
-        if option.count <= exact:       # adds nothing the exact matches did not already have
+        if not option.useful or option.count <= exact:   # adds nothing the exact matches do not have
             continue
         found = fetch(option, left, answered)
         used += 1

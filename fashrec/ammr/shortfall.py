@@ -11,7 +11,10 @@ cream (white 2, blue 1)". Near misses come from the best of those options, in a 
 The order in which options are offered (and near misses drawn): first what the shopper did not say --
 the anchor's identity, one attribute at a time, most products first, then all of it at once -- and only
 then what the shopper said, the change asked for last (a "same colour" keep before a relative wish,
-a price, an exclusion, and the values the request sets).
+a price, an exclusion, and the values the request sets). A way that would add nothing -- everything it
+finds, the answer's constraints already let through ("the same 4 linen shirts if you drop for men"), or
+an earlier way lets in exactly the same products -- is still listed, so the shopper sees why it does
+not help, but after the useful ones; it cannot be taken and draws no near misses.
 """
 
 from __future__ import annotations
@@ -82,6 +85,12 @@ class Counts:
         """Whether the count is exact: every required attribute is filtered on metadata. Otherwise some
         are only verified on the image, and the count is an upper bound."""
         return all(self.index.coverage(a) >= FILTERABLE_COVERAGE for a in constraints.wanted())
+
+    def image_only(self, relaxation: Relaxation) -> bool:
+        """Whether ``relaxation`` frees a constraint the filter cannot see: an attribute too few catalog
+        rows list, checked only on the image (see :func:`fashrec.ammr.retrieve.constraint_filter`)."""
+        return (relaxation.check in FREED_VALUE and relaxation.attribute not in (BRAND, SIZE)
+                and self.index.coverage(relaxation.attribute) < FILTERABLE_COVERAGE)
 
     def top_values(self, mask: np.ndarray, attribute: str, *, besides: Iterable[str] = (),
                    limit: int = TOP_VALUES) -> dict[str, int]:
@@ -155,23 +164,59 @@ def without(constraints: Constraints, relax: Iterable[Relaxation]) -> Constraint
 
 def shortfall_options(counts: Counts, constraints: Constraints, fixed: Iterable[str] = ()) -> list[Option]:
     """What giving up each constraint (and all the anchor's keeps at once) would yield, in the order
-    they are offered: useful ones first, by priority, most products first; numbered from 1."""
+    they are offered, numbered from 1: the ways that add products first, by priority, most products
+    first; then those that add nothing new (everything they find, the answer's constraints already let
+    through, or an earlier way finds the same); then those that find nothing."""
     singles = relaxations(constraints, fixed)
     groups: list[tuple[Relaxation, ...]] = [(r,) for r in singles]
     keeps = tuple(r for r in singles if r.kind != "stated")
     if len(keeps) > 1:
         groups.append(keeps)
-    options = []
+    kept = counts.mask(constraints)
+    ways = []
     for group in groups:
         relaxed = without(constraints, group)
         mask = counts.mask(relaxed)
-        n, exact = int(mask.sum()), counts.exact(relaxed)
-        top = _top_instead(counts, mask, constraints, group) if n else {}
-        options.append(Option(group, n, exact, top, option_message(relaxed, group, n, exact, top)))
-    options.sort(key=lambda o: (o.count == 0, _priority(o.relax), -o.count))
-    for number, option in enumerate(options, start=1):
-        option.number = number
+        n = int(mask.sum())
+        unseen = any(counts.image_only(r) for r in group)
+        # What it adds, from metadata; a constraint checked only on the image is in no mask, so giving it
+        # up cannot be told apart there: count all it finds, never call it useless.
+        adds = n if unseen else int((mask & ~kept).sum())
+        ways.append(_Way(group, relaxed, mask, n, counts.exact(relaxed), adds, unseen))
+    ways.sort(key=lambda w: (w.count == 0, _priority(w.relax), -w.count))
+    for i, way in enumerate(ways):        # a twin of a way offered before it adds nothing of its own
+        if way.adds and not way.unseen:
+            way.twin = next((w for w in ways[:i] if not w.unseen and np.array_equal(w.mask, way.mask)), None)
+    ways.sort(key=lambda w: (not w.useful, w.count == 0, _priority(w.relax), -w.count))   # stable: twins stay after
+    options = []
+    for number, way in enumerate(ways, start=1):
+        way.number = number
+        same_as = way.twin.number if way.twin is not None else None
+        top = _top_instead(counts, way.mask, constraints, way.relax) if way.useful else {}
+        message = option_message(way.relaxed, way.relax, way.count, way.exact, top,
+                                 same=way.count > 0 and not way.useful, same_as=same_as)
+        options.append(Option(way.relax, way.count, way.exact, top, message, number, adds=way.adds,
+                              same_as=same_as))
     return options
+
+
+@dataclass(eq=False)
+class _Way:
+    """A way forward while it is being weighed: the products it lets through and whose twin it is."""
+
+    relax: tuple[Relaxation, ...]
+    relaxed: Constraints
+    mask: np.ndarray
+    count: int
+    exact: bool
+    adds: int
+    unseen: bool              # it frees a constraint checked only on the image
+    twin: "_Way | None" = None
+    number: int = 0
+
+    @property
+    def useful(self) -> bool:
+        return self.adds > 0 and self.twin is None
 
 
 def _top_instead(counts: Counts, mask: np.ndarray, constraints: Constraints,
@@ -201,9 +246,14 @@ def shortfall_message(constraints: Constraints, found: int) -> str:
 
 
 def option_message(relaxed: Constraints, group: tuple[Relaxation, ...], n: int, exact: bool,
-                   top: dict[str, int]) -> str:
+                   top: dict[str, int], *, same: bool = False, same_as: int | None = None) -> str:
+    """ "13 winter items for men if you drop shirt (...)"; ``same``: it lets in nothing new, "the same 4
+    linen shirts if you drop for men", or "the same 11 linen items as way 1 if you drop ..."."""
     amount = "no" if n == 0 else str(n) if exact else f"up to {n}"
-    text = f"{amount} {wanted_phrase(relaxed, n)} if you drop {' and '.join(r.label for r in group)}"
+    if same:
+        amount = f"the same {n}" if exact else f"the same {n} or fewer"
+    twin = f" as way {same_as}" if same and same_as is not None else ""
+    text = f"{amount} {wanted_phrase(relaxed, n)}{twin} if you drop {' and '.join(r.label for r in group)}"
     if top:
         text += " (" + ", ".join(f"{v} {k}" for v, k in top.items()) + ")"
     return text

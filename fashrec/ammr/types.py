@@ -347,10 +347,22 @@ class Option:
     message: str              # "13 winter items for men if you drop shirt"
     number: int = 0           # 1-based, as offered to the shopper (a chat choice)
     shown: int = 0            # how many of them are in ``alternatives``
+    # Products it finds beyond what the constraints kept already let through: 0 when giving it up lets
+    # in nothing new ("the same 4 linen shirts"). When it frees a constraint checked only on the image,
+    # no metadata tells which products that adds, so this is ``count`` (an upper bound, as ``exact`` says).
+    adds: int = 0
+    same_as: int | None = None   # the number of an earlier way forward that lets in exactly the same products
+
+    @property
+    def useful(self) -> bool:
+        """Whether taking it could show the shopper something new: it adds products, and no earlier way
+        forward adds the same ones."""
+        return self.adds > 0 and self.same_as is None
 
     def to_dict(self) -> dict:
         return {"number": self.number, "drop": [r.constraint for r in self.relax],
                 "relax": [r.to_dict() for r in self.relax], "count": self.count, "exact": self.exact,
+                "adds": self.adds, "same_as": self.same_as, "useful": self.useful,
                 "top": dict(self.top), "message": self.message, "shown": self.shown}
 
 

@@ -36,20 +36,20 @@ class Taken:
 
 
 def offered_option(short: Shortfall | None, number: int, *, answer: str = "the answer") -> Option:
-    """Way forward ``number`` of a short answer, when it finds something; otherwise a usage error that
-    names the numbers offered."""
+    """Way forward ``number`` of a short answer, when it adds something to the answer; otherwise a
+    usage error that names the numbers that do."""
     options = short.options if short is not None else []
     chosen = next((o for o in options if o.number == number), None)
+    useful = [o.number for o in options if o.useful]
+    offers = f"{answer} offers {numbers_text(useful)}" if useful else None
     if chosen is None:
-        yielding = [o.number for o in options if o.count]
-        why = (f"{answer} offers {numbers_text(yielding)}" if yielding else
-               f"giving up any one constraint of {answer} finds nothing" if options else
-               f"{answer} is not short: it offers no way forward")
+        why = (offers if useful else f"giving up any one constraint of {answer} finds nothing more" if options
+               else f"{answer} is not short: it offers no way forward")
         raise UsageError(f"there is no way forward {number} ({why})")
     if not chosen.count:
-        raise UsageError(f"way forward {number} finds nothing: {chosen.message}",
-                         hint=f"{answer} offers {numbers_text([o.number for o in options if o.count])}"
-                         if any(o.count for o in options) else None)
+        raise UsageError(f"way forward {number} finds nothing: {chosen.message}", hint=offers)
+    if not chosen.useful:
+        raise UsageError(f"way forward {number} adds nothing: {chosen.message}", hint=offers)
     return chosen
 
 

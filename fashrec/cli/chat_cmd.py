@@ -243,7 +243,7 @@ class Chat:
         command = data["command"]
         if "results" in data:
             render_turn(data, explain=self.explain)
-            options = [o for o in (data.get("shortfall") or {}).get("options") or [] if o["count"]]
+            options = [o for o in (data.get("shortfall") or {}).get("options") or [] if o.get("useful", o["count"])]
             if options:
                 stdout.print(Text(f"  type a number ({numbers_text([o['number'] for o in options])}) to take a way "
                                   "forward", style="dim"))

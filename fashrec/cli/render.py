@@ -316,14 +316,23 @@ def render_shortfall(short: Optional[dict[str, Any]]) -> None:
         return
     message = short["message"]
     stdout.print(Text(f"{message[:1].upper() + message[1:]} (you asked for {short['wanted']}).", style="bold yellow"))
-    if any(o["count"] for o in short["options"]):
+    if any(_useful(o) for o in short["options"]):
         stdout.print(Text("Ways forward:", style="bold"))
-        for o in short["options"]:
+        for o in short["options"]:     # those that add nothing are listed dimmed, so the shopper sees why
             take = " ".join(f"--relax {n}" for n in (o.get("take") or {}).get("relax") or [])
-            stdout.print(Text.assemble((f"  {o['number']}. {o['message']}", "" if o["count"] else "dim"),
+            stdout.print(Text.assemble((f"  {o['number']}. {o['message']}", "" if _useful(o) else "dim"),
                                        (f"  ({take})" if take else "", "dim")))
+    elif any(o["count"] for o in short["options"]):
+        stdout.print(Text("  giving up any one constraint would find nothing more:", style="dim"))
+        for o in short["options"]:
+            stdout.print(Text(f"  {o['number']}. {o['message']}", style="dim"))
     else:
         stdout.print(Text("  giving up any one constraint would still find nothing", style="dim"))
+
+
+def _useful(option: dict[str, Any]) -> bool:
+    """Whether a way forward adds something (an answer saved before ``useful`` existed: it finds any)."""
+    return bool(option.get("useful", option["count"]))
 
 
 def render_changes(session: dict[str, Any]) -> None:

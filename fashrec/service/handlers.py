@@ -283,13 +283,14 @@ def _answer_words(taken: list[Option]) -> str:
 
 def with_ways_forward(data: dict[str, Any], taken: list[Option]) -> dict[str, Any]:
     """The ways forward taken (``query.relaxed``), and on each option still offered what takes it:
-    ``take.relax``, the numbers to pass (--relax N, or a request's "relax")."""
+    ``take.relax``, the numbers to pass (--relax N, or a request's "relax"); only a way that adds
+    something can be taken."""
     if taken:
         data["query"]["relaxed"] = [{"number": o.number, "drop": [r.constraint for r in o.relax],
                                      "message": o.message} for o in taken]
     before = [o.number for o in taken]
     for option in (data.get("shortfall") or {}).get("options") or []:
-        if option["count"]:
+        if option["useful"]:
             option["take"] = {"relax": [*before, option["number"]]}
     return data
 

@@ -81,6 +81,52 @@ def test_results_keep_the_identity_and_near_misses_lack_only_what_their_option_d
     assert len(data["results"]) + len(data["alternatives"]) <= 5
 
 
+def test_a_way_forward_that_lets_in_nothing_new_says_so_comes_last_and_draws_no_near_misses(refiner):
+    anchor = _anchor(refiner, "sku-1012")          # a light blue striped cotton formal shirt for men
+    data = refiner.refine(anchor, "but in linen", RefineOptions(k=5)).to_dict()
+    short = data["shortfall"]
+    required = set(short["required"])
+    kept = _brute_count(refiner, required, {"sku-1012"})      # what the answer's constraints let through
+    assert kept == 1
+    for o in short["options"]:    # every way here is counted on metadata: adds = what it finds beyond those
+        assert o["exact"] and o["adds"] == o["count"] - kept, o
+        assert o["useful"] == (o["adds"] > 0 and o["same_as"] is None)
+    by_drop = {tuple(o["drop"]): o for o in short["options"]}
+    # The women's linen shirt is out of stock: dropping "for men" lets in the same one linen shirt.
+    gender = by_drop[("gender=men",)]
+    assert (gender["count"], gender["adds"], gender["useful"]) == (1, 0, False)
+    assert gender["message"] == "the same 1 linen shirt if you drop for men" and gender["top"] == {}
+    # Dropping shirt and for men together lets in exactly what dropping shirt alone does: said as its twin.
+    both = by_drop[("category=shirt", "gender=men")]
+    shirt = by_drop[("category=shirt",)]
+    assert both["count"] == shirt["count"] == 2 and both["same_as"] == shirt["number"] and not both["useful"]
+    assert both["message"] == f"the same 2 linen items as way {shirt['number']} if you drop shirt and for men"
+    # Useful ways are numbered first; the others follow and draw no near misses.
+    numbers = [o["number"] for o in short["options"]]
+    assert numbers == list(range(1, len(numbers) + 1))
+    useful = [o["useful"] for o in short["options"]]
+    assert useful == sorted(useful, reverse=True) and useful[0]
+    drawn = {a["option"] for a in data["alternatives"]}
+    assert all(o["shown"] == 0 and o["number"] not in drawn for o in short["options"] if not o["useful"])
+
+
+def test_a_way_forward_that_adds_nothing_cannot_be_taken(refiner):
+    from fashrec.ammr.ways import offered_option
+    from fashrec.errors import UsageError
+
+    result = refiner.refine(_anchor(refiner, "sku-1012"), "but in linen", RefineOptions(k=5))
+    short = result.shortfall
+    useless = next(o for o in short.options if o.count and not o.useful)
+    try:
+        offered_option(short, useless.number)
+    except UsageError as err:
+        assert str(err).startswith(f"way forward {useless.number} adds nothing: {useless.message}")
+        assert err.hint == "the answer offers " + " or ".join(str(o.number) for o in short.options if o.useful)
+    else:
+        raise AssertionError("a way forward that adds nothing was taken")
+    assert offered_option(short, 1).useful
+
+
 def test_strict_lists_no_near_misses_but_still_says_what_would_help(refiner):
     anchor = _anchor(refiner, "sku-1019")
     data = refiner.refine(anchor, "something for winter", RefineOptions(k=5, alternatives=False)).to_dict()

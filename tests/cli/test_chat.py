@@ -219,17 +219,16 @@ def test_chat_offers_ways_forward_as_numbers_and_takes_corrections(fashrec, inde
     assert "you said; the photo read shirt" in said["reason"]
     assert corrected["results"] and all(r["attributes"]["category"] == "jacket" and r["attributes"]["color"] ==
                                         "navy blue" for r in corrected["results"])
-    # A number takes that way forward of the last answer: its constraints are released, answered again.
+    # The only jacket is navy and for men: giving up either finds the same one, so neither way forward
+    # can be taken ("1" is refused and says why; taking a useful one: tests/cli/test_ways_forward.py).
+    assert not any(o["useful"] for o in corrected["shortfall"]["options"])
     chosen = corrected["shortfall"]["options"][0]
-    assert taken["command"] == "relax" and taken["session"]["action"] == "relax" and chosen["count"] > 0
-    released = {r["attribute"] for r in chosen["relax"] if r["check"] != "within"}
-    assert released and released <= set(taken["plan"]["drop"]) and not released & set(taken["plan"]["set"])
-    assert len(taken["results"]) == min(3, chosen["count"])
-    assert taken["session"]["anchor"]["overrides"] == {"category": "jacket"}     # the correction holds
+    assert chosen["count"] == 1 and chosen["adds"] == 0
+    assert taken["error"] == "usage" and taken["message"] == f"way forward 1 adds nothing: {chosen['message']}"
     assert typo["error"] == "usage" and "did you mean category=jacket?" in typo["message"]
     assert missing["error"] == "usage" and "no way forward 9" in missing["message"]
     assert women["session"]["anchor"]["overrides"] == {"category": "jacket", "gender": "women"}
-    assert run.returncode == 1   # two lines failed
+    assert run.returncode == 1   # three lines failed
 
     # A new process resumes the session: the corrections still hold for that anchor.
     run = fashrec("chat", "--session", "w1", "--planner", "rules", "-k", "3", "--json", input="in wool\n")

@@ -27,10 +27,10 @@ def test_refine_relax_takes_the_option_chat_takes(fashrec, indexed, shirt):
     args = ["--index", indexed, "--planner", "rules", "-k", "3"]
     short = _json(fashrec("refine", shirt, "in navy", *args, "--json"))
     options = short["shortfall"]["options"]
-    yielding = [o["number"] for o in options if o["count"]]
+    yielding = [o["number"] for o in options if o["useful"]]
     assert short["results"] == [] and yielding, "the request must be short with a way forward"
-    for o in options:   # what takes each option: --relax N here, "relax": [N] in a request
-        assert o.get("take") == ({"relax": [o["number"]]} if o["count"] else None)
+    for o in options:   # what takes each option that adds something: --relax N here, "relax": [N] in a request
+        assert o.get("take") == ({"relax": [o["number"]]} if o["useful"] else None)
 
     number = yielding[0]
     run = fashrec("chat", shirt, *args, "--session", "c1", "--json", input=f"in navy\n{number}\n")
@@ -63,6 +63,10 @@ def test_refine_relax_takes_the_option_chat_takes(fashrec, indexed, shirt):
     if empty:
         error = _error(fashrec("refine", shirt, "in navy", *args, "--relax", str(empty[0]["number"]), "--json"))
         assert error["message"] == f"way forward {empty[0]['number']} finds nothing: {empty[0]['message']}"
+    same = [o for o in options if o["count"] and not o["useful"]]
+    if same:
+        error = _error(fashrec("refine", shirt, "in navy", *args, "--relax", str(same[0]["number"]), "--json"))
+        assert error["message"] == f"way forward {same[0]['number']} adds nothing: {same[0]['message']}"
     error = _error(fashrec("refine", shirt, "in navy", *args, "--session", "c2", "--relax", "1", "--json"))
     assert "type the option's number" in error["message"]
 
@@ -79,7 +83,15 @@ def test_search_relax_releases_what_the_option_gives_up(fashrec, indexed, produc
     data = _json(fashrec("search", "linen shirt for men", *args))
     assert data["query"]["understood"]["set"] == wanted
     assert {r["id"] for r in data["results"]} == matching(**wanted)
-    for option in (o for o in data["shortfall"]["options"] if o["count"]):
+    options = data["shortfall"]["options"]
+    # The women's linen shirt is out of stock: dropping "for men" finds the same linen shirts for men.
+    same = next(o for o in options if o["drop"] == ["gender=men"])
+    assert same["count"] == len(matching(**wanted)) and same["adds"] == 0 and not same["useful"]
+    assert same["message"].startswith(f"the same {same['count']} linen shirt") and "take" not in same
+    error = _error(fashrec("search", "linen shirt for men", *args, "--relax", str(same["number"])))
+    assert error["message"] == f"way forward {same['number']} adds nothing: {same['message']}"
+    assert [o["useful"] for o in options] == sorted((o["useful"] for o in options), reverse=True)
+    for option in (o for o in options if o["useful"]):
         (dropped,) = option["drop"]
         rest = {a: v for a, v in wanted.items() if f"{a}={v}" != dropped}
         assert option["take"] == {"relax": [option["number"]]}

@@ -162,8 +162,12 @@ function splitResults(answer) {
 function shortfall(answer, exactCount) {
   const short = answer.shortfall;
   if (short) {
-    const options = (short.options || []).map((o) => o.message).filter(Boolean);
-    return sentence(short.message) + (options.length ? " Instead: " + options.join("; ") + "." : "");
+    // Only ways that add something are offered (an older answer has no "useful": any that finds some).
+    const options = (short.options || []).filter((o) => ("useful" in o ? o.useful : o.count))
+      .map((o) => o.message).filter(Boolean);
+    const more = options.length ? " Instead: " + options.join("; ") + "."
+      : (short.options || []).some((o) => o.count) ? " Giving up any one constraint would find nothing more." : "";
+    return sentence(short.message) + more;
   }
   const k = (answer.query && answer.query.k) || K;
   if (exactCount >= k) return "";
