@@ -263,9 +263,11 @@ class LanceSearch:
         return self._neighbours(found["id"].to_pylist(), found["_distance"].to_numpy(), method)
 
     def _neighbours(self, ids: list[str], distances: np.ndarray, method: str) -> Neighbours:
-        positions = [self.columns.position(i) for i in ids]
-        if any(p is None for p in positions):
-            missing = next(i for i, p in zip(ids, positions) if p is None)
+        # One lookup for all the ids: one at a time, 28 of them (a 30 % filter's post-filtered top 101)
+        # took 1.15 ms, a fifth of the query at 1M; together 0.05 ms (bench/RESULTS.md 9.7).
+        positions = self.columns.positions(ids)
+        if (positions < 0).any():
+            missing = ids[int(np.flatnonzero(positions < 0)[0])]
             raise FashrecIndexError(f"the Lance dataset {self.record.get('uri')} holds '{missing}', which this "
                                     "index generation does not", hint=REPAIR)
         scores = (1.0 - np.asarray(distances, np.float64)).astype(np.float32)
