@@ -264,7 +264,7 @@ class LanceSearch:
 
     def _neighbours(self, ids: list[str], distances: np.ndarray, method: str) -> Neighbours:
         # One lookup for all the ids: one at a time, 28 of them (a 30 % filter's post-filtered top 101)
-        # took 1.15 ms, a fifth of the query at 1M; together 0.05 ms (bench/RESULTS.md 9.7).
+        # took 1.15 ms of a ~9 ms query at 1M; together 0.05 ms (bench/RESULTS.md 9.7).
         positions = self.columns.positions(ids)
         if (positions < 0).any():
             missing = ids[int(np.flatnonzero(positions < 0)[0])]
