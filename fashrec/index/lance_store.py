@@ -41,18 +41,20 @@ TABLE = "items"
 # Below this many rows search is exact (flat): as fast as an index there, and LanceDB cannot train IVF
 # on a tiny table. The same size below which the local store searches exactly (ann.EXACT_MAX_ITEMS).
 ANN_MIN_ROWS = ann.EXACT_MAX_ITEMS
-# IVF_HNSW_SQ, one graph over up to 1M rows (m 16, ef_construction 100), searched at ef 300 with
+# IVF_HNSW_SQ, one graph over up to 1M rows (m 16, ef_construction 100), searched at ef 500 with
 # refine_factor 1 (the top k re-scored with the full vectors, so scores are exact cosines): at 1M
-# recall@10 0.964 at p50 4.2 ms unfiltered, built in 505 s (bench/RESULTS.md 9.2). Several partitions
+# recall@10 0.964 at p50 4.2 ms unfiltered at ef 300, built in 505 s (bench/RESULTS.md 9.2); over 300
+# queries ef 300 gave 0.948 unfiltered and 0.965 with a 30 % filter, ef 500 0.961 and 0.978 for 1.05-1.08x
+# the p50, and ef 600 no more recall (section 9.8). Several partitions
 # cost a graph search each when all are probed (4 of 250k: 15 ms, section 9.1), and probing fewer lost
 # recall on clustered data (0.77 at half of them); refine 20 bought 0.999 for ~10 ms more.
 HNSW_TYPE, PQ_TYPE = "IVF_HNSW_SQ", "IVF_PQ"
 PARTITION_ROWS = 1_000_000
 HNSW_M, HNSW_EF_CONSTRUCTION = 16, 100
-EF, REFINE = 300, 1
+EF, REFINE = 500, 1
 # Filters letting through at least this share post-filter the graph's top k x POST_MARGIN / share
 # (30 % at 1M: the top 100, recall@10 0.972 at p50 7.6 ms against 80 ms pre-filtered; section 9.2).
-POST_FILTER_MIN_SHARE, POST_MARGIN, POST_MAX_LIMIT = 0.2, 3.0, EF
+POST_FILTER_MIN_SHARE, POST_MARGIN, POST_MAX_LIMIT = 0.2, 3.0, 300
 # Past this many rows the SQ graph's byte per dimension per row is what outgrows memory: IVF-PQ keeps
 # dim/8 bytes per row (not measured at this size; chosen by the index's size alone).
 PQ_PAST_ROWS = 5_000_000
