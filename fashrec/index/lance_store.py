@@ -41,8 +41,8 @@ TABLE = "items"
 # Below this many rows search is exact (flat): as fast as an index there, and LanceDB cannot train IVF
 # on a tiny table. The same size below which the local store searches exactly (ann.EXACT_MAX_ITEMS).
 ANN_MIN_ROWS = ann.EXACT_MAX_ITEMS
-# IVF_HNSW_SQ, one graph over up to 1M rows (m 16, ef_construction 100), searched at ef 500 with
-# refine_factor 1 (the top k re-scored with the full vectors, so scores are exact cosines): at 1M
+# IVF_HNSW_SQ, one graph over up to 1M rows (m 16, ef_construction 100), searched at ef 500, its top k
+# re-scored exactly (refine 1: by fashrec from the generation's matrix, LanceSearch._run): at 1M
 # recall@10 0.964 at p50 4.2 ms unfiltered at ef 300, built in 505 s (bench/RESULTS.md 9.2); over 300
 # queries ef 300 gave 0.948 unfiltered and 0.965 with a 30 % filter, ef 500 0.961 and 0.978 for 1.05-1.08x
 # the p50, and ef 600 no more recall (section 9.8). Several partitions
@@ -261,20 +261,38 @@ class LanceSearch:
         return out
 
     def _run(self, nearest: dict[str, Any], where: str | None, prefilter: bool, method: str) -> Neighbours:
+        if nearest.get("refine_factor") == 1:
+            # Refine 1 only re-orders the graph's top k by the full vectors, which Lance reads from the
+            # dataset: 101 of them for a 30 % filter's post-filtered top, of which ~28 pass. The same rows
+            # from the graph alone, re-scored from the generation's own matrix (the local store's scores),
+            # cost 0.83x the p50 at 1M, with the same rows (bench/RESULTS.md 9.9).
+            nearest = {key: value for key, value in nearest.items() if key != "refine_factor"}
+            found = self.table.to_table(columns=["id"], nearest=nearest, filter=where, prefilter=prefilter)
+            return self._rescored(found["id"].to_pylist(), nearest["q"], nearest["column"], method)
         found = self.table.to_table(columns=self._select, nearest=nearest, filter=where, prefilter=prefilter)
         return self._neighbours(found["id"].to_pylist(), found["_distance"].to_numpy(), method)
 
-    def _neighbours(self, ids: list[str], distances: np.ndarray, method: str) -> Neighbours:
-        # One lookup for all the ids: one at a time, 28 of them (a 30 % filter's post-filtered top 101)
-        # took 1.15 ms of a ~9 ms query at 1M; together 0.05 ms (bench/RESULTS.md 9.7).
+    def _rescored(self, ids: list[str], query: np.ndarray, space: str, method: str) -> Neighbours:
+        rows = np.sort(self._positions_of(ids))
+        scores = ann.scores_of(self.columns.read_rows(space, rows), query) if len(rows) else np.zeros(0, np.float32)
+        order = np.argsort(-scores, kind="stable")
+        return Neighbours(rows[order], scores[order].astype(np.float32), method)
+
+    def _positions_of(self, ids: list[str]) -> np.ndarray:
         positions = self.columns.positions(ids)
         if (positions < 0).any():
             missing = ids[int(np.flatnonzero(positions < 0)[0])]
             raise FashrecIndexError(f"the Lance dataset {self.record.get('uri')} holds '{missing}', which this "
                                     "index generation does not", hint=REPAIR)
+        return np.asarray(positions, np.int64)
+
+    def _neighbours(self, ids: list[str], distances: np.ndarray, method: str) -> Neighbours:
+        # One lookup for all the ids: one at a time, 28 of them (a 30 % filter's post-filtered top 101)
+        # took 1.15 ms of a ~9 ms query at 1M; together 0.05 ms (bench/RESULTS.md 9.7).
+        positions = self._positions_of(ids)
         scores = (1.0 - np.asarray(distances, np.float64)).astype(np.float32)
         order = np.argsort(-scores, kind="stable")   # LanceDB sorts by distance; ties keep its order
-        return Neighbours(np.asarray(positions, np.int64)[order], scores[order], method)
+        return Neighbours(positions[order], scores[order], method)
 
 
 def lance_problem(record: dict[str, Any], count: int, folder: Path) -> str | None:

@@ -203,6 +203,17 @@ def test_the_ann_index_is_trained_searched_and_kept_up_to_date(tmp_path, monkeyp
             np.testing.assert_allclose(got.scores, vectors[got.positions] @ q, atol=1e-4)   # exact cosines
             hits += len(set(got.positions) & set(want.positions))
         assert hits >= 0.9 * 200
+    # The graph's top k re-scored from the generation's own matrix: the rows Lance's refine 1 gives (it only
+    # re-orders them), with the generation's exact scores (to float32 rounding: BLAS sums a row's products in
+    # an order that depends on the batch).
+    for q in vectors[:10]:
+        asked = {"column": "image", "q": q, "k": 10, "metric": "cosine", **lance_store.ann_query(record["ann"], 10, None)}
+        assert asked["refine_factor"] == 1
+        theirs = search.table.to_table(columns=["id", "_distance"], nearest=asked)["id"].to_pylist()
+        got = search.nearest(q, 10, flt=None, allowed=None, ef=None, space="image")
+        assert set(theirs) == {products[int(p)].id for p in got.positions}
+        np.testing.assert_allclose(got.scores, ann.scores_of(vectors, q, got.positions), rtol=1e-6, atol=1e-7)
+        assert (np.diff(got.scores) <= 0).all()
     # A post-filter that keeps fewer than k (here: none of the top 10, the red ones among them excluded)
     # gives way to the pre-filtered search: the answer is never cut short.
     monkeypatch.setattr(lance_store, "POST_FILTER_MIN_SHARE", 0.2)
