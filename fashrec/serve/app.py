@@ -9,6 +9,7 @@ no detail and is logged here.
 
 from __future__ import annotations
 
+import copy
 import logging
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -19,6 +20,7 @@ from fastapi import FastAPI, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.utils import get_openapi
 from fastapi.responses import FileResponse, JSONResponse, Response
+from fastapi.routing import APIRoute
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -58,6 +60,7 @@ def create_app(loaded: Loaded, *, trusted_hosts: list[str] | None = None) -> Fas
     _pages(app)
     _reads(app)
     _answers(app)
+    _answer_head(app)
     app.openapi = lambda: _openapi(app)   # type: ignore[method-assign]
     app.add_middleware(SecurityHeaders)
     # a multipart upload carries its photo plus a little JSON and the form's boundaries
@@ -80,8 +83,11 @@ def _errors(app: FastAPI) -> None:
     async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         # Starlette's own refusals (a route or a static file not found, a method a route does not answer):
         # their status and headers (a 405's Allow) kept, the body fashrec's error document
-        return JSONResponse(http_refusal(request.method, request.url.path, exc),
-                            status_code=exc.status_code, headers=exc.headers)
+        headers = dict(exc.headers or {})
+        if "Allow" in headers:   # a route's methods are a set: listed in one order, whatever the process's hashing
+            headers["Allow"] = ", ".join(sorted(m.strip() for m in headers["Allow"].split(",")))
+        return JSONResponse(http_refusal(request.method, request.url.path, headers.get("Allow"), exc),
+                            status_code=exc.status_code, headers=headers)
 
     @app.exception_handler(RequestValidationError)
     async def invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
@@ -98,16 +104,26 @@ def _errors(app: FastAPI) -> None:
 ROUTES_HINT = "the API's routes are listed at /docs (OpenAPI: /openapi.json); the shopper's page is /"
 
 
-def http_refusal(method: str, path: str, exc: StarletteHTTPException) -> dict[str, Any]:
-    """An ErrorDocument for a refusal Starlette makes before any route of fashrec's runs."""
+def http_refusal(method: str, path: str, allowed: str | None, exc: StarletteHTTPException) -> dict[str, Any]:
+    """An ErrorDocument for a refusal Starlette makes before any route of fashrec's runs (``allowed``: a
+    405's Allow header)."""
     where = path if len(path) <= 80 else path[:77] + "..."   # a long path is not echoed back whole
     if exc.status_code == 404:
         return {"error": "not-found", "message": f"no such page or route: {where}", "hint": ROUTES_HINT}
     if exc.status_code == 405:
-        allowed = (exc.headers or {}).get("Allow")
         return {"error": "method-not-allowed", "message": f"{where} does not answer {method}",
                 "hint": f"it answers {allowed}" if allowed else ROUTES_HINT}
     return {"error": "usage", "message": str(exc.detail)}
+
+
+def _answer_head(app: FastAPI) -> None:
+    """Every GET route answers HEAD too: the GET's status and headers without its body (RFC 9110 9.3.2; the
+    server leaves the body out), as Starlette's own routes do and FastAPI's ``@app.get`` does not (a HEAD
+    was refused 405). Added once the routes are declared, so each keeps its GET's OpenAPI operation id, and
+    :func:`_openapi` documents the GET alone."""
+    for route in app.router.routes:
+        if isinstance(route, APIRoute) and "GET" in route.methods:
+            route.methods.add("HEAD")
 
 
 def _pages(app: FastAPI) -> None:
@@ -226,7 +242,8 @@ def _openapi(app: FastAPI) -> dict[str, Any]:
     """FastAPI's document, plus the request models the POST routes read themselves; without the 422 FastAPI
     promises for a parameter it refuses, which this server answers as a 400 ErrorDocument (:func:`_errors`)."""
     if app.openapi_schema is None:
-        document = get_openapi(title=app.title, version=app.version, description=app.description, routes=app.routes)
+        document = get_openapi(title=app.title, version=app.version, description=app.description,
+                               routes=[_documented(route) for route in app.routes])
         components = document.setdefault("components", {}).setdefault("schemas", {})
         for operation in (op for methods in document.get("paths", {}).values() for op in methods.values()):
             if operation.get("responses", {}).pop("422", None) is not None:
@@ -240,3 +257,12 @@ def _openapi(app: FastAPI) -> dict[str, Any]:
             components[model.__name__] = found
         app.openapi_schema = document
     return app.openapi_schema
+
+
+def _documented(route: Any) -> Any:
+    """A route as OpenAPI describes it: a GET route's HEAD (:func:`_answer_head`) left out, since every HTTP
+    client knows a HEAD is the GET without its body (documented, it would repeat the GET's operation id)."""
+    if isinstance(route, APIRoute) and "HEAD" in route.methods:
+        route = copy.copy(route)
+        route.methods = route.methods - {"HEAD"}
+    return route

@@ -633,9 +633,10 @@ def _documented_refusal(answer, status: int, kind: str) -> dict:
 
 def test_starlette_s_own_refusals_are_fashrec_error_documents_with_a_hint(loaded):
     """A Host header the server does not answer, an unknown route (under /api/ or /static/ too) and a method a
-    route does not answer (HEAD and OPTIONS too) are refused before any of fashrec's routes run: each keeps its
-    status (a 405 its Allow header) and answers fashrec's error document, the hint saying what to do instead;
-    the refused host's hint never lists the host names the server answers."""
+    route does not answer (a POST route's HEAD and OPTIONS too) are refused before any of fashrec's routes run:
+    each keeps its status (a 405 its Allow header, its methods in one order) and answers fashrec's error
+    document, the hint saying what to do instead; the refused host's hint never lists the host names the
+    server answers."""
     from fastapi.testclient import TestClient
 
     from fashrec.serve import create_app, trusted_hosts
@@ -654,18 +655,36 @@ def test_starlette_s_own_refusals_are_fashrec_error_documents_with_a_hint(loaded
         data = _documented_refusal(client.get("/" + "x" * 5000), 404, "not-found")
         assert len(data["message"]) < 120   # a long path is not echoed back whole
         for method, path, allowed in (("GET", "/refine", "POST"), ("OPTIONS", "/refine", "POST"),
-                                      ("PUT", "/search", "POST"), ("POST", "/healthz", "GET"),
-                                      ("DELETE", "/sessions/x", "GET"), ("GET", "/sessions/x/undo", "POST"),
-                                      ("POST", "/static/app.js", "GET, HEAD"), ("OPTIONS", "/", "GET")):
+                                      ("PUT", "/search", "POST"), ("POST", "/healthz", "GET, HEAD"),
+                                      ("DELETE", "/sessions/x", "GET, HEAD"), ("GET", "/sessions/x/undo", "POST"),
+                                      ("POST", "/static/app.js", "GET, HEAD"), ("OPTIONS", "/", "GET, HEAD")):
             answer = client.request(method, path)
             data = _documented_refusal(answer, 405, "method-not-allowed")
             assert answer.headers["allow"] == allowed, (method, path)
             assert (data["message"], data["hint"]) == (f"{path} does not answer {method}", f"it answers {allowed}")
-        for path, allowed in (("/refine", "POST"), ("/healthz", "GET")):
+        for path, allowed in (("/refine", "POST"), ("/plan", "POST")):
             head = client.head(path)   # a HEAD answer has no body, but the 405's status and headers
             assert head.status_code == 405 and head.headers["allow"] == allowed, path
             assert head.headers["content-type"] == "application/json" and not head.content
         assert client.head("/static/app.js").status_code == 200
+
+
+def test_head_answers_as_get_does_without_the_body(client, shop_index):
+    """HEAD is a GET without its body (RFC 9110 9.3.2): every GET route answers it with the GET's status and
+    headers (content type and length, an ETag, the security headers), a missing product's or session's 404
+    too, where FastAPI's GET routes alone would answer 405."""
+    product = _products(shop_index)[0]["id"]
+    for path, status in (("/", 200), ("/healthz", 200), ("/info", 200), ("/vocabulary", 200),
+                         (f"/items/{product}", 200), (f"/images/{product}?size=96", 200), ("/openapi.json", 200),
+                         ("/static/app.js", 200), ("/items/no-such-item", 404), ("/images/no-such-item", 404),
+                         ("/sessions/nobody", 404)):
+        got, head = client.get(path), client.head(path)
+        assert (got.status_code, head.status_code) == (status, status), (path, head.text)
+        assert got.content and not head.content, path
+        assert dict(head.headers) == dict(got.headers), path
+    photo = client.get(f"/images/{product}", params={"size": 96})
+    again = client.head(f"/images/{product}", params={"size": 96}, headers={"If-None-Match": photo.headers["etag"]})
+    assert again.status_code == 304 and again.headers["etag"] == photo.headers["etag"]
 
 
 def test_answers_carry_security_headers_and_the_page_loads_nothing_from_elsewhere(client):
@@ -692,6 +711,8 @@ def test_openapi_is_generated_from_the_request_and_answer_models(client):
     for path in ("/search", "/similar", "/outfit", "/plan", "/items/{product_id}", "/images/{product_id}",
                  "/info", "/healthz", "/sessions/{name}/undo"):
         assert path in document["paths"], path
+    # a GET route answers HEAD too, documented once, as its GET (HEAD is that GET without the body)
+    assert {method for methods in document["paths"].values() for method in methods} == {"get", "post"}
     # a parameter FastAPI refuses is a 400 in the error document's shape, as documented: no 422 promised
     assert "HTTPValidationError" not in components and "ValidationError" not in components
     for path, methods in document["paths"].items():

@@ -125,3 +125,28 @@ def test_a_bad_strategy_fails_here_before_any_request(fashrec, fashrec_env, exam
             f"loaded = [m for m in {LOCAL_STACK!r} if m in sys.modules]\nassert not loaded, loaded\n")
     run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=fashrec_env, timeout=120)
     assert run.returncode == 0, run.stderr[-2000:]
+
+
+def test_the_running_server_answers_head_with_the_get_s_headers_and_no_body(server):
+    """What `fashrec serve` itself sends for a HEAD, read off the socket (an HTTP client would not read a
+    HEAD's body even if one came): the GET's status line and Content-Length, then nothing."""
+    import socket
+    import urllib.parse
+
+    address = urllib.parse.urlsplit(server)
+
+    def raw(method: str, path: str) -> tuple[str, dict[str, str], bytes]:
+        with socket.create_connection((address.hostname, address.port), timeout=30) as conn:
+            conn.sendall(f"{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n".encode())
+            data = b""
+            while chunk := conn.recv(65536):
+                data += chunk
+        head, _, body = data.partition(b"\r\n\r\n")
+        status, *lines = head.decode("latin-1").split("\r\n")
+        return status, {k.lower(): v.strip() for k, _, v in (line.partition(":") for line in lines)}, body
+
+    for path in ("/healthz", "/items/no-such-item", "/"):
+        got, head = raw("GET", path), raw("HEAD", path)
+        assert head[0] == got[0] and head[0].split()[1] in ("200", "404"), (path, head[0])
+        assert head[1]["content-length"] == got[1]["content-length"] == str(len(got[2])), path
+        assert got[2] and head[2] == b"", (path, head[2][:200])
