@@ -104,10 +104,27 @@ def _errors(app: FastAPI) -> None:
 ROUTES_HINT = "the API's routes are listed at /docs (OpenAPI: /openapi.json); the shopper's page is /"
 
 
+def clipped(text: str, limit: int = 80) -> str:
+    """Part of a URL as an error quotes it: a long one is not echoed back whole."""
+    return text if len(text) <= limit else text[:limit - 3] + "..."
+
+
+IDS_HINT = ('a product\'s id is the "id" of a result: find products with POST /search {"text": "red dress"} '
+            '(or fashrec search "red dress" --json)')
+
+
+def unknown_product(product_id: str, *, image: bool = False) -> JSONResponse:
+    """The 404 of /items/ID or /images/ID for an id no product of the index has: which id, and where ids come
+    from (/images/ is also where a client tries a file path: it takes ids only)."""
+    hint = f"/images/ takes a catalog product's id, not a file path; {IDS_HINT}" if image else IDS_HINT
+    return JSONResponse({"error": "not-found", "message": f"no product '{clipped(product_id)}' in the index",
+                         "hint": hint}, status_code=404)
+
+
 def http_refusal(method: str, path: str, allowed: str | None, exc: StarletteHTTPException) -> dict[str, Any]:
     """An ErrorDocument for a refusal Starlette makes before any route of fashrec's runs (``allowed``: a
     405's Allow header)."""
-    where = path if len(path) <= 80 else path[:77] + "..."   # a long path is not echoed back whole
+    where = clipped(path)
     if exc.status_code == 404:
         return {"error": "not-found", "message": f"no such page or route: {where}", "hint": ROUTES_HINT}
     if exc.status_code == 405:
@@ -153,7 +170,7 @@ def _reads(app: FastAPI) -> None:
              responses={200: {"model": schema.ItemDocument}, **ERRORS})
     async def item(product_id: str) -> JSONResponse:
         if loaded.index.get(product_id) is None:
-            return JSONResponse({"error": "not-found", "message": f"no product '{product_id}' in the index"}, 404)
+            return unknown_product(product_id)
         return JSONResponse(handlers.item_answer(loaded.index, product_id))
 
     @app.get("/images/{product_id}", summary="A catalog product's photo as a JPEG thumbnail",
@@ -161,7 +178,7 @@ def _reads(app: FastAPI) -> None:
     async def image(request: Request, product_id: str, size: int = Query(DEFAULT_SIZE)) -> Response:
         found = await in_thread(lambda: app.state.thumbnails.get(product_id, size))
         if found is None:
-            return JSONResponse({"error": "not-found", "message": f"no product '{product_id}' in the index"}, 404)
+            return unknown_product(product_id, image=True)
         data, etag = found
         headers = {"ETag": etag, "Cache-Control": "public, max-age=86400"}
         if request.headers.get("if-none-match") == etag:

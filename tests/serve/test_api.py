@@ -245,6 +245,19 @@ def test_thumbnails_are_small_cached_jpegs_of_catalog_photos_only(client, shop_i
         assert answer.status_code == 404 and answer.headers["content-type"] == "application/json"
 
 
+def test_an_unknown_product_s_item_or_image_is_a_404_naming_it_with_a_hint(client):
+    """/items/ID and /images/ID for an id no product has: fashrec's error document saying which product was
+    not found, its hint saying where ids come from (a result's "id": POST /search); /images/ says it takes
+    an id, never a path. A long id is not echoed back whole."""
+    for route in ("items", "images"):
+        data = _documented_refusal(client.get(f"/{route}/no-such-item"), 404, "not-found")
+        assert data["message"] == "no product 'no-such-item' in the index", data
+        assert "POST /search" in data["hint"] and "fashrec search" in data["hint"], data
+        long = _documented_refusal(client.get(f"/{route}/" + "x" * 5000), 404, "not-found")
+        assert len(long["message"]) < 120, long
+    assert "not a file path" in client.get("/images/no-such-item").json()["hint"]
+
+
 # --- bad requests: clear 4xx in the command line's error shape ---------------------------------------------
 
 @pytest.mark.parametrize("body, needle", [
