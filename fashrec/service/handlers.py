@@ -25,6 +25,7 @@ from fashrec.ammr import (
     keep_corrected,
 )
 from fashrec.ammr.corrections import correct_anchor as checked_correction
+from fashrec.ammr.corrections import normalized_overrides
 from fashrec.ammr.ways import offered_option, take_option
 from fashrec.encoder.runtime import planned_runtime
 from fashrec.errors import RequestError, SessionError, UsageError
@@ -429,7 +430,11 @@ def plan_answer(planner: Planner, request: PlanRequest, *, vocabulary, currency:
                 anchor: dict[str, str] | None = None) -> dict[str, Any]:
     """``fashrec plan --batch`` line: what a request is understood to ask, grounded in the catalog."""
     previous = previous_plan(request.previous) if request.previous is not None else None
-    context = PlanContext(vocabulary=vocabulary, anchor={**(anchor or {}), **request.anchor},
+    # an empty name or value is refused as the field, as a refinement's corrections are: PlanContext would
+    # drop an empty value unsaid and keep an attribute named ""
+    with _field("anchor"):
+        asked = normalized_overrides(request.anchor)
+    context = PlanContext(vocabulary=vocabulary, anchor={**(anchor or {}), **asked},
                           previous=previous, currency=currency)
     return {"text": request.text, "plan": planner.plan(request.text, context).to_dict()}
 

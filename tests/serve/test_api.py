@@ -364,6 +364,27 @@ def test_an_empty_anchor_name_or_value_in_a_body_is_refused_in_the_body_s_words(
         assert data["field"] == "anchor" and data["message"].startswith("the catalog has no attribute 'color=red'")
 
 
+def test_an_empty_anchor_name_or_value_given_to_plan_is_refused_as_the_field(client, shop_index, fashrec):
+    """/plan's anchor (the attributes the request is read against) with an empty name or value is refused as
+    /refine's corrections are: a 400 naming the field 'anchor' with a hint, never silently dropped or kept as
+    an attribute named ""; a `fashrec plan --batch` line the same (the same handler)."""
+    _, index = shop_index
+    for anchor in ({"": "red"}, {"color": "  "}, {"color": "black", " ": "x"}):
+        answer = client.post("/plan", json={"text": "same in navy", "anchor": anchor})
+        data = answer.json()
+        assert answer.status_code == 400 and data["error"] == "usage" and data["field"] == "anchor", answer.text
+        assert data["message"] == ("anchor: attribute names and values must not be empty "
+                                   f"(got {json.dumps(anchor)})"), data
+        assert data["hint"] and "--anchor" not in answer.text, data
+        schema.ErrorDocument.model_validate(data)
+    run = fashrec("plan", "--batch", "-", "--index", index, "--planner", "rules",
+                  input=json.dumps({"text": "same in navy", "anchor": {"": "red"}}))
+    line = json.loads(run.stdout)
+    assert run.returncode == 1 and line["field"] == "anchor" and line["hint"], run.stdout
+    assert client.post("/plan", json={"text": "same in navy", "anchor": {"Color": " Black "}}).json()["plan"] == \
+        client.post("/plan", json={"text": "same in navy", "anchor": {"color": "black"}}).json()["plan"]
+
+
 def test_an_occasion_the_catalog_has_no_usage_for_is_refused_where_it_came_from(tmp_path, tiny_model, fashrec):
     """A catalog without an occasion (usage) attribute: a body's occasion is refused as the field, its hint
     saying to leave the request's 'occasion' out; the command line's hint still says --occasion."""
