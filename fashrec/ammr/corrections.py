@@ -22,15 +22,22 @@ from fashrec.index import Index
 YOU_SAID = SHOPPER     # the source of what the shopper corrected ("you said")
 
 
-def parse_overrides(expressions: Iterable[str] | None) -> dict[str, str]:
-    """``["category=dresses", "color = red"]`` -> ``{"category": "dresses", "color": "red"}`` (later wins)."""
+OPTION_EXAMPLE = "--anchor category=dresses --anchor color=red"
+CHAT_EXAMPLE = "/anchor category=dresses color=red"   # a chat line holds all its pairs
+
+
+def parse_overrides(expressions: Iterable[str] | None, *, given_as: str = "--anchor",
+                    example: str = OPTION_EXAMPLE) -> dict[str, str]:
+    """``["category=dresses", "color = red"]`` -> ``{"category": "dresses", "color": "red"}`` (later wins).
+
+    ``given_as`` and ``example``: how the shopper wrote them, so a refusal speaks their words (a chat's
+    ``/anchor`` line, :data:`CHAT_EXAMPLE`, not the command line's option)."""
     out: dict[str, str] = {}
     for expr in expressions or ():
         attr, sep, value = str(expr).partition("=")
         attr, value = normalize_key(attr), normalize_value(value)
         if not sep or not attr or not value:
-            raise UsageError(f"--anchor expects attribute=value, got '{expr}'",
-                             hint="e.g. --anchor category=dresses --anchor color=red")
+            raise UsageError(f"{given_as} expects attribute=value, got '{expr}'", hint=f"e.g. {example}")
         out[attr] = value
     return out
 

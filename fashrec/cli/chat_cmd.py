@@ -23,7 +23,7 @@ from rich.table import Table
 from rich.text import Text
 
 from fashrec.ammr import Option, RefineOptions, Shortfall
-from fashrec.ammr.corrections import parse_overrides
+from fashrec.ammr.corrections import CHAT_EXAMPLE, parse_overrides
 from fashrec.ammr.ways import numbers_text, offered_option
 from fashrec.cli import remarks  # noqa: F401  (styles the loading remarks)
 from fashrec.cli.app import app
@@ -213,9 +213,10 @@ class Chat:
         return self.dialogue.say(text)
 
     def _correct(self, rest: str) -> dict[str, Any]:
-        overrides = parse_overrides(rest.split())
+        # the shopper typed /anchor (or anchor): refused in those words, never as --anchor
+        overrides = parse_overrides(rest.split(), given_as="/anchor", example=CHAT_EXAMPLE)
         if not overrides:
-            raise UsageError("anchor needs attribute=value: anchor category=dresses")
+            raise UsageError("/anchor needs attribute=value pairs", hint=f"e.g. {CHAT_EXAMPLE}")
         if self.pending:   # before the first turn: the anchor starts corrected
             self.pending_overrides.update(overrides)
             return self._turn("start", self._start(""))

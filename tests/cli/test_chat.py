@@ -285,3 +285,18 @@ def test_chat_starts_from_a_catalog_product_or_with_a_correction(fashrec, indexe
                         ((shirt, "--anchor", "colour=red"), "did you mean color=red?")):
         run = fashrec("chat", *args, "--index", indexed, "--session", "p3", "--json", input="in red\n")
         assert run.returncode == 2 and words in json.loads(run.stderr)["message"], run.stderr
+
+
+def test_a_chat_anchor_correction_without_a_name_or_value_is_refused_in_chat_s_words(fashrec, indexed, shirt):
+    """"/anchor =red" in a chat: the shopper typed /anchor, so the refusal and its hint say /anchor with the
+    chat's own syntax (pairs on one line), never the command line's --anchor; the chat goes on."""
+    script = "\n".join(["/anchor =red", "anchor =red", "/anchor color=", "/anchor red", "/anchor"]) + "\n"
+    run = fashrec("chat", shirt, "--index", indexed, "--session", "a1", "--planner", "rules", "-k", "2", "--json",
+                  input=script)
+    out = [json.loads(line) for line in run.stdout.splitlines()]
+    assert [o["line"] for o in out] == [1, 2, 3, 4, 5] and run.returncode == 1, run.stdout
+    for said, error in zip(["=red", "=red", "color=", "red"], out):
+        assert error["error"] == "usage" and error["message"] == f"/anchor expects attribute=value, got '{said}'"
+        assert error["hint"] == "e.g. /anchor category=dresses color=red", error
+    assert out[4]["message"] == "/anchor needs attribute=value pairs" and out[4]["hint"] == out[0]["hint"]
+    assert "--anchor" not in run.stdout + run.stderr
