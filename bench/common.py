@@ -188,6 +188,31 @@ def bench_parser(doc: str | None) -> argparse.ArgumentParser:
     return parser
 
 
+# open_1m.py's truth for its default 1M items and 300 queries, where the Lance store benches look first.
+OPEN_1M_TRUTH = Path("~/.cache/fashrec-data/work-bench1m/open-1m/truth-1000000-300.json").expanduser()
+
+
+def store_parser(doc: str) -> argparse.ArgumentParser:
+    """The options every script timing lance_filter.py --store's index against open_1m.py's truth shares:
+    the store, and ``--truth``. A script adds its own after these (``--json`` last, for its --help)."""
+    parser = argparse.ArgumentParser(description=doc.splitlines()[0])
+    parser.add_argument("store", type=Path, help="a Lance-backed fashrec index (lance_filter.py --store)")
+    parser.add_argument("--truth", type=Path, default=OPEN_1M_TRUTH)
+    return parser
+
+
+def open_store(args: argparse.Namespace) -> tuple[dict[str, Any], np.ndarray, Any]:
+    """:func:`store_parser`'s truth file, its queries and the open index. The truth file holds only the
+    answers, so the queries are drawn again as open_1m.py drew them (ann_bench's clustered set, its seed)."""
+    from ann_bench import make_vectors  # here: ann_bench imports this module
+
+    from fashrec.index import open_index
+
+    truths = json.loads(args.truth.read_text())
+    queries = make_vectors("clustered", len(truths["unfiltered"]), 256, seed=10_000_019)
+    return truths, queries, open_index(args.store)
+
+
 def write_json(path: str | Path | None, payload: dict[str, Any]) -> None:
     if not path:
         return

@@ -10,16 +10,14 @@ open_1m.py's exact truth and p50 of ``Index.nearest``, unfiltered and with the 3
 
 from __future__ import annotations
 
-import argparse
-import json
 import time
 from pathlib import Path
 
 import numpy as np
-from ann_bench import make_vectors, recall
-from common import markdown_table, report_header, write_json
+from ann_bench import recall
+from common import markdown_table, open_store, report_header, store_parser, write_json
 
-from fashrec.index import lance_store, open_index
+from fashrec.index import lance_store
 from fashrec.index.filters import Filter
 
 CASES = (("none", None, "unfiltered"), ("30%", {"share": {"thirty"}}, "filter 30%"))
@@ -32,17 +30,12 @@ def by_lance(self, nearest, where, prefilter, method):
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("store", type=Path, help="a Lance-backed fashrec index (lance_filter.py --store)")
-    parser.add_argument("--truth", type=Path,
-                        default=Path("~/.cache/fashrec-data/work-bench1m/open-1m/truth-1000000-300.json").expanduser())
+    parser = store_parser(__doc__)
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
     info = report_header("Lance's re-scoring of the graph's top k, or fashrec's", packages=("numpy", "pylance", "lancedb"))
     ways = {"lance refine 1": by_lance, "fashrec re-scores": lance_store.LanceSearch._run}
-    truths = json.loads(args.truth.read_text())
-    queries = make_vectors("clustered", len(truths["unfiltered"]), 256, seed=10_000_019)
-    index = open_index(args.store)
+    truths, queries, index = open_store(args)
     rows = []
     for case, where, key in CASES:
         found: dict[str, list] = {w: [] for w in ways}
