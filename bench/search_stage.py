@@ -31,6 +31,11 @@ def main() -> None:
     from fashrec.planner import create_planner
     from fashrec.search import Searcher
 
+    # Only now: common.py puts this script's checkout first on sys.path, and PYTHONPATH's checkout is the
+    # one measured (fashrec, once imported, keeps its own folder for the rest of its modules).
+    from common import report_header
+
+    report_header("The search stage of `fashrec search`", ("numpy", "hnswlib"))
     index = open_index(args.index)
     searcher = Searcher(index, load_encoder(index.encoder_spec), create_planner("rules"))
     queries = make_queries(index.products, args.n, 0)
