@@ -17,6 +17,7 @@ from collections import Counter, defaultdict
 from pathlib import Path
 
 import pytest
+from common import report_header
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -69,6 +70,8 @@ def main() -> int:
                         help="test files or folders (default: the checkout's tests/)")
     parser.add_argument("--json", type=Path, help="also write the counts here")
     args = parser.parse_args()
+    # the tests' own packages: which cases skip, and how long they take, depend on the machine too
+    report_header("Hostile cases by group", ("pytest", "numpy", "torch", "open_clip_torch", "pillow"))
     tally = Tally()
     started = time.perf_counter()
     code = pytest.main([*args.paths, "-q", "-m", "hostile", "-p", "no:cacheprovider"], plugins=[tally])
