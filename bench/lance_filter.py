@@ -39,6 +39,7 @@ for the exact path the p50 of each part.
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import os
 import subprocess
@@ -291,12 +292,19 @@ def source_truth(args) -> Path:
 
 
 def store_truth_path(args) -> Path:
-    return args.store.parent / f"store-truth-q{args.queries}.npz"
+    """Where :func:`store_truth` keeps what it made from ``args.source_truth``: named by a hash of that truth
+    file's content as well as --queries. Named by --queries alone, a cache made from one truth file (another
+    --source-truth, another of open_1m.py's truth files beside --source, the same file written again with
+    other answers) was reused with another, and every recall measured against the wrong answers. The
+    content rather than the path and mtime: the same truth copied or written again keeps its cache, and
+    a different one never matches."""
+    digest = hashlib.sha256(args.source_truth.read_bytes()).hexdigest()[:16]
+    return args.store.parent / f"store-truth-q{args.queries}-{digest}.npz"
 
 
 def store_truth(args) -> Path:
     """open_1m.py's queries and exact ground truths (its truth file, the first ``--queries`` of them),
-    and the member each "new filter" query leaves out."""
+    and the member each "new filter" query leaves out; made once per truth file (:func:`store_truth_path`)."""
     from ann_bench import make_vectors
     from open_1m import buckets
 
@@ -316,9 +324,9 @@ def store_truth(args) -> Path:
 def store_main(args, info: dict) -> None:
     """``--store``: the Lance-backed fashrec index end to end, a fresh reader process per matrix dtype
     and thread setting."""
-    if not store_truth_path(args).exists():   # open_1m.py's truth is read only to make that file
-        args.source_truth = source_truth(args)
-        log(f"ground truth: {args.source_truth}")
+    # Every run, even with a cache of the store's truth there: the cache is named by the truth file
+    args.source_truth = source_truth(args)
+    log(f"ground truth: {args.source_truth}")
     store = build_store(args.source, args.store)
     folders = {"float32": store}
     if "float16" in args.vectors:
