@@ -86,6 +86,17 @@ def plan_words(plan: dict[str, Any]) -> str:
     return ", ".join(Plan.from_dict(plan).describe())
 
 
+def hanging(head: Text, text: Text) -> Table:
+    """``head``, a space and ``text`` on one line when they fit, exactly as printed together; a longer
+    ``text`` wraps under itself, not back at column 0, so a numbered way forward still reads as one
+    item below its number."""
+    grid = Table.grid(padding=(0, 1))
+    grid.add_column(no_wrap=True)
+    grid.add_column()
+    grid.add_row(head, text)
+    return grid
+
+
 def render_notes(notes: list[str]) -> None:
     """Notes already made visible (the renderers pass their data through :func:`shown` first)."""
     for n in notes:
@@ -307,7 +318,7 @@ def render_refine(data: dict[str, Any], *, explain: bool) -> None:
 def render_taken(query: dict[str, Any]) -> None:
     """The ways forward --relax took, in turn: "Took way forward 1: 11 linen items ... if you drop shirt"."""
     for taken in query.get("relaxed") or []:
-        stdout.print(Text.assemble((f"Took way forward {taken['number']}: ", "bold"), taken["message"]))
+        stdout.print(hanging(Text(f"Took way forward {taken['number']}:", style="bold"), Text(taken["message"])))
 
 
 def render_shortfall(short: Optional[dict[str, Any]]) -> None:
@@ -320,12 +331,13 @@ def render_shortfall(short: Optional[dict[str, Any]]) -> None:
         stdout.print(Text("Ways forward:", style="bold"))
         for o in short["options"]:     # those that add nothing are listed dimmed, so the shopper sees why
             take = " ".join(f"--relax {n}" for n in (o.get("take") or {}).get("relax") or [])
-            stdout.print(Text.assemble((f"  {o['number']}. {o['message']}", "" if _useful(o) else "dim"),
-                                       (f"  ({take})" if take else "", "dim")))
+            style = "" if _useful(o) else "dim"
+            stdout.print(hanging(Text(f"  {o['number']}.", style=style),
+                                 Text.assemble((o["message"], style), (f"  ({take})" if take else "", "dim"))))
     elif any(o["count"] for o in short["options"]):
         stdout.print(Text("  giving up any one constraint would find nothing more:", style="dim"))
         for o in short["options"]:
-            stdout.print(Text(f"  {o['number']}. {o['message']}", style="dim"))
+            stdout.print(hanging(Text(f"  {o['number']}.", style="dim"), Text(o["message"], style="dim")))
     else:
         stdout.print(Text("  giving up any one constraint would still find nothing", style="dim"))
 

@@ -129,3 +129,40 @@ def test_piped_chat_reads_its_a_beside_a_pending_image_as_a_correction(fashrec, 
                   input="in navy\n")
     first = json.loads(run.stdout.splitlines()[0])
     assert first["command"] == "refine" and "overrides" not in first["session"]["anchor"]
+
+
+def _ways_forward(stdout: str) -> list[str]:
+    """The lines under "Ways forward:", up to the near misses' heading that follows them."""
+    lines = stdout.splitlines()
+    start = lines.index("Ways forward:") + 1
+    end = next((i for i in range(start, len(lines)) if lines[i].startswith("Alternatives (each lacks something):")),
+               len(lines))
+    return lines[start:end]
+
+
+def test_a_way_forward_too_long_for_the_terminal_wraps_under_its_text(fashrec, fashrec_env, indexed, shirt):
+    """At 60 columns a way forward goes on under its own text, past its number ("  1. "), not back at
+    column 0 where it read as something apart; where it fits (200 columns) each is one line, as before."""
+    args = ["refine", shirt, "in navy", "--index", indexed, "--planner", "rules", "-k", "3"]
+    options = _json(fashrec(*args, "--json"))["shortfall"]["options"]
+    said = [f"  {o['number']}. {o['message']}" + (f"  (--relax {o['number']})" if o["useful"] else "")
+            for o in options]
+    wide = fashrec(*args)
+    assert wide.returncode == 0, wide.stderr
+    assert _ways_forward(wide.stdout) == said
+
+    fashrec_env["COLUMNS"] = "60"
+    narrow = fashrec(*args)
+    assert narrow.returncode == 0, narrow.stderr
+    lines = _ways_forward(narrow.stdout)
+    assert all(len(line.rstrip()) <= 60 for line in lines), lines
+    assert len(lines) > len(options), "some way forward must be too long for 60 columns"
+    ways: list[list[str]] = []
+    for line in lines:
+        if line.startswith(f"  {len(ways) + 1}. "):
+            ways.append([line])
+        else:   # a continuation: indented past "  N. ", where the way's text starts
+            assert ways and line.startswith(" " * len(f"  {len(ways)}. ")) and line.strip(), lines
+            ways[-1].append(line)
+    # Each way's lines hold its words, in order, and nothing else.
+    assert [" ".join(" ".join(way).split()) for way in ways] == [" ".join(s.split()) for s in said]
