@@ -100,7 +100,12 @@ def hanging(head: Text, text: Text) -> Table:
 def render_notes(notes: list[str]) -> None:
     """Notes already made visible (the renderers pass their data through :func:`shown` first)."""
     for n in notes:
-        stdout.print(Text(f"  {n}", style="dim"))
+        stdout.print(indented(Text(n, style="dim")))
+
+
+def indented(text: Text) -> Padding:
+    """``text`` two spaces in, every line it wraps to as well (a note's continuation under its words)."""
+    return Padding(text, (0, 0, 0, 2), expand=False)
 
 
 def render_profile_note(note: dict[str, Any] | list[dict[str, Any]] | None) -> None:
@@ -281,17 +286,18 @@ def render_refine(data: dict[str, Any], *, explain: bool) -> None:
     else:
         stdout.print(Text.assemble(("Anchor: ", "bold"), anchor_words(data["anchor"], width=stdout.width - 9)))
     for unsure in data.get("unsure") or []:
-        stdout.print(Text(f"  ? {unsure['question']}", style="yellow"))
+        stdout.print(hanging(Text("  ?", style="yellow"), Text(unsure["question"], style="yellow")))
     for a in data.get("assumptions") or []:   # read too unsurely to require, or kept as one of two readings
         if a["use"] == "either" or a["use"] == "preferred" and "unsure" in (a.get("reason") or ""):
-            stdout.print(Text(f"  {a['attribute']} {a['reason']} (correct it with --anchor {a['attribute']}=VALUE)",
-                              style="yellow"))
+            stdout.print(indented(Text(f"{a['attribute']} {a['reason']} (correct it with --anchor "
+                                       f"{a['attribute']}=VALUE)", style="yellow")))
     stdout.print(Text.assemble(("Understood: ", "bold"), plan_words(plan) or "(no explicit change)",
                                (f"  ({plan['source']} planner)", "dim")))
     render_taken(data["query"])
     relaxed = relaxed_words(data)
     if relaxed:
-        stdout.print(Text(relaxed, style="yellow"))
+        label, _, rest = relaxed.partition(" ")    # "Relaxed:", then what was given up, wrapped under itself
+        stdout.print(hanging(Text(label, style="yellow"), Text(rest, style="yellow")))
     render_notes((plan.get("notes") or []) + ((data.get("relative") or {}).get("notes") or []))
     render_profile_note(data.get("profile"))
     if explain:

@@ -265,3 +265,44 @@ def test_a_relaxed_answer_says_what_it_gave_up_where_the_shopper_reads(fashrec, 
 
     kept = {**data, "assumptions": [{**a, "use": "required"} for a in data["assumptions"]]}
     assert relaxed_words(kept) == "" and relaxed_words(data).startswith(expected + " (too few matches had")
+
+
+def test_what_refine_read_and_gave_up_wraps_under_its_own_words(fashrec, fashrec_env, indexed, products,
+                                                                  small_catalog):
+    """At 60 columns the "Relaxed: ..." line goes on under its words, past "Relaxed: ", and a note (here
+    --explain's steps) under the note's words, two spaces in: before, both went on at column 0, where
+    they read as lines of their own. Where they fit (200 columns) each is its one line, as before."""
+    from fashrec.cli.render import relaxed_words
+
+    row = next(p for p in products if p["id"] == "sku-1019")   # a white cotton formal shirt for men
+    args = ["refine", small_catalog.parent / row["image"], "casual", "--index", indexed, "--planner", "rules",
+            "-k", "3", "--explain"]
+    data = fashrec(*args, "--json").json()
+    relaxed = relaxed_words(data)
+    notes = len(data["steps"]) + 1                          # a note per step, and the stop reason
+
+    def is_note(line: str) -> bool:
+        return line.startswith(("  step ", "  stop: "))
+
+    wide = fashrec(*args)
+    assert wide.returncode == 0, wide.stderr
+    lines = wide.stdout.splitlines()
+    assert relaxed.startswith("Relaxed: ") and relaxed in lines
+    start = lines.index(relaxed) + 1
+    assert [is_note(line) for line in lines[start:start + notes + 1]] == [True] * notes + [False]
+
+    fashrec_env["COLUMNS"] = "60"
+    narrow = fashrec(*args)
+    assert narrow.returncode == 0, narrow.stderr
+    lines = narrow.stdout.splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith("Relaxed: "))
+    end = next(i for i in range(start, len(lines)) if lines[i].startswith("1. "))   # the first result row
+    block = lines[start:end]
+    assert all(len(line.rstrip()) <= 60 for line in block), block
+    first = next(i for i, line in enumerate(block) if is_note(line))
+    assert first > 1 and len(block) - first > notes, "the relaxed line and a note must be too long for 60 columns"
+    assert all(line.startswith(" " * len("Relaxed: ")) for line in block[1:first]), block
+    assert " ".join(" ".join(block[:first]).split()) == relaxed
+    assert sum(map(is_note, block)) == notes
+    # a note's continuation: indented under its words, never at column 0
+    assert all(line.startswith("  ") and line.strip() for line in block[first:]), block
