@@ -119,7 +119,7 @@ def render_profile_note(note: dict[str, Any] | list[dict[str, Any]] | None) -> N
     applied = [r["detail"] for r in rules if r["applied"]]
     waived = [r["detail"] for r in rules if not r["applied"]]
     if applied:
-        stdout.print(Text.assemble(("Profile: ", "bold"), "; ".join(applied)))
+        stdout.print(hanging(Text("Profile:", style="bold"), Text("; ".join(applied))))
     render_notes(waived)
 
 
@@ -219,12 +219,13 @@ def render_search(data: dict[str, Any], title: str) -> None:
     if understood:
         named = plan_words(understood)
         if named:
-            stdout.print(Text.assemble(("Understood: ", "bold"), named, (f"  ({understood['planner']} planner)",
-                                                                         "dim")))
+            stdout.print(hanging(Text("Understood:", style="bold"),
+                                 Text.assemble(named, (f"  ({understood['planner']} planner)", "dim"))))
         render_notes(understood["notes"])
     photo = data["query"].get("photo")
     if photo:   # what the photo shows, said, since it only ranks
-        stdout.print(Text.assemble(("Photo: ", "bold"), anchor_words(photo), (f"  ({photo['note']})", "dim")))
+        stdout.print(hanging(Text("Photo:", style="bold"),
+                             Text.assemble(anchor_words(photo), (f"  ({photo['note']})", "dim"))))
     render_taken(data["query"])
     render_profile_note(data.get("profile"))
     results = data["results"]
@@ -282,7 +283,8 @@ def render_refine(data: dict[str, Any], *, explain: bool) -> None:
         source = f"catalog {catalog_id}" if catalog_id else "read from the photo"
         fixed = [a for a, g in (data["anchor"].get("attributes") or {}).items() if g.get("source") == "shopper"]
         source += f"; you corrected {', '.join(fixed)}" if fixed else ""
-        stdout.print(Text.assemble(("Anchor: ", "bold"), anchor_words(data["anchor"]), (f"  ({source})", "dim")))
+        stdout.print(hanging(Text("Anchor:", style="bold"),
+                             Text.assemble(anchor_words(data["anchor"]), (f"  ({source})", "dim"))))
     else:
         stdout.print(Text.assemble(("Anchor: ", "bold"), anchor_words(data["anchor"], width=stdout.width - 9)))
     for unsure in data.get("unsure") or []:
@@ -291,8 +293,8 @@ def render_refine(data: dict[str, Any], *, explain: bool) -> None:
         if a["use"] == "either" or a["use"] == "preferred" and "unsure" in (a.get("reason") or ""):
             stdout.print(indented(Text(f"{a['attribute']} {a['reason']} (correct it with --anchor "
                                        f"{a['attribute']}=VALUE)", style="yellow")))
-    stdout.print(Text.assemble(("Understood: ", "bold"), plan_words(plan) or "(no explicit change)",
-                               (f"  ({plan['source']} planner)", "dim")))
+    stdout.print(hanging(Text("Understood:", style="bold"), Text.assemble(
+        plan_words(plan) or "(no explicit change)", (f"  ({plan['source']} planner)", "dim"))))
     render_taken(data["query"])
     relaxed = relaxed_words(data)
     if relaxed:

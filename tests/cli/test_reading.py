@@ -269,9 +269,9 @@ def test_a_relaxed_answer_says_what_it_gave_up_where_the_shopper_reads(fashrec, 
 
 def test_what_refine_read_and_gave_up_wraps_under_its_own_words(fashrec, fashrec_env, indexed, products,
                                                                   small_catalog):
-    """At 60 columns the "Relaxed: ..." line goes on under its words, past "Relaxed: ", and a note (here
-    --explain's steps) under the note's words, two spaces in: before, both went on at column 0, where
-    they read as lines of their own. Where they fit (200 columns) each is its one line, as before."""
+    """At 60 columns the lines above the results go on under their words: "Anchor: ...", "Understood: ..."
+    and "Relaxed: ..." past their label, a note (here --explain's steps) two spaces in. Before, each went on
+    at column 0, where it read as a line of its own. Where they fit (200 columns) each is its one line."""
     from fashrec.cli.render import relaxed_words
 
     row = next(p for p in products if p["id"] == "sku-1019")   # a white cotton formal shirt for men
@@ -280,6 +280,7 @@ def test_what_refine_read_and_gave_up_wraps_under_its_own_words(fashrec, fashrec
     data = fashrec(*args, "--json").json()
     relaxed = relaxed_words(data)
     notes = len(data["steps"]) + 1                          # a note per step, and the stop reason
+    labels = ("Anchor: ", "Understood: ", "Relaxed: ")
 
     def is_note(line: str) -> bool:
         return line.startswith(("  step ", "  stop: "))
@@ -287,22 +288,26 @@ def test_what_refine_read_and_gave_up_wraps_under_its_own_words(fashrec, fashrec
     wide = fashrec(*args)
     assert wide.returncode == 0, wide.stderr
     lines = wide.stdout.splitlines()
-    assert relaxed.startswith("Relaxed: ") and relaxed in lines
-    start = lines.index(relaxed) + 1
-    assert [is_note(line) for line in lines[start:start + notes + 1]] == [True] * notes + [False]
+    said = lines[:next(i for i, line in enumerate(lines) if line.startswith("┏"))]   # above the results' table
+    assert [line.split(" ")[0] + " " for line in said[:3]] == list(labels) and said[2] == relaxed
+    assert len(said) == 3 + notes and all(map(is_note, said[3:]))
 
     fashrec_env["COLUMNS"] = "60"
     narrow = fashrec(*args)
     assert narrow.returncode == 0, narrow.stderr
     lines = narrow.stdout.splitlines()
-    start = next(i for i, line in enumerate(lines) if line.startswith("Relaxed: "))
-    end = next(i for i in range(start, len(lines)) if lines[i].startswith("1. "))   # the first result row
-    block = lines[start:end]
-    assert all(len(line.rstrip()) <= 60 for line in block), block
-    first = next(i for i, line in enumerate(block) if is_note(line))
-    assert first > 1 and len(block) - first > notes, "the relaxed line and a note must be too long for 60 columns"
-    assert all(line.startswith(" " * len("Relaxed: ")) for line in block[1:first]), block
-    assert " ".join(" ".join(block[:first]).split()) == relaxed
-    assert sum(map(is_note, block)) == notes
-    # a note's continuation: indented under its words, never at column 0
-    assert all(line.startswith("  ") and line.strip() for line in block[first:]), block
+    head = lines[:next(i for i, line in enumerate(lines) if line.startswith("1. "))]   # above the first row
+    assert all(len(line.rstrip()) <= 60 for line in head), head
+    blocks: list[list[str]] = []
+    for line in head:
+        if line.startswith(labels) or is_note(line):
+            blocks.append([line])
+            continue
+        assert blocks, head     # a continuation: past its block's label, or a note's two spaces
+        indent = 2 if is_note(blocks[-1][0]) else len(blocks[-1][0].split(" ")[0]) + 1
+        assert line.startswith(" " * indent) and line.strip(), head
+        blocks[-1].append(line)
+    # The same lines, wrapped: their words, in order, and nothing else.
+    assert [" ".join(" ".join(b).split()) for b in blocks] == [" ".join(line.split()) for line in said]
+    wrapped = {b[0].split()[0] for b in blocks if len(b) > 1}
+    assert {"Anchor:", "Relaxed:", "step"} <= wrapped, "these lines must be too long for 60 columns"
