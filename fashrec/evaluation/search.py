@@ -266,7 +266,10 @@ def _short_score(strategy: str, searcher: Searcher, queries: list[SearchQuery]) 
         t["rows"].append(honesty.rows)
         t["violating"].append(len({pid for pid, _ in honesty.violations}))
         short = result.shortfall
-        if short is not None and any(o.count > short.found for o in short.options):   # a near miss exists
+        # Near misses come only from a way forward that adds something (Option.useful): the ways the shopper
+        # is offered and draw_alternatives draws from. One that finds more than the answer but adds nothing
+        # has none to give, so an answer listing none there hides nothing.
+        if short is not None and any(o.useful and o.count > short.found for o in short.options):
             t["alts"].append(float(bool(result.alternatives)))
     return ShortScore(strategy, len(queries), misread, _mean(t["declared"]), _mean(t["found"]), int(sum(t["rows"])),
                       int(sum(t["violating"])), _mean(t["alts"]))
