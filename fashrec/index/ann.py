@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import threading
+import weakref
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,7 +18,7 @@ from typing import Callable
 import numpy as np
 
 from fashrec.errors import FashrecIndexError
-from fashrec.index import graph_checks
+from fashrec.index import graph_checks, huge_pages
 
 # Documented defaults (see bench/ann_bench.py for the recall/latency trade-off behind them).
 HNSW_M = 16
@@ -30,6 +31,10 @@ HNSW_LARGE_ITEMS = 500_000
 EXACT_SHARE = 0.05      # filters letting through less than 5 % of items use exact search
 EXACT_MAX_ITEMS = 20_000  # ... or fewer than this many items in absolute terms
 _GRAPH_LOCK = threading.Lock()
+_LOAD_LOCK = threading.Lock()  # one large graph load at a time, so its new memory is told apart (huge_pages)
+# Each loaded large graph's level-0 block (its vectors and links), advised onto huge pages at load and
+# collapsed onto them on request (collapse_onto_huge_pages); keyed weakly: the entry goes with the graph.
+_BLOCKS: "weakref.WeakKeyDictionary[object, huge_pages.Block]" = weakref.WeakKeyDictionary()
 
 
 def default_ef(items: int) -> int:
@@ -109,7 +114,7 @@ def load_hnsw(path: Path, dim: int, count: int, *, crc32: int | None = None):
                                 hint="rebuild it with: fashrec index CATALOG.jsonl --rebuild")
     graph = hnswlib.Index(space="cosine", dim=dim)
     try:
-        graph.load_index(str(path), max_elements=max(count, 1))
+        _load_into(graph, path, count)
     except Exception as exc:  # hnswlib raises RuntimeError / others on damaged files
         raise FashrecIndexError(f"vector index is corrupt or unreadable: {path} ({exc})",
                                 hint="rebuild it with: fashrec index CATALOG.jsonl --rebuild") from exc
@@ -119,6 +124,35 @@ def load_hnsw(path: Path, dim: int, count: int, *, crc32: int | None = None):
             hint="rebuild it with: fashrec index CATALOG.jsonl --rebuild")
     graph.set_ef(default_ef(count))
     return graph
+
+
+def _load_into(graph, path: Path, count: int) -> None:
+    """``graph.load_index``; a graph file from huge_pages.ABOVE_BYTES on has the block hnswlib read it
+    into advised onto huge pages (see huge_pages: up to 1.25x faster searches at 1M items)."""
+    size = path.stat().st_size
+    if size < huge_pages.ABOVE_BYTES:
+        graph.load_index(str(path), max_elements=max(count, 1))
+        return
+    with _LOAD_LOCK:
+        # hnswlib's level-0 block holds nearly all of the file (vectors and links): half of it is a
+        # floor no other allocation of the load comes near
+        _, block = huge_pages.allocated_by(lambda: graph.load_index(str(path), max_elements=max(count, 1)),
+                                           at_least=size // 2)
+    if block is not None:
+        block.advise()
+        _BLOCKS[graph] = block
+
+
+def graph_block(graph) -> huge_pages.Block | None:
+    """The huge-page block of a graph loaded by load_hnsw (None: small, or not found on this system)."""
+    return _BLOCKS.get(graph) if graph is not None else None
+
+
+def collapse_onto_huge_pages(graph) -> bool:
+    """Put a large loaded graph's block on huge pages now (~2 s per GiB, one core; searches may run
+    meanwhile); False when there is nothing to do or the system cannot."""
+    block = graph_block(graph)
+    return block.collapse() if block is not None else False
 
 
 BLOCK_ROWS = 256  # rows of a float16 matrix widened at a time: a block that stays in cache (fastest, measured)

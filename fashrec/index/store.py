@@ -12,7 +12,7 @@ import numpy as np
 
 from fashrec.catalog import Product, Vocabulary
 from fashrec.errors import FashrecIndexError
-from fashrec.index import ann, items
+from fashrec.index import ann, huge_pages, items
 from fashrec.index.columns import BRAND_FIELD, LARGE, SIZES_FIELD, Columns, offer_counts
 from fashrec.index.filters import Filter
 from fashrec.index.manifest import Manifest, read_manifest
@@ -335,6 +335,19 @@ class Index:
             if v in postings:
                 mask[postings[v]] = True
         return mask
+
+    def collapse_onto_huge_pages(self, *, background: bool = False) -> bool:
+        """Move a large graph's memory onto huge pages now rather than over minutes (index.huge_pages:
+        ~2 s per GiB of one core, then up to 1.25x faster searches at 1M items). Worth it in a process
+        that serves many searches; ``background`` does it on a daemon thread while searches go on.
+        False: nothing to move (a small graph, a Lance store, or a system without huge pages)."""
+        block = ann.graph_block(self.graph)
+        if block is None:
+            return False
+        if background:
+            huge_pages.collapse_in_background(block)
+            return True
+        return block.collapse()
 
     def nearest(self, query: np.ndarray, k: int, *, flt: Filter | None = None,
                 ef: int | None = None, space: str = "image") -> ann.Neighbours:
