@@ -401,6 +401,9 @@ def chat(
                           overrides=dialogue.checked(overrides))
         interactive = sys.stdin.isatty() and not json_mode
         if interactive:
+            # a shopper's session runs many searches while they type: a large graph goes onto huge pages
+            # in the background, as fashrec serve's does (index.huge_pages)
+            refiner.index.collapse_onto_huge_pages(background=True)
             turns = len(existing.turns) if existing else 0
             note(f"[bold]fashrec chat[/] · session [cyan]{name}[/]" + (f" ({turns} earlier turns)" if turns else "")
                  + " · help for commands, quit to leave")
