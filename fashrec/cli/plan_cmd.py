@@ -7,6 +7,7 @@ from typing import Any, Optional
 
 import typer
 
+from fashrec.ammr.corrections import parse_overrides
 from fashrec.cli import remarks  # noqa: F401  (styles the loading remarks)
 from fashrec.cli.app import app
 from fashrec.cli.batch import run_batch
@@ -51,7 +52,7 @@ def plan_command(
         vocabulary, catalog_currency = load_vocabulary(index, catalog, warn=lambda m: note(f"[yellow]{literal(m)}[/]"))
         currency = currency or catalog_currency
         chosen = planner_named(planner, llm)
-        base_anchor = parse_anchor(anchor or [])
+        base_anchor = parse_overrides(anchor)  # refine's --anchor reader: its words, hint and spelling
 
         if batch is not None:
             from fashrec.service.schema import read_request  # deferred: pydantic, for the lines only
@@ -68,14 +69,3 @@ def plan_command(
         plan = chosen.plan(text or "", PlanContext(vocabulary=vocabulary, anchor=base_anchor, previous=None,
                                                    currency=currency))
         emit(plan, json_mode=json_mode, render=lambda: render_plan(plan, text or ""))
-
-
-def parse_anchor(pairs: list[str]) -> dict[str, str]:
-    anchor: dict[str, str] = {}
-    for pair in pairs:
-        key, sep, value = pair.partition("=")
-        if not sep or not key.strip() or not value.strip():
-            raise UsageError(f"--anchor expects attr=value, got '{pair}'")
-        anchor[key.strip()] = value.strip()
-    return anchor
-

@@ -87,6 +87,19 @@ def test_plan_errors_are_json_in_json_mode(fashrec, tmp_path, catalog):
     assert run.returncode == 2
 
 
+@pytest.mark.parametrize("bad", ["=red", "color=", " = ", "colour"])
+def test_plan_anchor_without_a_name_or_value_is_refused_in_refines_words(fashrec, catalog, bad):
+    """plan --anchor is read as refine's --anchor is: the option named, its attribute=value shape, a hint."""
+    said = f"--anchor expects attribute=value, got '{bad}'"
+    hint = "e.g. --anchor category=dresses --anchor color=red"
+    run = fashrec("plan", "in navy", "--catalog", catalog, "--planner", "rules", "--anchor", bad, "--json")
+    assert run.returncode == 2 and run.stdout == "", run.stderr
+    assert json.loads(run.stderr) == {"error": "usage", "message": said, "hint": hint}
+    human = fashrec("plan", "in navy", "--catalog", catalog, "--planner", "rules", "--anchor", bad)
+    assert human.returncode == 2 and human.stdout == "", human.stderr
+    assert f"Error: {said}" in human.stderr and f"Hint: {hint}" in human.stderr, human.stderr
+
+
 def test_plan_without_an_index_says_how_to_get_one(fashrec, tmp_path):
     run = fashrec("plan", "in navy", "--index", tmp_path / "no-index", "--json")
     assert run.returncode == 4
