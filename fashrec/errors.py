@@ -66,6 +66,13 @@ class RequestError(UsageError):
         return payload
 
 
+class NotFoundError(RequestError):
+    """A request names something that is not there (a product id not in the index): still the caller's
+    mistake, so exit code 2 as any usage error, but a server answers 404, not 400 (kind ``not-found``)."""
+
+    kind = "not-found"
+
+
 def shown(value: Any) -> str:
     """A refused value as an error quotes it: as JSON, so a script sees what it sent; cut short, so a huge
     value is not echoed back whole."""
@@ -164,6 +171,7 @@ __all__ = [
     "FashrecError",
     "UsageError",
     "RequestError",
+    "NotFoundError",
     "CatalogError",
     "ImageError",
     "FashrecIndexError",

@@ -24,7 +24,7 @@ from fastapi.routing import APIRoute
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from fashrec.errors import FashrecError
+from fashrec.errors import FashrecError, NotFoundError
 from fashrec.serve.guards import BodyLimit, SecurityHeaders, TrustedHosts, status_for
 from fashrec.serve.state import Loaded
 from fashrec.serve.thumbs import DEFAULT_SIZE, Thumbnails
@@ -169,9 +169,10 @@ def _reads(app: FastAPI) -> None:
     @app.get("/items/{product_id}", summary="One catalog product",
              responses={200: {"model": schema.ItemDocument}, **ERRORS})
     async def item(product_id: str) -> JSONResponse:
-        if loaded.index.get(product_id) is None:
+        try:
+            return JSONResponse(handlers.item_answer(loaded.index, product_id))
+        except NotFoundError:   # the handler decides it is missing; the 404's words are the server's (/images/'s)
             return unknown_product(product_id)
-        return JSONResponse(handlers.item_answer(loaded.index, product_id))
 
     @app.get("/images/{product_id}", summary="A catalog product's photo as a JPEG thumbnail",
              responses={200: {"content": {"image/jpeg": {}}}, **ERRORS})

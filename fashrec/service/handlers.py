@@ -28,7 +28,7 @@ from fashrec.ammr.corrections import correct_anchor as checked_correction
 from fashrec.ammr.corrections import normalized_overrides
 from fashrec.ammr.ways import offered_option, take_option
 from fashrec.encoder.runtime import planned_runtime
-from fashrec.errors import RequestError, SessionError, UsageError
+from fashrec.errors import NotFoundError, RequestError, SessionError, UsageError
 from fashrec.index import Index
 from fashrec.index.filters import Filter, parse_where, vet_where
 from fashrec.planner import Plan, PlanContext, Planner
@@ -466,8 +466,9 @@ def outfit_answer(composer: OutfitComposer, request: OutfitRequest, *, image: Pa
 def item_answer(index: Index, product_id: str) -> dict[str, Any]:
     """A catalog product: what result lists show of it, plus its sizes and description."""
     product = index.get(product_id)
-    if product is None:
-        raise UsageError(f"no product '{product_id}' in the index")
+    if product is None:   # not a malformed request: a missing thing, so a server answers 404, not 400
+        raise NotFoundError(f"no product '{product_id}' in the index", field="id",
+                            hint='a product\'s id is the "id" of a result (fashrec search "red dress" --json)')
     return {**product.summary(), "sizes": product.sizes, "description": product.description}
 
 

@@ -258,6 +258,25 @@ def test_an_unknown_product_s_item_or_image_is_a_404_naming_it_with_a_hint(clien
     assert "not a file path" in client.get("/images/no-such-item").json()["hint"]
 
 
+def test_item_answer_for_an_unknown_product_is_not_found_not_a_usage_error(loaded, shop_index):
+    """Called directly (not through /items, which answers its own words), the handler refuses a missing
+    product as a missing thing: kind not-found, which the server maps to 404, with the id's field and a hint;
+    still exit code 2 on the command line, as every mistake of the caller's."""
+    from fashrec.errors import NotFoundError, UsageError
+    from fashrec.serve.guards import status_for
+    from fashrec.service import handlers
+
+    with pytest.raises(NotFoundError) as refused:
+        handlers.item_answer(loaded.index, "no-such-item")
+    err = refused.value
+    assert isinstance(err, UsageError) and err.exit_code == 2 and status_for(err) == 404
+    assert err.to_dict() == {"error": "not-found", "message": "no product 'no-such-item' in the index",
+                             "field": "id", "hint": err.hint}
+    assert "fashrec search" in err.hint and '"id"' in err.hint
+    product = _products(shop_index)[0]
+    assert handlers.item_answer(loaded.index, product["id"])["id"] == product["id"]
+
+
 # --- bad requests: clear 4xx in the command line's error shape ---------------------------------------------
 
 @pytest.mark.parametrize("body, needle", [
