@@ -4,15 +4,17 @@
 - :mod:`.app`: the routes (FastAPI): POST bodies are ``--batch`` lines, answers the ``--json`` documents.
 - :mod:`.uploads`: JSON and multipart bodies, uploads kept in a private temporary folder, allowed paths.
 - :mod:`.thumbs`: catalog photos as cached thumbnails.
-- :mod:`.guards`: body-size limit, security headers, error statuses.
+- :mod:`.guards`: the Host names answered, body-size limit, security headers, error statuses.
 - ``static/``: the shopper's page (plain HTML, CSS and JavaScript; nothing is fetched from elsewhere).
 """
 
 from __future__ import annotations
 
 import ipaddress
+from typing import Iterable
 
 from fashrec.serve.app import create_app
+from fashrec.serve.guards import host_pattern
 from fashrec.serve.state import Loaded, ServerConfig
 
 LOOPBACK_NAMES = {"localhost"}
@@ -27,18 +29,35 @@ def is_loopback(host: str) -> bool:
         return False
 
 
-def trusted_hosts(host: str) -> list[str] | None:
-    """The Host headers a loopback server answers (a web page elsewhere cannot rebind a name onto it)."""
+def trusted_hosts(host: str, extra: Iterable[str] = ()) -> list[str] | None:
+    """The Host headers a server listening on ``host`` answers (None: any), against DNS rebinding.
+
+    A loopback server answers its loopback names, and ``extra`` too (a name in /etc/hosts, a local reverse
+    proxy's). Beyond this machine any Host is answered unless ``extra`` names some: then only those, and the
+    address it listens on when that is one (an IP address cannot be rebound; 0.0.0.0 is no Host anyone
+    sends). ``extra`` is checked first (:func:`~fashrec.serve.guards.host_pattern`): a bad name is refused
+    before anything loads."""
+    names = {host_pattern(name) for name in extra}
     if host in LOOPBACK_NAMES or host.startswith("127."):
-        return sorted({"127.0.0.1", "localhost", host})
-    return None
+        return sorted({"127.0.0.1", "localhost", host, *names})
+    if not names:
+        return None
+    try:
+        listening = ipaddress.ip_address(host)
+    except ValueError:
+        listening = None   # a name to listen on (resolved by the server): a name clients may use too
+    if listening is None or not listening.is_unspecified:
+        names.add(host_pattern(host, given_as="--host"))
+    return sorted(names)
 
 
-def run(config: ServerConfig, *, host: str = "127.0.0.1", port: int = 8000, log_level: str = "info") -> None:
-    """Load everything, then serve until interrupted."""
+def run(config: ServerConfig, *, hosts: list[str] | None, host: str = "127.0.0.1", port: int = 8000,
+        log_level: str = "info") -> None:
+    """Load everything, then serve until interrupted; ``hosts``: the Host headers answered (None: any), as
+    :func:`trusted_hosts` gives them, asked for by name so no caller leaves a server open by omission."""
     import uvicorn  # deferred: only the serve command needs the web server itself
 
-    app = create_app(Loaded.load(config), trusted_hosts=trusted_hosts(host))
+    app = create_app(Loaded.load(config), trusted_hosts=hosts)
     uvicorn.run(app, host=host, port=port, log_level=log_level)
 
 

@@ -5,13 +5,15 @@ application's error handlers can, so each refusal is written in fashrec's error 
 
 from __future__ import annotations
 
+import ipaddress
 import json
+import re
 from typing import Any, Iterable
 
 from starlette.datastructures import Headers
 from starlette.middleware.trustedhost import TrustedHostMiddleware
 
-from fashrec.errors import FashrecError, shown
+from fashrec.errors import FashrecError, UsageError, shown
 
 STATUS = {"usage": 400, "image": 400, "catalog": 400, "planner": 422, "session": 404, "forbidden": 403,
           "too-large": 413, "not-found": 404, "model": 503, "index": 503, "index-locked": 503,
@@ -70,10 +72,54 @@ class TrustedHosts:
                 await send_error(send, message["status"], {
                     "error": "invalid-host",
                     "message": f"this server does not answer requests for the host {shown(host)} (the Host header)",
-                    "hint": "it answers only the host names it was started with (fashrec serve --host ADDR): "
-                            "open it at that address"})
+                    "hint": "it answers only the host names it was started with (fashrec serve --host ADDR, "
+                            "--trusted-host NAME): open it at one of those"})
 
         await self.check(scope, receive, refusing)
+
+
+_LABEL = re.compile(r"(?!-)[a-z0-9_-]{1,63}(?<!-)")
+HOST_HINT = ("a host name or IP address as a browser's address bar shows it, without http://, port or path: "
+             "--trusted-host shop.lan, --trusted-host 192.168.1.20 or --trusted-host '*.example.com'")
+
+
+def host_pattern(name: str, *, given_as: str = "--trusted-host") -> str:
+    """``name`` as :class:`TrustedHosts` matches a Host header: lower case, an IPv6 address in brackets (as
+    Starlette reads the header), ``*.example.com`` for any name under example.com. A URL, a port or a path
+    is refused rather than kept: it could never equal a Host header's name, so the server would refuse the
+    very host it was told to answer, and say nothing until a browser tried."""
+    text = name.strip().lower()
+
+    def refuse(problem: str) -> UsageError:
+        said = name if len(name) <= 60 else name[:57] + "..."   # a long value is not echoed back whole
+        return UsageError(f"{given_as} expects a bare host name, got '{said}': {problem}", hint=HOST_HINT)
+
+    if not text:
+        raise refuse("it is empty")
+    if "://" in text:
+        raise refuse("leave out the scheme")
+    if "/" in text:
+        raise refuse("a host name has no path")
+    if text == "*":   # Starlette's "answer anything": the very rebinding the check is there to stop
+        raise refuse("'*' would answer any Host header; name the hosts")
+    try:
+        return f"[{ipaddress.IPv6Address(text.removeprefix('[').removesuffix(']'))}]"
+    except ValueError:
+        pass
+    if text.startswith("["):
+        raise refuse("not an IPv6 address, or one with a port (give [::1] or ::1, no port)")
+    if ":" in text:
+        raise refuse("a host name has no port (the server answers it on the port it listens on)")
+    labels = text.removeprefix("*.").split(".")
+    if not all(_LABEL.fullmatch(label) for label in labels) or len(text) > 253:
+        raise refuse("a host name is letters, digits and hyphens between dots (a leading '*.' stands for any "
+                     "name under a domain)")
+    if all(label.isdigit() for label in labels):
+        try:
+            return str(ipaddress.IPv4Address(text))
+        except ValueError:
+            raise refuse("not an IPv4 address") from None
+    return text
 
 
 class _BodyTooLarge(Exception):

@@ -671,6 +671,49 @@ def test_a_loopback_server_answers_only_its_own_host_names(loaded):
     assert trusted_hosts("0.0.0.0") is None
 
 
+def test_trusted_host_names_are_answered_too_and_nothing_else(loaded):
+    """--trusted-host adds names a loopback server answers (its own still answered); beyond this machine the
+    server answers only the names given (and the address it listens on), where without any it answers all."""
+    from fastapi.testclient import TestClient
+
+    from fashrec.serve import create_app, trusted_hosts
+
+    assert trusted_hosts("127.0.0.1", ["Shop.Lan", "*.proxy.test", "::1"]) == [
+        "*.proxy.test", "127.0.0.1", "[::1]", "localhost", "shop.lan"]
+    assert trusted_hosts("0.0.0.0", ["shop.lan"]) == ["shop.lan"]
+    assert trusted_hosts("192.168.1.20", ["shop.lan"]) == ["192.168.1.20", "shop.lan"]
+    assert trusted_hosts("192.168.1.20") is None
+    answered = {"127.0.0.1": ["shop.lan:8000", "127.0.0.1:8000", "localhost", "a.proxy.test", "[::1]:8000"],
+                "0.0.0.0": ["shop.lan:8000", "a.proxy.test"]}
+    refused = {"127.0.0.1": ["evil.example", "proxy.test", "shop.lan.evil.example"],
+               "0.0.0.0": ["evil.example", "127.0.0.1:8000", "localhost", "proxy.test"]}
+    for bind in answered:
+        app = create_app(loaded, trusted_hosts=trusted_hosts(bind, ["shop.lan", "*.proxy.test", "::1"]))
+        with TestClient(app, raise_server_exceptions=False) as client:
+            for name in answered[bind]:
+                assert client.get("/healthz", headers={"host": name}).status_code == 200, (bind, name)
+            for name in refused[bind]:
+                answer = client.get("/healthz", headers={"host": name})
+                assert answer.status_code == 400 and answer.json()["error"] == "invalid-host", (bind, name)
+                assert "--trusted-host" in answer.json()["hint"]
+
+
+@pytest.mark.parametrize("name, problem", [
+    ("http://shop.lan", "leave out the scheme"), ("shop.lan/", "no path"), ("shop.lan:8080", "no port"),
+    ("[::1]:8000", "no port"), ("*", "would answer any Host"), ("", "empty"), ("shop..lan", "between dots"),
+    ("*shop.lan", "between dots"), ("a.*.lan", "between dots"), ("300.1.1.1", "not an IPv4 address"),
+])
+def test_a_trusted_host_that_is_no_bare_name_is_refused_naming_the_option(name, problem):
+    from fashrec.errors import UsageError
+    from fashrec.serve import trusted_hosts
+
+    with pytest.raises(UsageError) as refused:
+        trusted_hosts("127.0.0.1", ["shop.lan", name])
+    err = refused.value
+    assert err.message.startswith(f"--trusted-host expects a bare host name, got '{name}': ") and problem in err.message
+    assert "--trusted-host shop.lan" in err.hint
+
+
 def _documented_refusal(answer, status: int, kind: str) -> dict:
     """A refusal Starlette makes itself, in fashrec's error document: JSON, the status and kind the document
     describes (guards.STATUS, the ErrorDocument's own description), with a hint."""
@@ -830,6 +873,37 @@ def test_listening_beyond_this_machine_prints_a_warning(fashrec, tmp_path):
     run = fashrec("serve", "--host", "0.0.0.0", "--index", tmp_path / "nowhere", "--port", "1")
     assert run.returncode == 4   # the missing index stops it before it listens
     assert "Warning:" in run.stderr and "anyone who can reach this machine" in run.stderr
+
+
+def test_serve_refuses_a_trusted_host_that_is_no_bare_name_before_loading(tmp_path, monkeypatch):
+    """The real command (in this process, its server replaced, so nothing listens): a bad --trusted-host is a
+    usage error naming the option, with a hint, before the index is even looked for (exit 2, not 4); good
+    names reach the server's Host check, added to the loopback names."""
+    from typer.testing import CliRunner
+
+    import fashrec.serve
+    from fashrec.cli.commands import app
+
+    started = []
+    monkeypatch.setattr(fashrec.serve, "run", lambda config, **how: started.append(how))
+    missing = str(tmp_path / "nowhere")
+    terminal = {"NO_COLOR": "1"}
+    for bad in ("http://shop.lan", "shop.lan:8000", "*"):
+        result = CliRunner().invoke(app, ["serve", "--index", missing, "--trusted-host", "shop.lan",
+                                          "--trusted-host", bad], env=terminal)
+        assert result.exit_code == 2, result.output
+        said = " ".join(result.stderr.split())   # the console wraps at its own width
+        assert f"Error: --trusted-host expects a bare host name, got '{bad}'" in said, said
+        assert "Hint: a host name or IP address" in said and "loading" not in said
+    assert not started
+    result = CliRunner().invoke(app, ["serve", "--index", missing, "--port", "8123", "--trusted-host", "Shop.Lan",
+                                      "--trusted-host", "*.proxy.test"], env=terminal)
+    assert result.exit_code == 0, result.output
+    assert started == [{"hosts": ["*.proxy.test", "127.0.0.1", "localhost", "shop.lan"], "host": "127.0.0.1",
+                        "port": 8123}]
+    result = CliRunner().invoke(app, ["serve", "--index", missing, "--host", "0.0.0.0"], env=terminal)
+    assert result.exit_code == 0 and started[-1]["hosts"] is None
+    assert "It answers any Host name; --trusted-host NAME limits it to those." in " ".join(result.stderr.split())
 
 
 def _same_answer(doc: dict) -> dict:
