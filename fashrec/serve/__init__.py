@@ -38,8 +38,8 @@ def trusted_hosts(host: str, extra: Iterable[str] = ()) -> list[str] | None:
     sends). ``extra`` is checked first (:func:`~fashrec.serve.guards.host_pattern`): a bad name is refused
     before anything loads."""
     names = {host_pattern(name) for name in extra}
-    if host in LOOPBACK_NAMES or host.startswith("127."):
-        return sorted({"127.0.0.1", "localhost", host, *names})
+    if is_loopback(host):   # ::1 too, which is_loopback counts (no warning) and was left answering any Host
+        return sorted({"127.0.0.1", "localhost", host_pattern(host, given_as="--host"), *names})
     if not names:
         return None
     try:

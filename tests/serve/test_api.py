@@ -669,6 +669,7 @@ def test_a_loopback_server_answers_only_its_own_host_names(loaded):
         assert client.get("/healthz").status_code == 200
         assert client.get("/healthz", headers={"host": "evil.example:8000"}).status_code == 400
     assert trusted_hosts("0.0.0.0") is None
+    assert trusted_hosts("::1") == ["127.0.0.1", "[::1]", "localhost"]   # the IPv6 loopback is guarded too
 
 
 def test_trusted_host_names_are_answered_too_and_nothing_else(loaded):
