@@ -151,19 +151,22 @@ def time_queries(graph, vectors, queries, *, ef=None, allowed=None, repeats_cap:
     return found, times, "/".join(sorted(methods))
 
 
-def build_or_load(vectors: np.ndarray, m: int, cache: Path | None, tag: str) -> tuple[object, dict]:
-    """Build with ann.build_hnsw (or reload a graph this script built before, with its build stats)."""
-    import hnswlib
-
+def build_or_load(vectors: np.ndarray, m: int, cache: Path | None, tag: str,
+                  huge_pages: bool = False) -> tuple[object, dict]:
+    """Build with ann.build_hnsw (or reload a graph this script built before, with its build stats, and
+    with ``huge_pages`` move it onto them)."""
     n, dim = vectors.shape
     if cache:
         graph_path, stats_path = cache / f"{tag}.hnsw", cache / f"{tag}.json"
         if graph_path.exists() and stats_path.exists():
-            graph = hnswlib.Index(space="cosine", dim=dim)
-            graph.load_index(str(graph_path), max_elements=n)
-            graph.set_ef(ann.HNSW_EF_SEARCH)
+            graph = ann.load_hnsw(graph_path, dim, n)  # as fashrec loads one (its ef, its huge-page advice)
             stats = json.loads(stats_path.read_text())
             log(f"loaded cached graph {graph_path} (built in {stats['build_s']:.0f}s)")
+            if huge_pages:
+                with Stopwatch() as sw:
+                    moved = hasattr(ann, "collapse_onto_huge_pages") and ann.collapse_onto_huge_pages(graph)
+                log(f"onto huge pages: {moved} ({sw.seconds:.1f}s)")
+                stats = {**stats, "huge_pages": bool(moved), "collapse_s": sw.seconds}
             return graph, {**stats, "cached": True}
     before = rss_mib()
     log(f"building HNSW over {n:,} x {dim} (M={m}, ef_construction={ann.HNSW_EF_CONSTRUCTION}) ...")
@@ -190,7 +193,7 @@ def bench_case(kind: str, n: int, m: int, args) -> dict:
         queries = make_vectors(kind, args.queries, args.dim, seed=10_000_019)
     truth = ground_truth(vectors, queries, K)
     tag = f"{kind}-{n}-{vectors.shape[1]}-M{m}" if kind != "real" else None  # never reuse a graph of another index
-    graph, build = build_or_load(vectors, m, args.graph_cache if tag else None, tag or "")
+    graph, build = build_or_load(vectors, m, args.graph_cache if tag else None, tag or "", args.huge_pages)
     rows = []
 
     def add(mode: str, ef, found, times, method, truth_):
@@ -210,7 +213,7 @@ def bench_case(kind: str, n: int, m: int, args) -> dict:
             add("hnsw", ef, found, times, method, truth)
     # What `fashrec` does by default at this size (may be exact below EXACT_MAX_ITEMS).
     found, times, method = time_queries(graph, vectors, queries)
-    add("shipped", shipped_ef(n), found, times, method, truth)
+    add("shipped", shipped_ef(n, graph), found, times, method, truth)
     # Filters: a random subset allowed, ground truth restricted to it.
     rng = np.random.default_rng(7)
     for share in args.filter_shares:
@@ -220,15 +223,23 @@ def bench_case(kind: str, n: int, m: int, args) -> dict:
         for ef in efs:
             found, times, method = time_queries(graph, vectors, queries, ef=ef, allowed=allowed,
                                                 repeats_cap=args.filtered_queries)
-            add(f"filter {share:.0%}", ef or shipped_ef(n), found, times, method, truth_f)
+            add(f"filter {share:.0%}", ef or shipped_ef(n, graph), found, times, method, truth_f)
     del graph
     return {"data": kind, "n": n, "dim": vectors.shape[1], "M": m, "ef_construction": ann.HNSW_EF_CONSTRUCTION,
             "build": build, "vectors_mib": vectors.nbytes / 2 ** 20, "rows": rows}
 
 
-def shipped_ef(n: int) -> int:
-    """The ef fashrec searches a graph of ``n`` items with (a checkout from before ann.default_ef: one ef)."""
+def shipped_ef(n: int, graph=None) -> int:
+    """The ef fashrec searches ``graph`` of ``n`` items with (its M decides since ann.graph_ef; a checkout from
+    before ann.default_ef: one ef)."""
+    if hasattr(ann, "graph_ef"):
+        return ann.graph_ef(graph, n)
     return ann.default_ef(n) if hasattr(ann, "default_ef") else ann.HNSW_EF_SEARCH
+
+
+def shipped_m(n: int) -> int:
+    """The M fashrec builds a graph of ``n`` items with (one M before ann.default_m)."""
+    return ann.default_m(n) if hasattr(ann, "default_m") else ann.HNSW_M
 
 
 def n_allowed_uses_graph(n: int, n_allowed: int) -> bool:
@@ -269,7 +280,11 @@ def main() -> None:
     parser.add_argument("--data", type=lambda s: s.split(","), default=["uniform", "clustered"],
                         help="uniform, clustered, and/or real (the image vectors of --index; --sizes ignored)")
     parser.add_argument("--index", type=Path, help="a built fashrec index, for --data real")
-    parser.add_argument("--m", type=ints, default=[ann.HNSW_M], help="HNSW M values to build")
+    parser.add_argument("--m", type=ints, default=[], help="HNSW M values to build (default: the M fashrec "
+                                                          "builds each size with)")
+    parser.add_argument("--huge-pages", action="store_true",
+                        help="move a cached graph onto huge pages before its queries, as fashrec serve does "
+                             "(ann.collapse_onto_huge_pages)")
     parser.add_argument("--ef", type=ints, default=[32, 64, 128, 256])
     parser.add_argument("--dim", type=int, default=DIM)
     parser.add_argument("--queries", type=int, default=300)
@@ -283,13 +298,15 @@ def main() -> None:
     args = parser.parse_args()
 
     info = report_header("ANN benchmark")
-    large = (f" ({ann.HNSW_EF_LARGE} from {ann.HNSW_LARGE_ITEMS:,} items)" if hasattr(ann, "default_ef") else "")
+    large = (f" (M={shipped_m(ann.HNSW_LARGE_ITEMS)}, ef={shipped_ef(ann.HNSW_LARGE_ITEMS)} from "
+             f"{ann.HNSW_LARGE_ITEMS:,} items)" if hasattr(ann, "default_ef") else "")
     print(f"shipped: M={ann.HNSW_M}, ef_construction={ann.HNSW_EF_CONSTRUCTION}, ef={ann.HNSW_EF_SEARCH}{large}, "
           f"exact below {ann.EXACT_MAX_ITEMS:,} items or {ann.EXACT_SHARE:.0%} allowed; k={K}")
     if "real" in args.data and not args.index:
         parser.error("--data real needs --index DIR")
-    plan = [(kind, n, m) for n in args.sizes for kind in args.data if kind != "real" for m in args.m]
-    plan += [("real", 0, m) for m in args.m if "real" in args.data]
+    plan = [(kind, n, m) for n in args.sizes for kind in args.data if kind != "real"
+            for m in (args.m or [shipped_m(n)])]
+    plan += [("real", 0, m) for m in (args.m or [ann.HNSW_M]) if "real" in args.data]
     cases = []
     for kind, n, m in plan:
         cases.append(bench_case(kind, n, m, args))

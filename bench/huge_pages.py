@@ -1,15 +1,17 @@
-"""A 1M-item graph searched on 4 KiB pages and on 2 MiB (transparent huge) pages, side by side in one
-process: the same graph file loaded twice, once as hnswlib alone loads it (what a one-shot command
-searches) and once through ``ann.load_hnsw`` and ``collapse_onto_huge_pages`` (what ``fashrec serve``
-searches once its background collapse is done); rounds alternate which copy goes first. Recall@10
-against exact truth (both copies must return the same rows), p50/p95 of ``ann.search`` at the shipped
-ef, what the collapse cost, and how much of each block the kernel put on huge pages.
+"""1M-item graphs searched on 4 KiB pages and on 2 MiB (transparent huge) pages, side by side in one
+process: each graph file (``--m``: the M 16 graph fashrec built before ann.default_m and the M 32 graph it
+builds from 500k items) loaded twice, once as hnswlib alone loads it (what a one-shot command searches)
+and once through ``ann.load_hnsw`` and ``collapse_onto_huge_pages`` (what ``fashrec serve`` searches once
+its background collapse is done); every round times every copy, in an order that alternates. Recall@10
+against exact truth (the two copies of a graph must return the same rows), p50/p95 of ``ann.search`` at
+the ef fashrec gives that graph (``ann.graph_ef``), what the collapse cost, how much of each block the
+kernel put on huge pages, and each p50 against the first copy's (M 16 on 4 KiB pages: fashrec before).
 
-Uses ann_bench.py's clustered 1M set and its cached graph (build it once with ann_bench.py --sizes 1000000
---graph-cache DIR):
+Uses ann_bench.py's clustered 1M set and its cached graphs (build each once with ann_bench.py --sizes 1000000
+--m M --graph-cache DIR):
 
-    OPENBLAS_NUM_THREADS=1 python bench/huge_pages.py --graph-cache ~/.cache/fashrec-data/work-bench1m/ann-cache \\
-        --json /tmp/huge-pages.json
+    OPENBLAS_NUM_THREADS=1 python bench/huge_pages.py --graph-cache ~/.cache/fashrec-data/work-bench1m/ann-cache \
+        --m 16,32 --json /tmp/huge-pages.json
 """
 
 from __future__ import annotations
@@ -49,7 +51,7 @@ def plain_load(path: Path, n: int):
     graph.load_index(str(path), max_elements=n)
     grown = [r for r in huge_pages.new_ranges(before, huge_pages.anonymous_ranges()) if r[1] - r[0] > 2 ** 28]
     block = huge_pages.block_within(*max(grown, key=lambda r: r[1] - r[0])) if grown else None
-    graph.set_ef(ann.default_ef(n))
+    graph.set_ef(ann.graph_ef(graph, n))
     return graph, block
 
 
@@ -69,69 +71,76 @@ def main() -> None:
     parser.add_argument("--n", type=int, default=1_000_000)
     parser.add_argument("--queries", type=int, default=300)
     parser.add_argument("--rounds", type=int, default=6)
+    parser.add_argument("--m", default="", help="the graphs' M, comma-separated (default: the M fashrec builds "
+                                                "--n items with)")
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
-    path = args.graph_cache / f"clustered-{args.n}-{DIM}-M{ann.HNSW_M}.hnsw"
-    if not path.exists():
-        parser.error(f"no cached graph {path}: build it with ann_bench.py --sizes {args.n} --data clustered "
-                     f"--graph-cache {args.graph_cache}")
-    info = report_header("A large graph on 4 KiB and on 2 MiB pages", thp=huge_pages.thp_mode(),
-                         graph=str(path), graph_mib=round(path.stat().st_size / 2 ** 20))
+    ms = [int(x) for x in args.m.split(",") if x] or [ann.default_m(args.n)]
+    paths = {m: args.graph_cache / f"clustered-{args.n}-{DIM}-M{m}.hnsw" for m in ms}
+    for m, path in paths.items():
+        if not path.exists():
+            parser.error(f"no cached graph {path}: build it with ann_bench.py --sizes {args.n} --data clustered "
+                         f"--m {m} --graph-cache {args.graph_cache}")
+    info = report_header("Large graphs on 4 KiB and on 2 MiB pages", thp=huge_pages.thp_mode(),
+                         graphs={m: f"{p} ({p.stat().st_size / 2 ** 20:,.0f} MiB)" for m, p in paths.items()})
 
     log(f"drawing the {args.n:,} vectors and {args.queries} queries, exact truth ...")
     vectors = make_vectors("clustered", args.n, DIM, seed=args.n)
     queries = make_vectors("clustered", args.queries, DIM, seed=10_000_019)
     truth = ground_truth(vectors, queries, K)
 
-    log("loading the graph twice ...")
-    t = time.perf_counter()
-    small_pages, small_block = plain_load(path, args.n)
-    plain_s = time.perf_counter() - t
-    t = time.perf_counter()
-    huge = ann.load_hnsw(path, DIM, args.n)
-    load_s = time.perf_counter() - t
-    block = ann.graph_block(huge)
-    t = time.perf_counter()
-    collapsed = ann.collapse_onto_huge_pages(huge)
-    collapse_s = time.perf_counter() - t
-    log(f"collapse: {collapsed} in {collapse_s:.2f}s; block {block}")
+    copies, blocks, loads = {}, {}, {}
+    for m, path in paths.items():
+        log(f"loading the M {m} graph twice ...")
+        t = time.perf_counter()
+        copies[f"M {m}, 4 KiB pages"], blocks[f"M {m}, 4 KiB pages"] = plain_load(path, args.n)
+        loads[f"M {m}, 4 KiB pages"] = {"load_s": time.perf_counter() - t}
+        t = time.perf_counter()
+        huge = ann.load_hnsw(path, DIM, args.n)
+        load_s = time.perf_counter() - t
+        t = time.perf_counter()
+        collapsed = ann.collapse_onto_huge_pages(huge)
+        loads[f"M {m}, 2 MiB pages"] = {"load_s": load_s, "collapse_s": time.perf_counter() - t,
+                                        "collapsed": collapsed}
+        copies[f"M {m}, 2 MiB pages"], blocks[f"M {m}, 2 MiB pages"] = huge, ann.graph_block(huge)
+        log(f"M {m}: collapse {collapsed} in {loads[f'M {m}, 2 MiB pages']['collapse_s']:.2f}s")
 
-    copies = {"4 KiB pages": small_pages, "2 MiB pages": huge}
-    times = {name: [] for name in copies}
-    per_round = {name: [] for name in copies}
+    names = list(copies)
+    times = {name: [] for name in names}
+    per_round = {name: [] for name in names}
     found = {}
-    for name, graph in copies.items():  # warm both (hnswlib's visited-list pool, the queries' cache lines)
-        timed(graph, vectors, queries[:20])
+    for name in names:  # warm every copy (hnswlib's visited-list pool, the queries' cache lines)
+        timed(copies[name], vectors, queries[:20])
     for r in range(args.rounds):
-        order = list(copies) if r % 2 == 0 else list(reversed(copies))
-        for name in order:
+        for name in (names if r % 2 == 0 else names[::-1]):
             got_times, got = timed(copies[name], vectors, queries)
             times[name] += got_times
             per_round[name].append(percentiles_ms(got_times)["p50"])
             found[name] = got
-        log(f"round {r + 1}: " + ", ".join(f"{n} {per_round[n][-1]:.3f} ms" for n in copies))
-    same = all(np.array_equal(a, b) for a, b in zip(found["4 KiB pages"], found["2 MiB pages"]))
+        log(f"round {r + 1}: " + ", ".join(f"{n} {per_round[n][-1]:.3f} ms" for n in names))
+    same = {m: all(np.array_equal(a, b) for a, b in zip(found[f"M {m}, 4 KiB pages"], found[f"M {m}, 2 MiB pages"]))
+            for m in ms}
 
-    rows, base = [], percentiles_ms(times["4 KiB pages"])["p50"]
+    rows, base = [], percentiles_ms(times[names[0]])["p50"]
     results = {}
-    for name in copies:
+    for name in names:
         lat = percentiles_ms(times[name])
-        hugemib = anon_huge_mib(small_block if name == "4 KiB pages" else block)
-        results[name] = {"recall@10": recall(found[name], truth), "p50_ms": lat["p50"], "p95_ms": lat["p95"],
-                         "p50_per_round_ms": per_round[name], "anon_huge_mib": hugemib}
-        rows.append([name, f"{results[name]['recall@10']:.3f}", f"{lat['p50']:.3f} ms",
+        hugemib = anon_huge_mib(blocks[name])
+        graph = copies[name]
+        results[name] = {"M": graph.M, "ef": ann.graph_ef(graph, args.n), "recall@10": recall(found[name], truth),
+                         "p50_ms": lat["p50"], "p95_ms": lat["p95"], "p50_per_round_ms": per_round[name],
+                         "anon_huge_mib": hugemib, **loads[name]}
+        rows.append([name, results[name]["ef"], f"{results[name]['recall@10']:.3f}", f"{lat['p50']:.3f} ms",
                      f"{lat['p50'] / base:.2f}x", f"{lat['p95']:.3f} ms",
                      " / ".join(f"{v:.2f}" for v in per_round[name]), f"{hugemib:,.0f} MiB"])
-    print(markdown_table(["graph memory", "recall@10", "p50", "p50 vs 4 KiB", "p95", "p50 per round (ms)",
+    print(markdown_table(["graph", "ef", "recall@10", "p50", f"p50 vs {names[0]}", "p95", "p50 per round (ms)",
                           "on huge pages"], rows))
-    print(f"\nsame rows for every query: {same}; ef {ann.default_ef(args.n)}; {args.queries} queries x "
-          f"{args.rounds} rounds each; load {plain_s:.1f} s (hnswlib) / {load_s:.1f} s (load_hnsw, with its CRC "
-          f"check off); collapse {collapse_s:.2f} s ({collapsed}); RSS {rss_mib():,.0f} MiB with both copies")
-    write_json(args.json, {"machine": info, "results": results, "same_rows": same, "collapse_s": collapse_s,
-                           "collapsed": collapsed, "load_s": {"hnswlib": plain_s, "load_hnsw": load_s},
-                           "block": None if block is None else {"start": block.start, "length": block.length}})
-    if not same:
-        raise SystemExit("the two copies returned different rows")
+    collapse = ", ".join(f"M {m} {loads[f'M {m}, 2 MiB pages']['collapse_s']:.2f} s" for m in ms)
+    print(f"\nsame rows on both page sizes: {same}; {args.queries} queries x {args.rounds} rounds each; collapse "
+          f"{collapse}; RSS {rss_mib():,.0f} MiB with every copy")
+    write_json(args.json, {"machine": info, "results": results, "same_rows": same})
+    if not all(same.values()):
+        raise SystemExit("the two copies of a graph returned different rows")
 
 
 if __name__ == "__main__":

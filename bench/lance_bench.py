@@ -307,9 +307,10 @@ def hnsw_side(args, vectors: np.ndarray, queries: np.ndarray, buckets: np.ndarra
     truths = np.load(truth_path)
     before = rss_mib()
     if args.graph_cache:
-        graph, stats = build_or_load(vectors, ann.HNSW_M, args.graph_cache, f"clustered-{args.n}-{DIM}-M{ann.HNSW_M}")
+        m = ann.default_m(args.n)  # the M fashrec builds this size with
+        graph, stats = build_or_load(vectors, m, args.graph_cache, f"clustered-{args.n}-{DIM}-M{m}")
     else:
-        graph, stats = build_or_load(vectors, ann.HNSW_M, None, "")
+        graph, stats = build_or_load(vectors, ann.default_m(args.n), None, "")
     build = {"build_s": round(stats["build_s"], 1), "graph_mib": round(graph.index_file_size() / 2 ** 20, 1),
              "cached": stats["cached"], "graph_rss_mib": round(rss_mib() - before, 1),
              "vectors_mib": round(vectors.nbytes / 2 ** 20, 1)}
@@ -324,7 +325,7 @@ def hnsw_side(args, vectors: np.ndarray, queries: np.ndarray, buckets: np.ndarra
             if i >= 3:
                 times.append(time.perf_counter() - t)
             found.append(got.positions)
-        rows.append(row("hnswlib", f"shipped ef={ann.HNSW_EF_SEARCH} ({got.method})", name, found, times,
+        rows.append(row("hnswlib", f"shipped M={graph.M} ef={ann.graph_ef(graph, args.n)} ({got.method})", name, found, times,
                         truths[f"truth_{name}"]))
     return build, rows
 

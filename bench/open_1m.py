@@ -87,13 +87,14 @@ def buckets(n: int) -> np.ndarray:
 
 
 def build(args) -> Path:
-    from fashrec import __version__
-    from fashrec.index import ann, columns, items, mapped
-    from fashrec.index.manifest import SCHEMA_VERSION, Manifest, write_manifest
+    from fashrec.index import columns, items, mapped
+    from fashrec.index.manifest import read_manifest
 
     folder = args.workdir / "index"
     n = args.n
     if (folder / "manifest.json").exists():
+        if read_manifest(folder).hnsw.get("M") != shipped_m(n):
+            attach_graph(folder, n, args)  # a generation of an earlier M: the same rows, the shipped graph
         return folder
     shutil.rmtree(folder, ignore_errors=True)
     folder.mkdir(parents=True)
@@ -118,18 +119,37 @@ def build(args) -> Path:
     mapped.write_mapped(folder / "mapped-1.bin", arrays, facts)
     del loaded, arrays
     # The graph last: the item store and mapped file can be written while ann_bench.py still builds it.
-    tag = f"clustered-{n}-{DIM}-M{ann.HNSW_M}"
+    attach_graph(folder, n, args)
+    return folder
+
+
+def shipped_m(n: int) -> int:
+    from fashrec.index import ann
+
+    return ann.default_m(n) if hasattr(ann, "default_m") else ann.HNSW_M
+
+
+def attach_graph(folder: Path, n: int, args) -> None:
+    """Link ann_bench.py's cached graph of the M fashrec builds ``n`` items with into the generation (built
+    here if the cache lacks it) and write the manifest that names it."""
+    from fashrec import __version__
+    from fashrec.index import ann
+    from fashrec.index.manifest import SCHEMA_VERSION, Manifest, write_manifest
+
+    m = shipped_m(n)
+    tag = f"clustered-{n}-{DIM}-M{m}"
     wait_for(args.graph_cache / f"{tag}.json", args.wait_graph)
     if not (args.graph_cache / f"{tag}.json").exists():   # build_or_load writes it after the graph
-        build_or_load(make_vectors("clustered", n, DIM, seed=n), ann.HNSW_M, args.graph_cache, tag)
+        build_or_load(make_vectors("clustered", n, DIM, seed=n), m, args.graph_cache, tag)
+    (folder / "vectors-1.hnsw").unlink(missing_ok=True)
     link_or_copy(args.graph_cache / f"{tag}.hnsw", folder / "vectors-1.hnsw")
+    ef = ann.default_ef(n, m) if hasattr(ann, "default_m") else ann.default_ef(n)
     manifest = Manifest(schema_version=SCHEMA_VERSION, encoder={"spec": "bench", "identifier": "bench", "dimension": DIM},
                         generation=1, items_file="items-1.sqlite", vectors_file="vectors-1.hnsw", count=n,
-                        hnsw={"M": ann.HNSW_M, "ef_construction": ann.HNSW_EF_CONSTRUCTION, "ef": ann.HNSW_EF_SEARCH,
+                        hnsw={"M": m, "ef_construction": ann.HNSW_EF_CONSTRUCTION, "ef": ef,
                               "crc32": ann.file_crc32(folder / "vectors-1.hnsw")},
                         fashrec_version=__version__, mapped_file="mapped-1.bin")
     write_manifest(folder, manifest)
-    return folder
 
 
 def wait_for(path: Path, seconds: float) -> None:
@@ -343,8 +363,9 @@ def main() -> None:
     parser.add_argument("--lean-baseline", type=Path,
                         help="mode 'lean-before': the lean open of another checkout on the same files (e.g. main "
                              "before the exact search read rows instead of mapping them)")
-    parser.add_argument("--efs", default="160,200", help="unfiltered searches at these ef too (\"unfiltered\" alone is the measured checkout's default ef: "
-                             "128, and 160 at 1M since ann.default_ef)")
+    parser.add_argument("--efs", default="96,160", help="unfiltered searches at these ef too (\"unfiltered\" alone is the measured "
+                             "checkout's default ef: 128; at 1M 160 for an M 16 graph, 64 for the M 32 graph "
+                             "fashrec builds there since ann.default_m)")
     parser.add_argument("--text-queries", type=int, default=20, help="text-space queries (each scans 1M rows)")
     parser.add_argument("--cases", default="unfiltered,filtered,text",
                         help="what each open measures: unfiltered (always), filtered (2 %% / 30 %%), text (whole scans)")

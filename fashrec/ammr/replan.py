@@ -92,7 +92,7 @@ Policy = Callable[[Replanner, Request, Attempt, Outcome], "Attempt | None"]
 def widen(refiner: Replanner, request: Request, attempt: Attempt, outcome: Outcome) -> Attempt | None:
     if not (outcome.retrieved < outcome.allowed and attempt.pool < outcome.allowed):
         return None
-    pool, ef = attempt.pool * WIDEN_FACTOR, (attempt.ef or ann.default_ef(len(refiner.index))) * WIDEN_FACTOR
+    pool, ef = attempt.pool * WIDEN_FACTOR, (attempt.ef or ann.graph_ef(refiner.index.graph, len(refiner.index))) * WIDEN_FACTOR
     return replace(attempt, pool=pool, ef=ef, action="widen", detail=f"pool {pool}, ef {ef}")
 
 

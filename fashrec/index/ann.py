@@ -24,10 +24,16 @@ from fashrec.index import graph_checks, huge_pages
 HNSW_M = 16
 HNSW_EF_CONSTRUCTION = 200
 HNSW_EF_SEARCH = 128  # recall@10 0.9993 on the real 35k index, 1.000 at 100k clustered (bench/RESULTS.md 1.2)
-# ... and from HNSW_LARGE_ITEMS items on, HNSW_EF_LARGE: ef 128 gave 0.979 on a 1M clustered graph, ef 160
-# 0.986 at 1.00-1.09x the p50 (bench/RESULTS.md 12.2). The rule is default_ef(n).
-HNSW_EF_LARGE = 160
+# From HNSW_LARGE_ITEMS items on a graph is built with HNSW_M_LARGE links a node (2x that on level 0)
+# and searched with HNSW_EF_LARGE: on the ANN bench's 1M set, M 32 at ef 64 gave recall@10 0.993 at
+# 0.69x the p50 of M 16 at ef 160 (0.983), for 2.4x the build time and 1.11x the graph's memory
+# (bench/RESULTS.md 12.5). The rules are default_m(n) and default_ef(n, m).
 HNSW_LARGE_ITEMS = 500_000
+HNSW_M_LARGE = 32
+HNSW_EF_LARGE = 64
+# A large graph built with M 16 (by fashrec before HNSW_M_LARGE) walks wider for its recall: ef 128 gave
+# 0.979 at 1M, ef 160 0.983-0.986 (RESULTS.md 12.2-12.4).
+HNSW_EF_LARGE_M16 = 160
 EXACT_SHARE = 0.05      # filters letting through less than 5 % of items use exact search
 EXACT_MAX_ITEMS = 20_000  # ... or fewer than this many items in absolute terms
 _GRAPH_LOCK = threading.Lock()
@@ -37,10 +43,24 @@ _LOAD_LOCK = threading.Lock()  # one large graph load at a time, so its new memo
 _BLOCKS: "weakref.WeakKeyDictionary[object, huge_pages.Block]" = weakref.WeakKeyDictionary()
 
 
-def default_ef(items: int) -> int:
-    """The search ef for a graph of ``items`` items when a query names none: HNSW_EF_SEARCH, and
-    HNSW_EF_LARGE from HNSW_LARGE_ITEMS items on (a larger graph needs a wider walk for the same recall)."""
-    return HNSW_EF_LARGE if items >= HNSW_LARGE_ITEMS else HNSW_EF_SEARCH
+def default_m(items: int) -> int:
+    """The M a graph of ``items`` items is built with: HNSW_M, and HNSW_M_LARGE from HNSW_LARGE_ITEMS on
+    (more links a node let a large graph's walk reach its neighbours in fewer steps)."""
+    return HNSW_M_LARGE if items >= HNSW_LARGE_ITEMS else HNSW_M
+
+
+def default_ef(items: int, m: int | None = None) -> int:
+    """The search ef for a graph of ``items`` items built with ``m`` (None: default_m's) when a query
+    names none: HNSW_EF_SEARCH, and from HNSW_LARGE_ITEMS items on HNSW_EF_LARGE, or HNSW_EF_LARGE_M16 for
+    a large graph with fewer links (one built before HNSW_M_LARGE: its next ``fashrec index`` rebuilds it)."""
+    if items < HNSW_LARGE_ITEMS:
+        return HNSW_EF_SEARCH
+    return HNSW_EF_LARGE if (m or default_m(items)) >= HNSW_M_LARGE else HNSW_EF_LARGE_M16
+
+
+def graph_ef(graph, items: int) -> int:
+    """default_ef for a loaded or built graph (its own M); a Lance store's (no hnswlib graph): the shipped M's."""
+    return default_ef(items, getattr(graph, "M", None))
 
 
 @dataclass
@@ -50,16 +70,18 @@ class Neighbours:
     method: str            # "hnsw", "hnsw-filtered", "exact" or "exact-rerank" (see exact_search)
 
 
-def build_hnsw(vectors: np.ndarray, *, m: int = HNSW_M, ef_construction: int = HNSW_EF_CONSTRUCTION,
+def build_hnsw(vectors: np.ndarray, *, m: int | None = None, ef_construction: int = HNSW_EF_CONSTRUCTION,
                threads: int = -1):
+    """A graph over ``vectors`` (row i is label i), with ``m`` links a node (None: default_m's)."""
     import hnswlib
 
     n, dim = vectors.shape
+    m = m or default_m(n)
     graph = hnswlib.Index(space="cosine", dim=dim)
     graph.init_index(max_elements=max(n, 1), M=m, ef_construction=ef_construction, random_seed=100)
     if n:
         graph.add_items(vectors, np.arange(n), num_threads=threads)
-    graph.set_ef(default_ef(n))
+    graph.set_ef(default_ef(n, m))
     return graph
 
 
@@ -122,13 +144,13 @@ def load_hnsw(path: Path, dim: int, count: int, *, crc32: int | None = None):
         raise FashrecIndexError(
             f"vector index {path} holds {graph.get_current_count()} items, the item store {count}",
             hint="rebuild it with: fashrec index CATALOG.jsonl --rebuild")
-    graph.set_ef(default_ef(count))
+    graph.set_ef(graph_ef(graph, count))
     return graph
 
 
 def _load_into(graph, path: Path, count: int) -> None:
     """``graph.load_index``; a graph file from huge_pages.ABOVE_BYTES on has the block hnswlib read it
-    into advised onto huge pages (see huge_pages: up to 1.25x faster searches at 1M items)."""
+    into advised onto huge pages (see huge_pages: up to 1.4x faster searches at 1M items)."""
     size = path.stat().st_size
     if size < huge_pages.ABOVE_BYTES:
         graph.load_index(str(path), max_elements=max(count, 1))
@@ -225,7 +247,7 @@ def search(graph, vectors: np.ndarray, query: np.ndarray, k: int, *,
         return exact_search(vectors, query, k, allowed, scorer, shortlist)
     k = min(k, n_allowed)
     with _GRAPH_LOCK:   # ef is the graph's state: a query on another thread must not change it mid-search
-        graph.set_ef(max(ef or default_ef(n), k))
+        graph.set_ef(max(ef or graph_ef(graph, n), k))
         if allowed is not None:
             labels, dists = graph.knn_query(query, k=k, filter=lambda label: bool(allowed[label]), num_threads=1)
             method = "hnsw-filtered"

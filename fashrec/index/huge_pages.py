@@ -3,7 +3,7 @@
 Why: an unfiltered search of a 1M-item graph reads a few thousand scattered 1 KiB vectors out of one
 1.1 GiB block. On 4 KiB pages nearly every one of those reads also misses the TLB and walks the page
 tables; on 2 MiB pages the whole block needs ~600 TLB entries instead of ~290,000. Measured on the ANN
-bench's 1M graph: p50 0.80x with the block on huge pages (bench/huge_pages.py, RESULTS 12.5).
+bench's 1M graphs: p50 0.70-0.74x with the block on huge pages (bench/huge_pages.py, RESULTS 12.5).
 
 Most Linux distributions ship transparent huge pages in "madvise" mode: only memory a process marks
 ``MADV_HUGEPAGE`` gets them. numpy already marks its own large arrays, but hnswlib ``malloc``s its block

@@ -96,7 +96,7 @@ def publish(lock: WriterLock, current: Manifest | None, old: Manifest | None, ch
         manifest = Manifest(
             schema_version=SCHEMA_VERSION, encoder=encoder, generation=generation, items_file=names["items"],
             vectors_file=names["vectors"], count=count, catalog=str(catalog.resolve()),
-            hnsw={"M": ann.HNSW_M, "ef_construction": ann.HNSW_EF_CONSTRUCTION, "ef": ann.default_ef(count),
+            hnsw={"M": ann.default_m(count), "ef_construction": ann.HNSW_EF_CONSTRUCTION, "ef": ann.default_ef(count),
                   "crc32": crc32},
             created_at=old.created_at if old else stamp, updated_at=stamp, fashrec_version=__version__,
             retained=retained, mapped_file=names["mapped"], store=record,
@@ -138,9 +138,10 @@ def write_failed(where: Path, exc: BaseException) -> FashrecIndexError:
 
 
 # Bytes per item, beyond its vectors, that the estimate allows for: the metadata JSON, two hex digests,
-# the id and SQLite's page overhead (fashion-products rows measured about 600 B), and the graph's links.
+# the id and SQLite's page overhead (fashion-products rows measured about 600 B), and the graph's links
+# (at the larger M a large graph gets: an upper bound for any size).
 ROW_OVERHEAD = 1024
-GRAPH_OVERHEAD = 2 * ann.HNSW_M * 4 + 64
+GRAPH_OVERHEAD = 2 * ann.HNSW_M_LARGE * 4 + 64
 MAPPED_OVERHEAD = 256  # the mapped file per item beyond both vectors: postings, columns, id and digest tables
 
 

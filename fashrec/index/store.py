@@ -338,7 +338,7 @@ class Index:
 
     def collapse_onto_huge_pages(self, *, background: bool = False) -> bool:
         """Move a large graph's memory onto huge pages now rather than over minutes (index.huge_pages:
-        ~2 s per GiB of one core, then up to 1.25x faster searches at 1M items). Worth it in a process
+        ~2 s per GiB of one core, then up to 1.4x faster searches at 1M items). Worth it in a process
         that serves many searches; ``background`` does it on a daemon thread while searches go on.
         False: nothing to move (a small graph, a Lance store, or a system without huge pages)."""
         block = ann.graph_block(self.graph)

@@ -64,7 +64,7 @@ class Loaded:
     def load(cls, config: ServerConfig) -> "Loaded":
         refiner = build_refiner(config.index, config.planner, config.llm)
         # A server answers many searches: a large graph is worth moving onto huge pages at once (up to
-        # 1.25x faster searches at 1M items, index.huge_pages), on a thread so start-up does not wait.
+        # 1.4x faster searches at 1M items, index.huge_pages), on a thread so start-up does not wait.
         refiner.index.collapse_onto_huge_pages(background=True)
         # search understands its words with the instant rules planner, as `fashrec search` does
         searcher = Searcher(refiner.index, refiner.encoder, create_planner("rules"))

@@ -189,25 +189,44 @@ def test_hnsw_filter_and_exact_agree_on_larger_sets(monkeypatch):
     assert ann.search(graph, vecs, vecs[7], 10, allowed=sparse).method == "exact"
 
 
-def test_the_default_ef_grows_with_the_graph(monkeypatch, tmp_path, fashrec_env):
-    """A query that names no ef searches with ann.default_ef(items): HNSW_EF_SEARCH, and HNSW_EF_LARGE
-    from HNSW_LARGE_ITEMS items on, whether the graph was just built or loaded; an explicit ef wins."""
-    assert ann.default_ef(34_866) == ann.HNSW_EF_SEARCH      # the real catalog's index keeps its ef
-    assert ann.default_ef(ann.HNSW_LARGE_ITEMS - 1) == ann.HNSW_EF_SEARCH
-    assert ann.default_ef(ann.HNSW_LARGE_ITEMS) == ann.HNSW_EF_LARGE > ann.HNSW_EF_SEARCH
+def test_a_graph_s_links_and_default_ef_follow_its_size(monkeypatch, tmp_path, fashrec_env):
+    """Below HNSW_LARGE_ITEMS a graph is built with HNSW_M links and searched at HNSW_EF_SEARCH; from there
+    on with HNSW_M_LARGE at HNSW_EF_LARGE; a large graph with M 16 (built before HNSW_M_LARGE) at
+    HNSW_EF_LARGE_M16: whether just built or loaded (the graph's own M decides); an explicit ef wins."""
+    assert (ann.default_m(34_866), ann.default_ef(34_866)) == (ann.HNSW_M, ann.HNSW_EF_SEARCH)  # the real catalog's
+    assert (ann.default_m(ann.HNSW_LARGE_ITEMS - 1), ann.default_ef(ann.HNSW_LARGE_ITEMS - 1)) == (16, 128)
+    assert (ann.default_m(ann.HNSW_LARGE_ITEMS), ann.default_ef(ann.HNSW_LARGE_ITEMS)) == (32, 64)
+    assert ann.default_ef(ann.HNSW_LARGE_ITEMS, 16) == ann.HNSW_EF_LARGE_M16 == 160
     rng = np.random.default_rng(1)
     vecs = rng.normal(size=(3000, 16)).astype(np.float32)
     vecs /= np.linalg.norm(vecs, axis=1, keepdims=True)
     allowed = rng.random(3000) < 0.5
     monkeypatch.setattr(ann, "EXACT_MAX_ITEMS", 100)
-    for large_from, expected in ((3001, ann.HNSW_EF_SEARCH), (3000, ann.HNSW_EF_LARGE)):
+    for large_from, m, expected_m, expected in ((3001, None, ann.HNSW_M, ann.HNSW_EF_SEARCH),
+                                                (3000, None, ann.HNSW_M_LARGE, ann.HNSW_EF_LARGE),
+                                                (3000, 16, 16, ann.HNSW_EF_LARGE_M16)):
         monkeypatch.setattr(ann, "HNSW_LARGE_ITEMS", large_from)
-        graph = ann.build_hnsw(vecs)
-        assert graph.ef == expected
-        path = tmp_path / f"graph-{large_from}.hnsw"
+        graph = ann.build_hnsw(vecs, m=m)
+        assert (graph.M, graph.ef) == (expected_m, expected)
+        path = tmp_path / f"graph-{large_from}-{m}.hnsw"
         loaded = ann.load_hnsw(path, 16, 3000, crc32=ann.save_hnsw(graph, path, 3000))
-        assert loaded.ef == expected
+        assert (loaded.M, loaded.ef) == (expected_m, expected)
         assert ann.search(loaded, vecs, vecs[1], 10, ef=300).method == "hnsw" and loaded.ef == 300
         assert ann.search(loaded, vecs, vecs[1], 10).method == "hnsw" and loaded.ef == expected
         assert ann.search(loaded, vecs, vecs[1], 10, allowed=allowed).method == "hnsw-filtered"
         assert loaded.ef == expected
+
+
+def test_a_large_index_is_built_with_more_links_and_its_manifest_says_so(monkeypatch, shop, tiny_model):
+    """An index of a catalog from HNSW_LARGE_ITEMS items on builds its graph with HNSW_M_LARGE, and the
+    manifest records the M and ef the graph really has."""
+    tmp_path, _, catalog = shop
+    build_index(catalog, tmp_path / "small", model=str(tiny_model))
+    small = read_manifest(tmp_path / "small").hnsw
+    assert (small["M"], small["ef"]) == (ann.HNSW_M, ann.HNSW_EF_SEARCH)
+    monkeypatch.setattr(ann, "HNSW_LARGE_ITEMS", 8)
+    build_index(catalog, tmp_path / "large", model=str(tiny_model))
+    large = read_manifest(tmp_path / "large").hnsw
+    assert (large["M"], large["ef"]) == (ann.HNSW_M_LARGE, ann.HNSW_EF_LARGE)
+    graph = open_index(tmp_path / "large").graph
+    assert (graph.M, graph.ef) == (ann.HNSW_M_LARGE, ann.HNSW_EF_LARGE)
