@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Optional
 
+from rich.console import Group, RenderableType
 from rich.padding import Padding
 from rich.table import Table
 from rich.text import Text
@@ -86,10 +87,16 @@ def plan_words(plan: dict[str, Any]) -> str:
     return ", ".join(Plan.from_dict(plan).describe())
 
 
-def hanging(head: Text, text: Text) -> Table:
+def hanging(head: Text, text: Text) -> RenderableType:
     """``head``, a space and ``text`` on one line when they fit, exactly as printed together; a longer
     ``text`` wraps under itself, not back at column 0, so a numbered way forward still reads as one
-    item below its number."""
+    item below its number.
+
+    A head as wide as half the terminal (an index's path, a long session name) would leave its text a
+    sliver, or be cut short itself: such a head that does not fit with its text takes a line of its own,
+    and the text follows two spaces in."""
+    if head.cell_len > stdout.width // 2 and head.cell_len + 1 + text.cell_len > stdout.width:
+        return Group(head, indented(text))
     grid = Table.grid(padding=(0, 1))
     grid.add_column(no_wrap=True)
     grid.add_column()
@@ -443,9 +450,9 @@ def counted(counts: dict[str, int], limit: int = 6) -> str:
 
 def render_info(data: dict[str, Any]) -> None:
     data = shown(data)
-    stdout.print(Text.assemble((data["path"], "bold"), f": {data['items']} items, {data['disk_bytes'] / 1e6:.1f} MB, "
-                               f"encoder {data['encoder']['identifier']} (dim {data['encoder']['dimension']}), "
-                               f"schema v{data['schema_version']}, updated {data['updated_at']}"))
+    stdout.print(hanging(Text.assemble((data["path"], "bold"), ":"), Text(
+        f"{data['items']} items, {data['disk_bytes'] / 1e6:.1f} MB, encoder {data['encoder']['identifier']} "
+        f"(dim {data['encoder']['dimension']}), schema v{data['schema_version']}, updated {data['updated_at']}")))
     if data.get("query_runtime"):
         stdout.print(Text(f"queries run on {data['query_runtime']['runtime']}: {data['query_runtime']['why']}"))
     table = Table("attribute", "values", "most common (products)", header_style="bold")
