@@ -366,13 +366,14 @@ def render_changes(session: dict[str, Any]) -> None:
     changes = shown(session["changes"])
     listed = [("+ " if c["change"] == "added" else "- " if c["change"] == "removed" else "~ ")
               + (f"{c['previous']} -> {c['constraint']}" if c.get("previous") else c["constraint"]) for c in changes]
-    stdout.print(Text.assemble(("Changed: ", "bold"), ", ".join(listed) if listed else
-                               ("no change to the constraints", "dim")))
+    stdout.print(hanging(Text("Changed:", style="bold"), Text(", ".join(listed)) if listed else
+                         Text("no change to the constraints", style="dim")))
     render_constraints(session["constraints"])
 
 
 def render_constraints(constraints: list[str]) -> None:
-    stdout.print(Text.assemble(("Constraints: ", "bold"), ", ".join(shown(constraints)) or ("(none)", "dim")))
+    listed = ", ".join(shown(constraints))
+    stdout.print(hanging(Text("Constraints:", style="bold"), Text(listed) if listed else Text("(none)", style="dim")))
 
 
 def render_turn(data: dict[str, Any], *, explain: bool) -> None:
@@ -383,8 +384,8 @@ def render_turn(data: dict[str, Any], *, explain: bool) -> None:
         source = Path(source).name
     source += corrected_words(anchor)
     text = f' "{visible(data["query"]["text"])}"' if data["query"].get("text") and s["action"] != "more" else ""
-    stdout.print(Text.assemble((f"Session {s['name']} · turn {s['turn']}", "bold cyan"), f" ({s['action']}){text}  ",
-                               (f"anchor: {source}", "dim")))
+    stdout.print(hanging(Text(f"Session {s['name']} · turn {s['turn']}", style="bold cyan"),
+                         Text.assemble(f"({s['action']}){text}  ", (f"anchor: {source}", "dim"))))
     render_changes(data["session"])
     render_refine(data, explain=explain)
 
@@ -420,8 +421,8 @@ def render_session(data: dict[str, Any]) -> None:
         anchor = t["anchor"]
         source = Path(anchor["value"]).name if anchor["kind"] == "image" else f"product {anchor['value']}"
         source = "" if t["action"] == "pick" else f"{source}{corrected_words(anchor)} · "   # a pick names its own
-        stdout.print(Text.assemble((f"{t['turn']}. ", "bold cyan"), turn_heading(t, before),
-                                   (f"  {source}{t['time']}", "dim")))
+        stdout.print(hanging(Text(f"{t['turn']}.", style="bold cyan"),
+                             Text.assemble(turn_heading(t, before), (f"  {source}{t['time']}", "dim"))))
         render_changes(t)
         titles = t.get("titles") or []
         listed = [f"{n}. {titles[n - 1]} ({pid})" if n <= len(titles) and titles[n - 1] else f"{n}. {pid}"
