@@ -527,18 +527,20 @@ def render_outfits(data: dict[str, Any]) -> None:
     traits = a["traits"]
     described = " · ".join(str(traits[k]) for k in ("category", "gender", "color", "season") if traits.get(k))
     source = f"catalog {a['catalog_id']}" if a.get("catalog_id") else "inferred from the image"
-    stdout.print(Text.assemble(("Anchor: ", "bold"), described, (f" ({traits['group']}, {source})", "dim")))
+    stdout.print(hanging(Text("Anchor:", style="bold"),
+                         Text.assemble(described, (f" ({traits['group']}, {source})", "dim"))))
     if a.get("occasion"):
-        stdout.print(Text.assemble(("Occasion: ", "bold"), a["occasion"], (f" ({a['occasion_source']})", "dim")))
+        stdout.print(hanging(Text("Occasion:", style="bold"),
+                             Text.assemble(a["occasion"], (f" ({a['occasion_source']})", "dim"))))
     if data.get("budget") is not None:
-        stdout.print(Text.assemble(("Budget: ", "bold"), f"{data['budget']:g} for the added pieces of a look"))
+        stdout.print(hanging(Text("Budget:", style="bold"), Text(f"{data['budget']:g} for the added pieces of a look")))
     for n in a.get("notes") or []:
-        stdout.print(Text(f"  {n}", style="yellow"))
+        stdout.print(indented(Text(n, style="yellow")))
     render_profile_note(data.get("profile"))
     if not data["outfits"]:
         stdout.print("[yellow]No outfit could be built from this catalog.[/]")
         for e in data.get("empty") or []:
-            stdout.print(Text(f"  {e['slot']}: {e['reason']}", style="yellow"))
+            stdout.print(hanging(Text(f"  {e['slot']}:", style="yellow"), Text(e["reason"], style="yellow")))
         return
     for number, outfit in enumerate(data["outfits"], start=1):
         _render_outfit(number, outfit)
@@ -568,7 +570,8 @@ def _render_outfit(number: int, outfit: dict[str, Any]) -> None:
         for row in rows:
             _compact_row(row, width, score=False)
         for slot in outfit.get("missing") or []:
-            stdout.print(Text(f"{slot}: empty: {empty.get(slot, 'nothing suitable')}", style="yellow"))
+            stdout.print(hanging(Text(f"{slot}:", style="yellow"),
+                                 Text(f"empty: {empty.get(slot, 'nothing suitable')}", style="yellow")))
     reasons = Table.grid(padding=(0, 1))
     reasons.add_column(justify="right", style="dim", width=7)
     reasons.add_column(style="dim", no_wrap=True)

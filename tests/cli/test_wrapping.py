@@ -6,10 +6,10 @@ from __future__ import annotations
 from pathlib import Path
 
 
-def _wrapped(lines: list[str], start: int, said: str, indent: int) -> tuple[list[str], int]:
+def _wrapped(lines: list[str], start: int, said: str, indent: int, width: int = 60) -> tuple[list[str], int]:
     """The lines from ``start`` that print ``said``: the first holds its first words, each further one is
     ``indent`` spaces in and goes on with the next words, until all are there, in order, none wider than
-    60 columns. Returns them and the index of the line after them."""
+    ``width``. Returns them and the index of the line after them."""
     block, words, i = [lines[start]], said.split(), start
     assert said.startswith(lines[start].rstrip()) and lines[start].strip(), (said, lines[start])
     while len(" ".join(block).split()) < len(words):
@@ -17,7 +17,7 @@ def _wrapped(lines: list[str], start: int, said: str, indent: int) -> tuple[list
         assert i < len(lines) and lines[i].startswith(" " * indent) and lines[i].strip(), (said, lines[i - 1:i + 1])
         block.append(lines[i])
     assert " ".join(block).split() == words, (said, block)
-    assert all(len(line.rstrip()) <= 60 for line in block), block
+    assert all(len(line.rstrip()) <= width for line in block), block
     return block, i + 1
 
 
@@ -70,18 +70,18 @@ def _constraints(constraints: list[str]) -> str:
 CHAT = "in cotton\nunder 100 and in navy, not striped, with longer sleeves\n/plan\n"
 
 
-def _printed(lines: list[str], start: int, said: list[tuple[str, int]], width: int) -> tuple[int, int]:
+def _printed(lines: list[str], start: int, said: list[tuple[str, int]], width: int) -> tuple[int, list[str]]:
     """Checks that ``said`` (each line with the indent its continuations take) is printed one line after the
-    other from ``start``: each its one line at 200 columns, wrapped under its words at 60. Returns the
-    index after them and how many took more than one line."""
-    wrapped = 0
+    other from ``start``: each its one line at 200 columns, wrapped under its words when narrower. Returns
+    the index after them and the first words of those that took more than one line."""
+    wrapped = []
     for line, indent in said:
         if width == 200:
             assert lines[start] == line
             start += 1
         else:
-            block, start = _wrapped(lines, start, line, indent)
-            wrapped += len(block) > 1
+            block, start = _wrapped(lines, start, line, indent, width)
+            wrapped += [line.split()[0]] if len(block) > 1 else []
     return start, wrapped
 
 
@@ -98,7 +98,7 @@ def test_a_chat_turn_and_a_session_wrap_under_their_labels(fashrec, fashrec_env,
         shown = fashrec("session", "show", name).stdout.splitlines()
         turns = fashrec("session", "show", name, "--json").json()["turns"]
         assert [t["action"] for t in turns] == ["start", "refine"]
-        lines, end, wrapped = chat.stdout.splitlines(), 0, 0
+        lines, end, wrapped = chat.stdout.splitlines(), 0, []
         for t in turns:
             image = t["anchor"]["value"] if width == 200 else Path(t["anchor"]["value"]).name
             head = f"Session {name} · turn {t['turn']}"
@@ -108,13 +108,59 @@ def test_a_chat_turn_and_a_session_wrap_under_their_labels(fashrec, fashrec_env,
             wrapped += more
         said = [(_constraints(turns[-1]["constraints"]), len("Constraints: "))]     # /plan's
         wrapped += _printed(lines, _starting(lines, "Constraints: ", end), said, width)[1]
-        assert wrapped == (5 if width == 60 else 0), "the headings, turn 2's and /plan's lines must be too long"
+        expected = ["Session", "Session", "Changed:", "Constraints:", "Constraints:"] if width == 60 else []
+        assert wrapped == expected, "the headings, turn 2's and /plan's lines must be too long for 60 columns"
 
-        end, wrapped = 0, 0
+        end, wrapped = 0, []
         for t in turns:
             said = [(f'{t["turn"]}. {t["action"]} "{t["text"]}"  {Path(t["anchor"]["value"]).name} · {t["time"]}',
                      len(f"{t['turn']}. ")),
                     (_changed(t), len("Changed: ")), (_constraints(t["constraints"]), len("Constraints: "))]
             end, more = _printed(shown, _starting(shown, f"{t['turn']}. ", end), said, width)
             wrapped += more
-        assert wrapped == (4 if width == 60 else 0), "the headings and turn 2's lines must be too long for 60"
+        expected = ["1.", "2.", "Changed:", "Constraints:"] if width == 60 else []
+        assert wrapped == expected, "the headings and turn 2's lines must be too long for 60 columns"
+
+
+def _outfit_head(data: dict) -> list[tuple[str, int]]:
+    """outfit's lines above its looks, each with the indent its continuations take."""
+    a = data["anchor"]
+    traits = a["traits"]
+    described = " · ".join(str(traits[k]) for k in ("category", "gender", "color", "season") if traits.get(k))
+    said = [(f"Anchor: {described} ({traits['group']}, catalog {a['catalog_id']})", len("Anchor: "))]
+    said += [(f"Occasion: {a['occasion']} ({a['occasion_source']})", len("Occasion: "))] if a.get("occasion") else []
+    said += [(f"Budget: {data['budget']:g} for the added pieces of a look", len("Budget: "))]
+    return said + [(f"  {n}", 2) for n in a.get("notes") or []]
+
+
+def test_outfit_lines_wrap_under_their_labels(fashrec, fashrec_env, indexed):
+    """At 60 columns (and 40) outfit's "Anchor: ...", "Occasion: ..." and "Budget: ..." lines go on past
+    their labels, its notes two spaces in, and an empty slot's line past "SLOT: ", whether no look could be
+    built or a look lacks the slot. Before, each went on at column 0. At 200 columns each is its one line."""
+    def outfit(product: str, *more: str):
+        run = fashrec("outfit", "--id", product, "--index", indexed, "--occasion", "party", "--budget", "100", *more)
+        assert run.returncode == 0, run.stderr
+        return run.json() if more else run.stdout.splitlines()
+
+    lacking, none = outfit("sku-1001", "--json"), outfit("sku-1002", "--json")   # a white shirt, a red dress
+    assert len(lacking["outfits"]) == 1 and lacking["outfits"][0]["missing"] and lacking["anchor"]["notes"]
+    assert not none["outfits"] and none["empty"]
+    for width in (200, 60, 40):
+        fashrec_env["COLUMNS"] = str(width)
+        lines = outfit("sku-1001")
+        end, wrapped = _printed(lines, 0, _outfit_head(lacking), width)
+        if width < 200:     # a narrow look: its empty slot a line below its pieces (at 200, a table's row)
+            look = lacking["outfits"][0]
+            empty = {e["slot"]: e["reason"] for e in look["empty"]}
+            for slot in look["missing"]:
+                said = [(f"{slot}: empty: {empty.get(slot, 'nothing suitable')}", len(f"{slot}: "))]
+                wrapped += _printed(lines, _starting(lines, f"{slot}: empty: ", end), said, width)[1]
+        lines = outfit("sku-1002")
+        end, more = _printed(lines, 0, _outfit_head(none), width)
+        assert lines[end].startswith("No outfit could be built")     # (wrapped at 40, as it was)
+        said = [(f"  {e['slot']}: {e['reason']}", len(f"  {e['slot']}: ")) for e in none["empty"]]
+        wrapped += more + _printed(lines, _starting(lines, "  ", end), said, width)[1]
+        if width == 60:     # these must be too long for 60 columns, and for 40 the lines that fit at 60 too
+            assert wrapped == ["footwear:", "Anchor:"] + [f"{e['slot']}:" for e in none["empty"]], wrapped
+        if width == 40:
+            assert {"Anchor:", "Budget:", "only", "footwear:"} <= set(wrapped), wrapped
