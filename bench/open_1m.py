@@ -249,9 +249,14 @@ def child(args) -> None:
     t = time.perf_counter()
     index = open_index(args.child)
     open_s = time.perf_counter() - t
+    collapse_s = None
+    if args.huge_pages and hasattr(index, "collapse_onto_huge_pages"):  # as fashrec serve does, here before timing
+        t = time.perf_counter()
+        index.collapse_onto_huge_pages()
+        collapse_s = time.perf_counter() - t
     parts_after_open = rss_parts()
     after_open = parts_after_open["rss"]
-    out = {"fashrec": str(Path(fashrec.__file__).parent.parent), "open_s": open_s, "rss_before_open_mib": base, "rss_after_open_mib": after_open, "cases": {}}
+    out = {"fashrec": str(Path(fashrec.__file__).parent.parent), "open_s": open_s, "rss_before_open_mib": base, "rss_after_open_mib": after_open, "collapse_s": collapse_s, "cases": {}}
     truths = json.loads(Path(args.truth).read_text())
     for case, truth, ef, flt_of in cases(args, truths):
         found, times = [], []
@@ -377,6 +382,8 @@ def main() -> None:
                         help="(with codes) the new 2 %% filter again at these columns.SHORTLIST_ROWS: recall against it")
     parser.add_argument("--json", type=Path)
     parser.add_argument("--child", type=Path)
+    parser.add_argument("--huge-pages", action="store_true",
+                        help="move the graph onto huge pages after the open, as fashrec serve does (its time apart)")
     parser.add_argument("--truth", type=Path)
     parser.add_argument("--repo", type=Path, help="(a child's) the fashrec checkout it measures")
     args = parser.parse_args()
@@ -406,7 +413,8 @@ def main() -> None:
                                "--queries", str(args.queries), "--n", str(args.n),
                                "--efs", ",".join(map(str, args.efs)),
                                "--text-queries", str(args.text_queries), "--cases", ",".join(sorted(args.cases)),
-                               "--shortlists", args.shortlists if mode == "lean" else ""],
+                               "--shortlists", args.shortlists if mode == "lean" else "",
+                               *(["--huge-pages"] if args.huge_pages else [])],
                               capture_output=True, text=True, env=env)
         if proc.returncode != 0:
             raise SystemExit(f"{mode} failed:\n{proc.stderr[-3000:]}")
