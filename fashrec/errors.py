@@ -54,8 +54,8 @@ class RequestError(UsageError):
 
     @classmethod
     def blaming(cls, field: str, err: UsageError) -> RequestError:
-        """``err``, raised by a check that cannot know where its value came from (a product id, an anchor
-        correction, a way forward's number: the command line's options reach it too), as the refusal of
+        """``err``, raised by a check that cannot know where its value came from (an anchor correction, a
+        way forward's number: the command line's options reach it too), as the refusal of
         the request's ``field``: its words kept (they are the command line's too), the field named."""
         return cls(err.message, field=field, hint=err.hint)
 
@@ -71,6 +71,22 @@ class NotFoundError(RequestError):
     mistake, so exit code 2 as any usage error, but a server answers 404, not 400 (kind ``not-found``)."""
 
     kind = "not-found"
+
+    @classmethod
+    def product(cls, product_id: str) -> NotFoundError:
+        """The refusal of an id no product of the index has, wherever it was given (``--id``, a request's
+        ``id``, chat's first anchor): one wording, so the command line and the server say the same."""
+        return cls(f"no product '{clipped(product_id)}' in the index", field="id", hint=PRODUCT_IDS_HINT)
+
+
+# Where a product's id comes from, as every refusal of an unknown id says.
+PRODUCT_IDS_HINT = 'a product\'s id is the "id" of a result (fashrec search "red dress" --json)'
+
+
+def clipped(text: str, limit: int = 80) -> str:
+    """Something a caller named (an id, part of a URL) as an error quotes it: a long one is not echoed back
+    whole."""
+    return text if len(text) <= limit else text[:limit - 3] + "..."
 
 
 def shown(value: Any) -> str:

@@ -24,7 +24,7 @@ from fashrec.catalog.product import normalize_key, normalize_value
 from fashrec.catalog.roles import is_identity, role_of
 from fashrec.catalog.wording import plural_noun
 from fashrec.encoder.prompts import AttributePrompts
-from fashrec.errors import UsageError
+from fashrec.errors import NotFoundError, UsageError
 from fashrec.index import Index
 from fashrec.index.filters import Filter
 from fashrec.planner import Plan
@@ -214,7 +214,7 @@ def anchor_from_product(index: Index, product_id: str) -> Anchor:
     """A catalog product as the anchor (dialogue: "more like the third one")."""
     pos = index.position(product_id)
     if pos is None:
-        raise UsageError(f"no product '{product_id}' in the index")
+        raise NotFoundError.product(product_id)
     product = index.products[pos]
     attrs = {a: AttributeGuess(v[0], 1.0, "catalog") for a, v in product.attributes.items() if v}
     return Anchor(np.array(index.image_vectors[pos], dtype=np.float32), attrs, str(product.image_path), product.id, product.price)

@@ -41,7 +41,7 @@ from fashrec.ammr.corrections import check_overrides, correct_anchor, normalized
 from fashrec.ammr.ways import take_option
 from fashrec.dialogue.records import AnchorRef, Session, Turn, now
 from fashrec.dialogue.store import SessionStore
-from fashrec.errors import SessionError, UsageError
+from fashrec.errors import NotFoundError, SessionError, UsageError
 from fashrec.planner import Plan
 from fashrec.planner.merge import Change, merge_plans
 
@@ -122,7 +122,7 @@ class Dialogue:
                            overrides: dict[str, str] | None = None) -> TurnOutcome:
         """Begin the conversation again from a catalog product (earlier turns are discarded)."""
         if self.refiner.index.position(product_id) is None:
-            raise UsageError(f"no product '{product_id}' in the index")
+            raise NotFoundError.product(product_id)
         return self._run("start", AnchorRef("product", product_id).corrected(self.checked(overrides)), text, None)
 
     def say(self, text: str) -> TurnOutcome:

@@ -24,7 +24,7 @@ from fastapi.routing import APIRoute
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from fashrec.errors import FashrecError, NotFoundError
+from fashrec.errors import FashrecError, NotFoundError, clipped
 from fashrec.serve.guards import BodyLimit, SecurityHeaders, TrustedHosts, status_for
 from fashrec.serve.state import Loaded
 from fashrec.serve.thumbs import DEFAULT_SIZE, Thumbnails
@@ -102,11 +102,6 @@ def _errors(app: FastAPI) -> None:
 
 
 ROUTES_HINT = "the API's routes are listed at /docs (OpenAPI: /openapi.json); the shopper's page is /"
-
-
-def clipped(text: str, limit: int = 80) -> str:
-    """Part of a URL as an error quotes it: a long one is not echoed back whole."""
-    return text if len(text) <= limit else text[:limit - 3] + "..."
 
 
 IDS_HINT = ('a product\'s id is the "id" of a result: find products with POST /search {"text": "red dress"} '

@@ -65,8 +65,8 @@ class Defaults:
 
 @contextmanager
 def _field(name: str) -> Iterator[None]:
-    """A check below that refuses a value the request gave as ``name`` (a product id, an anchor correction,
-    a way forward's number) without knowing it came from a request: its refusal names that field, as
+    """A check below that refuses a value the request gave as ``name`` (an anchor correction, a way
+    forward's number) without knowing it came from a request: its refusal names that field, as
     every refused field is named (a --batch line's error and a body's 400 carry ``field``)."""
     try:
         yield
@@ -79,8 +79,8 @@ def _field(name: str) -> Iterator[None]:
 def _product(index: Index, product_id: str) -> Any:
     """The catalog product a request's ``id`` names."""
     product = index.get(product_id)
-    if product is None:
-        raise RequestError(f"no product '{product_id}' in the index", field="id")
+    if product is None:   # not a malformed request: a missing thing, so a server answers 404, not 400
+        raise NotFoundError.product(product_id)
     return product
 
 
@@ -465,10 +465,7 @@ def outfit_answer(composer: OutfitComposer, request: OutfitRequest, *, image: Pa
 
 def item_answer(index: Index, product_id: str) -> dict[str, Any]:
     """A catalog product: what result lists show of it, plus its sizes and description."""
-    product = index.get(product_id)
-    if product is None:   # not a malformed request: a missing thing, so a server answers 404, not 400
-        raise NotFoundError(f"no product '{product_id}' in the index", field="id",
-                            hint='a product\'s id is the "id" of a result (fashrec search "red dress" --json)')
+    product = _product(index, product_id)
     return {**product.summary(), "sizes": product.sizes, "description": product.description}
 
 

@@ -287,6 +287,22 @@ def test_chat_starts_from_a_catalog_product_or_with_a_correction(fashrec, indexe
         assert run.returncode == 2 and words in json.loads(run.stderr)["message"], run.stderr
 
 
+def test_chat_from_an_id_no_product_has_is_not_found_with_a_hint(fashrec, indexed):
+    """chat --id with an unknown SKU: the first turn is refused as refine --id is (kind not-found, the id
+    named, where ids come from), its line's error object in --json, Error:/Hint: to a person."""
+    from fashrec.errors import PRODUCT_IDS_HINT
+
+    run = fashrec("chat", "--id", "no-such-sku", "--index", indexed, "--session", "nf1", "--planner", "rules",
+                  "--json", input="in red\n")
+    assert [json.loads(line) for line in run.stdout.splitlines()] == [
+        {"line": 1, "error": "not-found", "message": "no product 'no-such-sku' in the index", "field": "id",
+         "hint": PRODUCT_IDS_HINT}], run.stdout
+    human = fashrec("chat", "--id", "no-such-sku", "--index", indexed, "--session", "nf2", "--planner", "rules",
+                    input="in red\n")
+    assert "Error: no product 'no-such-sku' in the index" in human.stderr, human.stderr
+    assert f"Hint: {PRODUCT_IDS_HINT}" in human.stderr, human.stderr
+
+
 def test_a_chat_anchor_correction_without_a_name_or_value_is_refused_in_chat_s_words(fashrec, indexed, shirt):
     """"/anchor =red" in a chat: the shopper typed /anchor, so the refusal and its hint say /anchor with the
     chat's own syntax (pairs on one line), never the command line's --anchor; the chat goes on."""

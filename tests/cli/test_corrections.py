@@ -50,5 +50,22 @@ def test_an_id_and_an_image_together_are_refused(fashrec, indexed, products, sma
         run = fashrec(*command, "--id", products[1]["id"], "--index", indexed, "--json")
         assert run.returncode == 2, run.stderr
         assert "not both" in json.loads(run.stderr)["message"]
-    missing = fashrec("refine", "--id", "no-such-sku", "in red", "--index", indexed, "--json")
-    assert missing.returncode != 0 and "no-such-sku" in json.loads(missing.stderr)["message"]
+
+
+def test_an_id_no_product_has_is_not_found_naming_it_with_a_hint(fashrec, indexed):
+    """refine --id and similar --id with an unknown SKU: kind not-found (what a server answers as 404),
+    exit code 2 as every mistake of the caller's, in --json and to a person alike; the id named, the hint
+    saying where ids come from. A long id is cut short."""
+    from fashrec.errors import PRODUCT_IDS_HINT
+
+    for command in (("refine", "--id", "no-such-sku", "in red"), ("similar", "--id", "no-such-sku")):
+        run = fashrec(*command, "--index", indexed, "--json")
+        assert run.returncode == 2 and run.stdout == "", run.stderr
+        assert json.loads(run.stderr) == {"error": "not-found", "message": "no product 'no-such-sku' in the index",
+                                          "field": "id", "hint": PRODUCT_IDS_HINT}, run.stderr
+        human = fashrec(*command, "--index", indexed)
+        assert human.returncode == 2 and human.stdout == "", human.stderr
+        assert "Error: no product 'no-such-sku' in the index" in human.stderr, human.stderr
+        assert f"Hint: {PRODUCT_IDS_HINT}" in human.stderr, human.stderr
+    long = fashrec("similar", "--id", "x" * 500, "--index", indexed, "--json")
+    assert long.returncode == 2 and json.loads(long.stderr)["message"] == f"no product '{'x' * 77}...' in the index"

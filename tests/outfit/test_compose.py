@@ -390,8 +390,8 @@ def test_cli_outfit_errors_are_json(fashrec, shop):
     run = fashrec("outfit", "--index", shop / "idx", "--json")
     assert run.returncode == 2 and run.stdout == ""
     assert json.loads(run.stderr)["error"] == "usage"
-    run = fashrec("outfit", "--id", "nope", "--index", shop / "idx", "--json")
-    assert run.returncode == 2 and json.loads(run.stderr)["error"] == "usage"
+    run = fashrec("outfit", "--id", "nope", "--index", shop / "idx", "--json")   # a missing thing: 404 on a server
+    assert run.returncode == 2 and json.loads(run.stderr)["error"] == "not-found"
     run = fashrec("outfit", shop / "no-such.png", "--index", shop / "idx", "--json")
     assert run.returncode == 3 and run.stdout == "" and json.loads(run.stderr)["error"] == "image"
 

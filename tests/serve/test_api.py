@@ -287,7 +287,6 @@ def test_item_answer_for_an_unknown_product_is_not_found_not_a_usage_error(loade
     ({"text": "x", "ask_below": 2, "id": "x"}, "field 'ask_below'"),
     ({"text": 5}, "field 'text'"),
     ({"text": "x"}, "needs an anchor"),
-    ({"id": "no-such-product", "text": "x"}, "no product 'no-such-product'"),
     ({"text": "x", "strategy": "magic", "id": "x"}, "field 'strategy': must be one of ammr, fusion, image, text (got \"magic\")"),
     ([1, 2], "must be a JSON object"),
 ])
@@ -336,17 +335,13 @@ def test_every_field_a_later_check_refuses_in_a_body_is_named(client, shop_index
          "field 'sort': pages a single refinement; in a conversation, ask for more (got \"price\")"),
         ("/refine", {"session": "fields-1", "pick": 99}, "pick", "there is no result 99 to pick (the last turn showed "),
         ("/refine", {"session": "fields-1"}, "text", "say what to change, or 'pick' a result to continue from"),
-        ("/refine", {"session": "fields-1", "id": "nope"}, "id", "no product 'nope' in the index"),
-        ("/refine", {"id": "nope", "text": "x"}, "id", "no product 'nope' in the index"),
         ("/refine", {"text": "x"}, "image", "the request needs an anchor: an 'image' or a catalog product 'id'"),
         ("/refine", {"id": top, "text": "x", "anchor": {"zzz": "red"}}, "anchor", "the catalog has no attribute 'zzz'"),
         ("/refine", {"id": top, "text": "x", "relax": [99]}, "relax", "there is no way forward 99 ("),
         ("/search", {"text": "shirt", "relax": [99]}, "relax", "there is no way forward 99 ("),
-        ("/similar", {"id": "nope"}, "id", "no product 'nope' in the index"),
         ("/similar", {}, "image", "the request needs an 'image' (or an 'id')"),
         ("/plan", {"text": "x", "previous": {"set": "abc"}}, "previous.set",
          "field 'previous.set': must be an object of attribute -> value (got \"abc\")"),
-        ("/outfit", {"id": "nope"}, "id", "no product 'nope' in the index"),
         ("/outfit", {"id": top, "occasion": "moonwalking"}, "occasion", "occasion 'moonwalking'"),
     ]
     for path, body, field, message in cases:
@@ -355,6 +350,25 @@ def test_every_field_a_later_check_refuses_in_a_body_is_named(client, shop_index
         assert answer.status_code == 400 and data["error"] == "usage", (body, answer.text)
         assert data["field"] == field and data["message"].startswith(message), (body, data)
         schema.ErrorDocument.model_validate(data)
+
+
+def test_a_body_s_id_no_product_has_is_a_404_not_found_naming_the_id_with_a_hint(client, shop_index):
+    """An 'id' no product of the index has, in a single refinement, a conversation's start, /similar or
+    /outfit: a missing thing, so 404 kind not-found (as /items/ID), not a 400 usage error; the field named,
+    the id quoted (a long one cut short) and the hint saying where ids come from, as the command line says."""
+    from fashrec.errors import PRODUCT_IDS_HINT
+
+    top = _products(shop_index)[0]["id"]
+    assert client.post("/refine", json={"id": top, "text": "", "session": "missing-1", "k": 2}).status_code == 200
+    for path, body in (("/refine", {"id": "nope", "text": "x"}), ("/refine", {"session": "missing-1", "id": "nope"}),
+                       ("/refine", {"session": "missing-2", "id": "nope", "text": "x"}),
+                       ("/similar", {"id": "nope"}), ("/outfit", {"id": "nope"})):
+        data = _documented_refusal(client.post(path, json=body), 404, "not-found")
+        assert data == {"error": "not-found", "message": "no product 'nope' in the index", "field": "id",
+                        "hint": PRODUCT_IDS_HINT}, (path, body, data)
+        assert "fashrec search" in data["hint"] and '"id"' in data["hint"]
+    long = _documented_refusal(client.post("/similar", json={"id": "x" * 5000}), 404, "not-found")
+    assert long["message"] == f"no product '{'x' * 77}...' in the index", long
 
 
 def test_an_empty_anchor_name_or_value_in_a_body_is_refused_in_the_body_s_words(client, shop_index):
