@@ -30,8 +30,8 @@ def plan_command(
                                            "JSONL instead of an index (images are not checked)."),
     planner: str = PlannerOpt,
     llm: Optional[Path] = LlmOpt,
-    anchor: Optional[list[str]] = typer.Option(None, "--anchor", "-a", metavar="ATTR=VALUE", help="An anchor attribute "
-                                               "attr=value (repeatable)."),
+    anchor: Optional[list[str]] = typer.Option(None, "--anchor", "-a", metavar="ATTR=VALUE", help="What the anchor is: "
+                                               "attribute=value (repeatable), e.g. --anchor category=dresses."),
     currency: Optional[str] = typer.Option(None, "--currency", metavar="CODE", help="The catalog's currency (default: "
                                            "the one its products use)."),
     batch: Optional[Path] = batch_option("plan"),

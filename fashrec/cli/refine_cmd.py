@@ -82,7 +82,7 @@ def refine(
 
     With --session NAME the request joins a conversation: IMAGE + TEXT (re)starts it, TEXT alone refines
     the previous turn, --pick N continues from result N of the previous turn. --sort orders the products
-    found by price (full matches first); --offset N shows the next page. --anchor attr=value corrects what
+    found by price (full matches first); --offset N shows the next page. --anchor attribute=value corrects what
     was read from the photo; --id SKU starts from a catalog product instead of a photo. --like and --unlike add photos
     the results should look like, or not ("like these two, not like this one").
 

@@ -121,3 +121,12 @@ def test_eval_planner_rules(fashrec, tmp_path):
     human = fashrec("eval", "planner", "--data", DATA / "planner_phrases.jsonl", "--planner", "rules",
                     "--limit", "10")
     assert human.returncode == 0 and "exact" in human.stdout
+
+
+def test_the_help_of_anchor_says_attribute_value_as_its_refusal_does(fashrec):
+    """plan --help and refine --help describe --anchor in the words the refusal uses ("--anchor expects
+    attribute=value"), so the help and the error never name the shape two ways."""
+    for command in ("plan", "refine"):
+        run = fashrec(command, "--help")
+        assert run.returncode == 0, run.stderr
+        assert "attribute=value" in run.stdout and "attr=value" not in run.stdout, run.stdout
