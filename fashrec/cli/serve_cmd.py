@@ -41,7 +41,7 @@ def serve(
     fashrec serve --trusted-host shop.lan
     """
     # deferred: fashrec.serve imports fastapi and starlette (~1 s), which `fashrec --help` must not pay
-    from fashrec.serve import ServerConfig, is_loopback, run, trusted_hosts
+    from fashrec.serve import ServerConfig, is_loopback, run, server_url, trusted_hosts
 
     with handled(False):
         hosts = trusted_hosts(host, trusted_host or ())   # first: a bad name is refused before anything loads
@@ -51,5 +51,5 @@ def serve(
             note(f"[yellow]Warning:[/] listening on {host}: anyone who can reach this machine can use the server, "
                  "see the catalog and upload photos. Use the default --host 127.0.0.1 unless you mean it."
                  + ("" if hosts is not None else " It answers any Host name; --trusted-host NAME limits it to those."))
-        note(f"loading the index and models; then open http://{'127.0.0.1' if host == '0.0.0.0' else host}:{port}/")
+        note(f"loading the index and models; then open {server_url(host, port)}")
         run(config, hosts=hosts, host=host, port=port)

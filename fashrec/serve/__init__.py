@@ -51,6 +51,20 @@ def trusted_hosts(host: str, extra: Iterable[str] = ()) -> list[str] | None:
     return sorted(names)
 
 
+def server_url(host: str, port: int) -> str:
+    """The address to open a server listening on ``host`` at, as start-up prints it. An IPv6 address goes in
+    brackets (``http://[::1]:8000/``): bare, its colons would read as the port's (RFC 3986). A wildcard
+    (0.0.0.0, ::) is where the server listens, not an address to open: this machine's loopback is."""
+    try:
+        address = ipaddress.ip_address(host.removeprefix("[").removesuffix("]"))
+    except ValueError:
+        return f"http://{host}:{port}/"   # a name (localhost, shop.lan)
+    if address.is_unspecified:
+        address = ipaddress.ip_address("::1" if address.version == 6 else "127.0.0.1")
+    shown = f"[{address}]" if address.version == 6 else str(address)
+    return f"http://{shown}:{port}/"
+
+
 def run(config: ServerConfig, *, hosts: list[str] | None, host: str = "127.0.0.1", port: int = 8000,
         log_level: str = "info") -> None:
     """Load everything, then serve until interrupted; ``hosts``: the Host headers answered (None: any), as
@@ -61,4 +75,4 @@ def run(config: ServerConfig, *, hosts: list[str] | None, host: str = "127.0.0.1
     uvicorn.run(app, host=host, port=port, log_level=log_level)
 
 
-__all__ = ["Loaded", "ServerConfig", "create_app", "is_loopback", "run", "trusted_hosts"]
+__all__ = ["Loaded", "ServerConfig", "create_app", "is_loopback", "run", "server_url", "trusted_hosts"]
