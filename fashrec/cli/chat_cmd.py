@@ -42,7 +42,7 @@ from fashrec.cli.options import (
     StrictOpt,
 )
 from fashrec.cli.output import dumps, handled, literal, note, report_error, stdout
-from fashrec.cli.render import render_constraints, render_turn
+from fashrec.cli.render import indented, render_constraints, render_turn
 from fashrec.cli.sheet import write_sheet
 from fashrec.dialogue import Dialogue, SessionStore
 from fashrec.dialogue.records import AnchorRef
@@ -246,8 +246,8 @@ class Chat:
             render_turn(data, explain=self.explain)
             options = [o for o in (data.get("shortfall") or {}).get("options") or [] if o.get("useful", o["count"])]
             if options:
-                stdout.print(Text(f"  type a number ({numbers_text([o['number'] for o in options])}) to take a way "
-                                  "forward", style="dim"))
+                stdout.print(indented(Text(f"type a number ({numbers_text([o['number'] for o in options])}) to "
+                                           "take a way forward", style="dim")))
         elif command == "help":
             table = Table.grid(padding=(0, 2))
             table.add_column(style="bold", no_wrap=True)

@@ -104,6 +104,23 @@ def hanging(head: Text, text: Text) -> RenderableType:
     return grid
 
 
+def sentence(text: Text) -> RenderableType:
+    """``text`` as it prints alone where it fits; a longer sentence keeps its first line at column 0 and
+    goes on two spaces in, as a note does.
+
+    A sentence has no label for its words to hang past (as :func:`hanging` gives them), and hanging it past
+    its first word would indent it by an accident of wording ("No ", "Only 2 "); back at column 0 its
+    continuation read as a line of its own. Two spaces in, it reads as the rest of the same sentence."""
+    if text.cell_len <= stdout.width:
+        return text
+    first = text.wrap(stdout, stdout.width)[0]     # rich's own break, its spaces past the width dropped
+    first.rstrip()
+    start = len(first.plain)
+    while text.plain[start:start + 1].isspace():
+        start += 1
+    return Group(first, indented(text[start:]))
+
+
 def render_notes(notes: list[str]) -> None:
     """Notes already made visible (the renderers pass their data through :func:`shown` first)."""
     for n in notes:
@@ -341,7 +358,8 @@ def render_shortfall(short: Optional[dict[str, Any]]) -> None:
     if not short:
         return
     message = short["message"]
-    stdout.print(Text(f"{message[:1].upper() + message[1:]} (you asked for {short['wanted']}).", style="bold yellow"))
+    stdout.print(sentence(Text(f"{message[:1].upper() + message[1:]} (you asked for {short['wanted']}).",
+                               style="bold yellow")))
     if any(_useful(o) for o in short["options"]):
         stdout.print(Text("Ways forward:", style="bold"))
         for o in short["options"]:     # those that add nothing are listed dimmed, so the shopper sees why

@@ -3,7 +3,10 @@ column 0 where a continuation reads as a line of its own; where a line fits it p
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
+
+from fashrec.ammr.ways import numbers_text
 
 
 def _wrapped(lines: list[str], start: int, said: str, indent: int, width: int = 60) -> tuple[list[str], int]:
@@ -164,3 +167,44 @@ def test_outfit_lines_wrap_under_their_labels(fashrec, fashrec_env, indexed):
             assert wrapped == ["footwear:", "Anchor:"] + [f"{e['slot']}:" for e in none["empty"]], wrapped
         if width == 40:
             assert {"Anchor:", "Budget:", "only", "footwear:"} <= set(wrapped), wrapped
+
+
+def _shortfall(data: dict) -> str:
+    short = data["shortfall"]
+    return f"{short['message'][:1].upper()}{short['message'][1:]} (you asked for {short['wanted']})."
+
+
+SHORT = "in navy cotton, not striped, under 100, with longer sleeves"
+
+
+def test_a_short_answers_headline_goes_on_two_spaces_in(fashrec, fashrec_env, indexed, shirt):
+    """At 60 columns the headline of a short answer ("No navy blue cotton shirts ... (you asked for 3).") of
+    refine, search and chat goes on two spaces in, as a note does: a sentence has no label to hang under;
+    at 40 chat's "type a number (...) to take a way forward" goes on under its words too. Before, each went
+    on at column 0. At 200 columns each is its one line, as before."""
+    refine = ["refine", shirt, SHORT, "--index", indexed, "--planner", "rules", "-k", "3"]
+    search = ["search", "cotton shirt for men", "--where", "color=navy blue", "--index", indexed, "-k", "3"]
+    chat = ["chat", shirt, "--index", indexed, "--planner", "rules", "-k", "3"]
+    answered = [fashrec(*refine, "--json").json(), fashrec(*search, "--json").json(),
+                fashrec(*chat, "--session", "j", "--json", input=SHORT + "\n").stdout.splitlines()[0]]
+    answered[2] = json.loads(answered[2])
+    said = [_shortfall(data) for data in answered]
+    offered = [o["number"] for o in answered[2]["shortfall"]["options"] if o["useful"]]
+    assert offered, "chat's answer must offer a way forward"
+    hint = f"  type a number ({numbers_text(offered)}) to take a way forward"
+    for width in (200, 60, 40):
+        fashrec_env["COLUMNS"] = str(width)
+        runs = [fashrec(*refine), fashrec(*search), fashrec(*chat, "--session", f"w{width}", input=SHORT + "\n")]
+        wrapped = []
+        for run, line in zip(runs, said):
+            assert run.returncode == 0, run.stderr
+            lines = run.stdout.splitlines()
+            start = _starting(lines, " ".join(line.split()[:3]))
+            wrapped += _printed(lines, start, [(line, 2)], width)[1]
+        lines = runs[2].stdout.splitlines()
+        more = _printed(lines, _starting(lines, "  type a number "), [(hint, 2)], width)[1]
+        if width == 60:
+            assert wrapped == ["No", "No", "No"] and not more, "each headline must be too long for 60 columns"
+        if width == 40:
+            assert more == ["type"], "the hint must be too long for 40 columns"
+
