@@ -99,7 +99,7 @@ def hanging(head: Text, text: Text) -> RenderableType:
         return Group(head, indented(text))
     grid = Table.grid(padding=(0, 1))
     grid.add_column(no_wrap=True)
-    grid.add_column()
+    grid.add_column(overflow="fold")    # a word wider than the column (a path) goes on, never cut to "…"
     grid.add_row(head, text)
     return grid
 
@@ -432,8 +432,8 @@ def turn_heading(turn: dict[str, Any], before: dict[str, Any] | None) -> str:
 def render_session(data: dict[str, Any]) -> None:
     """`session show`: every turn with its request (a pick names what was picked), changes and results."""
     data = shown(data)
-    stdout.print(Text.assemble((data["name"], "bold"),
-                               f" · {len(data['turns'])} turn(s) · index {data['index'] or '?'}"))
+    stdout.print(hanging(Text.assemble((data["name"], "bold"), f" · {len(data['turns'])} turn(s) · index"),
+                         Text(data["index"] or "?")))
     before = None
     for t in data["turns"]:
         anchor = t["anchor"]
@@ -473,7 +473,8 @@ def render_info(data: dict[str, Any]) -> None:
         f"{data['items']} items, {data['disk_bytes'] / 1e6:.1f} MB, encoder {data['encoder']['identifier']} "
         f"(dim {data['encoder']['dimension']}), schema v{data['schema_version']}, updated {data['updated_at']}")))
     if data.get("query_runtime"):
-        stdout.print(Text(f"queries run on {data['query_runtime']['runtime']}: {data['query_runtime']['why']}"))
+        stdout.print(hanging(Text(f"queries run on {data['query_runtime']['runtime']}:"),
+                             Text(data["query_runtime"]["why"])))
     table = Table("attribute", "values", "most common (products)", header_style="bold")
     for attr, counts in data["vocabulary"].items():
         table.add_row(Text(attr), str(len(counts)), Text(counted(counts)))

@@ -208,3 +208,51 @@ def test_a_short_answers_headline_goes_on_two_spaces_in(fashrec, fashrec_env, in
         if width == 40:
             assert more == ["type"], "the hint must be too long for 40 columns"
 
+
+def _folded(lines: list[str], start: int, said: str, indent: int, width: int = 60) -> list[str]:
+    """As :func:`_wrapped`, for a line holding a word wider than its column (a path): each further line is
+    ``indent`` spaces in and goes on with the next characters of ``said``, after a space or within the word,
+    never cut short. Returns the lines."""
+    text, i = lines[start].rstrip(), start
+    assert text and said.startswith(text), (said, lines[start])
+    while text != said:
+        i += 1
+        assert i < len(lines) and lines[i].startswith(" " * indent) and lines[i].strip(), (said, lines[i - 1:i + 1])
+        piece = lines[i].strip()
+        text = next((t for t in (f"{text} {piece}", text + piece) if said.startswith(t)), "")
+        assert text, (said, lines[start:i + 1])
+    assert all(len(line.rstrip()) <= width for line in lines[start:i + 1]), lines[start:i + 1]
+    return lines[start:i + 1]
+
+
+def test_session_show_and_info_go_on_past_their_labels(fashrec, fashrec_env, indexed, shirt):
+    """At 60 columns `session show`'s first line goes on past "NAME · N turn(s) · index ", and info's
+    "queries run on RUNTIME: ..." past its label, a long path folded in its column, never cut to "…"; a
+    session name as wide as half the line takes its own line and the path follows two spaces in. Before,
+    each went on at column 0. At 200 columns each is its one line, as before."""
+    runtime = fashrec("info", "--index", indexed, "--json").json()["query_runtime"]
+    ran = f"queries run on {runtime['runtime']}: {runtime['why']}"
+    names = ("w", "a-session-named-for-jackets")
+    for name in names:
+        run = fashrec("chat", shirt, "--index", indexed, "--planner", "rules", "-k", "3", "--session", name,
+                      input="in navy\n")
+        assert run.returncode == 0, run.stderr
+    for width in (200, 60):
+        fashrec_env["COLUMNS"] = str(width)
+        lines = fashrec("info", "--index", indexed).stdout.splitlines()
+        start = _starting(lines, "queries run on ")
+        if width == 200:
+            assert lines[start] == ran
+        else:
+            assert len(_folded(lines, start, ran, len(f"queries run on {runtime['runtime']}: "))) > 1
+        for name in names:
+            data = fashrec("session", "show", name, "--json").json()
+            head = f"{name} · {len(data['turns'])} turn(s) · index"
+            lines = fashrec("session", "show", name).stdout.splitlines()
+            if width == 200:
+                assert lines[0] == f"{head} {data['index']}"
+            elif len(head) <= width // 2:
+                assert len(_folded(lines, 0, f"{head} {data['index']}", len(head) + 1)) > 1
+            else:
+                assert lines[0] == head and len(_folded(lines, 1, f"  {data['index']}", 2)) > 1
+
