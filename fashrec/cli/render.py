@@ -527,7 +527,7 @@ def render_plan(plan: Plan, text: str) -> None:
     else:
         stdout.print("  [yellow]nothing to change: the anchor's look is kept[/]")
     for n in plan.notes:
-        stdout.print(f"  [dim]· {literal(n)}[/]", highlight=False)
+        stdout.print(hanging(Text.assemble("  ", ("·", "dim")), Text(visible(n), style="dim")))
 
 
 # --- outfits -------------------------------------------------------------------------------------

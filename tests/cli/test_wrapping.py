@@ -256,3 +256,17 @@ def test_session_show_and_info_go_on_past_their_labels(fashrec, fashrec_env, ind
             else:
                 assert lines[0] == head and len(_folded(lines, 1, f"  {data['index']}", 2)) > 1
 
+
+def test_plan_notes_go_on_under_their_words(fashrec, fashrec_env, indexed):
+    """At 60 columns each of `plan`'s notes goes on under its words, past "  · ". Before, they went on at
+    column 0. At 200 columns each is its one line, as before."""
+    args = ["plan", "the women's version as a skirt in navy, not black, under $30, in bla", "--index", indexed,
+            "--planner", "rules"]
+    notes = fashrec(*args, "--json").json()["notes"]
+    assert len(notes) > 1, notes
+    for width in (200, 60):
+        fashrec_env["COLUMNS"] = str(width)
+        lines = fashrec(*args).stdout.splitlines()
+        end, wrapped = _printed(lines, _starting(lines, "  · "), [(f"  · {n}", 4) for n in notes], width)
+        assert end == len(lines)
+        assert wrapped == (["·"] * len(notes) if width == 60 else []), "each note must be too long for 60 columns"
