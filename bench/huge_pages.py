@@ -27,30 +27,14 @@ from common import log, markdown_table, percentiles_ms, report_header, rss_mib, 
 from fashrec.index import ann, huge_pages
 
 
-def anon_huge_mib(block: huge_pages.Block | None) -> float:
-    """AnonHugePages inside the mappings that hold ``block`` (0 when None)."""
-    if block is None:
-        return 0.0
-    inside, kib = False, 0
-    for line in Path("/proc/self/smaps").read_text().splitlines():
-        head = line.split()[0]
-        if "-" in head and ":" not in head:
-            start, end = (int(part, 16) for part in head.split("-"))
-            inside = start < block.start + block.length and end > block.start
-        elif inside and head == "AnonHugePages:":
-            kib += int(line.split()[1])
-    return kib / 1024
-
-
 def plain_load(path: Path, n: int):
-    """hnswlib's own load (nobody advises its block): what ann.load_hnsw did before huge_pages."""
+    """hnswlib's own load (nobody advises its block): what ann.load_hnsw did before huge_pages; the block is
+    found the same way, only to report how much of it is on huge pages."""
     import hnswlib
 
     graph = hnswlib.Index(space="cosine", dim=DIM)
-    before = huge_pages.anonymous_ranges()
-    graph.load_index(str(path), max_elements=n)
-    grown = [r for r in huge_pages.new_ranges(before, huge_pages.anonymous_ranges()) if r[1] - r[0] > 2 ** 28]
-    block = huge_pages.block_within(*max(grown, key=lambda r: r[1] - r[0])) if grown else None
+    _, block = huge_pages.allocated_by(lambda: graph.load_index(str(path), max_elements=n),
+                                       at_least=path.stat().st_size // 2)
     graph.set_ef(ann.graph_ef(graph, n))
     return graph, block
 
@@ -125,7 +109,7 @@ def main() -> None:
     results = {}
     for name in names:
         lat = percentiles_ms(times[name])
-        hugemib = anon_huge_mib(blocks[name])
+        hugemib = blocks[name].huge_page_bytes() / 2 ** 20 if blocks[name] else 0.0
         graph = copies[name]
         results[name] = {"M": graph.M, "ef": ann.graph_ef(graph, args.n), "recall@10": recall(found[name], truth),
                          "p50_ms": lat["p50"], "p95_ms": lat["p95"], "p50_per_round_ms": per_round[name],

@@ -37,6 +37,7 @@ HUGE_PAGE = 2 << 20  # x86-64 and arm64 (4 KiB base pages) PMD size
 ABOVE_BYTES = 256 << 20
 THP_SETTING = Path("/sys/kernel/mm/transparent_hugepage/enabled")
 MAPS = Path("/proc/self/maps")
+SMAPS = Path("/proc/self/smaps")
 
 T = TypeVar("T")
 
@@ -55,6 +56,25 @@ class Block:
     def advise(self) -> bool:
         """Mark the range MADV_HUGEPAGE; False where the kernel refuses (no THP, or "never")."""
         return _madvise(self.start, self.length, MADV_HUGEPAGE)
+
+    def huge_page_bytes(self, smaps: str | None = None) -> int:
+        """How much of the mappings holding the range the kernel has on huge pages (AnonHugePages in
+        ``smaps``, the text of /proc/self/smaps, read when None; 0 where there is no such file): what
+        advise and collapse achieved."""
+        if smaps is None:
+            try:
+                smaps = SMAPS.read_text()
+            except OSError:
+                return 0
+        inside, kib = False, 0
+        for line in smaps.splitlines():
+            head = line.split(maxsplit=1)[0] if line.strip() else ""
+            if "-" in head and not head.endswith(":"):   # a mapping's first line: "start-end perms ..."
+                start, end = (int(part, 16) for part in head.split("-"))
+                inside = start < self.start + self.length and end > self.start
+            elif inside and head == "AnonHugePages:":
+                kib += int(line.split()[1])
+        return kib * 1024
 
     def collapse(self) -> bool:
         """Back the range with huge pages now (MADV_COLLAPSE); False where the kernel cannot (before

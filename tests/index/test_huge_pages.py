@@ -61,17 +61,22 @@ def test_thp_mode_without_the_setting_is_unsupported(tmp_path, monkeypatch):
     assert huge_pages.thp_mode() == "unsupported"
 
 
-def _anon_huge_kib(address: int) -> int:
-    """AnonHugePages of the mapping holding ``address`` (from /proc/self/smaps)."""
-    inside, total = False, 0
-    for line in Path("/proc/self/smaps").read_text().splitlines():
-        head = line.split()[0]
-        if "-" in head and ":" not in head:
-            start, end = (int(part, 16) for part in head.split("-"))
-            inside = start <= address < end
-        elif inside and head == "AnonHugePages:":
-            total += int(line.split()[1])
-    return total
+SMAPS = """\
+7f0000000000-7f0000400000 rw-p 00000000 00:00 0
+Size:               4096 kB
+AnonHugePages:      2048 kB
+7f0000400000-7f0000600000 rw-p 00000000 00:00 0
+AnonHugePages:      2048 kB
+7f0001000000-7f0001200000 rw-p 00000000 08:02 99          /tmp/mapped-1.bin
+AnonHugePages:         0 kB
+"""
+
+
+def test_huge_page_bytes_counts_the_mappings_that_hold_the_block():
+    page = huge_pages.HUGE_PAGE
+    assert huge_pages.Block(0x7F0000000000, page).huge_page_bytes(SMAPS) == 2048 * 1024
+    assert huge_pages.Block(0x7F0000200000, 2 * page).huge_page_bytes(SMAPS) == 4096 * 1024  # spans both
+    assert huge_pages.Block(0x7F0002000000, page).huge_page_bytes(SMAPS) == 0
 
 
 @linux_only
@@ -97,7 +102,7 @@ def test_allocated_by_finds_the_mapping_a_call_made_and_collapse_backs_it_with_h
     assert block.advise()
     if not block.collapse():
         pytest.skip("this kernel cannot collapse on request (MADV_COLLAPSE is Linux 6.1+)")
-    assert _anon_huge_kib(block.start) >= block.length // 1024
+    assert block.huge_page_bytes() >= block.length
     assert bytes(region[:4]) == b"\x01\x01\x01\x01" and bytes(region[-4:]) == b"\x01\x01\x01\x01"
 
 
@@ -128,7 +133,7 @@ def test_a_large_graph_is_found_advised_and_collapsed_with_the_same_answers(tmp_
     assert 0 < block.length <= path.stat().st_size  # the level-0 block, not some other mapping
     before = [ann.search(large, vectors, q, 10, ef=64).positions for q in queries]
     if huge_pages.thp_mode() in ("always", "madvise") and ann.collapse_onto_huge_pages(large):
-        assert _anon_huge_kib(block.start) >= block.length // 1024
+        assert block.huge_page_bytes() >= block.length
     after = [ann.search(large, vectors, q, 10, ef=64).positions for q in queries]
     plain = [ann.search(small, vectors, q, 10, ef=64).positions for q in queries]
     for b, a, p in zip(before, after, plain):
